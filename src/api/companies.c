@@ -1,0 +1,242 @@
+/*
+ * companies: tenants and their tokens.
+ *
+ *   POST  /api/v1/companies   (admin)   create, answer the first token once
+ *   GET   /api/v1/companies   (admin)   list
+ *   GET   /api/v1/company     (company) the caller's company
+ *   PATCH /api/v1/company     (company) declare extra event names
+ *   POST  /api/v1/tokens      (company) one more token
+ *
+ * Tokens are random 256-bit strings prefixed "gch_"; only their SHA-256 is
+ * stored, so a leaked database does not leak credentials.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "core/webhook.h"
+#include "util/uuid.h"
+
+static json_t *company_json(const struct store_company *c)
+{
+	json_t *types = json_loads(c->event_types ? c->event_types : "[]", 0, NULL);
+	return json_pack("{s:s,s:s,s:o,s:o}", "id", c->id, "name", c->name, "eventTypes",
+	                 types ? types : json_array(), "createdAt", api_date(c->created_at));
+}
+
+/* event_types_text: validate a list of event names → its JSON text (malloc'd). */
+static char *event_types_text(struct api_req *req, const json_t *v)
+{
+	if (!v || json_is_null(v))
+		return strdup("[]");
+	if (!json_is_array(v) || json_array_size(v) > 256) {
+		api_fail(req, 400, "invalid_field", "eventTypes: must be a list of at most 256 names");
+		return NULL;
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(v, i, e)
+	{
+		if (!json_is_string(e) || !webhook_event_name_valid(json_string_value(e))) {
+			api_fail(req, 400, "invalid_field",
+			         "eventTypes: each must be 1-128 chars of [A-Za-z0-9._:-]");
+			return NULL;
+		}
+	}
+	return json_dumps(v, JSON_COMPACT);
+}
+
+static bool name_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 200)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20)
+			return false;
+	return true;
+}
+
+static int new_token(struct api *a, int64_t company_seq, char *tok, size_t toksz)
+{
+	char hash[65];
+	random_token("gch_", tok, toksz);
+	token_hash(tok, hash);
+	if (store_token_add(a->s, company_seq, hash))
+		return GERR_IO;
+	registry_token_put(a->reg, hash, company_seq);
+	return 0;
+}
+
+static int create(struct api *a, struct api_req *req)
+{
+	json_t *body = api_body(req);
+	if (!body)
+		return API_DONE;
+	const char *name = json_string_value(json_object_get(body, "name"));
+	if (!name || !name_valid(name)) {
+		json_decref(body);
+		return api_fail(req, 400, name ? "invalid_field" : "missing_field",
+		                "name: required, 1-200 characters");
+	}
+	char *types = event_types_text(req, json_object_get(body, "eventTypes"));
+	if (!types) {
+		json_decref(body);
+		return API_DONE;
+	}
+	struct store_company c;
+	struct gerr err = {0};
+	char tok[96];
+	api_lock(a);
+	int rc = store_company_create(a->s, name, types, &c, &err);
+	if (rc == 0)
+		rc = new_token(a, c.seq, tok, sizeof(tok));
+	api_unlock(a);
+	free(types);
+	json_decref(body);
+	if (rc) {
+		if (!err.status)
+			gerr_set(&err, rc, 503, "unavailable", "cannot store the company");
+		api_error(req, &err);
+		return API_DONE;
+	}
+	registry_company_put(a->reg, c.seq, c.id, c.name, c.event_types);
+	json_t *o = company_json(&c);
+	json_object_set_new(o, "token", json_string(tok));
+	store_company_free(&c);
+	api_json(req, 201, o);
+	return API_DONE;
+}
+
+static int list(struct api *a, struct api_req *req)
+{
+	int limit;
+	int64_t cursor;
+	if (api_page(req, &limit, &cursor))
+		return API_DONE;
+	struct store_company *rows = calloc((size_t)limit, sizeof(*rows));
+	int n = 0;
+	api_lock(a);
+	int rc = rows ? store_company_list(a->s, cursor, limit, rows, &n) : GERR_NOMEM;
+	api_unlock(a);
+	if (rc) {
+		free(rows);
+		return api_fail(req, 503, "unavailable", "cannot read companies");
+	}
+	json_t *items = json_array();
+	for (int i = 0; i < n; i++) {
+		json_array_append_new(items, company_json(&rows[i]));
+		store_company_free(&rows[i]);
+	}
+	api_list(req, items, n, limit, n ? rows[n - 1].seq : 0);
+	free(rows);
+	return API_DONE;
+}
+
+static int own(struct api *a, struct api_req *req, const struct caller *c)
+{
+	json_t *body = NULL;
+	if (strcmp(req->method, "PATCH") == 0) {
+		if (!(body = api_body(req)))
+			return API_DONE;
+		const char *k;
+		json_t *v;
+		json_object_foreach(body, k, v)
+		{
+			if (strcmp(k, "eventTypes") != 0) {
+				json_decref(body);
+				return api_fail(req, 400, "invalid_field", "%s: unknown field", k);
+			}
+		}
+	}
+	struct store_company co;
+	api_lock(a);
+	int rc = store_company_get(a->s, c->company_seq, &co);
+	if (rc == 0 && body && json_object_get(body, "eventTypes")) {
+		char *types = event_types_text(req, json_object_get(body, "eventTypes"));
+		if (!types) {
+			api_unlock(a);
+			store_company_free(&co);
+			json_decref(body);
+			return API_DONE;
+		}
+		rc = store_company_set_event_types(a->s, co.seq, types);
+		if (rc == 0) {
+			free(co.event_types);
+			co.event_types = types;
+			registry_company_put(a->reg, co.seq, co.id, co.name, types);
+		} else {
+			free(types);
+		}
+	}
+	api_unlock(a);
+	json_decref(body);
+	if (rc)
+		return api_fail(req, rc == GERR_NOTFOUND ? 404 : 503,
+		                rc == GERR_NOTFOUND ? "not_found" : "unavailable", "company unavailable");
+	api_json(req, 200, company_json(&co));
+	store_company_free(&co);
+	return API_DONE;
+}
+
+int api_companies(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg)
+{
+	const char *m = req->method;
+	if (strcmp(seg[0], "companies") == 0) {
+		if (!c->admin)
+			return api_fail(req, 403, "forbidden", "companies are managed with the admin token");
+		if (nseg != 1)
+			return api_fail(req, 404, "not_found", "no route %s", req->path);
+		if (strcmp(m, "POST") == 0)
+			return create(a, req);
+		if (strcmp(m, "GET") == 0)
+			return list(a, req);
+		return api_fail(req, 405, "method_not_allowed", "use GET or POST");
+	}
+	if (c->admin)
+		return api_fail(req, 403, "forbidden", "use a company token here");
+	if (nseg != 1)
+		return api_fail(req, 404, "not_found", "no route %s", req->path);
+	if (strcmp(seg[0], "company") == 0) {
+		if (strcmp(m, "GET") != 0 && strcmp(m, "PATCH") != 0)
+			return api_fail(req, 405, "method_not_allowed", "use GET or PATCH");
+		return own(a, req, c);
+	}
+	/* tokens */
+	if (strcmp(m, "POST") != 0)
+		return api_fail(req, 405, "method_not_allowed", "use POST");
+	char tok[96];
+	api_lock(a);
+	int rc = new_token(a, c->company_seq, tok, sizeof(tok));
+	api_unlock(a);
+	if (rc)
+		return api_fail(req, 503, "unavailable", "cannot store the token");
+	api_json(req, 201, json_pack("{s:s}", "token", tok));
+	return API_DONE;
+}
+
+int api_company_create_offline(const char *db_url, const char *name, char *id_out, size_t idsz,
+                               char *token_out, size_t tokensz, struct gerr *err)
+{
+	struct store *s;
+	if (!name_valid(name))
+		return gerr_set(err, GERR_INVALID, 400, "invalid_field", "name: 1-200 characters");
+	int rc = store_open(db_url, &s, err);
+	if (rc)
+		return rc;
+	struct store_company c;
+	rc = store_company_create(s, name, "[]", &c, err);
+	if (rc == 0) {
+		char hash[65];
+		random_token("gch_", token_out, tokensz);
+		token_hash(token_out, hash);
+		rc = store_token_add(s, c.seq, hash);
+		if (rc)
+			gerr_set(err, rc, 500, "store", "cannot store the token");
+		snprintf(id_out, idsz, "%s", c.id);
+		store_company_free(&c);
+	}
+	store_close(s);
+	return rc;
+}

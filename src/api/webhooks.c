@@ -1,0 +1,323 @@
+/*
+ * webhooks: subscriptions, Gupy-compatible.
+ *
+ *   POST   /api/v1/webhooks              create (Gupy's body + extensions)
+ *   GET    /api/v1/webhooks              list
+ *   GET    /api/v1/webhooks/{id}         one
+ *   PATCH  /api/v1/webhooks/{id}         change; status active releases held deliveries
+ *   DELETE /api/v1/webhooks/{id}         delete; its open deliveries fail
+ *   POST   /api/v1/webhooks/{id}/replay  new deliveries for events since a time
+ *
+ * Order of effects on a change: the store first (the truth), then the
+ * registry (what ingest and the dispatcher read), then a message to the
+ * dispatcher, so no reader ever sees a webhook the store does not have.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "core/envelope.h"
+#include "core/filter.h"
+#include "core/webhook.h"
+#include "util/clock.h"
+#include "util/uuid.h"
+
+static json_t *answer(const struct store_webhook *w, const json_t *cfg)
+{
+	return webhook_to_json(cfg, w->id, w->status, w->created_at, w->updated_at);
+}
+
+/* publish: compile the stored webhook into the registry. */
+static int publish(struct api *a, const struct store_webhook *w, const json_t *cfg,
+                   struct gerr *err)
+{
+	struct webhook *cw;
+	int rc = webhook_compile(cfg, w->seq, w->id, w->company_seq, w->status, clock_now_ms(), &cw,
+	                         err);
+	if (rc)
+		return rc;
+	cw->fail_since = w->fail_since;
+	registry_webhook_put(a->reg, cw);
+	return 0;
+}
+
+static int create(struct api *a, struct api_req *req, const struct caller *c)
+{
+	json_t *body = api_body(req), *cfg = NULL;
+	if (!body)
+		return API_DONE;
+	struct gerr err = {0};
+	int64_t now = clock_now_ms();
+	int status = webhook_status_from_body(body, WH_ACTIVE, &err);
+	if (status < 0 || webhook_config_build(body, NULL, a->cfg.dev, a->cfg.dev, now, &cfg, &err)) {
+		json_decref(body);
+		api_error(req, &err);
+		return API_DONE;
+	}
+	json_decref(body);
+	struct store_webhook w = {0};
+	uuid_v4(w.id);
+	w.company_seq = c->company_seq;
+	w.status = status;
+	w.created_at = w.updated_at = now;
+	w.config = json_dumps(cfg, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	api_lock(a);
+	int rc = w.config ? store_webhook_insert(a->s, &w, &err) : GERR_NOMEM;
+	if (rc == 0)
+		rc = publish(a, &w, cfg, &err);
+	api_unlock(a);
+	if (rc) {
+		if (!err.status)
+			gerr_set(&err, rc, 503, "unavailable", "cannot store the webhook");
+		api_error(req, &err);
+	} else {
+		api_json(req, 201, answer(&w, cfg));
+	}
+	free(w.config);
+	json_decref(cfg);
+	return API_DONE;
+}
+
+static int list(struct api *a, struct api_req *req, const struct caller *c)
+{
+	int limit;
+	int64_t cursor;
+	if (api_page(req, &limit, &cursor))
+		return API_DONE;
+	struct store_webhook *rows = calloc((size_t)limit, sizeof(*rows));
+	int n = 0;
+	api_lock(a);
+	int rc = rows ? store_webhook_list(a->s, c->company_seq, cursor, limit, rows, &n) : GERR_NOMEM;
+	api_unlock(a);
+	if (rc) {
+		free(rows);
+		return api_fail(req, 503, "unavailable", "cannot read webhooks");
+	}
+	json_t *items = json_array();
+	for (int i = 0; i < n; i++) {
+		json_t *cfg = json_loads(rows[i].config, 0, NULL);
+		if (cfg)
+			json_array_append_new(items, answer(&rows[i], cfg));
+		json_decref(cfg);
+		store_webhook_free(&rows[i]);
+	}
+	api_list(req, items, n, limit, n ? rows[n - 1].seq : 0);
+	free(rows);
+	return API_DONE;
+}
+
+static int patch(struct api *a, struct api_req *req, struct store_webhook *w, json_t *cfg)
+{
+	json_t *body = api_body(req), *ncfg = NULL;
+	if (!body)
+		return API_DONE;
+	struct gerr err = {0};
+	int64_t now = clock_now_ms();
+	int old_status = w->status;
+	int status = webhook_status_from_body(body, w->status, &err);
+	if (status < 0 || webhook_config_build(body, cfg, a->cfg.dev, a->cfg.dev, now, &ncfg, &err)) {
+		json_decref(body);
+		api_error(req, &err);
+		return API_DONE;
+	}
+	json_decref(body);
+	char *text = json_dumps(ncfg, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	free(w->config);
+	w->config = text;
+	w->status = status;
+	w->updated_at = now;
+	if (status == WH_ACTIVE && old_status != WH_ACTIVE)
+		w->fail_since = 0;
+	api_lock(a);
+	int rc = text ? store_webhook_update(a->s, w) : GERR_NOMEM;
+	if (rc == 0)
+		rc = publish(a, w, ncfg, &err);
+	int released = 0;
+	if (rc == 0 && status == WH_ACTIVE && old_status != WH_ACTIVE)
+		released = store_webhook_release_held(a->s, w->seq, now);
+	api_unlock(a);
+	if (rc) {
+		if (!err.status)
+			gerr_set(&err, rc, 503, "unavailable", "cannot store the webhook");
+		api_error(req, &err);
+		json_decref(ncfg);
+		return API_DONE;
+	}
+	engine_webhook_changed(a->eng, w->seq);
+	if (released > 0 || (status == WH_ACTIVE && old_status != WH_ACTIVE))
+		engine_webhook_reload(a->eng, w->seq);
+	api_json(req, 200, answer(w, ncfg));
+	json_decref(ncfg);
+	return API_DONE;
+}
+
+static int delete(struct api *a, struct api_req *req, struct store_webhook *w)
+{
+	int64_t now = clock_now_ms();
+	w->status = WH_DELETED;
+	w->updated_at = now;
+	api_lock(a);
+	int rc = store_webhook_update(a->s, w);
+	if (rc == 0)
+		store_webhook_fail_open(a->s, w->seq, "webhook deleted", now);
+	api_unlock(a);
+	if (rc)
+		return api_fail(req, 503, "unavailable", "cannot delete the webhook");
+	registry_webhook_remove(a->reg, w->seq);
+	engine_webhook_changed(a->eng, w->seq);
+	req->status = 204;
+	buf_reset(&req->out);
+	return API_DONE;
+}
+
+/* ---- replay ---------------------------------------------------------------------------- */
+
+struct replay_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	int rc;
+};
+
+static void replay_done(struct delivery_job *job, int rc)
+{
+	struct replay_wait *rw = job->ctx;
+	pthread_mutex_lock(&rw->mu);
+	rw->done = true;
+	rw->rc = rc;
+	pthread_cond_signal(&rw->cv);
+	pthread_mutex_unlock(&rw->mu);
+}
+
+static bool replay_matches(const struct webhook *cw, const struct store_event *ev, char *okey,
+                           size_t okeysz)
+{
+	okey[0] = '\0';
+	if (!webhook_wants(cw, ev->event, ev->unit))
+		return false;
+	if (!cw->filter && !cw->ordering_key)
+		return true;
+	json_t *doc = json_pack("{s:s,s:s,s:s?}", "id", ev->id, "event", ev->event, "unit", ev->unit);
+	json_t *data = json_loadb(ev->data, ev->datalen, JSON_DECODE_ANY, NULL);
+	json_object_set_new(doc, "data", data ? data : json_null());
+	bool ok = !cw->filter || filter_match(cw->filter, doc);
+	if (ok && cw->ordering_key)
+		filter_key_string(doc, cw->ordering_key, okey, okeysz);
+	json_decref(doc);
+	return ok;
+}
+
+static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
+{
+	json_t *body = api_body(req);
+	if (!body)
+		return API_DONE;
+	const char *since = json_string_value(json_object_get(body, "since"));
+	const char *until = json_string_value(json_object_get(body, "until"));
+	int64_t since_ms, until_ms = INT64_MAX;
+	if (!since || envelope_parse_date(since, strlen(since), &since_ms) ||
+	    (json_object_get(body, "until") && (!until ||
+	                                        envelope_parse_date(until, strlen(until), &until_ms)))) {
+		json_decref(body);
+		return api_fail(req, 400, "invalid_field",
+		                "since (required) and until must be ISO-8601 dates");
+	}
+	json_decref(body);
+	struct webhook *cw = registry_webhook_get(a->reg, w->seq);
+	if (!cw)
+		return api_fail(req, 404, "not_found", "no webhook %s", w->id);
+	int total = 0, rc = 0;
+	int64_t after = 0;
+	enum { PAGE = 500 };
+	struct store_event *evs = calloc(PAGE, sizeof(*evs));
+	struct store_delivery_in *dl = calloc(PAGE, sizeof(*dl));
+	char(*okeys)[64] = calloc(PAGE, 64);
+	if (!evs || !dl || !okeys)
+		rc = GERR_NOMEM;
+	while (rc == 0) {
+		int n = 0;
+		api_lock(a);
+		rc = store_event_range(a->s, w->company_seq, since_ms, until_ms, after, PAGE, evs, &n);
+		api_unlock(a);
+		if (rc)
+			break;
+		int k = 0;
+		for (int i = 0; i < n; i++) {
+			if (replay_matches(cw, &evs[i], okeys[k], sizeof(okeys[k]))) {
+				dl[k] = (struct store_delivery_in){.event_seq = evs[i].seq,
+				                                   .webhook_seq = w->seq,
+				                                   .company_seq = w->company_seq,
+				                                   .okey = okeys[k][0] ? okeys[k] : NULL};
+				k++;
+			}
+			after = evs[i].seq;
+			store_event_free(&evs[i]);
+		}
+		if (k) {
+			struct replay_wait rw = {.done = false};
+			pthread_mutex_init(&rw.mu, NULL);
+			pthread_cond_init(&rw.cv, NULL);
+			struct delivery_job job = {.dl = dl, .n = k, .done = replay_done, .ctx = &rw};
+			engine_submit_deliveries(a->eng, &job);
+			pthread_mutex_lock(&rw.mu);
+			while (!rw.done)
+				pthread_cond_wait(&rw.cv, &rw.mu);
+			pthread_mutex_unlock(&rw.mu);
+			pthread_mutex_destroy(&rw.mu);
+			pthread_cond_destroy(&rw.cv);
+			rc = rw.rc;
+			if (rc == 0)
+				total += k;
+		}
+		if (n < PAGE)
+			break;
+	}
+	webhook_unref(cw);
+	free(evs);
+	free(dl);
+	free(okeys);
+	if (rc)
+		return api_fail(req, 503, "unavailable", "replay stopped after %d deliveries", total);
+	api_json(req, 202, json_pack("{s:i}", "count", total));
+	return API_DONE;
+}
+
+int api_webhooks(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg)
+{
+	const char *m = req->method;
+	if (nseg == 1) {
+		if (strcmp(m, "POST") == 0)
+			return create(a, req, c);
+		if (strcmp(m, "GET") == 0)
+			return list(a, req, c);
+		return api_fail(req, 405, "method_not_allowed", "use GET or POST");
+	}
+	if (nseg > 3 || (nseg == 3 && strcmp(seg[2], "replay") != 0))
+		return api_fail(req, 404, "not_found", "no route %s", req->path);
+	struct store_webhook w;
+	api_lock(a);
+	int rc = store_webhook_get(a->s, c->company_seq, seg[1], &w);
+	api_unlock(a);
+	if (rc)
+		return api_fail(req, rc == GERR_NOTFOUND ? 404 : 503,
+		                rc == GERR_NOTFOUND ? "not_found" : "unavailable", "no webhook %s", seg[1]);
+	json_t *cfg = json_loads(w.config, 0, NULL);
+	int out;
+	if (!cfg)
+		out = api_fail(req, 500, "internal", "stored webhook config is unreadable");
+	else if (nseg == 3)
+		out = strcmp(m, "POST") == 0 ? replay(a, req, &w)
+		                             : api_fail(req, 405, "method_not_allowed", "use POST");
+	else if (strcmp(m, "GET") == 0)
+		api_json(req, 200, answer(&w, cfg)), out = API_DONE;
+	else if (strcmp(m, "PATCH") == 0)
+		out = patch(a, req, &w, cfg);
+	else if (strcmp(m, "DELETE") == 0)
+		out = delete(a, req, &w);
+	else
+		out = api_fail(req, 405, "method_not_allowed", "use GET, PATCH or DELETE");
+	json_decref(cfg);
+	store_webhook_free(&w);
+	return out;
+}

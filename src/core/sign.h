@@ -1,0 +1,52 @@
+/*
+ * sign: the signatures gancho puts on outgoing webhooks and checks on
+ * incoming ones. Pure functions over OpenSSL's HMAC; no I/O.
+ *
+ * - Acesso RH "secret": header Acesso-Signature = base64(HMAC-SHA256(secret, body)).
+ * - Standard Webhooks: webhook-signature = "v1," + base64(HMAC-SHA256(key,
+ *   "<id>.<timestamp>.<body>")), key = base64-decoded part of "whsec_<b64>";
+ *   several space-separated signatures while a secret rotates.
+ * - Basic auth: "basic " + base64(user ":" password) (Acesso RH's wording).
+ */
+#ifndef GANCHO_CORE_SIGN_H
+#define GANCHO_CORE_SIGN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIGN_B64_LEN 45        /* base64 of 32 bytes + NUL */
+#define SIGN_KEY_MAX 128       /* longest decoded Standard Webhooks key */
+#define SIGN_STANDARD_LEN 48   /* "v1," + 44 + NUL */
+
+/* sign_hmac_b64: base64(HMAC(hash, key, msg)); hash is "sha256" or "sha512".
+ * out must hold 89 bytes for sha512. Returns 0 or -1. */
+int sign_hmac_b64(const char *hash, const void *key, size_t keylen, const void *msg, size_t len,
+                  char *out, size_t outsz);
+/* sign_hmac_hex: lowercase hex of HMAC(hash, key, msg). out holds 129 bytes for sha512. */
+int sign_hmac_hex(const char *hash, const void *key, size_t keylen, const void *msg, size_t len,
+                  char *out, size_t outsz);
+
+/* sign_acesso: Acesso-Signature value for body under secret. */
+int sign_acesso(const char *secret, const void *body, size_t len, char out[SIGN_B64_LEN]);
+
+/* sign_standard_key: decode "whsec_<base64>" (the prefix is optional) into key.
+ * Returns the key length or -1 when the secret is malformed. */
+int sign_standard_key(const char *secret, unsigned char key[SIGN_KEY_MAX]);
+/* sign_standard: one "v1,<base64>" signature of "<msg_id>.<ts>.<body>". */
+int sign_standard(const unsigned char *key, size_t keylen, const char *msg_id, int64_t ts,
+                  const void *body, size_t len, char out[SIGN_STANDARD_LEN]);
+/* sign_standard_verify: true when header (space-separated "v1,<sig>" list)
+ * holds a valid signature under any of keys[0..nkeys), compared in constant
+ * time, and |now_s - ts| <= tolerance_s. */
+bool sign_standard_verify(const unsigned char *const *keys, const size_t *keylens, int nkeys,
+                          const char *msg_id, const char *ts_str, const void *body, size_t len,
+                          const char *header, int64_t now_s, int64_t tolerance_s);
+
+/* sign_basic: "basic <base64(user:password)>" into out; -1 when too small. */
+int sign_basic(const char *user, const char *password, char *out, size_t outsz);
+
+/* sign_equal: constant-time comparison of two byte strings. */
+bool sign_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+#endif

@@ -1,0 +1,531 @@
+/*
+ * webhook: validation, storage form and compiled form of a subscription.
+ *
+ * Three shapes of the same thing:
+ *   body   — what the API receives (Gupy's create body plus extensions);
+ *   config — what is stored: the body's accepted keys, normalised (always an
+ *            "events" array, "url" renamed "postbackUrl"), secrets included,
+ *            and for Standard Webhooks the previous secrets still signing
+ *            during a rotation ("previousSecrets": [{secret, expiresAt}]);
+ *   struct webhook — compiled for the engine: parsed policy, decoded keys,
+ *            the Authorization line and client header lines ready to send.
+ */
+#include "core/webhook.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/envelope.h"
+#include "core/filter.h"
+#include "core/headers.h"
+#include "core/urlcheck.h"
+#include "util/base64.h"
+
+static const char *const builtin_events[] = {
+	"application.created", "application.completed", "application.moved",
+	"application.assigned", "application.pre-hiring-information-filled", "candidate.hired",
+	"job.published", "job.status-changed", "job.changed", "pre-employee.moved",
+	"position-created", "position-applied", "position-completed", "position-archived",
+	"position-declined",
+};
+
+bool webhook_event_builtin(const char *s)
+{
+	for (size_t i = 0; i < sizeof(builtin_events) / sizeof(builtin_events[0]); i++)
+		if (strcmp(s, builtin_events[i]) == 0)
+			return true;
+	return false;
+}
+
+bool webhook_event_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == ':' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static int bad(struct gerr *err, const char *fmt, const char *field)
+{
+	return gerr_set(err, GERR_INVALID, 400, "invalid_field", fmt, field);
+}
+
+static int string_field(const json_t *body, const char *key, size_t maxlen, bool required,
+                        struct gerr *err)
+{
+	const json_t *v = json_object_get(body, key);
+	if (!v || json_is_null(v)) {
+		if (required)
+			return gerr_set(err, GERR_INVALID, 400, "missing_field", "%s: required", key);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return bad(err, "%s: must be a string", key);
+	if (json_string_length(v) > maxlen)
+		return gerr_set(err, GERR_INVALID, 400, "invalid_field", "%s: longer than %zu bytes",
+		                key, maxlen);
+	return 0;
+}
+
+static int validate_auth(const json_t *a, struct gerr *err)
+{
+	if (!json_is_object(a))
+		return bad(err, "%s: must be an object {kind, data}", "authorization");
+	const char *kind = json_string_value(json_object_get(a, "kind"));
+	const json_t *data = json_object_get(a, "data");
+	if (!kind)
+		return gerr_set(err, GERR_INVALID, 400, "missing_field", "authorization.kind: required");
+	if (!json_is_object(data))
+		return bad(err, "%s: must be an object", "authorization.data");
+	const char *need[3] = {NULL, NULL, NULL};
+	if (strcmp(kind, "basic") == 0) {
+		need[0] = "username";
+		need[1] = "password";
+	} else if (strcmp(kind, "apiKey") == 0) {
+		need[0] = "key";
+		if (string_field(data, "prefix", 256, false, err))
+			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
+			                "authorization.data.prefix: must be a string");
+	} else if (strcmp(kind, "secret") == 0) {
+		need[0] = "secret";
+	} else if (strcmp(kind, "standard") == 0) {
+		const char *sec = json_string_value(json_object_get(data, "secret"));
+		unsigned char key[SIGN_KEY_MAX];
+		if (!sec)
+			return gerr_set(err, GERR_INVALID, 400, "missing_field",
+			                "authorization.data.secret: required");
+		if (strncmp(sec, "whsec_", 6) != 0 || sign_standard_key(sec, key) < 16)
+			return bad(err, "%s: must be whsec_ followed by base64 of 16 to 64 bytes",
+			           "authorization.data.secret");
+	} else {
+		return bad(err, "%s: must be basic, apiKey, secret or standard", "authorization.kind");
+	}
+	for (int i = 0; need[i]; i++) {
+		const json_t *v = json_object_get(data, need[i]);
+		if (!json_is_string(v) || json_string_length(v) == 0)
+			return gerr_set(err, GERR_INVALID, 400, "missing_field",
+			                "authorization.data.%s: required (non-empty string)", need[i]);
+		if (json_string_length(v) > 4096 || strpbrk(json_string_value(v), "\r\n"))
+			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
+			                "authorization.data.%s: too long or holds CR/LF", need[i]);
+	}
+	return 0;
+}
+
+/* validate_events: "action" (one) or "events" (list) → a normalised array. */
+static int validate_events(json_t *cfg, struct gerr *err)
+{
+	json_t *action = json_object_get(cfg, "action");
+	json_t *events = json_object_get(cfg, "events");
+	json_t *list = json_array();
+	if (events && !json_is_null(events)) {
+		if (!json_is_array(events) || json_array_size(events) == 0 ||
+		    json_array_size(events) > 64) {
+			json_decref(list);
+			return bad(err, "%s: must be a non-empty list of at most 64 event names", "events");
+		}
+		json_array_extend(list, events);
+	} else if (action && !json_is_null(action)) {
+		json_array_append(list, action);
+	} else {
+		json_decref(list);
+		return gerr_set(err, GERR_INVALID, 400, "missing_field", "action or events: required");
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(list, i, e)
+	{
+		if (!json_is_string(e) || !webhook_event_name_valid(json_string_value(e))) {
+			json_decref(list);
+			return bad(err, "%s: each event must be a name of [A-Za-z0-9._:-], 1-128 chars",
+			           events ? "events" : "action");
+		}
+	}
+	json_object_set_new(cfg, "events", list);
+	json_object_set(cfg, "action", json_array_get(list, 0));
+	return 0;
+}
+
+static int int_field(json_t *cfg, const char *key, long long lo, long long hi, struct gerr *err)
+{
+	json_t *v = json_object_get(cfg, key);
+	if (!v || json_is_null(v)) {
+		json_object_del(cfg, key);
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return gerr_set(err, GERR_INVALID, 400, "invalid_field",
+		                "%s: must be an integer from %lld to %lld", key, lo, hi);
+	return 0;
+}
+
+static const char *const known_keys[] = {
+	"action", "events", "postbackUrl", "techOwnerName", "techOwnerEmail", "clientHeaders",
+	"unit", "authorization", "retryPolicy", "ordering", "orderingKey", "timeoutMs",
+	"concurrency", "filter", "rateLimit", "failPermanentlyOn", "previousSecrets", NULL,
+};
+
+static int validate_config(json_t *cfg, bool allow_http, bool allow_private, struct gerr *err)
+{
+	int rc;
+	if ((rc = validate_events(cfg, err)))
+		return rc;
+	if ((rc = string_field(cfg, "postbackUrl", 2048, true, err)))
+		return rc;
+	if ((rc = urlcheck_target(json_string_value(json_object_get(cfg, "postbackUrl")), allow_http,
+	                          allow_private, err)))
+		return rc;
+	if ((rc = string_field(cfg, "techOwnerName", 256, false, err)) ||
+	    (rc = string_field(cfg, "techOwnerEmail", 256, false, err)) ||
+	    (rc = string_field(cfg, "unit", 256, false, err)) ||
+	    (rc = string_field(cfg, "orderingKey", 256, false, err)))
+		return rc;
+	json_t *h = json_object_get(cfg, "clientHeaders");
+	if (h && !json_is_null(h) && (rc = headers_validate(h, err)))
+		return rc;
+	json_t *a = json_object_get(cfg, "authorization");
+	if (a && !json_is_null(a) && (rc = validate_auth(a, err)))
+		return rc;
+	struct policy p;
+	if ((rc = policy_parse(json_object_get(cfg, "retryPolicy"), &p, err)))
+		return rc;
+	json_t *ord = json_object_get(cfg, "ordering");
+	if (ord && !json_is_null(ord)) {
+		const char *o = json_string_value(ord);
+		if (!o || (strcmp(o, "fifo") != 0 && strcmp(o, "unordered") != 0))
+			return bad(err, "%s: must be \"unordered\" or \"fifo\"", "ordering");
+	}
+	if ((rc = int_field(cfg, "timeoutMs", 1, 300000, err)) ||
+	    (rc = int_field(cfg, "concurrency", 1, 256, err)))
+		return rc;
+	json_t *f = json_object_get(cfg, "filter");
+	if (f && !json_is_null(f) && (rc = filter_validate(f, err)))
+		return rc;
+	json_t *rl = json_object_get(cfg, "rateLimit");
+	if (rl && !json_is_null(rl)) {
+		json_t *ps = json_object_get(rl, "perSecond");
+		if (!json_is_object(rl) || !json_is_number(ps) || json_number_value(ps) <= 0 ||
+		    json_number_value(ps) > 100000)
+			return bad(err, "%s: must be {\"perSecond\": N} with 0 < N <= 100000", "rateLimit");
+	}
+	json_t *perm = json_object_get(cfg, "failPermanentlyOn");
+	if (perm && !json_is_null(perm)) {
+		size_t i;
+		json_t *v;
+		if (!json_is_array(perm) || json_array_size(perm) > WEBHOOK_MAX_PERM)
+			return bad(err, "%s: must be a list of at most 16 HTTP statuses", "failPermanentlyOn");
+		json_array_foreach(perm, i, v)
+		{
+			if (!json_is_integer(v) || json_integer_value(v) < 100 || json_integer_value(v) > 599)
+				return bad(err, "%s: each entry must be an HTTP status (100-599)",
+				           "failPermanentlyOn");
+		}
+	}
+	return 0;
+}
+
+int webhook_status_from_body(const json_t *body, int dflt, struct gerr *err)
+{
+	const json_t *v = json_object_get(body, "status");
+	if (!v || json_is_null(v))
+		return dflt;
+	const char *s = json_string_value(v);
+	if (s && strcmp(s, "active") == 0)
+		return 0;
+	if (s && strcmp(s, "inactive") == 0)
+		return 1;
+	return bad(err, "%s: must be \"active\" or \"inactive\"", "status");
+}
+
+/* rotate_secret: when a Standard Webhooks secret changes, keep the old one
+ * signing for WEBHOOK_ROTATION_MS so receivers can switch without a gap. */
+static void rotate_secret(json_t *cfg, const json_t *existing, int64_t now_ms)
+{
+	const json_t *old_auth = json_object_get(existing, "authorization");
+	const json_t *new_auth = json_object_get(cfg, "authorization");
+	const char *old_kind = json_string_value(json_object_get(old_auth, "kind"));
+	const char *new_kind = json_string_value(json_object_get(new_auth, "kind"));
+	json_t *prev = json_array();
+	/* keep still-valid previous secrets */
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(existing, "previousSecrets"), i, p)
+	{
+		json_int_t exp = json_integer_value(json_object_get(p, "expiresAt"));
+		if (exp > now_ms && json_array_size(prev) < WEBHOOK_MAX_KEYS - 2)
+			json_array_append(prev, p);
+	}
+	if (old_kind && new_kind && strcmp(old_kind, "standard") == 0 &&
+	    strcmp(new_kind, "standard") == 0) {
+		const json_t *olds = json_object_get(json_object_get(old_auth, "data"), "secret");
+		const json_t *news = json_object_get(json_object_get(new_auth, "data"), "secret");
+		if (!json_equal((json_t *)olds, (json_t *)news))
+			json_array_insert_new(prev, 0,
+			                      json_pack("{s:O,s:I}", "secret", olds, "expiresAt",
+			                                (json_int_t)(now_ms + WEBHOOK_ROTATION_MS)));
+	}
+	if (new_kind && strcmp(new_kind, "standard") == 0 && json_array_size(prev))
+		json_object_set_new(cfg, "previousSecrets", prev);
+	else {
+		json_decref(prev);
+		json_object_del(cfg, "previousSecrets");
+	}
+}
+
+int webhook_config_build(const json_t *body, const json_t *existing, bool allow_http,
+                         bool allow_private, int64_t now_ms, json_t **out, struct gerr *err)
+{
+	if (!json_is_object(body))
+		return gerr_set(err, GERR_INVALID, 400, "invalid_json", "the body must be a JSON object");
+	json_t *cfg = existing ? json_deep_copy(existing) : json_object();
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)body, key, v)
+	{
+		const char *k = strcmp(key, "url") == 0 ? "postbackUrl" : key;
+		if (strcmp(k, "status") == 0 || strcmp(k, "id") == 0 || strcmp(k, "previousSecrets") == 0)
+			continue;
+		bool known = false;
+		for (int i = 0; known_keys[i]; i++)
+			known |= strcmp(k, known_keys[i]) == 0;
+		if (!known) {
+			json_decref(cfg);
+			return gerr_set(err, GERR_INVALID, 400, "invalid_field", "%s: unknown field", key);
+		}
+		/* A PATCH that sets "action" replaces the event list, and vice versa. */
+		if (existing && strcmp(k, "action") == 0)
+			json_object_del(cfg, "events");
+		if (existing && strcmp(k, "events") == 0)
+			json_object_del(cfg, "action");
+		if (json_is_null(v))
+			json_object_del(cfg, k);
+		else
+			json_object_set(cfg, k, v);
+	}
+	int rc = validate_config(cfg, allow_http, allow_private, err);
+	if (rc) {
+		json_decref(cfg);
+		return rc;
+	}
+	rotate_secret(cfg, existing, now_ms);
+	*out = cfg;
+	return 0;
+}
+
+static char *dup_str(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int compile_auth(struct webhook *w, const json_t *cfg, int64_t now_ms)
+{
+	const json_t *a = json_object_get(cfg, "authorization");
+	const char *kind = json_string_value(json_object_get(a, "kind"));
+	const json_t *data = json_object_get(a, "data");
+	char line[8400];
+	if (!kind)
+		return 0;
+	if (strcmp(kind, "basic") == 0) {
+		char val[8300];
+		w->auth_kind = AUTH_BASIC;
+		if (sign_basic(json_string_value(json_object_get(data, "username")),
+		               json_string_value(json_object_get(data, "password")), val, sizeof(val)))
+			return -1;
+		snprintf(line, sizeof(line), "Authorization: %s", val);
+		w->auth_header = strdup(line);
+	} else if (strcmp(kind, "apiKey") == 0) {
+		const char *prefix = json_string_value(json_object_get(data, "prefix"));
+		const char *k = json_string_value(json_object_get(data, "key"));
+		w->auth_kind = AUTH_APIKEY;
+		if (prefix && *prefix)
+			snprintf(line, sizeof(line), "Authorization: %s %s", prefix, k);
+		else
+			snprintf(line, sizeof(line), "Authorization: %s", k);
+		w->auth_header = strdup(line);
+	} else if (strcmp(kind, "secret") == 0) {
+		w->auth_kind = AUTH_SECRET;
+		w->secret = dup_str(json_string_value(json_object_get(data, "secret")));
+	} else if (strcmp(kind, "standard") == 0) {
+		w->auth_kind = AUTH_STANDARD;
+		int n = sign_standard_key(json_string_value(json_object_get(data, "secret")), w->keys[0]);
+		if (n <= 0)
+			return -1;
+		w->keylens[0] = (size_t)n;
+		w->nkeys = 1;
+		size_t i;
+		json_t *p;
+		json_array_foreach(json_object_get(cfg, "previousSecrets"), i, p)
+		{
+			json_int_t exp = json_integer_value(json_object_get(p, "expiresAt"));
+			if (exp <= now_ms || w->nkeys == WEBHOOK_MAX_KEYS)
+				continue;
+			n = sign_standard_key(json_string_value(json_object_get(p, "secret")),
+			                      w->keys[w->nkeys]);
+			if (n <= 0)
+				continue;
+			w->keylens[w->nkeys++] = (size_t)n;
+			if (!w->keys_expire_at || exp < w->keys_expire_at)
+				w->keys_expire_at = exp;
+		}
+	}
+	return 0;
+}
+
+int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t company_seq,
+                    int status, int64_t now_ms, struct webhook **out, struct gerr *err)
+{
+	struct webhook *w = calloc(1, sizeof(*w));
+	if (!w)
+		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+	w->refs = 1;
+	w->seq = seq;
+	w->company_seq = company_seq;
+	snprintf(w->id, sizeof(w->id), "%s", id);
+	w->status = status;
+	w->url = dup_str(json_string_value(json_object_get(cfg, "postbackUrl")));
+	const json_t *events = json_object_get(cfg, "events");
+	w->nevents = (int)json_array_size(events);
+	w->events = calloc((size_t)w->nevents + 1, sizeof(char *));
+	for (int i = 0; w->events && i < w->nevents; i++)
+		w->events[i] = dup_str(json_string_value(json_array_get(events, (size_t)i)));
+	w->unit = dup_str(json_string_value(json_object_get(cfg, "unit")));
+	json_t *f = json_object_get(cfg, "filter");
+	w->filter = f && !json_is_null(f) ? json_incref(f) : NULL;
+	const json_t *rp = json_object_get(cfg, "retryPolicy");
+	if (policy_parse(rp, &w->policy, err))
+		goto fail;
+	const char *ord = json_string_value(json_object_get(cfg, "ordering"));
+	/* Acesso RH's retry comes with its queue: FIFO unless said otherwise. */
+	w->fifo = ord ? strcmp(ord, "fifo") == 0 : w->policy.kind == POLICY_ACESSO;
+	w->ordering_key = dup_str(json_string_value(json_object_get(cfg, "orderingKey")));
+	const json_t *t = json_object_get(cfg, "timeoutMs");
+	w->timeout_ms = t ? (int)json_integer_value(t) : 30000;
+	const json_t *c = json_object_get(cfg, "concurrency");
+	w->concurrency = c ? (int)json_integer_value(c) : 16;
+	w->rate_per_sec = json_number_value(json_object_get(json_object_get(cfg, "rateLimit"),
+	                                                    "perSecond"));
+	if (compile_auth(w, cfg, now_ms)) {
+		gerr_set(err, GERR_INVALID, 400, "invalid_field", "authorization: cannot be compiled");
+		goto fail;
+	}
+	const json_t *h = json_object_get(cfg, "clientHeaders");
+	if (h && json_is_object(h)) {
+		w->client_headers = true;
+		w->headers = calloc(json_object_size(h) + 1, sizeof(char *));
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)h, k, v)
+		{
+			size_t n = strlen(k) + json_string_length(v) + 3;
+			char *line = malloc(n);
+			if (!line || !w->headers)
+				break;
+			snprintf(line, n, "%s: %s", k, json_string_value(v));
+			w->headers[w->nheaders++] = line;
+		}
+	}
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(cfg, "failPermanentlyOn"), i, p)
+	{
+		if (w->nperm < WEBHOOK_MAX_PERM)
+			w->perm[w->nperm++] = (int)json_integer_value(p);
+	}
+	if (!w->url || !w->events) {
+		gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+		goto fail;
+	}
+	*out = w;
+	return 0;
+fail:
+	webhook_unref(w);
+	return err ? GERR_INVALID : GERR_INVALID;
+}
+
+void webhook_ref(struct webhook *w)
+{
+	__atomic_add_fetch(&w->refs, 1, __ATOMIC_RELAXED);
+}
+
+void webhook_unref(struct webhook *w)
+{
+	if (!w || __atomic_sub_fetch(&w->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	free(w->url);
+	for (int i = 0; w->events && i < w->nevents; i++)
+		free(w->events[i]);
+	free(w->events);
+	free(w->unit);
+	json_decref(w->filter);
+	free(w->ordering_key);
+	free(w->auth_header);
+	if (w->secret) {
+		memset(w->secret, 0, strlen(w->secret));
+		free(w->secret);
+	}
+	memset(w->keys, 0, sizeof(w->keys));
+	for (int i = 0; i < w->nheaders; i++)
+		free(w->headers[i]);
+	free(w->headers);
+	free(w);
+}
+
+json_t *webhook_to_json(const json_t *cfg, const char *id, int status, int64_t created_at,
+                        int64_t updated_at)
+{
+	static const char *const order[] = {
+		"action", "postbackUrl", "events", "techOwnerName", "techOwnerEmail", "clientHeaders",
+		"unit", "retryPolicy", "ordering", "orderingKey", "timeoutMs", "concurrency", "filter",
+		"rateLimit", "failPermanentlyOn", NULL,
+	};
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(id));
+	for (int i = 0; order[i]; i++) {
+		json_t *v = json_object_get(cfg, order[i]);
+		if (v)
+			json_object_set(o, order[i], v);
+		if (i == 1)
+			json_object_set_new(o, "status", json_string(status == 0 ? "active" : "inactive"));
+	}
+	const json_t *a = json_object_get(cfg, "authorization");
+	if (a) {
+		json_t *ra = json_object();
+		json_object_set(ra, "kind", json_object_get(a, "kind"));
+		const json_t *prefix = json_object_get(json_object_get(a, "data"), "prefix");
+		if (prefix)
+			json_object_set(ra, "prefix", (json_t *)prefix);
+		json_object_set_new(o, "authorization", ra);
+	}
+	char date[DATE_STR_LEN];
+	envelope_format_date(created_at, date);
+	json_object_set_new(o, "createdAt", json_string(date));
+	envelope_format_date(updated_at, date);
+	json_object_set_new(o, "updatedAt", json_string(date));
+	return o;
+}
+
+bool webhook_wants(const struct webhook *w, const char *event, const char *unit)
+{
+	if (w->unit && (!unit || strcmp(w->unit, unit) != 0))
+		return false;
+	for (int i = 0; i < w->nevents; i++)
+		if (strcmp(w->events[i], event) == 0)
+			return true;
+	return false;
+}
+
+bool webhook_is_permanent(const struct webhook *w, int http_status)
+{
+	for (int i = 0; i < w->nperm; i++)
+		if (w->perm[i] == http_status)
+			return true;
+	return false;
+}

@@ -1,0 +1,90 @@
+/*
+ * webhook: a subscription's configuration — validated from the API's JSON,
+ * stored as JSON, and compiled into the struct the engine reads on every send.
+ *
+ * The stored config is the normalised request (Gupy fields plus extensions,
+ * secrets included); `status` lives beside it, not in it. A compiled
+ * struct webhook is immutable and reference-counted: the registry and the
+ * dispatcher share it, and a change makes a new one.
+ */
+#ifndef GANCHO_CORE_WEBHOOK_H
+#define GANCHO_CORE_WEBHOOK_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/policy.h"
+#include "core/sign.h"
+#include "util/gerr.h"
+
+#define WEBHOOK_MAX_KEYS 4
+#define WEBHOOK_MAX_PERM 16
+#define WEBHOOK_ROTATION_MS (24LL * 3600 * 1000)
+
+enum auth_kind { AUTH_NONE, AUTH_BASIC, AUTH_APIKEY, AUTH_SECRET, AUTH_STANDARD };
+
+struct webhook {
+	int refs;                  /* atomic; see webhook_ref/webhook_unref */
+	int64_t seq;
+	int64_t company_seq;
+	char id[40];
+	int status;                /* enum webhook_status (store.h); the one mutable field */
+	int64_t fail_since;        /* failure streak start when loaded (the engine owns it after) */
+	char *url;
+	char **events;
+	int nevents;
+	char *unit;                /* NULL = every unit */
+	json_t *filter;            /* NULL = none */
+	struct policy policy;
+	bool fifo;
+	char *ordering_key;        /* NULL = whole webhook is one FIFO lane */
+	int timeout_ms;
+	int concurrency;
+	double rate_per_sec;       /* 0 = unlimited */
+	int auth_kind;
+	char *auth_header;         /* full "Authorization: …" line for basic / apiKey */
+	char *secret;              /* Acesso-Signature secret */
+	unsigned char keys[WEBHOOK_MAX_KEYS][SIGN_KEY_MAX]; /* standard: current first */
+	size_t keylens[WEBHOOK_MAX_KEYS];
+	int nkeys;
+	int64_t keys_expire_at;    /* when the previous keys stop signing (0 = none) */
+	char **headers;            /* clientHeaders as "Name: value" lines */
+	int nheaders;
+	bool client_headers;       /* clientHeaders given: no default Content-Type */
+	int perm[WEBHOOK_MAX_PERM];/* failPermanentlyOn */
+	int nperm;
+};
+
+/* webhook_config_build: validate a create body (patch == NULL) or apply a
+ * PATCH body onto an existing stored config. *out gets the new stored config
+ * (new reference). `status` in the body is not part of the config: the caller
+ * reads it with webhook_status_from_body. now_ms timestamps secret rotation. */
+int webhook_config_build(const json_t *body, const json_t *existing, bool allow_http,
+                         bool allow_private, int64_t now_ms, json_t **out, struct gerr *err);
+/* webhook_status_from_body: WH_ACTIVE/WH_INACTIVE from body.status, dflt when
+ * absent, or GERR_INVALID. */
+int webhook_status_from_body(const json_t *body, int dflt, struct gerr *err);
+
+/* webhook_compile: a new struct webhook (refs = 1) from a stored config. */
+int webhook_compile(const json_t *config, int64_t seq, const char *id, int64_t company_seq,
+                    int status, int64_t now_ms, struct webhook **out, struct gerr *err);
+void webhook_ref(struct webhook *w);
+void webhook_unref(struct webhook *w);
+
+/* webhook_to_json: the API's answer for a stored config: Gupy's
+ * {id, action, postbackUrl, status} first, then the extensions set, with
+ * secrets removed (authorization shows only its kind). New reference. */
+json_t *webhook_to_json(const json_t *config, const char *id, int status, int64_t created_at,
+                        int64_t updated_at);
+
+/* webhook_wants: does this webhook take event `event` of `unit`? (not the filter) */
+bool webhook_wants(const struct webhook *w, const char *event, const char *unit);
+/* webhook_is_permanent: a status in failPermanentlyOn. */
+bool webhook_is_permanent(const struct webhook *w, int http_status);
+/* webhook_event_name_valid: 1–128 chars of [A-Za-z0-9._:-]. */
+bool webhook_event_name_valid(const char *s);
+/* webhook_event_builtin: one of the Gupy and Acesso RH event names. */
+bool webhook_event_builtin(const char *s);
+
+#endif

@@ -1,0 +1,354 @@
+/*
+ * committer: the single writer of the hot path, and the engine's start/stop.
+ *
+ * It sleeps until work is queued, then takes everything there is (up to
+ * batch_max ingest jobs) and writes it in one transaction: new events and
+ * their deliveries, replayed deliveries, attempt outcomes, webhook changes.
+ * Only after COMMIT returns does it run the ingest callbacks (the HTTP 202)
+ * and hand the new deliveries to the dispatcher, in memory. While it is
+ * committing, the next batch accumulates: the busier the server, the more
+ * acknowledgements share one fsync.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "deliver/engine_internal.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+void engine_config_default(struct engine_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->db_url = "sqlite:./gancho.db";
+	c->deactivate_after_ms = 7LL * 24 * 3600 * 1000;
+	c->window = 20000;
+	c->max_inflight = 1024;
+	c->shutdown_grace_ms = 10000;
+	c->batch_max = 4096;
+}
+
+struct payload *payload_new(int64_t event_seq, const char *event_id, char *body, size_t len)
+{
+	struct payload *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->refs = 1;
+	p->event_seq = event_seq;
+	snprintf(p->event_id, sizeof(p->event_id), "%s", event_id);
+	p->body = body;
+	p->len = len;
+	return p;
+}
+
+void payload_unref(struct payload *p)
+{
+	if (p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		free(p->body);
+		free(p);
+	}
+}
+
+void engine_submit(struct engine *e, struct ingest_job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&e->cmu);
+	if (e->jobs_tail)
+		e->jobs_tail->next = job;
+	else
+		e->jobs = job;
+	e->jobs_tail = job;
+	pthread_cond_signal(&e->ccond);
+	pthread_mutex_unlock(&e->cmu);
+}
+
+void engine_submit_deliveries(struct engine *e, struct delivery_job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&e->cmu);
+	if (e->djobs_tail)
+		e->djobs_tail->next = job;
+	else
+		e->djobs = job;
+	e->djobs_tail = job;
+	pthread_cond_signal(&e->ccond);
+	pthread_mutex_unlock(&e->cmu);
+}
+
+bool engine_healthy(struct engine *e)
+{
+	return atomic_load(&e->healthy);
+}
+
+void committer_push(struct engine *e, struct outcome_item *outs, int nouts,
+                    struct change_item *changes, int nchanges)
+{
+	pthread_mutex_lock(&e->cmu);
+	if (e->nouts + nouts > e->capouts) {
+		int cap = e->capouts ? e->capouts : 256;
+		while (cap < e->nouts + nouts)
+			cap *= 2;
+		struct outcome_item *p = realloc(e->outs, (size_t)cap * sizeof(*p));
+		if (!p)
+			abort(); /* losing outcomes silently is worse than stopping */
+		e->outs = p;
+		e->capouts = cap;
+	}
+	if (nouts)
+		memcpy(e->outs + e->nouts, outs, (size_t)nouts * sizeof(*outs));
+	e->nouts += nouts;
+	if (e->nchanges + nchanges > e->capchanges) {
+		int cap = e->capchanges ? e->capchanges : 16;
+		while (cap < e->nchanges + nchanges)
+			cap *= 2;
+		struct change_item *p = realloc(e->changes, (size_t)cap * sizeof(*p));
+		if (!p)
+			abort();
+		e->changes = p;
+		e->capchanges = cap;
+	}
+	if (nchanges)
+		memcpy(e->changes + e->nchanges, changes, (size_t)nchanges * sizeof(*changes));
+	e->nchanges += nchanges;
+	pthread_cond_signal(&e->ccond);
+	pthread_mutex_unlock(&e->cmu);
+}
+
+/* hand_over: after COMMIT, the new deliveries of the batch go to the dispatcher. */
+static void hand_over(struct engine *e, struct ingest_job **jobs, int njobs,
+                      struct store_event_in *evs, struct delivery_job *djobs)
+{
+	int n = 0;
+	for (int i = 0; i < njobs; i++)
+		if (!evs[i].duplicate)
+			n += evs[i].nwebhooks;
+	for (struct delivery_job *d = djobs; d; d = d->next)
+		n += d->n;
+	if (n == 0)
+		return;
+	struct dmsg *m = calloc(1, sizeof(*m));
+	struct new_task *tasks = calloc((size_t)n, sizeof(*tasks));
+	if (!m || !tasks) {
+		/* They are safe in the store; the dispatcher's refill will find them. */
+		free(m);
+		free(tasks);
+		return;
+	}
+	int64_t now = clock_now_ms();
+	int k = 0;
+	for (int i = 0; i < njobs; i++) {
+		struct store_event_in *ev = &evs[i];
+		if (ev->duplicate || ev->nwebhooks == 0)
+			continue;
+		struct payload *p = payload_new(ev->seq, ev->id, jobs[i]->envelope, jobs[i]->envelope_len);
+		if (p)
+			jobs[i]->envelope = NULL;
+		for (int w = 0; w < ev->nwebhooks; w++) {
+			struct new_task *t = &tasks[k++];
+			t->t.seq = ev->first_delivery + w;
+			t->t.event_seq = ev->seq;
+			t->t.webhook_seq = ev->webhook_seqs[w];
+			t->t.next_at = now;
+			if (ev->okeys && ev->okeys[w])
+				snprintf(t->t.okey, sizeof(t->t.okey), "%s", ev->okeys[w]);
+			if (p) {
+				__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+				t->payload = p;
+			}
+		}
+		payload_unref(p);
+	}
+	for (struct delivery_job *d = djobs; d; d = d->next) {
+		for (int i = 0; i < d->n; i++) {
+			struct new_task *t = &tasks[k++];
+			t->t.seq = d->dl[i].seq;
+			t->t.event_seq = d->dl[i].event_seq;
+			t->t.webhook_seq = d->dl[i].webhook_seq;
+			t->t.next_at = now;
+			if (d->dl[i].okey)
+				snprintf(t->t.okey, sizeof(t->t.okey), "%s", d->dl[i].okey);
+		}
+	}
+	m->kind = DMSG_TASKS;
+	m->tasks = tasks;
+	m->ntasks = k;
+	dispatcher_post(e, m);
+}
+
+static void commit_round(struct engine *e, struct ingest_job *jobs, struct delivery_job *djobs,
+                         struct outcome_item *outs, int nouts, struct change_item *changes,
+                         int nchanges)
+{
+	int njobs = 0, ndl = 0;
+	for (struct ingest_job *j = jobs; j; j = j->next)
+		njobs++;
+	for (struct delivery_job *d = djobs; d; d = d->next)
+		ndl += d->n;
+	struct ingest_job **jv = malloc(((size_t)njobs + 1) * sizeof(*jv));
+	struct store_event_in *evs = malloc(((size_t)njobs + 1) * sizeof(*evs));
+	struct store_delivery_in *dls = malloc(((size_t)ndl + 1) * sizeof(*dls));
+	struct store_outcome *os = malloc(((size_t)nouts + 1) * sizeof(*os));
+	struct store_webhook_change *cs = malloc(((size_t)nchanges + 1) * sizeof(*cs));
+	struct gerr err = {0};
+	int rc = -1;
+	if (!jv || !evs || !dls || !os || !cs) {
+		gerr_set(&err, GERR_NOMEM, 503, "unavailable", "out of memory");
+		goto answer;
+	}
+	int i = 0;
+	for (struct ingest_job *j = jobs; j; j = j->next, i++) {
+		jv[i] = j;
+		evs[i] = j->ev;
+	}
+	i = 0;
+	for (struct delivery_job *d = djobs; d; d = d->next)
+		for (int k = 0; k < d->n; k++)
+			dls[i++] = d->dl[k];
+	for (i = 0; i < nouts; i++) {
+		os[i] = outs[i].o;
+		os[i].error = outs[i].error[0] ? outs[i].error : NULL;
+		os[i].response = outs[i].response;
+	}
+	for (i = 0; i < nchanges; i++) {
+		cs[i] = changes[i].c;
+		cs[i].reason = changes[i].reason;
+	}
+	struct store_batch b = {evs, njobs, dls, ndl, os, nouts, cs, nchanges};
+	int64_t t0 = clock_mono_us();
+	rc = store_commit(e->wstore, &b, &err);
+	atomic_store(&e->healthy, rc == 0);
+	log_debug("committed", "events=%d deliveries=%d outcomes=%d us=%lld rc=%d", njobs, ndl, nouts,
+	          (long long)(clock_mono_us() - t0), rc);
+	if (rc == 0) {
+		i = 0;
+		for (struct delivery_job *d = djobs; d; d = d->next)
+			for (int k = 0; k < d->n; k++)
+				d->dl[k].seq = dls[i++].seq;
+		hand_over(e, jv, njobs, evs, djobs);
+	}
+answer:
+	i = 0;
+	for (struct ingest_job *j = jobs, *next; j; j = next, i++) {
+		next = j->next;
+		if (rc == 0)
+			j->ev = evs[i];
+		for (int w = 0; w < j->nhooks; w++)
+			webhook_unref(j->hooks[w]);
+		free(j->envelope);
+		j->envelope = NULL;
+		j->done(j, rc, &err);
+	}
+	for (struct delivery_job *d = djobs, *next; d; d = next) {
+		next = d->next;
+		d->done(d, rc);
+	}
+	for (i = 0; i < nouts; i++)
+		free(outs[i].response);
+	free(jv);
+	free(evs);
+	free(dls);
+	free(os);
+	free(cs);
+}
+
+void *committer_main(void *arg)
+{
+	struct engine *e = arg;
+	for (;;) {
+		pthread_mutex_lock(&e->cmu);
+		while (!e->jobs && !e->djobs && !e->nouts && !e->nchanges && !e->cstop)
+			pthread_cond_wait(&e->ccond, &e->cmu);
+		if (!e->jobs && !e->djobs && !e->nouts && !e->nchanges && e->cstop) {
+			pthread_mutex_unlock(&e->cmu);
+			break;
+		}
+		/* Take up to batch_max ingest jobs; the rest wait for the next round. */
+		struct ingest_job *jobs = e->jobs, *last = e->jobs;
+		int n = 1;
+		if (jobs) {
+			while (last->next && n < e->cfg.batch_max) {
+				last = last->next;
+				n++;
+			}
+			e->jobs = last->next;
+			if (!e->jobs)
+				e->jobs_tail = NULL;
+			last->next = NULL;
+		}
+		struct delivery_job *djobs = e->djobs;
+		e->djobs = e->djobs_tail = NULL;
+		struct outcome_item *outs = e->outs;
+		int nouts = e->nouts;
+		struct change_item *changes = e->changes;
+		int nchanges = e->nchanges;
+		e->outs = NULL;
+		e->nouts = e->capouts = 0;
+		e->changes = NULL;
+		e->nchanges = e->capchanges = 0;
+		pthread_mutex_unlock(&e->cmu);
+
+		commit_round(e, jobs, djobs, outs, nouts, changes, nchanges);
+		free(outs);
+		free(changes);
+	}
+	return NULL;
+}
+
+int engine_start(const struct engine_config *cfg, struct registry *reg, struct engine **out,
+                 struct gerr *err)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+	e->cfg = *cfg;
+	e->reg = reg;
+	atomic_store(&e->healthy, true);
+	pthread_mutex_init(&e->cmu, NULL);
+	pthread_cond_init(&e->ccond, NULL);
+	pthread_mutex_init(&e->dmu, NULL);
+	int rc = store_open(cfg->db_url, &e->wstore, err);
+	if (rc)
+		goto fail;
+	rc = store_open(cfg->db_url, &e->rstore, err);
+	if (rc)
+		goto fail;
+	rc = dispatcher_init(e, err);
+	if (rc)
+		goto fail;
+	if (pthread_create(&e->committer, NULL, committer_main, e) ||
+	    pthread_create(&e->dispatcher_thr, NULL, dispatcher_main, e)) {
+		rc = gerr_set(err, GERR_IO, 500, "thread", "cannot start engine threads");
+		goto fail; /* not reached in practice; threads are cheap */
+	}
+	*out = e;
+	return 0;
+fail:
+	store_close(e->wstore);
+	store_close(e->rstore);
+	free(e);
+	return rc ? rc : GERR_IO;
+}
+
+void engine_stop(struct engine *e)
+{
+	if (!e)
+		return;
+	/* The dispatcher first: it finishes in-flight requests and pushes their
+	 * outcomes; then the committer drains everything and exits. */
+	atomic_store(&e->dstop, true);
+	curl_multi_wakeup(e->multi);
+	pthread_join(e->dispatcher_thr, NULL);
+	pthread_mutex_lock(&e->cmu);
+	e->cstop = true;
+	pthread_cond_signal(&e->ccond);
+	pthread_mutex_unlock(&e->cmu);
+	pthread_join(e->committer, NULL);
+	dispatcher_free(e);
+	store_close(e->wstore);
+	store_close(e->rstore);
+	free(e->outs);
+	free(e->changes);
+	pthread_mutex_destroy(&e->cmu);
+	pthread_cond_destroy(&e->ccond);
+	pthread_mutex_destroy(&e->dmu);
+	free(e);
+}

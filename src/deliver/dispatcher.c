@@ -1,0 +1,1169 @@
+/*
+ * dispatcher: sends deliveries, one event loop over libcurl's multi interface.
+ *
+ * State is all in memory and owned by this thread:
+ *   - tasks: the open deliveries in the window (tens of bytes each), found by
+ *     seq in a hash table;
+ *   - a timer heap of tasks waiting for their time (first try or retry);
+ *   - per webhook (struct wstate): a ready queue of due tasks, the number in
+ *     flight, a token bucket for rateLimit, the failure streak;
+ *   - FIFO lanes: for a fifo webhook, one lane per ordering key value (or one
+ *     for the whole webhook). Only a lane's head is ever due or in flight, so
+ *     a failing head holds everything behind it, and when it succeeds the next
+ *     goes, one at a time (Acesso RH's rule).
+ *
+ * The window: every open delivery with seq <= mem_hi is in memory; any newer
+ * one may be only in the store ("overflow"). New deliveries arrive from the
+ * committer in seq order; when the window is full they are skipped (they are
+ * durable) and refill later reads them back by keyset (seq > mem_hi) through
+ * the partial index of open deliveries. At start the window is empty and in
+ * overflow, so recovery after a crash is just refill.
+ *
+ * Outcomes are collected per loop turn and handed to the committer as one
+ * batch. Bodies are built once per event and shared; a task waiting for a
+ * retry drops its body and reloads it from the store when its turn comes.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "core/envelope.h"
+#include "core/filter.h"
+#include "core/sign.h"
+#include "core/urlcheck.h"
+#include "deliver/engine_internal.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#define RESPONSE_EXCERPT 1024
+#define REFILL_PAGE 1000
+
+enum task_state { T_WAIT, T_READY, T_FLIGHT };
+
+struct wstate;
+struct lane;
+
+struct task {
+	int64_t seq;
+	int64_t event_seq;
+	int64_t next_at;
+	int64_t first_attempt_at;
+	int attempts;
+	int heap_idx;              /* -1 when not in the heap */
+	int state;
+	struct wstate *ws;
+	struct lane *lane;         /* FIFO webhooks only */
+	struct payload *payload;   /* NULL until needed */
+	struct task *qnext, *qprev; /* ready queue */
+	struct task *lnext, *lprev; /* lane queue */
+	struct task *anext, *aprev; /* all tasks of the webhook */
+	struct task *hnext;        /* hash chain */
+	struct xfer *xfer;
+};
+
+struct lane {
+	int64_t webhook_seq;
+	char key[64];
+	struct task *head, *tail;
+	struct lane *hnext;
+};
+
+struct wstate {
+	int64_t seq;
+	struct webhook *w;
+	bool deleted;
+	int inflight;
+	struct task *rhead, *rtail;  /* ready queue */
+	struct task *all;            /* every task of this webhook */
+	int ntasks;
+	int64_t fail_since;
+	double tokens;
+	int64_t tokens_at;
+	int64_t rate_wake;           /* >0: blocked by rateLimit until then */
+	bool dirty;
+	struct wstate *dnext;
+};
+
+struct xfer {
+	CURL *easy;
+	struct curl_slist *hdrs;
+	struct task *task;
+	char resp[RESPONSE_EXCERPT];
+	size_t resp_len;
+	int64_t started_us;
+	bool blocked_addr;
+	struct xfer *next; /* free list */
+};
+
+struct dispatcher {
+	struct engine *e;
+	struct task **hash;
+	size_t hcap;
+	int ntasks;
+	struct task **heap;
+	int nheap, capheap;
+	struct wstate **ws;
+	int64_t nws;
+	struct lane **lanes;
+	size_t lcap;
+	struct wstate *dirty;
+	struct xfer *free_xfers;
+	int inflight;
+	int64_t mem_hi;
+	bool overflow;
+	uint64_t rng;
+	struct outcome_item *outs;
+	int nouts, capouts;
+	struct change_item *changes;
+	int nchanges, capchanges;
+	struct payload *last_payload; /* cache: fan-out loads one event many times */
+};
+
+/* ---- small containers --------------------------------------------------------------- */
+
+static size_t hslot(const struct dispatcher *d, int64_t seq)
+{
+	uint64_t h = (uint64_t)seq * 0x9E3779B97F4A7C15ULL;
+	return (size_t)(h >> 20) & (d->hcap - 1);
+}
+
+static struct task *hash_get(struct dispatcher *d, int64_t seq)
+{
+	for (struct task *t = d->hash[hslot(d, seq)]; t; t = t->hnext)
+		if (t->seq == seq)
+			return t;
+	return NULL;
+}
+
+static void hash_put(struct dispatcher *d, struct task *t)
+{
+	if ((size_t)d->ntasks * 2 >= d->hcap) {
+		size_t ncap = d->hcap * 2;
+		struct task **nh = calloc(ncap, sizeof(*nh));
+		if (nh) {
+			struct task **old = d->hash;
+			size_t oldcap = d->hcap;
+			d->hash = nh;
+			d->hcap = ncap;
+			for (size_t i = 0; i < oldcap; i++) {
+				for (struct task *x = old[i], *next; x; x = next) {
+					next = x->hnext;
+					size_t s = hslot(d, x->seq);
+					x->hnext = d->hash[s];
+					d->hash[s] = x;
+				}
+			}
+			free(old);
+		}
+	}
+	size_t s = hslot(d, t->seq);
+	t->hnext = d->hash[s];
+	d->hash[s] = t;
+}
+
+static void hash_del(struct dispatcher *d, struct task *t)
+{
+	struct task **pp = &d->hash[hslot(d, t->seq)];
+	while (*pp && *pp != t)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = t->hnext;
+}
+
+static bool heap_less(const struct task *a, const struct task *b)
+{
+	return a->next_at < b->next_at || (a->next_at == b->next_at && a->seq < b->seq);
+}
+
+static void heap_swap(struct dispatcher *d, int i, int j)
+{
+	struct task *t = d->heap[i];
+	d->heap[i] = d->heap[j];
+	d->heap[j] = t;
+	d->heap[i]->heap_idx = i;
+	d->heap[j]->heap_idx = j;
+}
+
+static void heap_up(struct dispatcher *d, int i)
+{
+	while (i > 0 && heap_less(d->heap[i], d->heap[(i - 1) / 2])) {
+		heap_swap(d, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_down(struct dispatcher *d, int i)
+{
+	for (;;) {
+		int l = 2 * i + 1, r = l + 1, m = i;
+		if (l < d->nheap && heap_less(d->heap[l], d->heap[m]))
+			m = l;
+		if (r < d->nheap && heap_less(d->heap[r], d->heap[m]))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(d, i, m);
+		i = m;
+	}
+}
+
+static void heap_push(struct dispatcher *d, struct task *t)
+{
+	if (d->nheap == d->capheap) {
+		int cap = d->capheap ? d->capheap * 2 : 1024;
+		struct task **p = realloc(d->heap, (size_t)cap * sizeof(*p));
+		if (!p)
+			abort();
+		d->heap = p;
+		d->capheap = cap;
+	}
+	t->heap_idx = d->nheap;
+	d->heap[d->nheap++] = t;
+	heap_up(d, t->heap_idx);
+}
+
+static void heap_remove(struct dispatcher *d, struct task *t)
+{
+	int i = t->heap_idx;
+	if (i < 0)
+		return;
+	d->nheap--;
+	if (i != d->nheap) {
+		d->heap[i] = d->heap[d->nheap];
+		d->heap[i]->heap_idx = i;
+		heap_down(d, i);
+		heap_up(d, i);
+	}
+	t->heap_idx = -1;
+}
+
+static size_t lslot(const struct dispatcher *d, int64_t wseq, const char *key)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)wseq;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return (size_t)h & (d->lcap - 1);
+}
+
+static struct lane *lane_get(struct dispatcher *d, int64_t wseq, const char *key, bool create)
+{
+	size_t s = lslot(d, wseq, key);
+	for (struct lane *l = d->lanes[s]; l; l = l->hnext)
+		if (l->webhook_seq == wseq && strcmp(l->key, key) == 0)
+			return l;
+	if (!create)
+		return NULL;
+	struct lane *l = calloc(1, sizeof(*l));
+	if (!l)
+		abort();
+	l->webhook_seq = wseq;
+	snprintf(l->key, sizeof(l->key), "%s", key);
+	l->hnext = d->lanes[s];
+	d->lanes[s] = l;
+	return l;
+}
+
+static void lane_free_if_empty(struct dispatcher *d, struct lane *l)
+{
+	if (l->head)
+		return;
+	struct lane **pp = &d->lanes[lslot(d, l->webhook_seq, l->key)];
+	while (*pp && *pp != l)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = l->hnext;
+	free(l);
+}
+
+/* ---- webhook state -------------------------------------------------------------------- */
+
+static void mark_dirty(struct dispatcher *d, struct wstate *ws)
+{
+	if (!ws->dirty) {
+		ws->dirty = true;
+		ws->dnext = d->dirty;
+		d->dirty = ws;
+	}
+}
+
+static struct wstate *ws_get(struct dispatcher *d, int64_t seq)
+{
+	if (seq <= 0)
+		return NULL;
+	if (seq < d->nws && d->ws[seq])
+		return d->ws[seq];
+	struct webhook *w = registry_webhook_get(d->e->reg, seq);
+	if (!w)
+		return NULL;
+	if (seq >= d->nws) {
+		int64_t n = d->nws ? d->nws : 64;
+		while (n <= seq)
+			n *= 2;
+		struct wstate **p = realloc(d->ws, (size_t)n * sizeof(*p));
+		if (!p)
+			abort();
+		memset(p + d->nws, 0, (size_t)(n - d->nws) * sizeof(*p));
+		d->ws = p;
+		d->nws = n;
+	}
+	struct wstate *ws = calloc(1, sizeof(*ws));
+	if (!ws)
+		abort();
+	ws->seq = seq;
+	ws->w = w;
+	ws->fail_since = w->fail_since;
+	ws->tokens = w->rate_per_sec > 0 ? 1 : 0;
+	ws->tokens_at = clock_mono_ms();
+	d->ws[seq] = ws;
+	return ws;
+}
+
+static bool ws_active(const struct wstate *ws)
+{
+	return !ws->deleted && __atomic_load_n(&ws->w->status, __ATOMIC_ACQUIRE) == WH_ACTIVE;
+}
+
+/* ---- outcomes ---------------------------------------------------------------------------- */
+
+static struct outcome_item *out_new(struct dispatcher *d, const struct task *t, int status)
+{
+	if (d->nouts == d->capouts) {
+		int cap = d->capouts ? d->capouts * 2 : 256;
+		struct outcome_item *p = realloc(d->outs, (size_t)cap * sizeof(*p));
+		if (!p)
+			abort();
+		d->outs = p;
+		d->capouts = cap;
+	}
+	struct outcome_item *o = &d->outs[d->nouts++];
+	memset(o, 0, sizeof(*o));
+	o->o.delivery_seq = t->seq;
+	o->o.status = status;
+	o->o.attempts = t->attempts;
+	o->o.next_at = t->next_at;
+	o->o.first_attempt_at = t->first_attempt_at;
+	return o;
+}
+
+static void change_new(struct dispatcher *d, struct wstate *ws, bool deactivate, const char *reason)
+{
+	if (d->nchanges == d->capchanges) {
+		int cap = d->capchanges ? d->capchanges * 2 : 16;
+		struct change_item *p = realloc(d->changes, (size_t)cap * sizeof(*p));
+		if (!p)
+			abort();
+		d->changes = p;
+		d->capchanges = cap;
+	}
+	struct change_item *c = &d->changes[d->nchanges++];
+	memset(c, 0, sizeof(*c));
+	c->c.webhook_seq = ws->seq;
+	c->c.fail_since = ws->fail_since;
+	c->c.deactivate = deactivate;
+	if (reason)
+		snprintf(c->reason, sizeof(c->reason), "%s", reason);
+}
+
+static void flush_outcomes(struct dispatcher *d)
+{
+	if (!d->nouts && !d->nchanges)
+		return;
+	committer_push(d->e, d->outs, d->nouts, d->changes, d->nchanges);
+	d->nouts = 0;
+	d->nchanges = 0;
+}
+
+/* ---- task lifecycle ---------------------------------------------------------------------- */
+
+static void ready_remove(struct wstate *ws, struct task *t)
+{
+	if (t->qprev)
+		t->qprev->qnext = t->qnext;
+	else
+		ws->rhead = t->qnext;
+	if (t->qnext)
+		t->qnext->qprev = t->qprev;
+	else
+		ws->rtail = t->qprev;
+	t->qnext = t->qprev = NULL;
+}
+
+static void make_due_or_wait(struct dispatcher *d, struct task *t, int64_t now)
+{
+	if (t->next_at <= now) {
+		t->state = T_READY;
+		t->qnext = NULL;
+		t->qprev = t->ws->rtail;
+		if (t->ws->rtail)
+			t->ws->rtail->qnext = t;
+		else
+			t->ws->rhead = t;
+		t->ws->rtail = t;
+		mark_dirty(d, t->ws);
+	} else {
+		t->state = T_WAIT;
+		heap_push(d, t);
+	}
+}
+
+/* task_free: forget a task (it is finished, held, or its webhook is gone). */
+static void task_free(struct dispatcher *d, struct task *t, int64_t now)
+{
+	struct wstate *ws = t->ws;
+	heap_remove(d, t);
+	if (t->state == T_READY)
+		ready_remove(ws, t);
+	if (t->aprev)
+		t->aprev->anext = t->anext;
+	else
+		ws->all = t->anext;
+	if (t->anext)
+		t->anext->aprev = t->aprev;
+	ws->ntasks--;
+	struct lane *l = t->lane;
+	if (l) {
+		bool was_head = l->head == t;
+		if (t->lprev)
+			t->lprev->lnext = t->lnext;
+		else
+			l->head = t->lnext;
+		if (t->lnext)
+			t->lnext->lprev = t->lprev;
+		else
+			l->tail = t->lprev;
+		if (was_head && l->head && l->head->state == T_WAIT && l->head->heap_idx < 0)
+			make_due_or_wait(d, l->head, now);
+		lane_free_if_empty(d, l);
+	}
+	hash_del(d, t);
+	d->ntasks--;
+	payload_unref(t->payload);
+	free(t);
+}
+
+/* task_hold: the webhook is paused or deactivated; the delivery waits in the store. */
+static void task_hold(struct dispatcher *d, struct task *t, int64_t now)
+{
+	out_new(d, t, DLV_HELD);
+	task_free(d, t, now);
+}
+
+/* task_add: a new open delivery into memory; false when it is already there
+ * or its webhook is gone. Takes over the payload reference. */
+static bool task_add(struct dispatcher *d, const struct store_task *st, struct payload *p,
+                     int64_t now)
+{
+	struct wstate *ws;
+	if (hash_get(d, st->seq) || !(ws = ws_get(d, st->webhook_seq)) || ws->deleted) {
+		payload_unref(p);
+		return false;
+	}
+	struct task *t = calloc(1, sizeof(*t));
+	if (!t)
+		abort();
+	t->seq = st->seq;
+	t->event_seq = st->event_seq;
+	t->next_at = st->next_at;
+	t->first_attempt_at = st->first_attempt_at;
+	t->attempts = st->attempts;
+	t->heap_idx = -1;
+	t->ws = ws;
+	t->payload = p;
+	t->anext = ws->all;
+	if (ws->all)
+		ws->all->aprev = t;
+	ws->all = t;
+	ws->ntasks++;
+	hash_put(d, t);
+	d->ntasks++;
+	if (!ws_active(ws)) {
+		task_hold(d, t, now);
+		return true;
+	}
+	if (ws->w->fifo) {
+		struct lane *l = lane_get(d, ws->seq, ws->w->ordering_key ? st->okey : "", true);
+		t->lane = l;
+		/* Keep the lane in seq order; new work nearly always goes last. */
+		struct task *after = l->tail;
+		while (after && after->seq > t->seq)
+			after = after->lprev;
+		if (after && after == l->tail) {
+			t->lprev = after;
+			after->lnext = t;
+			l->tail = t;
+		} else if (after) {
+			t->lprev = after;
+			t->lnext = after->lnext;
+			after->lnext->lprev = t;
+			after->lnext = t;
+		} else {
+			/* becomes the head: the old head (if not in flight) steps back */
+			struct task *old = l->head;
+			t->lnext = old;
+			if (old)
+				old->lprev = t;
+			else
+				l->tail = t;
+			l->head = t;
+			if (old && old->state != T_FLIGHT) {
+				heap_remove(d, old);
+				if (old->state == T_READY)
+					ready_remove(ws, old);
+				old->state = T_WAIT;
+			}
+		}
+		if (l->head == t && !(t->lnext && t->lnext->state == T_FLIGHT))
+			make_due_or_wait(d, t, now);
+		else
+			t->state = T_WAIT;
+	} else {
+		make_due_or_wait(d, t, now);
+	}
+	return true;
+}
+
+/* ---- sending ------------------------------------------------------------------------------- */
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct xfer *x = userdata;
+	size_t n = size * nmemb;
+	size_t room = sizeof(x->resp) - x->resp_len;
+	size_t k = n < room ? n : room;
+	memcpy(x->resp + x->resp_len, ptr, k);
+	x->resp_len += k;
+	return n;
+}
+
+static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct xfer *x = clientp;
+	(void)purpose;
+	/* The SSRF rule holds for what DNS answers too, not just for literal hosts. */
+	if (!urlcheck_addr_allowed(&addr->addr)) {
+		x->blocked_addr = true;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(addr->family, addr->socktype, addr->protocol);
+}
+
+static struct payload *load_payload(struct dispatcher *d, int64_t event_seq)
+{
+	if (d->last_payload && d->last_payload->event_seq == event_seq) {
+		__atomic_add_fetch(&d->last_payload->refs, 1, __ATOMIC_RELAXED);
+		return d->last_payload;
+	}
+	struct store_event ev;
+	if (store_event_load(d->e->rstore, event_seq, &ev))
+		return NULL;
+	char company[256] = "", date[DATE_STR_LEN];
+	registry_company_name(d->e->reg, ev.company_seq, company, sizeof(company));
+	envelope_format_date(ev.date_ms, date);
+	struct buf b;
+	buf_init(&b);
+	envelope_build(&b, company, ev.id, ev.event, date, ev.data, ev.datalen);
+	struct payload *p = NULL;
+	if (!b.oom) {
+		size_t len;
+		char *body = buf_steal(&b, &len);
+		p = payload_new(event_seq, ev.id, body, len);
+		if (!p)
+			free(body);
+	}
+	buf_free(&b);
+	store_event_free(&ev);
+	if (p) {
+		payload_unref(d->last_payload);
+		__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+		d->last_payload = p;
+	}
+	return p;
+}
+
+static struct curl_slist *build_headers(const struct webhook *w, const struct payload *p,
+                                        int64_t now_ms)
+{
+	struct curl_slist *h = NULL;
+	char line[512];
+	if (w->client_headers) {
+		bool has_ct = false;
+		for (int i = 0; i < w->nheaders; i++) {
+			h = curl_slist_append(h, w->headers[i]);
+			has_ct |= strncasecmp(w->headers[i], "content-type:", 13) == 0;
+		}
+		/* Gupy: clientHeaders replace the default; libcurl must not add its own. */
+		if (!has_ct)
+			h = curl_slist_append(h, "Content-Type:");
+	} else {
+		h = curl_slist_append(h, "Content-Type: application/json;charset=utf-8");
+	}
+	h = curl_slist_append(h, "User-Agent: gancho/" GANCHO_VERSION);
+	h = curl_slist_append(h, "Accept:");
+	h = curl_slist_append(h, "Expect:");
+	switch (w->auth_kind) {
+	case AUTH_BASIC:
+	case AUTH_APIKEY:
+		h = curl_slist_append(h, w->auth_header);
+		break;
+	case AUTH_SECRET: {
+		char sig[SIGN_B64_LEN];
+		if (sign_acesso(w->secret, p->body, p->len, sig) == 0) {
+			snprintf(line, sizeof(line), "Acesso-Signature: %s", sig);
+			h = curl_slist_append(h, line);
+		}
+		break;
+	}
+	case AUTH_STANDARD: {
+		int64_t ts = now_ms / 1000;
+		int nkeys = w->keys_expire_at > now_ms ? w->nkeys : 1;
+		snprintf(line, sizeof(line), "webhook-id: %s", p->event_id);
+		h = curl_slist_append(h, line);
+		snprintf(line, sizeof(line), "webhook-timestamp: %lld", (long long)ts);
+		h = curl_slist_append(h, line);
+		int n = snprintf(line, sizeof(line), "webhook-signature:");
+		for (int i = 0; i < nkeys; i++) {
+			char sig[SIGN_STANDARD_LEN];
+			if (sign_standard(w->keys[i], w->keylens[i], p->event_id, ts, p->body, p->len, sig))
+				continue;
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " %s", sig);
+		}
+		h = curl_slist_append(h, line);
+		break;
+	}
+	}
+	return h;
+}
+
+static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t now);
+
+static void start(struct dispatcher *d, struct task *t, int64_t now)
+{
+	struct wstate *ws = t->ws;
+	struct webhook *w = ws->w;
+	ready_remove(ws, t);
+	if (!t->payload)
+		t->payload = load_payload(d, t->event_seq);
+	if (!t->payload) {
+		log_error("event_missing", "webhook=%s delivery=%lld event_seq=%lld", w->id,
+		          (long long)t->seq, (long long)t->event_seq);
+		struct outcome_item *o = out_new(d, t, DLV_FAILED);
+		snprintf(o->error, sizeof(o->error), "event body could not be loaded");
+		task_free(d, t, now);
+		return;
+	}
+	struct xfer *x = d->free_xfers;
+	if (x) {
+		d->free_xfers = x->next;
+		curl_easy_reset(x->easy);
+	} else {
+		x = calloc(1, sizeof(*x));
+		if (!x || !(x->easy = curl_easy_init()))
+			abort();
+	}
+	x->task = t;
+	x->resp_len = 0;
+	x->blocked_addr = false;
+	x->next = NULL;
+	x->hdrs = build_headers(w, t->payload, now);
+	CURL *c = x->easy;
+	curl_easy_setopt(c, CURLOPT_URL, w->url);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, t->payload->body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->payload->len);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(w->timeout_ms < 10000 ? w->timeout_ms : 10000));
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
+	if (!d->e->cfg.allow_private) {
+		curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+		curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, x);
+	}
+	if (!t->first_attempt_at)
+		t->first_attempt_at = now;
+	t->attempts++;
+	t->state = T_FLIGHT;
+	t->xfer = x;
+	x->started_us = clock_mono_us();
+	ws->inflight++;
+	d->inflight++;
+	CURLMcode mc = curl_multi_add_handle(d->e->multi, c);
+	if (mc != CURLM_OK)
+		finish(d, x, CURLE_FAILED_INIT, now);
+}
+
+/* rate_ok: take a token of the webhook's rateLimit, or say when one will be there. */
+static bool rate_ok(struct wstate *ws, int64_t mono)
+{
+	double rate = ws->w->rate_per_sec;
+	if (rate <= 0)
+		return true;
+	double cap = rate < 1 ? 1 : rate;
+	ws->tokens += (double)(mono - ws->tokens_at) * rate / 1000.0;
+	ws->tokens_at = mono;
+	if (ws->tokens > cap)
+		ws->tokens = cap;
+	if (ws->tokens >= 1) {
+		ws->tokens -= 1;
+		ws->rate_wake = 0;
+		return true;
+	}
+	ws->rate_wake = mono + (int64_t)((1 - ws->tokens) * 1000.0 / rate) + 1;
+	return false;
+}
+
+static void pump(struct dispatcher *d, struct wstate *ws, int64_t now)
+{
+	int limit = ws->w->concurrency;
+	int64_t mono = clock_mono_ms();
+	while (ws->rhead && d->inflight < d->e->cfg.max_inflight && !atomic_load(&d->e->dstop)) {
+		if (!ws_active(ws)) {
+			task_hold(d, ws->rhead, now);
+			continue;
+		}
+		if (ws->inflight >= limit || !rate_ok(ws, mono))
+			break;
+		start(d, ws->rhead, now);
+	}
+}
+
+/* deactivate: 410 Gone or a week of failures. Held deliveries wait for a resume. */
+static void deactivate(struct dispatcher *d, struct wstate *ws, const char *reason, int64_t now)
+{
+	registry_webhook_set_status(d->e->reg, ws->seq, WH_INACTIVE);
+	change_new(d, ws, true, reason);
+	log_warn("webhook_deactivated", "webhook=%s reason=\"%s\"", ws->w->id, reason);
+	for (struct task *t = ws->all, *next; t; t = next) {
+		next = t->anext;
+		if (t->state != T_FLIGHT)
+			task_hold(d, t, now);
+	}
+}
+
+static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t now)
+{
+	struct task *t = x->task;
+	struct wstate *ws = t->ws;
+	CURL *c = x->easy;
+	long code = 0;
+	curl_off_t retry_after = -1;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (code == 429 || code == 503)
+		curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &retry_after);
+	curl_multi_remove_handle(d->e->multi, c);
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+	int latency = (int)((clock_mono_us() - x->started_us) / 1000);
+	ws->inflight--;
+	d->inflight--;
+	t->xfer = NULL;
+	mark_dirty(d, ws);
+
+	bool ok = res == CURLE_OK && code >= 200 && code < 300;
+	char error[256] = "";
+	if (res == CURLE_OPERATION_TIMEDOUT)
+		snprintf(error, sizeof(error), "timeout after %d ms", ws->w->timeout_ms);
+	else if (x->blocked_addr)
+		snprintf(error, sizeof(error), "target address not allowed (private or loopback)");
+	else if (res != CURLE_OK)
+		snprintf(error, sizeof(error), "%s", curl_easy_strerror(res));
+	else if (!ok)
+		snprintf(error, sizeof(error), "HTTP %ld", code);
+
+	int status;
+	bool deact = false;
+	const char *reason = NULL;
+	char why[256];
+	if (ws->deleted) {
+		status = -1;
+	} else if (ok) {
+		status = DLV_DELIVERED;
+		if (ws->fail_since) {
+			ws->fail_since = 0;
+			change_new(d, ws, false, NULL);
+		}
+	} else {
+		if (!ws->fail_since) {
+			ws->fail_since = now;
+			change_new(d, ws, false, NULL);
+		} else if (now - ws->fail_since >= d->e->cfg.deactivate_after_ms) {
+			snprintf(why, sizeof(why), "every attempt failed for %lld s",
+			         (long long)(d->e->cfg.deactivate_after_ms / 1000));
+			deact = true;
+			reason = why;
+		}
+		if (code == 410) {
+			deact = true;
+			reason = "target answered 410 Gone";
+		}
+		if (webhook_is_permanent(ws->w, (int)code)) {
+			status = DLV_FAILED;
+		} else {
+			int64_t next = policy_next_attempt(&ws->w->policy, t->attempts, t->first_attempt_at,
+			                                   now, retry_after >= 0 ? retry_after * 1000 : -1,
+			                                   &d->rng);
+			if (next < 0) {
+				status = DLV_FAILED;
+			} else {
+				status = DLV_PENDING;
+				t->next_at = next;
+			}
+		}
+		if (status == DLV_PENDING && (deact || !ws_active(ws)))
+			status = DLV_HELD;
+	}
+	if (status >= 0) {
+		struct outcome_item *o = out_new(d, t, status);
+		o->o.at = now;
+		o->o.http_status = (int)code;
+		o->o.latency_ms = latency;
+		snprintf(o->error, sizeof(o->error), "%s", error);
+		if (x->resp_len) {
+			o->response = malloc(x->resp_len);
+			if (o->response) {
+				memcpy(o->response, x->resp, x->resp_len);
+				o->o.response_len = x->resp_len;
+			}
+		}
+		if (ok)
+			log_info("delivered", "webhook=%s delivery=%lld status=%ld ms=%d attempt=%d",
+			         ws->w->id, (long long)t->seq, code, latency, t->attempts);
+		else
+			log_info("attempt_failed",
+			         "webhook=%s delivery=%lld status=%ld ms=%d attempt=%d error=\"%s\" next=%s",
+			         ws->w->id, (long long)t->seq, code, latency, t->attempts, error,
+			         delivery_status_name(status));
+	}
+	x->next = d->free_xfers;
+	d->free_xfers = x;
+
+	if (status == DLV_PENDING) {
+		/* Waiting for a retry: the body goes back to the store's care. */
+		payload_unref(t->payload);
+		t->payload = NULL;
+		make_due_or_wait(d, t, now);
+	} else {
+		task_free(d, t, now);
+	}
+	if (deact)
+		deactivate(d, ws, reason, now);
+}
+
+/* ---- inbox and refill --------------------------------------------------------------------- */
+
+void dispatcher_post(struct engine *e, struct dmsg *m)
+{
+	m->next = NULL;
+	pthread_mutex_lock(&e->dmu);
+	if (e->inbox_tail)
+		e->inbox_tail->next = m;
+	else
+		e->inbox = m;
+	e->inbox_tail = m;
+	pthread_mutex_unlock(&e->dmu);
+	curl_multi_wakeup(e->multi);
+}
+
+static void post_simple(struct engine *e, enum dmsg_kind kind, int64_t seq, const struct store_task *t)
+{
+	struct dmsg *m = calloc(1, sizeof(*m));
+	if (!m)
+		return;
+	m->kind = kind;
+	m->webhook_seq = seq;
+	if (t)
+		m->one = *t;
+	dispatcher_post(e, m);
+}
+
+void engine_webhook_changed(struct engine *e, int64_t webhook_seq)
+{
+	post_simple(e, DMSG_WEBHOOK_CHANGED, webhook_seq, NULL);
+}
+
+void engine_webhook_reload(struct engine *e, int64_t webhook_seq)
+{
+	post_simple(e, DMSG_WEBHOOK_RELOAD, webhook_seq, NULL);
+}
+
+void engine_task_add(struct engine *e, const struct store_task *t)
+{
+	post_simple(e, DMSG_TASK_ADD, t->webhook_seq, t);
+}
+
+static void webhook_changed(struct dispatcher *d, int64_t seq, int64_t now)
+{
+	if (seq <= 0 || seq >= d->nws || !d->ws[seq])
+		return;
+	struct wstate *ws = d->ws[seq];
+	struct webhook *w = registry_webhook_get(d->e->reg, seq);
+	if (!w) {
+		/* Deleted: the API already failed its open deliveries in the store. */
+		ws->deleted = true;
+		for (struct task *t = ws->all, *next; t; t = next) {
+			next = t->anext;
+			if (t->state != T_FLIGHT)
+				task_free(d, t, now);
+		}
+		return;
+	}
+	webhook_unref(ws->w);
+	ws->w = w;
+	if (!ws_active(ws)) {
+		for (struct task *t = ws->all, *next; t; t = next) {
+			next = t->anext;
+			if (t->state != T_FLIGHT)
+				task_hold(d, t, now);
+		}
+	} else {
+		ws->fail_since = 0;
+		mark_dirty(d, ws);
+	}
+}
+
+static void reload_webhook(struct dispatcher *d, int64_t seq, int64_t now)
+{
+	struct store_task page[256];
+	int64_t after = 0;
+	for (;;) {
+		int n = 0;
+		if (store_open_for_webhook(d->e->rstore, seq, after, 256, page, &n))
+			return;
+		for (int i = 0; i < n; i++)
+			task_add(d, &page[i], NULL, now);
+		if (n < 256)
+			return;
+		after = page[n - 1].seq;
+	}
+}
+
+static void process_inbox(struct dispatcher *d, int64_t now)
+{
+	struct engine *e = d->e;
+	pthread_mutex_lock(&e->dmu);
+	struct dmsg *m = e->inbox;
+	e->inbox = e->inbox_tail = NULL;
+	pthread_mutex_unlock(&e->dmu);
+	while (m) {
+		struct dmsg *next = m->next;
+		switch (m->kind) {
+		case DMSG_TASKS:
+			for (int i = 0; i < m->ntasks; i++) {
+				struct new_task *nt = &m->tasks[i];
+				if (d->overflow || d->ntasks >= e->cfg.window) {
+					/* Durable in the store; refill will bring it in its turn. */
+					d->overflow = true;
+					payload_unref(nt->payload);
+					continue;
+				}
+				task_add(d, &nt->t, nt->payload, now);
+				if (nt->t.seq > d->mem_hi)
+					d->mem_hi = nt->t.seq;
+			}
+			free(m->tasks);
+			break;
+		case DMSG_WEBHOOK_CHANGED:
+			webhook_changed(d, m->webhook_seq, now);
+			break;
+		case DMSG_WEBHOOK_RELOAD:
+			reload_webhook(d, m->webhook_seq, now);
+			break;
+		case DMSG_TASK_ADD:
+			task_add(d, &m->one, NULL, now);
+			break;
+		}
+		free(m);
+		m = next;
+	}
+}
+
+static void refill(struct dispatcher *d, int64_t now)
+{
+	int window = d->e->cfg.window;
+	while (d->overflow && d->ntasks < window / 2 + 1) {
+		struct store_task page[REFILL_PAGE];
+		int want = window - d->ntasks;
+		if (want > REFILL_PAGE)
+			want = REFILL_PAGE;
+		int n = 0;
+		if (store_open_after(d->e->rstore, d->mem_hi, want, page, &n))
+			return;
+		for (int i = 0; i < n; i++) {
+			task_add(d, &page[i], NULL, now);
+			d->mem_hi = page[i].seq;
+		}
+		if (n < want)
+			d->overflow = false;
+	}
+}
+
+/* ---- the loop ------------------------------------------------------------------------------- */
+
+int dispatcher_init(struct engine *e, struct gerr *err)
+{
+	struct dispatcher *d = calloc(1, sizeof(*d));
+	if (!d)
+		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+	d->e = e;
+	d->hcap = 1024;
+	d->hash = calloc(d->hcap, sizeof(*d->hash));
+	d->lcap = 4096;
+	d->lanes = calloc(d->lcap, sizeof(*d->lanes));
+	d->overflow = true; /* recovery: everything open in the store is ours to load */
+	d->rng = (uint64_t)clock_mono_us() | 1;
+	e->multi = curl_multi_init();
+	if (!d->hash || !d->lanes || !e->multi) {
+		free(d->hash);
+		free(d->lanes);
+		free(d);
+		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+	}
+	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->cfg.max_inflight);
+	e->d = d;
+	return 0;
+}
+
+static void run_dirty(struct dispatcher *d, int64_t now)
+{
+	while (d->dirty) {
+		struct wstate *ws = d->dirty;
+		d->dirty = ws->dnext;
+		ws->dirty = false;
+		pump(d, ws, now);
+	}
+}
+
+void *dispatcher_main(void *arg)
+{
+	struct engine *e = arg;
+	struct dispatcher *d = e->d;
+	int64_t stop_deadline = 0;
+	for (;;) {
+		int64_t now = clock_now_ms();
+		process_inbox(d, now);
+		if (!atomic_load(&e->dstop))
+			refill(d, now);
+		while (d->nheap && d->heap[0]->next_at <= now) {
+			struct task *t = d->heap[0];
+			heap_remove(d, t);
+			make_due_or_wait(d, t, now);
+		}
+		/* rate-limited webhooks whose token is due get another pump */
+		run_dirty(d, now);
+
+		int running = 0;
+		curl_multi_perform(e->multi, &running);
+		CURLMsg *msg;
+		int left;
+		while ((msg = curl_multi_info_read(e->multi, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			struct xfer *x = NULL;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+			finish(d, x, msg->data.result, clock_now_ms());
+		}
+		run_dirty(d, clock_now_ms());
+		flush_outcomes(d);
+
+		if (atomic_load(&e->dstop)) {
+			int64_t mono = clock_mono_ms();
+			if (!stop_deadline)
+				stop_deadline = mono + e->cfg.shutdown_grace_ms;
+			if (d->inflight == 0 || mono >= stop_deadline)
+				break;
+		}
+
+		/* Sleep until the next timer, a socket event, or a wakeup. */
+		long wait = 1000;
+		if (d->nheap) {
+			int64_t dt = d->heap[0]->next_at - clock_now_ms();
+			if (dt < wait)
+				wait = dt < 0 ? 0 : (long)dt;
+		}
+		int64_t mono = clock_mono_ms();
+		for (int64_t i = 1; i < d->nws; i++) {
+			struct wstate *ws = d->ws[i];
+			if (ws && ws->rate_wake && ws->rhead) {
+				int64_t dt = ws->rate_wake - mono;
+				if (dt <= 0) {
+					mark_dirty(d, ws);
+					wait = 0;
+				} else if (dt < wait) {
+					wait = (long)dt;
+				}
+			}
+		}
+		long ct = -1;
+		curl_multi_timeout(e->multi, &ct);
+		if (ct >= 0 && ct < wait)
+			wait = ct;
+		if (d->dirty)
+			wait = 0;
+		curl_multi_poll(e->multi, NULL, 0, (int)wait, NULL);
+	}
+	if (d->inflight)
+		log_warn("shutdown_abandoned", "inflight=%d note=\"they stay pending and are sent after restart\"",
+		         d->inflight);
+	flush_outcomes(d);
+	return NULL;
+}
+
+void dispatcher_free(struct engine *e)
+{
+	struct dispatcher *d = e->d;
+	if (!d)
+		return;
+	/* In-flight transfers abandoned at shutdown: their deliveries stay pending. */
+	for (size_t i = 0; i < d->hcap; i++) {
+		for (struct task *t = d->hash[i], *next; t; t = next) {
+			next = t->hnext;
+			if (t->xfer) {
+				curl_multi_remove_handle(e->multi, t->xfer->easy);
+				curl_slist_free_all(t->xfer->hdrs);
+				curl_easy_cleanup(t->xfer->easy);
+				free(t->xfer);
+			}
+			payload_unref(t->payload);
+			free(t);
+		}
+	}
+	for (size_t i = 0; i < d->lcap; i++)
+		for (struct lane *l = d->lanes[i], *next; l; l = next) {
+			next = l->hnext;
+			free(l);
+		}
+	for (int64_t i = 0; i < d->nws; i++) {
+		if (d->ws[i]) {
+			webhook_unref(d->ws[i]->w);
+			free(d->ws[i]);
+		}
+	}
+	for (struct xfer *x = d->free_xfers, *next; x; x = next) {
+		next = x->next;
+		curl_easy_cleanup(x->easy);
+		free(x);
+	}
+	for (struct dmsg *m = e->inbox, *next; m; m = next) {
+		next = m->next;
+		for (int i = 0; i < m->ntasks; i++)
+			payload_unref(m->tasks[i].payload);
+		free(m->tasks);
+		free(m);
+	}
+	payload_unref(d->last_payload);
+	curl_multi_cleanup(e->multi);
+	free(d->hash);
+	free(d->heap);
+	free(d->lanes);
+	free(d->ws);
+	free(d->outs);
+	free(d->changes);
+	free(d);
+}

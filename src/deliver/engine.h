@@ -1,0 +1,91 @@
+/*
+ * engine: the two threads behind the API — the committer (the only writer of
+ * the hot path: one transaction per batch) and the dispatcher (libcurl multi:
+ * ready queues per webhook, a timer heap for retries, FIFO lanes, rate limits).
+ *
+ *   ingest ─▶ committer ──(commit, then new deliveries in memory)──▶ dispatcher
+ *                 ▲                                                   │
+ *                 └────────────── outcomes, in batches ◀──────────────┘
+ *
+ * An ingest request is queued with engine_submit and its callback runs on the
+ * committer thread after the batch holding it is durable (or failed), which is
+ * when the HTTP layer answers 202. Nothing is acknowledged before COMMIT.
+ */
+#ifndef GANCHO_DELIVER_ENGINE_H
+#define GANCHO_DELIVER_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "deliver/registry.h"
+#include "store/store.h"
+#include "util/gerr.h"
+
+struct engine_config {
+	const char *db_url;
+	bool allow_private;          /* --dev: loopback and private targets allowed */
+	int64_t deactivate_after_ms; /* all attempts failed this long → inactive (7 days) */
+	int window;                  /* open deliveries kept in memory */
+	int max_inflight;            /* requests in flight over all webhooks */
+	int shutdown_grace_ms;       /* how long in-flight requests may finish at stop */
+	int batch_max;               /* most items in one commit */
+};
+
+void engine_config_default(struct engine_config *c);
+
+/* A reference-counted envelope, shared by the deliveries of one event. */
+struct payload {
+	int refs;
+	int64_t event_seq;
+	char event_id[160];
+	char *body;
+	size_t len;
+};
+struct payload *payload_new(int64_t event_seq, const char *event_id, char *body, size_t len);
+void payload_unref(struct payload *p);
+
+/* One event on its way to the store. The caller fills ev (its strings must
+ * live until done runs), hooks (references the engine releases) and envelope
+ * (taken by the engine), then calls engine_submit. */
+struct ingest_job {
+	struct store_event_in ev;
+	struct webhook **hooks;
+	int nhooks;
+	char *envelope;              /* owned by the engine after submit */
+	size_t envelope_len;
+	void (*done)(struct ingest_job *job, int rc, const struct gerr *err);
+	void *ctx;
+	struct ingest_job *next;     /* engine's queue link */
+};
+
+/* A batch of new deliveries for existing events (replay). done runs after commit. */
+struct delivery_job {
+	struct store_delivery_in *dl;
+	int n;
+	void (*done)(struct delivery_job *job, int rc);
+	void *ctx;
+	struct delivery_job *next;
+};
+
+struct engine;
+
+int engine_start(const struct engine_config *cfg, struct registry *reg, struct engine **out,
+                 struct gerr *err);
+/* engine_stop: commit what is queued, let in-flight requests finish up to the
+ * grace period, commit their outcomes, join the threads. */
+void engine_stop(struct engine *e);
+
+void engine_submit(struct engine *e, struct ingest_job *job);
+void engine_submit_deliveries(struct engine *e, struct delivery_job *job);
+/* engine_healthy: the last commit succeeded (or none failed since). */
+bool engine_healthy(struct engine *e);
+
+/* Commands from the API, carried out on the dispatcher thread. */
+void engine_webhook_changed(struct engine *e, int64_t webhook_seq);
+/* engine_webhook_reload: pick up the webhook's pending deliveries from the
+ * store (after held ones were released). */
+void engine_webhook_reload(struct engine *e, int64_t webhook_seq);
+/* engine_task_add: a delivery made pending again (manual retry). */
+void engine_task_add(struct engine *e, const struct store_task *t);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * engine_internal: state shared by committer.c and dispatcher.c. Not for
+ * use outside src/deliver.
+ */
+#ifndef GANCHO_DELIVER_ENGINE_INTERNAL_H
+#define GANCHO_DELIVER_ENGINE_INTERNAL_H
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "deliver/engine.h"
+
+/* An attempt's outcome as the dispatcher hands it to the committer; owns its strings. */
+struct outcome_item {
+	struct store_outcome o;
+	char error[256];
+	char *response; /* malloc'd excerpt or NULL */
+};
+
+struct change_item {
+	struct store_webhook_change c;
+	char reason[256];
+};
+
+enum dmsg_kind { DMSG_TASKS, DMSG_WEBHOOK_CHANGED, DMSG_WEBHOOK_RELOAD, DMSG_TASK_ADD };
+
+/* A new delivery for the dispatcher, straight from the committer. */
+struct new_task {
+	struct store_task t;
+	struct payload *payload; /* reference, may be NULL */
+};
+
+struct dmsg {
+	enum dmsg_kind kind;
+	int64_t webhook_seq;
+	struct new_task *tasks;
+	int ntasks;
+	struct store_task one;
+	struct dmsg *next;
+};
+
+struct dispatcher;
+
+struct engine {
+	struct engine_config cfg;
+	struct registry *reg;
+
+	/* committer */
+	pthread_t committer;
+	pthread_mutex_t cmu;
+	pthread_cond_t ccond;
+	struct ingest_job *jobs, *jobs_tail;
+	struct delivery_job *djobs, *djobs_tail;
+	struct outcome_item *outs;
+	int nouts, capouts;
+	struct change_item *changes;
+	int nchanges, capchanges;
+	bool cstop;
+	atomic_bool healthy;
+	struct store *wstore;
+
+	/* dispatcher */
+	pthread_t dispatcher_thr;
+	pthread_mutex_t dmu;
+	struct dmsg *inbox, *inbox_tail;
+	atomic_bool dstop;
+	CURLM *multi;
+	struct store *rstore;
+	struct dispatcher *d;
+};
+
+/* committer.c */
+void *committer_main(void *arg);
+/* committer_push_outcomes: hand a batch of outcomes and webhook changes over
+ * (copied); called by the dispatcher. */
+void committer_push(struct engine *e, struct outcome_item *outs, int nouts,
+                    struct change_item *changes, int nchanges);
+
+/* dispatcher.c */
+int dispatcher_init(struct engine *e, struct gerr *err);
+void *dispatcher_main(void *arg);
+void dispatcher_free(struct engine *e);
+void dispatcher_post(struct engine *e, struct dmsg *m);
+
+#endif

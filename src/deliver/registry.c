@@ -1,0 +1,363 @@
+/*
+ * registry: see registry.h.
+ *
+ * Companies and webhooks live in arrays indexed by their store sequence
+ * (dense integers), so lookups are a bounds check and a load. Each company
+ * keeps the list of its webhooks' sequences for fan-out. Tokens sit in an
+ * open-addressing table keyed by their SHA-256, the same hash the store
+ * keeps, so a plaintext token never lives in memory longer than a request.
+ */
+#include "deliver/registry.h"
+
+#include <jansson.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/clock.h"
+
+struct company {
+	bool present;
+	char id[40];
+	char name[256];
+	char **event_types;
+	int ntypes;
+	int64_t *hooks; /* webhook seqs */
+	int nhooks, caphooks;
+	int nparse;     /* webhooks needing a parsed event */
+};
+
+struct token_slot {
+	char hash[65];
+	int64_t company_seq;
+};
+
+struct registry {
+	pthread_rwlock_t lock;
+	struct company *companies;
+	int64_t ncompanies;
+	struct webhook **hooks;
+	int64_t nhooks;
+	struct token_slot *tokens;
+	size_t tokcap, tokcount;
+};
+
+struct registry *registry_new(void)
+{
+	struct registry *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	pthread_rwlock_init(&r->lock, NULL);
+	r->tokcap = 256;
+	r->tokens = calloc(r->tokcap, sizeof(*r->tokens));
+	return r;
+}
+
+static void company_clear(struct company *c)
+{
+	for (int i = 0; i < c->ntypes; i++)
+		free(c->event_types[i]);
+	free(c->event_types);
+	c->event_types = NULL;
+	c->ntypes = 0;
+}
+
+void registry_free(struct registry *r)
+{
+	if (!r)
+		return;
+	for (int64_t i = 0; i < r->ncompanies; i++) {
+		company_clear(&r->companies[i]);
+		free(r->companies[i].hooks);
+	}
+	free(r->companies);
+	for (int64_t i = 0; i < r->nhooks; i++)
+		webhook_unref(r->hooks[i]);
+	free(r->hooks);
+	free(r->tokens);
+	pthread_rwlock_destroy(&r->lock);
+	free(r);
+}
+
+void token_hash(const char *token, char out[65])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	SHA256((const unsigned char *)token, strlen(token), md);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(out + i * 2, 3, "%02x", md[i]);
+}
+
+/* grow: make arr (of elem size) hold index seq; new slots zeroed. Caller holds the lock. */
+static bool grow(void **arr, int64_t *n, int64_t seq, size_t elem)
+{
+	if (seq < *n)
+		return true;
+	int64_t cap = *n ? *n : 16;
+	while (cap <= seq)
+		cap *= 2;
+	void *p = realloc(*arr, (size_t)cap * elem);
+	if (!p)
+		return false;
+	memset((char *)p + (size_t)*n * elem, 0, (size_t)(cap - *n) * elem);
+	*arr = p;
+	*n = cap;
+	return true;
+}
+
+int registry_company_put(struct registry *r, int64_t seq, const char *id, const char *name,
+                         const char *event_types)
+{
+	json_t *types = json_loads(event_types ? event_types : "[]", 0, NULL);
+	pthread_rwlock_wrlock(&r->lock);
+	int rc = -1;
+	if (grow((void **)&r->companies, &r->ncompanies, seq, sizeof(struct company))) {
+		struct company *c = &r->companies[seq];
+		company_clear(c);
+		c->present = true;
+		snprintf(c->id, sizeof(c->id), "%s", id);
+		snprintf(c->name, sizeof(c->name), "%s", name);
+		size_t n = json_array_size(types);
+		c->event_types = calloc(n + 1, sizeof(char *));
+		for (size_t i = 0; c->event_types && i < n; i++) {
+			const char *s = json_string_value(json_array_get(types, i));
+			if (s)
+				c->event_types[c->ntypes++] = strdup(s);
+		}
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&r->lock);
+	json_decref(types);
+	return rc;
+}
+
+bool registry_company_name(struct registry *r, int64_t seq, char *out, size_t outsz)
+{
+	bool ok = false;
+	pthread_rwlock_rdlock(&r->lock);
+	if (seq > 0 && seq < r->ncompanies && r->companies[seq].present) {
+		snprintf(out, outsz, "%s", r->companies[seq].name);
+		ok = true;
+	}
+	pthread_rwlock_unlock(&r->lock);
+	return ok;
+}
+
+bool registry_event_allowed(struct registry *r, int64_t company_seq, const char *event)
+{
+	if (webhook_event_builtin(event))
+		return true;
+	bool ok = false;
+	pthread_rwlock_rdlock(&r->lock);
+	if (company_seq > 0 && company_seq < r->ncompanies) {
+		struct company *c = &r->companies[company_seq];
+		for (int i = 0; i < c->ntypes && !ok; i++)
+			ok = strcmp(c->event_types[i], event) == 0;
+	}
+	pthread_rwlock_unlock(&r->lock);
+	return ok;
+}
+
+static size_t token_slot(const struct registry *r, const char *hash)
+{
+	/* The hash is uniformly random: its first 16 hex digits are a fine index. */
+	size_t h = strtoull((char[17]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6],
+	                              hash[7], hash[8], hash[9], hash[10], hash[11], hash[12],
+	                              hash[13], hash[14], hash[15], 0},
+	                    NULL, 16);
+	size_t i = h & (r->tokcap - 1);
+	while (r->tokens[i].hash[0] && strcmp(r->tokens[i].hash, hash) != 0)
+		i = (i + 1) & (r->tokcap - 1);
+	return i;
+}
+
+void registry_token_put(struct registry *r, const char *hash, int64_t company_seq)
+{
+	pthread_rwlock_wrlock(&r->lock);
+	if ((r->tokcount + 1) * 2 > r->tokcap) {
+		struct token_slot *old = r->tokens;
+		size_t oldcap = r->tokcap;
+		struct token_slot *nt = calloc(oldcap * 2, sizeof(*nt));
+		if (nt) {
+			r->tokens = nt;
+			r->tokcap = oldcap * 2;
+			for (size_t i = 0; i < oldcap; i++)
+				if (old[i].hash[0])
+					r->tokens[token_slot(r, old[i].hash)] = old[i];
+			free(old);
+		}
+	}
+	size_t i = token_slot(r, hash);
+	if (!r->tokens[i].hash[0])
+		r->tokcount++;
+	snprintf(r->tokens[i].hash, sizeof(r->tokens[i].hash), "%s", hash);
+	r->tokens[i].company_seq = company_seq;
+	pthread_rwlock_unlock(&r->lock);
+}
+
+int64_t registry_token_company(struct registry *r, const char *token)
+{
+	char hash[65];
+	token_hash(token, hash);
+	pthread_rwlock_rdlock(&r->lock);
+	size_t i = token_slot(r, hash);
+	int64_t seq = r->tokens[i].hash[0] ? r->tokens[i].company_seq : 0;
+	pthread_rwlock_unlock(&r->lock);
+	return seq;
+}
+
+static bool needs_parse(const struct webhook *w)
+{
+	return w->filter || w->ordering_key;
+}
+
+static void company_unlink(struct registry *r, const struct webhook *w)
+{
+	if (w->company_seq <= 0 || w->company_seq >= r->ncompanies)
+		return;
+	struct company *c = &r->companies[w->company_seq];
+	for (int i = 0; i < c->nhooks; i++) {
+		if (c->hooks[i] == w->seq) {
+			c->hooks[i] = c->hooks[--c->nhooks];
+			if (needs_parse(w))
+				c->nparse--;
+			return;
+		}
+	}
+}
+
+void registry_webhook_put(struct registry *r, struct webhook *w)
+{
+	pthread_rwlock_wrlock(&r->lock);
+	if (!grow((void **)&r->hooks, &r->nhooks, w->seq, sizeof(struct webhook *)) ||
+	    !grow((void **)&r->companies, &r->ncompanies, w->company_seq, sizeof(struct company))) {
+		pthread_rwlock_unlock(&r->lock);
+		webhook_unref(w);
+		return;
+	}
+	struct webhook *old = r->hooks[w->seq];
+	if (old)
+		company_unlink(r, old);
+	r->hooks[w->seq] = w;
+	struct company *c = &r->companies[w->company_seq];
+	if (c->nhooks == c->caphooks) {
+		int cap = c->caphooks ? c->caphooks * 2 : 8;
+		int64_t *p = realloc(c->hooks, (size_t)cap * sizeof(int64_t));
+		if (p) {
+			c->hooks = p;
+			c->caphooks = cap;
+		}
+	}
+	if (c->nhooks < c->caphooks) {
+		c->hooks[c->nhooks++] = w->seq;
+		if (needs_parse(w))
+			c->nparse++;
+	}
+	pthread_rwlock_unlock(&r->lock);
+	webhook_unref(old);
+}
+
+void registry_webhook_remove(struct registry *r, int64_t seq)
+{
+	struct webhook *old = NULL;
+	pthread_rwlock_wrlock(&r->lock);
+	if (seq > 0 && seq < r->nhooks && r->hooks[seq]) {
+		old = r->hooks[seq];
+		company_unlink(r, old);
+		r->hooks[seq] = NULL;
+	}
+	pthread_rwlock_unlock(&r->lock);
+	webhook_unref(old);
+}
+
+struct webhook *registry_webhook_get(struct registry *r, int64_t seq)
+{
+	struct webhook *w = NULL;
+	pthread_rwlock_rdlock(&r->lock);
+	if (seq > 0 && seq < r->nhooks && r->hooks[seq]) {
+		w = r->hooks[seq];
+		webhook_ref(w);
+	}
+	pthread_rwlock_unlock(&r->lock);
+	return w;
+}
+
+void registry_webhook_set_status(struct registry *r, int64_t seq, int status)
+{
+	pthread_rwlock_rdlock(&r->lock);
+	if (seq > 0 && seq < r->nhooks && r->hooks[seq])
+		__atomic_store_n(&r->hooks[seq]->status, status, __ATOMIC_RELEASE);
+	pthread_rwlock_unlock(&r->lock);
+}
+
+int registry_match(struct registry *r, int64_t company_seq, const char *event, const char *unit,
+                   struct webhook **out, int max)
+{
+	int n = 0;
+	pthread_rwlock_rdlock(&r->lock);
+	if (company_seq > 0 && company_seq < r->ncompanies) {
+		struct company *c = &r->companies[company_seq];
+		for (int i = 0; i < c->nhooks && n < max; i++) {
+			struct webhook *w = r->hooks[c->hooks[i]];
+			if (w && webhook_wants(w, event, unit)) {
+				webhook_ref(w);
+				out[n++] = w;
+			}
+		}
+	}
+	pthread_rwlock_unlock(&r->lock);
+	return n;
+}
+
+bool registry_company_needs_parse(struct registry *r, int64_t company_seq)
+{
+	bool yes = false;
+	pthread_rwlock_rdlock(&r->lock);
+	if (company_seq > 0 && company_seq < r->ncompanies)
+		yes = r->companies[company_seq].nparse > 0;
+	pthread_rwlock_unlock(&r->lock);
+	return yes;
+}
+
+/* ---- loading ------------------------------------------------------------------------------ */
+
+static void load_token(void *ctx, const char *hash, int64_t company_seq)
+{
+	registry_token_put(ctx, hash, company_seq);
+}
+
+static void load_webhook(void *ctx, struct store_webhook *sw)
+{
+	struct registry *r = ctx;
+	json_t *cfg = json_loads(sw->config, 0, NULL);
+	struct webhook *w;
+	struct gerr err;
+	if (cfg && webhook_compile(cfg, sw->seq, sw->id, sw->company_seq, sw->status, clock_now_ms(),
+	                           &w, &err) == 0) {
+		w->fail_since = sw->fail_since;
+		registry_webhook_put(r, w);
+	}
+	json_decref(cfg);
+}
+
+int registry_load(struct registry *r, struct store *s, struct gerr *err)
+{
+	int64_t before = 0;
+	for (;;) {
+		struct store_company page[256];
+		int n = 0;
+		if (store_company_list(s, before, 256, page, &n))
+			return gerr_set(err, GERR_IO, 500, "store", "cannot load companies");
+		for (int i = 0; i < n; i++) {
+			registry_company_put(r, page[i].seq, page[i].id, page[i].name, page[i].event_types);
+			store_company_free(&page[i]);
+		}
+		if (n < 256)
+			break;
+		before = page[n - 1].seq;
+	}
+	if (store_token_each(s, load_token, r) || store_webhook_each(s, load_webhook, r))
+		return gerr_set(err, GERR_IO, 500, "store", "cannot load tokens or webhooks");
+	return 0;
+}

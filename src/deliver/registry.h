@@ -1,0 +1,56 @@
+/*
+ * registry: the in-memory view of companies, tokens and webhooks that the
+ * hot path reads without touching the store.
+ *
+ * The store is the truth; the registry is loaded from it at start and kept
+ * current by the API, which writes the store first and then the registry.
+ * Readers (ingest fan-out, token checks, the dispatcher) take a read lock for
+ * a few hundred nanoseconds; webhooks come out as counted references, so a
+ * reader keeps a consistent config even while a PATCH replaces it.
+ */
+#ifndef GANCHO_DELIVER_REGISTRY_H
+#define GANCHO_DELIVER_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/webhook.h"
+#include "store/store.h"
+
+struct registry;
+
+struct registry *registry_new(void);
+void registry_free(struct registry *r);
+/* registry_load: read every company, token and live webhook from the store. */
+int registry_load(struct registry *r, struct store *s, struct gerr *err);
+
+/* token_hash: SHA-256 hex of a token (what the store keeps). */
+void token_hash(const char *token, char out[65]);
+
+/* Companies. event_types is the JSON array text of declared extra events. */
+int registry_company_put(struct registry *r, int64_t seq, const char *id, const char *name,
+                         const char *event_types);
+/* registry_company_name copies the name; false when unknown. */
+bool registry_company_name(struct registry *r, int64_t seq, char *out, size_t outsz);
+/* registry_event_allowed: built-in, or declared by the company. */
+bool registry_event_allowed(struct registry *r, int64_t company_seq, const char *event);
+void registry_token_put(struct registry *r, const char *hash, int64_t company_seq);
+/* registry_token_company: the company of a bearer token, 0 when unknown. */
+int64_t registry_token_company(struct registry *r, const char *token);
+
+/* Webhooks. put takes over the caller's reference; remove drops it. */
+void registry_webhook_put(struct registry *r, struct webhook *w);
+void registry_webhook_remove(struct registry *r, int64_t seq);
+/* registry_webhook_get: a new reference, or NULL. */
+struct webhook *registry_webhook_get(struct registry *r, int64_t seq);
+/* registry_webhook_set_status: the engine's deactivation. */
+void registry_webhook_set_status(struct registry *r, int64_t seq, int status);
+/* registry_match: the webhooks of a company that take event/unit (status any
+ * but deleted), as new references in out[0..return). At most max. */
+int registry_match(struct registry *r, int64_t company_seq, const char *event, const char *unit,
+                   struct webhook **out, int max);
+/* registry_company_has_filters: any webhook of the company needs the parsed
+ * event (filter or orderingKey), so ingest parses only when it must. */
+bool registry_company_needs_parse(struct registry *r, int64_t company_seq);
+
+#endif

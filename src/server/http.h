@@ -1,0 +1,34 @@
+/*
+ * http: the libmicrohttpd shell around the API.
+ *
+ * Epoll with a small pool of threads, keep-alive, no thread per request.
+ * Bodies are read into a per-connection buffer up to max_body (413 past it,
+ * without reading the rest). When the API answers API_PENDING (an ingest
+ * waiting for its commit) the connection is suspended, and resumed from the
+ * committer's thread once the answer is written.
+ */
+#ifndef GANCHO_SERVER_HTTP_H
+#define GANCHO_SERVER_HTTP_H
+
+#include <stddef.h>
+
+#include "api/api.h"
+#include "util/gerr.h"
+
+struct http_config {
+	const char *listen;  /* HOST:PORT */
+	size_t max_body;
+	int threads;
+};
+
+struct http_server;
+
+int http_start(const struct http_config *cfg, struct api *api, struct http_server **out,
+               struct gerr *err);
+/* http_quiesce: stop accepting connections; requests on open ones get 503. */
+void http_quiesce(struct http_server *s);
+/* http_pending: ingests still waiting for their commit. */
+int http_pending(struct http_server *s);
+void http_stop(struct http_server *s);
+
+#endif

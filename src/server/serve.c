@@ -1,0 +1,207 @@
+/*
+ * serve: see serve.h.
+ *
+ * Start order: store (migrations) → registry → engine (committer, dispatcher,
+ * which begins by recovering every open delivery) → API → HTTP. Signals are
+ * blocked in every thread and taken here with sigwait, so no handler runs in
+ * the middle of a commit.
+ *
+ * Stop order is the reverse, so nothing acknowledged is lost: stop accepting,
+ * wait for ingests already queued to be committed and answered, stop HTTP,
+ * then the engine (in-flight deliveries get a grace period; their outcomes are
+ * committed; anything unfinished stays pending for the next start).
+ */
+#include "server/serve.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "deliver/engine.h"
+#include "deliver/registry.h"
+#include "server/http.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: gancho serve [--listen HOST:PORT] [--db URL] [--dev] [options]\n"
+	        "\n"
+	        "Run the webhook gateway: the HTTP API and the delivery engine.\n"
+	        "\n"
+	        "  --listen HOST:PORT     where the API listens (GANCHO_LISTEN, default 127.0.0.1:8080)\n"
+	        "  --db URL               sqlite:PATH (GANCHO_DB, default sqlite:./gancho.db)\n"
+	        "  --dev                  allow http:// and private/loopback targets (GANCHO_DEV=1)\n"
+	        "  --max-body BYTES       largest request body (GANCHO_MAX_BODY, default 1048576)\n"
+	        "  --deactivate-after S   deactivate a webhook whose every attempt failed for S seconds\n"
+	        "                         (GANCHO_DEACTIVATE_AFTER, default 604800 = 7 days)\n"
+	        "  --window N             open deliveries kept in memory (default 20000)\n"
+	        "  --threads N            HTTP threads (default 2)\n"
+	        "  --log-level LEVEL      debug|info|warn|error (GANCHO_LOG_LEVEL, default info)\n"
+	        "\n"
+	        "The admin token that creates companies comes from GANCHO_ADMIN_TOKEN.\n"
+	        "SIGTERM or SIGINT stops taking work, finishes what is in flight, and exits 0.\n");
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : dflt;
+}
+
+static int parse_num(const char *opt, const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (!*s || *end || v < lo || v > hi) {
+		fprintf(stderr, "gancho serve: %s: expected an integer from %lld to %lld, got \"%s\"\n",
+		        opt, lo, hi, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int serve_main(int argc, char **argv)
+{
+	const char *listen = env_or("GANCHO_LISTEN", "127.0.0.1:8080");
+	const char *db = env_or("GANCHO_DB", "sqlite:./gancho.db");
+	bool dev = strcmp(env_or("GANCHO_DEV", "0"), "1") == 0;
+	long long max_body = 1048576, deact = 604800, window = 20000, threads = 2;
+	const char *lvl = env_or("GANCHO_LOG_LEVEL", "info");
+	if (parse_num("GANCHO_MAX_BODY", env_or("GANCHO_MAX_BODY", "1048576"), 1024, 64LL << 20,
+	              &max_body) ||
+	    parse_num("GANCHO_DEACTIVATE_AFTER", env_or("GANCHO_DEACTIVATE_AFTER", "604800"), 1,
+	              365LL * 86400, &deact))
+		return 2;
+
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'}, {"db", required_argument, NULL, 'd'},
+		{"dev", no_argument, NULL, 'D'},          {"max-body", required_argument, NULL, 'b'},
+		{"deactivate-after", required_argument, NULL, 'a'},
+		{"window", required_argument, NULL, 'w'}, {"threads", required_argument, NULL, 't'},
+		{"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l': listen = optarg; break;
+		case 'd': db = optarg; break;
+		case 'D': dev = true; break;
+		case 'b':
+			if (parse_num("--max-body", optarg, 1024, 64LL << 20, &max_body))
+				return 2;
+			break;
+		case 'a':
+			if (parse_num("--deactivate-after", optarg, 1, 365LL * 86400, &deact))
+				return 2;
+			break;
+		case 'w':
+			if (parse_num("--window", optarg, 100, 10000000, &window))
+				return 2;
+			break;
+		case 't':
+			if (parse_num("--threads", optarg, 1, 64, &threads))
+				return 2;
+			break;
+		case 'L': lvl = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "gancho serve: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	int level = log_parse_level(lvl);
+	if (level < 0) {
+		fprintf(stderr, "gancho serve: --log-level: debug, info, warn or error\n");
+		return 2;
+	}
+	log_set_level(level);
+
+	/* Signals go to sigwait below, never to a thread in the middle of work. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	int code = 1;
+	struct gerr err = {0};
+	struct store *boot = NULL;
+	struct registry *reg = registry_new();
+	struct engine *eng = NULL;
+	struct api *api = NULL;
+	struct http_server *http = NULL;
+	if (!reg || store_open(db, &boot, &err) || registry_load(reg, boot, &err))
+		goto out;
+	store_close(boot);
+	boot = NULL;
+
+	struct engine_config ec;
+	engine_config_default(&ec);
+	ec.db_url = db;
+	ec.allow_private = dev;
+	ec.deactivate_after_ms = deact * 1000;
+	ec.window = (int)window;
+	if (engine_start(&ec, reg, &eng, &err))
+		goto out;
+	const char *admin = getenv("GANCHO_ADMIN_TOKEN");
+	struct api_config ac = {.dev = dev, .admin_token = admin, .db_url = db};
+	if (api_new(&ac, reg, eng, &api, &err))
+		goto out;
+	struct http_config hc = {.listen = listen, .max_body = (size_t)max_body, .threads = (int)threads};
+	if (http_start(&hc, api, &http, &err))
+		goto out;
+
+	log_info("listening", "addr=%s db=%s dev=%d version=%s", listen, db, dev, GANCHO_VERSION);
+	if (!admin || !*admin)
+		log_warn("no_admin_token", "note=\"GANCHO_ADMIN_TOKEN is unset: POST /api/v1/companies is refused;"
+		         " use 'gancho company create NAME' instead\"");
+	if (isatty(STDERR_FILENO))
+		fprintf(stderr,
+		        "\ngancho is running on http://%s  (Ctrl-C stops it)\n"
+		        "  gancho company create ACME --db %s      # prints a token\n"
+		        "  export GANCHO_TOKEN=<token>\n"
+		        "  gancho webhook add --url https://example.com/hook --event candidate.hired\n"
+		        "  gancho send candidate.hired --data '{\"candidate\":{\"name\":\"John\"}}'\n"
+		        "  gancho deliveries\n\n",
+		        listen, db);
+
+	int sig = 0;
+	sigwait(&sigs, &sig);
+	log_info("stopping", "signal=%d", sig);
+	http_quiesce(http);
+	/* Everything already queued gets committed and answered before HTTP stops. */
+	int64_t deadline = clock_mono_ms() + 30000;
+	while (http_pending(http) > 0 && clock_mono_ms() < deadline)
+		usleep(2000);
+	http_stop(http);
+	http = NULL;
+	engine_stop(eng);
+	eng = NULL;
+	code = 0;
+	log_info("stopped", "code=%d", code);
+out:
+	if (code && err.msg[0])
+		fprintf(stderr, "gancho serve: %s\n", err.msg);
+	http_stop(http);
+	engine_stop(eng);
+	api_free(api);
+	store_close(boot);
+	registry_free(reg);
+	curl_global_cleanup();
+	return code;
+}

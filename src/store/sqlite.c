@@ -1,0 +1,980 @@
+/*
+ * sqlite: the embedded store (see store.h), one SQLite file in WAL mode.
+ *
+ * Durability: journal_mode=WAL with synchronous=FULL, so a COMMIT returns only
+ * after the WAL is fsynced; the committer batches many events into one
+ * transaction so thousands of acknowledgements share that fsync.
+ *
+ * Every statement is prepared once per connection (struct store keeps them)
+ * and reset after use. Open deliveries are found through a partial index
+ * (status = pending) keyed by seq, so refilling the dispatcher's window is a
+ * keyset walk that never touches finished work.
+ *
+ * Schema changes are numbered migrations applied at open, inside one
+ * transaction each; meta.schema_version records the last one applied.
+ */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/uuid.h"
+
+static const char *const migrations[] = {
+	/* 1: the initial schema */
+	"CREATE TABLE companies(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+	" name TEXT NOT NULL UNIQUE, event_types TEXT NOT NULL DEFAULT '[]',"
+	" created_at INTEGER NOT NULL);"
+	"CREATE TABLE tokens(hash TEXT PRIMARY KEY, company_seq INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL);"
+	"CREATE TABLE webhooks(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+	" company_seq INTEGER NOT NULL, status INTEGER NOT NULL, fail_since INTEGER NOT NULL DEFAULT 0,"
+	" config TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"CREATE INDEX webhooks_company ON webhooks(company_seq, seq);"
+	"CREATE TABLE events(seq INTEGER PRIMARY KEY, company_seq INTEGER NOT NULL, id TEXT NOT NULL,"
+	" idem_key TEXT, event TEXT NOT NULL, date_ms INTEGER NOT NULL, unit TEXT, data BLOB NOT NULL,"
+	" created_at INTEGER NOT NULL);"
+	"CREATE UNIQUE INDEX events_id ON events(company_seq, id);"
+	"CREATE UNIQUE INDEX events_idem ON events(company_seq, idem_key) WHERE idem_key IS NOT NULL;"
+	"CREATE INDEX events_date ON events(company_seq, date_ms);"
+	"CREATE TABLE deliveries(seq INTEGER PRIMARY KEY, event_seq INTEGER NOT NULL,"
+	" webhook_seq INTEGER NOT NULL, company_seq INTEGER NOT NULL, status INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
+	" first_attempt_at INTEGER NOT NULL DEFAULT 0, last_http_status INTEGER NOT NULL DEFAULT 0,"
+	" last_error TEXT, okey TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"CREATE INDEX deliveries_open ON deliveries(seq) WHERE status = 0;"
+	"CREATE INDEX deliveries_webhook ON deliveries(webhook_seq, seq);"
+	"CREATE INDEX deliveries_company ON deliveries(company_seq, seq);"
+	"CREATE TABLE attempts(seq INTEGER PRIMARY KEY, delivery_seq INTEGER NOT NULL,"
+	" at INTEGER NOT NULL, http_status INTEGER NOT NULL, latency_ms INTEGER NOT NULL,"
+	" error TEXT, response BLOB);"
+	"CREATE INDEX attempts_delivery ON attempts(delivery_seq, seq);"
+	"CREATE TABLE opevents(seq INTEGER PRIMARY KEY, company_seq INTEGER NOT NULL,"
+	" at INTEGER NOT NULL, kind TEXT NOT NULL, webhook_seq INTEGER, message TEXT NOT NULL);"
+	"CREATE INDEX opevents_company ON opevents(company_seq, seq);",
+};
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_EVENT_INSERT,
+	ST_EVENT_FIND,
+	ST_DELIVERY_INSERT,
+	ST_OUTCOME_UPDATE,
+	ST_ATTEMPT_INSERT,
+	ST_WEBHOOK_FAIL_SINCE,
+	ST_WEBHOOK_DEACTIVATE,
+	ST_OPEVENT_INSERT,
+	ST_OPEN_AFTER,
+	ST_OPEN_WEBHOOK,
+	ST_EVENT_LOAD,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_EVENT_INSERT] = "INSERT OR IGNORE INTO events(company_seq, id, idem_key, event, date_ms,"
+	                    " unit, data, created_at) VALUES(?,?,?,?,?,?,?,?)",
+	[ST_EVENT_FIND] = "SELECT id, date_ms FROM events WHERE company_seq = ?1 AND"
+	                  " (id = ?2 OR (?3 IS NOT NULL AND idem_key = ?3)) LIMIT 1",
+	[ST_DELIVERY_INSERT] = "INSERT INTO deliveries(event_seq, webhook_seq, company_seq, status,"
+	                       " next_at, okey, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?)",
+	[ST_OUTCOME_UPDATE] = "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4,"
+	                      " first_attempt_at = ?5, last_http_status = CASE WHEN ?6 THEN ?7 ELSE"
+	                      " last_http_status END, last_error = CASE WHEN ?6 THEN ?8 ELSE last_error"
+	                      " END, updated_at = ?9 WHERE seq = ?1",
+	[ST_ATTEMPT_INSERT] = "INSERT INTO attempts(delivery_seq, at, http_status, latency_ms, error,"
+	                      " response) VALUES(?,?,?,?,?,?)",
+	[ST_WEBHOOK_FAIL_SINCE] = "UPDATE webhooks SET fail_since = ?2 WHERE seq = ?1",
+	[ST_WEBHOOK_DEACTIVATE] = "UPDATE webhooks SET status = 1, updated_at = ?2 WHERE seq = ?1"
+	                          " AND status = 0",
+	[ST_OPEVENT_INSERT] = "INSERT INTO opevents(company_seq, at, kind, webhook_seq, message)"
+	                      " SELECT company_seq, ?2, ?3, seq, ?4 FROM webhooks WHERE seq = ?1",
+	[ST_OPEN_AFTER] = "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
+	                  " okey FROM deliveries WHERE status = 0 AND seq > ? ORDER BY seq LIMIT ?",
+	[ST_OPEN_WEBHOOK] = "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
+	                    " okey FROM deliveries WHERE webhook_seq = ? AND seq > ? AND status = 0"
+	                    " ORDER BY seq LIMIT ?",
+	[ST_EVENT_LOAD] = "SELECT company_seq, id, event, date_ms, unit, data FROM events WHERE seq = ?",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+};
+
+const char *delivery_status_name(int s)
+{
+	switch (s) {
+	case DLV_PENDING: return "pending";
+	case DLV_HELD: return "held";
+	case DLV_DELIVERED: return "delivered";
+	case DLV_FAILED: return "failed";
+	}
+	return "unknown";
+}
+
+int delivery_status_parse(const char *s)
+{
+	for (int i = DLV_PENDING; i <= DLV_FAILED; i++)
+		if (strcmp(s, delivery_status_name(i)) == 0)
+			return i;
+	return -1;
+}
+
+static int db_error(struct store *s, struct gerr *err, const char *what)
+{
+	log_error("store_error", "op=%s err=\"%s\"", what, sqlite3_errmsg(s->db));
+	return gerr_set(err, GERR_IO, 503, "unavailable", "storage error (%s): %s", what,
+	                sqlite3_errmsg(s->db));
+}
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		log_error("store_exec_failed", "err=\"%s\"", msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int migrate(sqlite3 *db, struct gerr *err)
+{
+	if (exec_sql(db, "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)"))
+		return gerr_set(err, GERR_IO, 500, "store", "cannot create meta table");
+	int version = 0;
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &q,
+	                       NULL) == SQLITE_OK) {
+		if (sqlite3_step(q) == SQLITE_ROW)
+			version = sqlite3_column_int(q, 0);
+		sqlite3_finalize(q);
+	}
+	int nmig = (int)(sizeof(migrations) / sizeof(migrations[0]));
+	if (version > nmig)
+		return gerr_set(err, GERR_IO, 500, "store",
+		                "database schema version %d is newer than this gancho (%d)", version, nmig);
+	for (int v = version; v < nmig; v++) {
+		char setv[128];
+		snprintf(setv, sizeof(setv),
+		         "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', '%d')", v + 1);
+		if (exec_sql(db, "BEGIN IMMEDIATE") || exec_sql(db, migrations[v]) ||
+		    exec_sql(db, setv) || exec_sql(db, "COMMIT")) {
+			exec_sql(db, "ROLLBACK");
+			return gerr_set(err, GERR_IO, 500, "store", "migration %d failed", v + 1);
+		}
+		log_info("store_migrated", "version=%d", v + 1);
+	}
+	return 0;
+}
+
+int store_open(const char *url, struct store **out, struct gerr *err)
+{
+	const char *path = url;
+	if (strncmp(url, "sqlite:", 7) == 0)
+		path = url + 7;
+	else if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+		return gerr_set(err, GERR_INVALID, 400, "store",
+		                "PostgreSQL is not available in this build yet");
+	if (strncmp(path, "//", 2) == 0)
+		path += 2;
+	if (!*path)
+		return gerr_set(err, GERR_INVALID, 400, "store", "empty database path");
+
+	struct store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+	int rc = sqlite3_open_v2(path, &s->db,
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		gerr_set(err, GERR_IO, 500, "store", "cannot open %s: %s", path,
+		         s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	if (exec_sql(s->db, "PRAGMA journal_mode=WAL") || exec_sql(s->db, "PRAGMA synchronous=FULL") ||
+	    exec_sql(s->db, "PRAGMA temp_store=MEMORY") ||
+	    exec_sql(s->db, "PRAGMA cache_size=-16000")) {
+		gerr_set(err, GERR_IO, 500, "store", "cannot configure %s: %s", path,
+		         sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (migrate(s->db, err))
+		goto fail;
+	for (int i = 0; i < ST_COUNT; i++) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+		                       NULL) != SQLITE_OK) {
+			gerr_set(err, GERR_IO, 500, "store", "prepare failed: %s", sqlite3_errmsg(s->db));
+			goto fail;
+		}
+	}
+	*out = s;
+	return 0;
+fail:
+	store_close(s);
+	return err ? -(err->status == 400 ? 1 : 4) : GERR_IO;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close_v2(s->db);
+	free(s);
+}
+
+int store_ping(struct store *s)
+{
+	return exec_sql(s->db, "SELECT 1");
+}
+
+/* ---- helpers -------------------------------------------------------------------- */
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i, size_t *len)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	int n = sqlite3_column_bytes(st, i);
+	if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+		if (len)
+			*len = 0;
+		return NULL;
+	}
+	char *out = malloc((size_t)n + 1);
+	if (!out)
+		return NULL;
+	if (n)
+		memcpy(out, p, (size_t)n);
+	out[n] = '\0';
+	if (len)
+		*len = (size_t)n;
+	return out;
+}
+
+static void col_copy(sqlite3_stmt *st, int i, char *out, size_t outsz)
+{
+	const unsigned char *p = sqlite3_column_text(st, i);
+	snprintf(out, outsz, "%s", p ? (const char *)p : "");
+}
+
+/* step_done runs a statement that returns no rows and resets it. */
+static int step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- hot path ---------------------------------------------------------------------- */
+
+static int append_event(struct store *s, struct store_event_in *e, int64_t now)
+{
+	sqlite3_stmt *st = s->st[ST_EVENT_INSERT];
+	sqlite3_bind_int64(st, 1, e->company_seq);
+	bind_text(st, 2, e->id);
+	bind_text(st, 3, e->idem_key);
+	bind_text(st, 4, e->event);
+	sqlite3_bind_int64(st, 5, e->date_ms);
+	bind_text(st, 6, e->unit);
+	sqlite3_bind_blob(st, 7, e->data, (int)e->datalen, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, now);
+	if (step_done(st))
+		return -1;
+	e->duplicate = sqlite3_changes(s->db) == 0;
+	e->first_delivery = 0;
+	if (e->duplicate) {
+		/* Same id or Idempotency-Key as an earlier call: answer as it was answered. */
+		sqlite3_stmt *f = s->st[ST_EVENT_FIND];
+		sqlite3_bind_int64(f, 1, e->company_seq);
+		bind_text(f, 2, e->id);
+		bind_text(f, 3, e->idem_key);
+		int rc = sqlite3_step(f);
+		if (rc == SQLITE_ROW) {
+			col_copy(f, 0, e->dup_id, sizeof(e->dup_id));
+			e->dup_date_ms = sqlite3_column_int64(f, 1);
+		}
+		sqlite3_reset(f);
+		sqlite3_clear_bindings(f);
+		return rc == SQLITE_ROW ? 0 : -1;
+	}
+	e->seq = sqlite3_last_insert_rowid(s->db);
+	sqlite3_stmt *d = s->st[ST_DELIVERY_INSERT];
+	for (int i = 0; i < e->nwebhooks; i++) {
+		sqlite3_bind_int64(d, 1, e->seq);
+		sqlite3_bind_int64(d, 2, e->webhook_seqs[i]);
+		sqlite3_bind_int64(d, 3, e->company_seq);
+		sqlite3_bind_int(d, 4, e->held && e->held[i] ? DLV_HELD : DLV_PENDING);
+		sqlite3_bind_int64(d, 5, now);
+		bind_text(d, 6, e->okeys ? e->okeys[i] : NULL);
+		sqlite3_bind_int64(d, 7, now);
+		sqlite3_bind_int64(d, 8, now);
+		if (step_done(d))
+			return -1;
+		if (i == 0)
+			e->first_delivery = sqlite3_last_insert_rowid(s->db);
+	}
+	return 0;
+}
+
+static int append_delivery(struct store *s, struct store_delivery_in *d, int64_t now)
+{
+	sqlite3_stmt *st = s->st[ST_DELIVERY_INSERT];
+	sqlite3_bind_int64(st, 1, d->event_seq);
+	sqlite3_bind_int64(st, 2, d->webhook_seq);
+	sqlite3_bind_int64(st, 3, d->company_seq);
+	sqlite3_bind_int(st, 4, DLV_PENDING);
+	sqlite3_bind_int64(st, 5, now);
+	bind_text(st, 6, d->okey);
+	sqlite3_bind_int64(st, 7, now);
+	sqlite3_bind_int64(st, 8, now);
+	if (step_done(st))
+		return -1;
+	d->seq = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+static int apply_outcome(struct store *s, const struct store_outcome *o, int64_t now)
+{
+	sqlite3_stmt *st = s->st[ST_OUTCOME_UPDATE];
+	sqlite3_bind_int64(st, 1, o->delivery_seq);
+	sqlite3_bind_int(st, 2, o->status);
+	sqlite3_bind_int(st, 3, o->attempts);
+	sqlite3_bind_int64(st, 4, o->next_at);
+	sqlite3_bind_int64(st, 5, o->first_attempt_at);
+	sqlite3_bind_int(st, 6, o->at != 0);
+	sqlite3_bind_int(st, 7, o->http_status);
+	bind_text(st, 8, o->error);
+	sqlite3_bind_int64(st, 9, now);
+	if (step_done(st))
+		return -1;
+	if (!o->at)
+		return 0;
+	st = s->st[ST_ATTEMPT_INSERT];
+	sqlite3_bind_int64(st, 1, o->delivery_seq);
+	sqlite3_bind_int64(st, 2, o->at);
+	sqlite3_bind_int(st, 3, o->http_status);
+	sqlite3_bind_int(st, 4, o->latency_ms);
+	bind_text(st, 5, o->error);
+	if (o->response && o->response_len)
+		sqlite3_bind_blob(st, 6, o->response, (int)o->response_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 6);
+	return step_done(st);
+}
+
+static int apply_change(struct store *s, const struct store_webhook_change *c, int64_t now)
+{
+	sqlite3_stmt *st = s->st[ST_WEBHOOK_FAIL_SINCE];
+	sqlite3_bind_int64(st, 1, c->webhook_seq);
+	sqlite3_bind_int64(st, 2, c->fail_since);
+	if (step_done(st))
+		return -1;
+	if (!c->deactivate)
+		return 0;
+	st = s->st[ST_WEBHOOK_DEACTIVATE];
+	sqlite3_bind_int64(st, 1, c->webhook_seq);
+	sqlite3_bind_int64(st, 2, now);
+	if (step_done(st))
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return 0; /* already inactive: one operator record is enough */
+	st = s->st[ST_OPEVENT_INSERT];
+	sqlite3_bind_int64(st, 1, c->webhook_seq);
+	sqlite3_bind_int64(st, 2, now);
+	bind_text(st, 3, "webhook.deactivated");
+	bind_text(st, 4, c->reason ? c->reason : "deactivated");
+	return step_done(st);
+}
+
+int store_commit(struct store *s, struct store_batch *b, struct gerr *err)
+{
+	int64_t now = clock_now_ms();
+	if (step_done(s->st[ST_BEGIN]))
+		return db_error(s, err, "begin");
+	for (int i = 0; i < b->nevents; i++)
+		if (append_event(s, &b->events[i], now))
+			goto fail;
+	for (int i = 0; i < b->ndeliveries; i++)
+		if (append_delivery(s, &b->deliveries[i], now))
+			goto fail;
+	for (int i = 0; i < b->noutcomes; i++)
+		if (apply_outcome(s, &b->outcomes[i], now))
+			goto fail;
+	for (int i = 0; i < b->nchanges; i++)
+		if (apply_change(s, &b->changes[i], now))
+			goto fail;
+	if (step_done(s->st[ST_COMMIT]))
+		goto fail;
+	return 0;
+fail:
+	db_error(s, err, "commit");
+	step_done(s->st[ST_ROLLBACK]);
+	return GERR_IO;
+}
+
+static void read_task(sqlite3_stmt *st, struct store_task *t)
+{
+	t->seq = sqlite3_column_int64(st, 0);
+	t->event_seq = sqlite3_column_int64(st, 1);
+	t->webhook_seq = sqlite3_column_int64(st, 2);
+	t->next_at = sqlite3_column_int64(st, 3);
+	t->first_attempt_at = sqlite3_column_int64(st, 4);
+	t->attempts = sqlite3_column_int(st, 5);
+	col_copy(st, 6, t->okey, sizeof(t->okey));
+}
+
+static int read_tasks(sqlite3_stmt *st, int limit, struct store_task *out, int *n)
+{
+	int rc, k = 0;
+	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		read_task(st, &out[k++]);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	*n = k;
+	return 0;
+}
+
+int store_open_after(struct store *s, int64_t after_seq, int limit, struct store_task *out, int *n)
+{
+	sqlite3_stmt *st = s->st[ST_OPEN_AFTER];
+	sqlite3_bind_int64(st, 1, after_seq);
+	sqlite3_bind_int(st, 2, limit);
+	return read_tasks(st, limit, out, n);
+}
+
+int store_open_for_webhook(struct store *s, int64_t webhook_seq, int64_t after_seq, int limit,
+                           struct store_task *out, int *n)
+{
+	sqlite3_stmt *st = s->st[ST_OPEN_WEBHOOK];
+	sqlite3_bind_int64(st, 1, webhook_seq);
+	sqlite3_bind_int64(st, 2, after_seq);
+	sqlite3_bind_int(st, 3, limit);
+	return read_tasks(st, limit, out, n);
+}
+
+static void read_event(sqlite3_stmt *st, int first, struct store_event *e)
+{
+	e->company_seq = sqlite3_column_int64(st, first);
+	e->id = col_dup(st, first + 1, NULL);
+	e->event = col_dup(st, first + 2, NULL);
+	e->date_ms = sqlite3_column_int64(st, first + 3);
+	e->unit = col_dup(st, first + 4, NULL);
+	e->data = col_dup(st, first + 5, &e->datalen);
+}
+
+int store_event_load(struct store *s, int64_t event_seq, struct store_event *out)
+{
+	sqlite3_stmt *st = s->st[ST_EVENT_LOAD];
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_int64(st, 1, event_seq);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->seq = event_seq;
+		read_event(st, 0, out);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW)
+		return GERR_NOTFOUND;
+	return out->id && out->event && out->data ? 0 : GERR_NOMEM;
+}
+
+void store_event_free(struct store_event *e)
+{
+	if (!e)
+		return;
+	free(e->id);
+	free(e->event);
+	free(e->unit);
+	free(e->data);
+	memset(e, 0, sizeof(*e));
+}
+
+/* ---- CRUD: one-off statements, prepared per call (not hot) ---------------------------- */
+
+/* q_prepare prepares sql (cached by SQLite's statement cache is not available,
+ * so management calls pay a prepare: microseconds, rare calls). */
+static sqlite3_stmt *q_prepare(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_error("store_prepare_failed", "err=\"%s\"", sqlite3_errmsg(s->db));
+		return NULL;
+	}
+	return st;
+}
+
+static void read_company(sqlite3_stmt *st, struct store_company *c)
+{
+	c->seq = sqlite3_column_int64(st, 0);
+	col_copy(st, 1, c->id, sizeof(c->id));
+	col_copy(st, 2, c->name, sizeof(c->name));
+	c->event_types = col_dup(st, 3, NULL);
+	c->created_at = sqlite3_column_int64(st, 4);
+}
+
+int store_company_create(struct store *s, const char *name, const char *event_types,
+                         struct store_company *out, struct gerr *err)
+{
+	sqlite3_stmt *st = q_prepare(s, "INSERT INTO companies(id, name, event_types, created_at)"
+	                                " VALUES(?,?,?,?)");
+	if (!st)
+		return db_error(s, err, "company_create");
+	memset(out, 0, sizeof(*out));
+	uuid_v4(out->id);
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	out->created_at = clock_now_ms();
+	bind_text(st, 1, out->id);
+	bind_text(st, 2, name);
+	bind_text(st, 3, event_types ? event_types : "[]");
+	sqlite3_bind_int64(st, 4, out->created_at);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return gerr_set(err, GERR_CONFLICT, 409, "conflict", "a company named \"%s\" exists",
+		                name);
+	if (rc != SQLITE_DONE)
+		return db_error(s, err, "company_create");
+	out->seq = sqlite3_last_insert_rowid(s->db);
+	out->event_types = strdup(event_types ? event_types : "[]");
+	return 0;
+}
+
+#define COMPANY_COLS "seq, id, name, event_types, created_at"
+
+int store_company_list(struct store *s, int64_t before_seq, int limit, struct store_company *out,
+                       int *n)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT " COMPANY_COLS " FROM companies WHERE seq < ?"
+	                                " ORDER BY seq DESC LIMIT ?");
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, before_seq ? before_seq : INT64_MAX);
+	sqlite3_bind_int(st, 2, limit);
+	int k = 0;
+	while (k < limit && sqlite3_step(st) == SQLITE_ROW)
+		read_company(st, &out[k++]);
+	sqlite3_finalize(st);
+	*n = k;
+	return 0;
+}
+
+int store_company_get(struct store *s, int64_t seq, struct store_company *out)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT " COMPANY_COLS " FROM companies WHERE seq = ?");
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, seq);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_company(st, out);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : GERR_NOTFOUND;
+}
+
+int store_company_set_event_types(struct store *s, int64_t seq, const char *event_types)
+{
+	sqlite3_stmt *st = q_prepare(s, "UPDATE companies SET event_types = ? WHERE seq = ?");
+	if (!st)
+		return GERR_IO;
+	bind_text(st, 1, event_types);
+	sqlite3_bind_int64(st, 2, seq);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : GERR_IO;
+}
+
+void store_company_free(struct store_company *c)
+{
+	if (c) {
+		free(c->event_types);
+		c->event_types = NULL;
+	}
+}
+
+int store_token_add(struct store *s, int64_t company_seq, const char *token_hash)
+{
+	sqlite3_stmt *st = q_prepare(s, "INSERT INTO tokens(hash, company_seq, created_at) VALUES(?,?,?)");
+	if (!st)
+		return GERR_IO;
+	bind_text(st, 1, token_hash);
+	sqlite3_bind_int64(st, 2, company_seq);
+	sqlite3_bind_int64(st, 3, clock_now_ms());
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : GERR_IO;
+}
+
+int store_token_each(struct store *s, void (*fn)(void *ctx, const char *hash, int64_t company_seq),
+                     void *ctx)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT hash, company_seq FROM tokens");
+	if (!st)
+		return GERR_IO;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* ---- webhooks ------------------------------------------------------------------------------ */
+
+#define WEBHOOK_COLS "seq, id, company_seq, status, fail_since, created_at, updated_at, config"
+
+static void read_webhook(sqlite3_stmt *st, struct store_webhook *w)
+{
+	w->seq = sqlite3_column_int64(st, 0);
+	col_copy(st, 1, w->id, sizeof(w->id));
+	w->company_seq = sqlite3_column_int64(st, 2);
+	w->status = sqlite3_column_int(st, 3);
+	w->fail_since = sqlite3_column_int64(st, 4);
+	w->created_at = sqlite3_column_int64(st, 5);
+	w->updated_at = sqlite3_column_int64(st, 6);
+	w->config = col_dup(st, 7, NULL);
+}
+
+int store_webhook_insert(struct store *s, struct store_webhook *w, struct gerr *err)
+{
+	sqlite3_stmt *st = q_prepare(s, "INSERT INTO webhooks(id, company_seq, status, fail_since,"
+	                                " config, created_at, updated_at) VALUES(?,?,?,0,?,?,?)");
+	if (!st)
+		return db_error(s, err, "webhook_insert");
+	bind_text(st, 1, w->id);
+	sqlite3_bind_int64(st, 2, w->company_seq);
+	sqlite3_bind_int(st, 3, w->status);
+	bind_text(st, 4, w->config);
+	sqlite3_bind_int64(st, 5, w->created_at);
+	sqlite3_bind_int64(st, 6, w->updated_at);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_error(s, err, "webhook_insert");
+	w->seq = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int store_webhook_update(struct store *s, const struct store_webhook *w)
+{
+	sqlite3_stmt *st = q_prepare(s, "UPDATE webhooks SET status = ?, config = ?, updated_at = ?,"
+	                                " fail_since = CASE WHEN ? = 0 THEN 0 ELSE fail_since END"
+	                                " WHERE seq = ?");
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int(st, 1, w->status);
+	bind_text(st, 2, w->config);
+	sqlite3_bind_int64(st, 3, w->updated_at);
+	/* Re-activating a webhook starts its failure streak afresh. */
+	sqlite3_bind_int(st, 4, w->status);
+	sqlite3_bind_int64(st, 5, w->seq);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : GERR_IO;
+}
+
+int store_webhook_get(struct store *s, int64_t company_seq, const char *id, struct store_webhook *out)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = ?"
+	                                " AND (? = 0 OR company_seq = ?) AND status != 2");
+	if (!st)
+		return GERR_IO;
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, company_seq);
+	sqlite3_bind_int64(st, 3, company_seq);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_webhook(st, out);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : GERR_NOTFOUND;
+}
+
+int store_webhook_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                       struct store_webhook *out, int *n)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = ?"
+	                                " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, company_seq);
+	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
+	sqlite3_bind_int(st, 3, limit);
+	int k = 0;
+	while (k < limit && sqlite3_step(st) == SQLITE_ROW)
+		read_webhook(st, &out[k++]);
+	sqlite3_finalize(st);
+	*n = k;
+	return 0;
+}
+
+int store_webhook_each(struct store *s, void (*fn)(void *ctx, struct store_webhook *w), void *ctx)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE status != 2"
+	                                " ORDER BY seq");
+	if (!st)
+		return GERR_IO;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct store_webhook w;
+		read_webhook(st, &w);
+		fn(ctx, &w);
+		store_webhook_free(&w);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+void store_webhook_free(struct store_webhook *w)
+{
+	if (w) {
+		free(w->config);
+		w->config = NULL;
+	}
+}
+
+static int exec_changes(struct store *s, sqlite3_stmt *st)
+{
+	if (!st)
+		return GERR_IO;
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? sqlite3_changes(s->db) : GERR_IO;
+}
+
+int store_webhook_release_held(struct store *s, int64_t webhook_seq, int64_t now)
+{
+	sqlite3_stmt *st = q_prepare(s, "UPDATE deliveries SET status = 0, next_at = ?,"
+	                                " updated_at = ? WHERE webhook_seq = ? AND status = 1");
+	if (st) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int64(st, 3, webhook_seq);
+	}
+	return exec_changes(s, st);
+}
+
+int store_webhook_fail_open(struct store *s, int64_t webhook_seq, const char *reason, int64_t now)
+{
+	sqlite3_stmt *st = q_prepare(s, "UPDATE deliveries SET status = 3, last_error = ?,"
+	                                " updated_at = ? WHERE webhook_seq = ? AND status IN (0, 1)");
+	if (st) {
+		bind_text(st, 1, reason);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int64(st, 3, webhook_seq);
+	}
+	return exec_changes(s, st);
+}
+
+/* ---- deliveries, attempts, events, operator records ---------------------------------------- */
+
+#define DELIVERY_SELECT                                                                         \
+	"SELECT d.seq, w.id, e.id, e.event, d.status, d.attempts, d.next_at, d.last_http_status," \
+	" d.last_error, d.created_at, d.updated_at FROM deliveries d JOIN events e ON"            \
+	" e.seq = d.event_seq JOIN webhooks w ON w.seq = d.webhook_seq "
+
+static void read_delivery(sqlite3_stmt *st, struct store_delivery *d)
+{
+	d->seq = sqlite3_column_int64(st, 0);
+	col_copy(st, 1, d->webhook_id, sizeof(d->webhook_id));
+	col_copy(st, 2, d->event_id, sizeof(d->event_id));
+	col_copy(st, 3, d->event, sizeof(d->event));
+	d->status = sqlite3_column_int(st, 4);
+	d->attempts = sqlite3_column_int(st, 5);
+	d->next_at = sqlite3_column_int64(st, 6);
+	d->last_http_status = sqlite3_column_int(st, 7);
+	col_copy(st, 8, d->last_error, sizeof(d->last_error));
+	d->created_at = sqlite3_column_int64(st, 9);
+	d->updated_at = sqlite3_column_int64(st, 10);
+}
+
+int store_delivery_list(struct store *s, int64_t company_seq, const struct store_delivery_filter *f,
+                        int64_t before_seq, int limit, struct store_delivery *out, int *n)
+{
+	/* With a webhook the (webhook_seq, seq) index drives; else (company_seq, seq). */
+	const char *sql =
+		f->webhook_seq
+			? DELIVERY_SELECT "WHERE d.webhook_seq = ?1 AND d.company_seq = ?2 AND d.seq < ?3"
+			                  " AND (?4 < 0 OR d.status = ?4) AND (?5 IS NULL OR e.event = ?5)"
+			                  " ORDER BY d.seq DESC LIMIT ?6"
+			: DELIVERY_SELECT "WHERE d.company_seq = ?2 AND d.seq < ?3 AND (?1 = 0 OR 1)"
+			                  " AND (?4 < 0 OR d.status = ?4) AND (?5 IS NULL OR e.event = ?5)"
+			                  " ORDER BY d.seq DESC LIMIT ?6";
+	sqlite3_stmt *st = q_prepare(s, sql);
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, f->webhook_seq);
+	sqlite3_bind_int64(st, 2, company_seq);
+	sqlite3_bind_int64(st, 3, before_seq ? before_seq : INT64_MAX);
+	sqlite3_bind_int(st, 4, f->status);
+	bind_text(st, 5, f->event);
+	sqlite3_bind_int(st, 6, limit);
+	int k = 0;
+	while (k < limit && sqlite3_step(st) == SQLITE_ROW)
+		read_delivery(st, &out[k++]);
+	sqlite3_finalize(st);
+	*n = k;
+	return 0;
+}
+
+int store_delivery_get(struct store *s, int64_t company_seq, int64_t seq, struct store_delivery *out)
+{
+	sqlite3_stmt *st = q_prepare(s, DELIVERY_SELECT "WHERE d.seq = ? AND d.company_seq = ?");
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, company_seq);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_delivery(st, out);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : GERR_NOTFOUND;
+}
+
+int store_delivery_retry(struct store *s, int64_t company_seq, int64_t seq, int64_t now,
+                         struct store_task *task, struct gerr *err)
+{
+	sqlite3_stmt *st = q_prepare(s, "UPDATE deliveries SET status = 0, attempts = 0,"
+	                                " first_attempt_at = 0, next_at = ?, updated_at = ?"
+	                                " WHERE seq = ? AND company_seq = ? AND status != 0"
+	                                " RETURNING seq, event_seq, webhook_seq, next_at,"
+	                                " first_attempt_at, attempts, okey");
+	if (!st)
+		return db_error(s, err, "delivery_retry");
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, seq);
+	sqlite3_bind_int64(st, 4, company_seq);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_task(st, task);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return db_error(s, err, "delivery_retry");
+	struct store_delivery d;
+	if (store_delivery_get(s, company_seq, seq, &d) == 0)
+		return gerr_set(err, GERR_CONFLICT, 409, "conflict", "delivery %lld is already pending",
+		                (long long)seq);
+	return gerr_set(err, GERR_NOTFOUND, 404, "not_found", "no delivery %lld", (long long)seq);
+}
+
+int store_attempt_list(struct store *s, int64_t delivery_seq, int64_t after_seq, int limit,
+                       struct store_attempt *out, int *n)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT seq, at, http_status, latency_ms, error, response"
+	                                " FROM attempts WHERE delivery_seq = ? AND seq > ?"
+	                                " ORDER BY seq LIMIT ?");
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, delivery_seq);
+	sqlite3_bind_int64(st, 2, after_seq);
+	sqlite3_bind_int(st, 3, limit);
+	int k = 0;
+	while (k < limit && sqlite3_step(st) == SQLITE_ROW) {
+		struct store_attempt *a = &out[k++];
+		a->seq = sqlite3_column_int64(st, 0);
+		a->at = sqlite3_column_int64(st, 1);
+		a->http_status = sqlite3_column_int(st, 2);
+		a->latency_ms = sqlite3_column_int(st, 3);
+		col_copy(st, 4, a->error, sizeof(a->error));
+		a->response = col_dup(st, 5, &a->response_len);
+	}
+	sqlite3_finalize(st);
+	*n = k;
+	return 0;
+}
+
+void store_attempt_free(struct store_attempt *a)
+{
+	if (a) {
+		free(a->response);
+		a->response = NULL;
+	}
+}
+
+int store_event_get(struct store *s, int64_t company_seq, const char *id, struct store_event *out)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT seq, company_seq, id, event, date_ms, unit, data"
+	                                " FROM events WHERE company_seq = ? AND id = ?");
+	if (!st)
+		return GERR_IO;
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_int64(st, 1, company_seq);
+	bind_text(st, 2, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->seq = sqlite3_column_int64(st, 0);
+		read_event(st, 1, out);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : GERR_NOTFOUND;
+}
+
+int store_event_range(struct store *s, int64_t company_seq, int64_t since_ms, int64_t until_ms,
+                      int64_t after_seq, int limit, struct store_event *out, int *n)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT seq, company_seq, id, event, date_ms, unit, data"
+	                                " FROM events WHERE company_seq = ? AND date_ms >= ?"
+	                                " AND date_ms < ? AND seq > ? ORDER BY seq LIMIT ?");
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, company_seq);
+	sqlite3_bind_int64(st, 2, since_ms);
+	sqlite3_bind_int64(st, 3, until_ms);
+	sqlite3_bind_int64(st, 4, after_seq);
+	sqlite3_bind_int(st, 5, limit);
+	int k = 0;
+	while (k < limit && sqlite3_step(st) == SQLITE_ROW) {
+		memset(&out[k], 0, sizeof(out[k]));
+		out[k].seq = sqlite3_column_int64(st, 0);
+		read_event(st, 1, &out[k]);
+		k++;
+	}
+	sqlite3_finalize(st);
+	*n = k;
+	return 0;
+}
+
+int store_opevent_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                       struct store_opevent *out, int *n)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT o.seq, o.at, o.kind, COALESCE(w.id, ''), o.message"
+	                                " FROM opevents o LEFT JOIN webhooks w ON w.seq = o.webhook_seq"
+	                                " WHERE o.company_seq = ? AND o.seq < ?"
+	                                " ORDER BY o.seq DESC LIMIT ?");
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, company_seq);
+	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
+	sqlite3_bind_int(st, 3, limit);
+	int k = 0;
+	while (k < limit && sqlite3_step(st) == SQLITE_ROW) {
+		struct store_opevent *o = &out[k++];
+		o->seq = sqlite3_column_int64(st, 0);
+		o->at = sqlite3_column_int64(st, 1);
+		col_copy(st, 2, o->kind, sizeof(o->kind));
+		col_copy(st, 3, o->webhook_id, sizeof(o->webhook_id));
+		col_copy(st, 4, o->message, sizeof(o->message));
+	}
+	sqlite3_finalize(st);
+	*n = k;
+	return 0;
+}

@@ -1,0 +1,260 @@
+/*
+ * store: gancho's one storage interface, batch-shaped.
+ *
+ * A struct store is one connection to the database with its prepared
+ * statements; it is not thread-safe. Each thread that needs the store opens
+ * its own: the committer (the only writer on the hot path), the dispatcher
+ * (reads: refill the ready window, load bodies), and the API (a mutex-guarded
+ * connection for management calls, which are rare).
+ *
+ * The hot path is three calls:
+ *   store_append   — one transaction for a batch of events and their deliveries
+ *                    plus a batch of delivery outcomes and attempts;
+ *   store_open_after — the next page of open deliveries by sequence (keyset over
+ *                    a partial index: never a scan of finished work);
+ *   store_event_load — the body of one event when its delivery's turn comes.
+ * Everything else is plain CRUD for companies, tokens, webhooks and listings.
+ *
+ * The backend is chosen by URL: "sqlite:PATH" (or a bare path). Each backend
+ * implements struct store_ops; this file's functions dispatch through it.
+ */
+#ifndef GANCHO_STORE_STORE_H
+#define GANCHO_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/gerr.h"
+
+struct store;
+
+/* Delivery statuses, as stored. OPEN means pending (waiting or in flight). */
+enum delivery_status { DLV_PENDING = 0, DLV_HELD = 1, DLV_DELIVERED = 2, DLV_FAILED = 3 };
+const char *delivery_status_name(int s);
+int delivery_status_parse(const char *s);
+
+/* Webhook statuses. */
+enum webhook_status { WH_ACTIVE = 0, WH_INACTIVE = 1, WH_DELETED = 2 };
+
+/* ---- the write batch ---------------------------------------------------- */
+
+/* One event to insert, with the webhooks it fans out to. */
+struct store_event_in {
+	int64_t company_seq;
+	const char *id;       /* event id (UUID or client-given) */
+	const char *idem_key; /* Idempotency-Key or NULL */
+	const char *event;
+	int64_t date_ms;
+	const char *unit;     /* or NULL */
+	const char *data;     /* raw JSON bytes of "data" */
+	size_t datalen;
+	int nwebhooks;
+	const int64_t *webhook_seqs;
+	const char *const *okeys; /* per webhook ordering key value, or NULL */
+	const uint8_t *held;      /* per webhook: 1 = start held (webhook paused) */
+
+	/* out */
+	int64_t seq;              /* the event's row */
+	int64_t first_delivery;   /* seq of the delivery for webhook_seqs[0]; the rest follow */
+	bool duplicate;           /* id / idem_key seen before: nothing inserted */
+	char dup_id[160];         /* the first call's id … */
+	int64_t dup_date_ms;      /* … and date */
+};
+
+/* New deliveries for existing events (replay, inbound actions). */
+struct store_delivery_in {
+	int64_t event_seq;
+	int64_t webhook_seq;
+	int64_t company_seq;
+	const char *okey;
+	int64_t seq; /* out */
+};
+
+/* What happened to one attempt, and the delivery's state after it. */
+struct store_outcome {
+	int64_t delivery_seq;
+	int status;              /* new enum delivery_status */
+	int attempts;            /* total so far */
+	int64_t next_at;         /* next attempt time (ms) when pending */
+	int64_t first_attempt_at;
+	/* the attempt itself; at == 0 means "no attempt, status change only" */
+	int64_t at;
+	int http_status;         /* 0 when no HTTP answer */
+	int latency_ms;
+	const char *error;       /* NULL when none */
+	const char *response;    /* excerpt of the answer body, may be NULL */
+	size_t response_len;
+};
+
+/* A change to a webhook decided by the engine. */
+struct store_webhook_change {
+	int64_t webhook_seq;
+	int64_t fail_since;      /* start of the current failure streak, 0 = none */
+	bool deactivate;         /* set status inactive and record an operator event */
+	const char *reason;      /* operator message when deactivating */
+};
+
+struct store_batch {
+	struct store_event_in *events;
+	int nevents;
+	struct store_delivery_in *deliveries;
+	int ndeliveries;
+	struct store_outcome *outcomes;
+	int noutcomes;
+	struct store_webhook_change *changes;
+	int nchanges;
+};
+
+/* ---- reads for the engine ----------------------------------------------- */
+
+/* One open delivery as the dispatcher needs it: a few dozen bytes. */
+struct store_task {
+	int64_t seq;
+	int64_t event_seq;
+	int64_t webhook_seq;
+	int64_t next_at;
+	int64_t first_attempt_at;
+	int attempts;
+	char okey[64];           /* ordering key value, "" when none */
+};
+
+/* An event as loaded for sending. Strings are owned: store_event_free. */
+struct store_event {
+	int64_t seq;
+	int64_t company_seq;
+	char *id;
+	char *event;
+	int64_t date_ms;
+	char *unit;
+	char *data;
+	size_t datalen;
+};
+void store_event_free(struct store_event *e);
+
+/* ---- rows for the API ---------------------------------------------------- */
+
+struct store_company {
+	int64_t seq;
+	char id[40];
+	char name[256];
+	char *event_types;       /* JSON array text, owned */
+	int64_t created_at;
+};
+
+struct store_webhook {
+	int64_t seq;
+	char id[40];
+	int64_t company_seq;
+	int status;
+	int64_t fail_since;
+	int64_t created_at;
+	int64_t updated_at;
+	char *config;            /* JSON object text (with secrets), owned */
+};
+
+struct store_delivery {
+	int64_t seq;
+	char webhook_id[40];
+	char event_id[160];
+	char event[160];
+	int status;
+	int attempts;
+	int64_t next_at;
+	int last_http_status;
+	char last_error[256];
+	int64_t created_at;
+	int64_t updated_at;
+};
+
+struct store_attempt {
+	int64_t seq;
+	int64_t at;
+	int http_status;
+	int latency_ms;
+	char error[256];
+	char *response;          /* owned */
+	size_t response_len;
+};
+
+struct store_opevent {
+	int64_t seq;
+	int64_t at;
+	char kind[64];
+	char webhook_id[40];
+	char message[512];
+};
+
+struct store_delivery_filter {
+	int64_t webhook_seq;     /* 0 = any */
+	int status;              /* -1 = any */
+	const char *event;       /* NULL = any */
+};
+
+/* ---- the interface --------------------------------------------------------- */
+
+/* store_open: open (and create or migrate) the database at url. */
+int store_open(const char *url, struct store **out, struct gerr *err);
+void store_close(struct store *s);
+/* store_ping: 0 when the database answers. */
+int store_ping(struct store *s);
+
+/* Hot path. store_commit writes the whole batch in one transaction. */
+int store_commit(struct store *s, struct store_batch *b, struct gerr *err);
+int store_open_after(struct store *s, int64_t after_seq, int limit, struct store_task *out, int *n);
+int store_open_for_webhook(struct store *s, int64_t webhook_seq, int64_t after_seq, int limit,
+                           struct store_task *out, int *n);
+int store_event_load(struct store *s, int64_t event_seq, struct store_event *out);
+
+/* Companies and tokens. Tokens are stored as SHA-256 hex of the token. */
+int store_company_create(struct store *s, const char *name, const char *event_types,
+                         struct store_company *out, struct gerr *err);
+int store_company_list(struct store *s, int64_t before_seq, int limit, struct store_company *out,
+                       int *n);
+int store_company_get(struct store *s, int64_t seq, struct store_company *out);
+int store_company_set_event_types(struct store *s, int64_t seq, const char *event_types);
+void store_company_free(struct store_company *c);
+int store_token_add(struct store *s, int64_t company_seq, const char *token_hash);
+/* store_token_each calls fn for every (token hash, company seq). */
+int store_token_each(struct store *s, void (*fn)(void *ctx, const char *hash, int64_t company_seq),
+                     void *ctx);
+
+/* Webhooks. */
+int store_webhook_insert(struct store *s, struct store_webhook *w, struct gerr *err);
+int store_webhook_update(struct store *s, const struct store_webhook *w);
+/* store_webhook_get: by public id within a company (company_seq 0 = any). */
+int store_webhook_get(struct store *s, int64_t company_seq, const char *id, struct store_webhook *out);
+int store_webhook_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                       struct store_webhook *out, int *n);
+int store_webhook_each(struct store *s, void (*fn)(void *ctx, struct store_webhook *w), void *ctx);
+void store_webhook_free(struct store_webhook *w);
+/* Delivery status moves done by the API (not by the engine). Each returns the
+ * number of rows changed, or a negative error. */
+int store_webhook_release_held(struct store *s, int64_t webhook_seq, int64_t now);
+int store_webhook_fail_open(struct store *s, int64_t webhook_seq, const char *reason, int64_t now);
+
+/* Deliveries and attempts. */
+int store_delivery_list(struct store *s, int64_t company_seq, const struct store_delivery_filter *f,
+                        int64_t before_seq, int limit, struct store_delivery *out, int *n);
+int store_delivery_get(struct store *s, int64_t company_seq, int64_t seq, struct store_delivery *out);
+/* store_delivery_retry: a finished or held delivery becomes pending, due now,
+ * with a fresh schedule. GERR_CONFLICT when it is already pending. */
+int store_delivery_retry(struct store *s, int64_t company_seq, int64_t seq, int64_t now,
+                         struct store_task *task, struct gerr *err);
+int store_attempt_list(struct store *s, int64_t delivery_seq, int64_t after_seq, int limit,
+                       struct store_attempt *out, int *n);
+void store_attempt_free(struct store_attempt *a);
+
+/* Events for the API and replay. */
+int store_event_get(struct store *s, int64_t company_seq, const char *id, struct store_event *out);
+/* store_event_range: events of a company dated in [since, until), ascending,
+ * seq > after_seq; for replay. */
+int store_event_range(struct store *s, int64_t company_seq, int64_t since_ms, int64_t until_ms,
+                      int64_t after_seq, int limit, struct store_event *out, int *n);
+
+/* Operator records. */
+int store_opevent_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                       struct store_opevent *out, int *n);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * uuid: random (version 4) UUIDs and random tokens, from a buffered
+ * getrandom() pool so a burst of ids costs one syscall per few hundred.
+ */
+#ifndef GANCHO_UTIL_UUID_H
+#define GANCHO_UTIL_UUID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define UUID_STR_LEN 37 /* 36 chars + NUL */
+
+void uuid_v4(char out[UUID_STR_LEN]);
+/* uuid_valid: s is a canonical 8-4-4-4-12 hex UUID (any version). */
+bool uuid_valid(const char *s);
+/* random_bytes fills p with n bytes from the kernel CSPRNG. */
+void random_bytes(void *p, size_t n);
+/* random_token writes a prefix + 43 url-safe base64 chars (256 bits). */
+void random_token(const char *prefix, char *out, size_t outsz);
+
+#endif
