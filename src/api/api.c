@@ -149,6 +149,27 @@ bool api_healthy(struct api *a)
 	return rc == 0 && engine_healthy(a->eng);
 }
 
+/* token_from_store: a token the registry does not know may have been made
+ * by `gancho company create` while this server was running: look in the
+ * store, and remember the company if found. */
+static int64_t token_from_store(struct api *a, const char *tok)
+{
+	char hash[65];
+	int64_t seq = 0;
+	struct store_company co;
+	token_hash(tok, hash);
+	api_lock(a);
+	if (store_token_lookup(a->s, hash, &seq) == 0 && store_company_get(a->s, seq, &co) == 0) {
+		registry_company_put(a->reg, co.seq, co.id, co.name, co.event_types);
+		registry_token_put(a->reg, hash, seq);
+		store_company_free(&co);
+	} else {
+		seq = 0;
+	}
+	api_unlock(a);
+	return seq;
+}
+
 /* authenticate: fills c from the bearer token; false with the 401 set. */
 static bool authenticate(struct api *a, struct api_req *req, struct caller *c)
 {
@@ -165,6 +186,8 @@ static bool authenticate(struct api *a, struct api_req *req, struct caller *c)
 		return true;
 	}
 	c->company_seq = registry_token_company(a->reg, tok);
+	if (!c->company_seq)
+		c->company_seq = token_from_store(a, tok);
 	if (!c->company_seq) {
 		api_fail(req, 401, "unauthorized", "unknown token");
 		return false;

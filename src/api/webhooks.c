@@ -216,6 +216,10 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 	const char *since = json_string_value(json_object_get(body, "since"));
 	const char *until = json_string_value(json_object_get(body, "until"));
 	int64_t since_ms, until_ms = INT64_MAX;
+	if (!json_object_get(body, "since")) {
+		json_decref(body);
+		return api_fail(req, 400, "missing_field", "since: required (an ISO-8601 date)");
+	}
 	if (!since || envelope_parse_date(since, strlen(since), &since_ms) ||
 	    (json_object_get(body, "until") && (!until ||
 	                                        envelope_parse_date(until, strlen(until), &until_ms)))) {

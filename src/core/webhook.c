@@ -499,9 +499,6 @@ json_t *webhook_to_json(const json_t *cfg, const char *id, int status, int64_t c
 	if (a) {
 		json_t *ra = json_object();
 		json_object_set(ra, "kind", json_object_get(a, "kind"));
-		const json_t *prefix = json_object_get(json_object_get(a, "data"), "prefix");
-		if (prefix)
-			json_object_set(ra, "prefix", (json_t *)prefix);
 		json_object_set_new(o, "authorization", ra);
 	}
 	char date[DATE_STR_LEN];

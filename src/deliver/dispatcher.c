@@ -65,6 +65,7 @@ struct task {
 struct lane {
 	int64_t webhook_seq;
 	char key[64];
+	int inflight;               /* 0 or 1: the FIFO rule */
 	struct task *head, *tail;
 	struct lane *hnext;
 };
@@ -407,6 +408,15 @@ static void make_due_or_wait(struct dispatcher *d, struct task *t, int64_t now)
 	}
 }
 
+/* lane_kick: when nothing of the lane is in flight, its head gets its turn
+ * (now, or at its retry time). */
+static void lane_kick(struct dispatcher *d, struct lane *l, int64_t now)
+{
+	struct task *h = l->head;
+	if (h && l->inflight == 0 && h->state == T_WAIT && h->heap_idx < 0)
+		make_due_or_wait(d, h, now);
+}
+
 /* task_free: forget a task (it is finished, held, or its webhook is gone). */
 static void task_free(struct dispatcher *d, struct task *t, int64_t now)
 {
@@ -423,7 +433,6 @@ static void task_free(struct dispatcher *d, struct task *t, int64_t now)
 	ws->ntasks--;
 	struct lane *l = t->lane;
 	if (l) {
-		bool was_head = l->head == t;
 		if (t->lprev)
 			t->lprev->lnext = t->lnext;
 		else
@@ -432,8 +441,7 @@ static void task_free(struct dispatcher *d, struct task *t, int64_t now)
 			t->lnext->lprev = t->lprev;
 		else
 			l->tail = t->lprev;
-		if (was_head && l->head && l->head->state == T_WAIT && l->head->heap_idx < 0)
-			make_due_or_wait(d, l->head, now);
+		lane_kick(d, l, now);
 		lane_free_if_empty(d, l);
 	}
 	hash_del(d, t);
@@ -498,7 +506,8 @@ static bool task_add(struct dispatcher *d, const struct store_task *st, struct p
 			after->lnext->lprev = t;
 			after->lnext = t;
 		} else {
-			/* becomes the head: the old head (if not in flight) steps back */
+			/* an older delivery (a manual retry): it becomes the head, and
+			 * the old head, unless in flight, steps back and waits */
 			struct task *old = l->head;
 			t->lnext = old;
 			if (old)
@@ -513,10 +522,8 @@ static bool task_add(struct dispatcher *d, const struct store_task *st, struct p
 				old->state = T_WAIT;
 			}
 		}
-		if (l->head == t && !(t->lnext && t->lnext->state == T_FLIGHT))
-			make_due_or_wait(d, t, now);
-		else
-			t->state = T_WAIT;
+		t->state = T_WAIT;
+		lane_kick(d, l, now);
 	} else {
 		make_due_or_wait(d, t, now);
 	}
@@ -690,6 +697,8 @@ static void start(struct dispatcher *d, struct task *t, int64_t now)
 	t->attempts++;
 	t->state = T_FLIGHT;
 	t->xfer = x;
+	if (t->lane)
+		t->lane->inflight++;
 	x->started_us = clock_mono_us();
 	ws->inflight++;
 	d->inflight++;
@@ -723,6 +732,10 @@ static void pump(struct dispatcher *d, struct wstate *ws, int64_t now)
 	int limit = ws->w->concurrency;
 	int64_t mono = clock_mono_ms();
 	while (ws->rhead && d->inflight < d->e->cfg.max_inflight && !atomic_load(&d->e->dstop)) {
+		if (ws->deleted) {
+			task_free(d, ws->rhead, now);
+			continue;
+		}
 		if (!ws_active(ws)) {
 			task_hold(d, ws->rhead, now);
 			continue;
@@ -763,6 +776,8 @@ static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t n
 	ws->inflight--;
 	d->inflight--;
 	t->xfer = NULL;
+	if (t->lane)
+		t->lane->inflight--;
 	mark_dirty(d, ws);
 
 	bool ok = res == CURLE_OK && code >= 200 && code < 300;
@@ -847,7 +862,12 @@ static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t n
 		/* Waiting for a retry: the body goes back to the store's care. */
 		payload_unref(t->payload);
 		t->payload = NULL;
-		make_due_or_wait(d, t, now);
+		if (t->lane) {
+			t->state = T_WAIT;
+			lane_kick(d, t->lane, now);
+		} else {
+			make_due_or_wait(d, t, now);
+		}
 	} else {
 		task_free(d, t, now);
 	}

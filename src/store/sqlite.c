@@ -625,6 +625,19 @@ int store_token_add(struct store *s, int64_t company_seq, const char *token_hash
 	return rc == SQLITE_DONE ? 0 : GERR_IO;
 }
 
+int store_token_lookup(struct store *s, const char *token_hash, int64_t *company_seq)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT company_seq FROM tokens WHERE hash = ?");
+	if (!st)
+		return GERR_IO;
+	bind_text(st, 1, token_hash);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*company_seq = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? GERR_NOTFOUND : GERR_IO;
+}
+
 int store_token_each(struct store *s, void (*fn)(void *ctx, const char *hash, int64_t company_seq),
                      void *ctx)
 {

@@ -216,6 +216,8 @@ int store_company_get(struct store *s, int64_t seq, struct store_company *out);
 int store_company_set_event_types(struct store *s, int64_t seq, const char *event_types);
 void store_company_free(struct store_company *c);
 int store_token_add(struct store *s, int64_t company_seq, const char *token_hash);
+/* store_token_lookup: the company of a token hash; GERR_NOTFOUND when none. */
+int store_token_lookup(struct store *s, const char *token_hash, int64_t *company_seq);
 /* store_token_each calls fn for every (token hash, company seq). */
 int store_token_each(struct store *s, void (*fn)(void *ctx, const char *hash, int64_t company_seq),
                      void *ctx);
