@@ -724,19 +724,40 @@ class Gancho:
             return self._saved_tail or "(no log)"
 
     def close(self):
-        """Stop the process (SIGTERM, then SIGKILL) and remove the temp dir."""
+        """Stop the process (SIGTERM, then SIGKILL) and remove the temp dir.
+
+        A gancho that was still running must exit 0 on SIGTERM, and no log of
+        this instance may hold a sanitizer report (leaks are reported at exit):
+        otherwise AssertionError, so a leak or undefined behaviour fails the test.
+        """
+        problem = None
         if self.proc is not None and self.proc.poll() is None:
             try:
                 self.proc.send_signal(signal.SIGTERM)
-                self.proc.wait(10)
+                code = self.proc.wait(30)
+                if code != 0:
+                    problem = "gancho exited %s on SIGTERM (expected 0)" % code
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+                problem = "gancho did not exit within 30 s of SIGTERM"
         self._saved_tail = self.log_tail(120)
-        if os.environ.get("GANCHO_KEEP_TMP"):
+        try:
+            with open(self.log_path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            text = ""
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in text:
+                i = text.index(marker)
+                problem = (problem or "") + "\nsanitizer report in gancho's log:\n" + text[max(0, i - 200):i + 3000]
+                break
+        if os.environ.get("GANCHO_KEEP_TMP") or problem:
             sys.stderr.write("keeping %s\n" % self.dir)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if problem:
+            raise AssertionError(problem)
 
 
 # ---------------------------------------------------------------------------
