@@ -5,7 +5,7 @@ set -euo pipefail
 
 GANCHO_DEPS=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev
   libjansson-dev libsqlite3-dev libssl-dev)
-GANCHO_TEST_DEPS=(libcmocka-dev python3 curl openssl)
+GANCHO_TEST_DEPS=(libcmocka-dev python3 curl openssl cppcheck clang-format wrk)
 
 gancho_install() {
   local missing=()

@@ -80,7 +80,8 @@ json_t *api_body(struct api_req *req)
 		api_fail(req, 400, "invalid_json", "a JSON body is required");
 		return NULL;
 	}
-	json_t *v = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	json_t *v =
+	    json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (!v) {
 		api_fail(req, 400, "invalid_json", "invalid JSON at line %d column %d: %s", je.line,
 		         je.column, je.text);
@@ -104,7 +105,8 @@ int api_page(struct api_req *req, int *limit, int64_t *cursor)
 		char *end;
 		long v = strtol(l, &end, 10);
 		if (!*l || *end || v < 1 || v > 500)
-			return api_fail(req, 400, "invalid_field", "limit: must be an integer from 1 to 500"),
+			return api_fail(req, 400, "invalid_field",
+			                "limit: must be an integer from 1 to 500"),
 			       -1;
 		*limit = (int)v;
 	}
@@ -112,7 +114,9 @@ int api_page(struct api_req *req, int *limit, int64_t *cursor)
 		char *end;
 		long long v = strtoll(c, &end, 10);
 		if (*end || v < 0)
-			return api_fail(req, 400, "invalid_field", "cursor: not a cursor from this API"), -1;
+			return api_fail(req, 400, "invalid_field",
+			                "cursor: not a cursor from this API"),
+			       -1;
 		*cursor = v;
 	}
 	return 0;
@@ -217,7 +221,8 @@ int api_handle(struct api *a, struct api_req *req)
 	snprintf(path, sizeof(path), "%s", req->path + 8);
 	char *seg[MAX_SEGMENTS];
 	int nseg = 0;
-	for (char *save = NULL, *p = strtok_r(path, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
+	for (char *save = NULL, *p = strtok_r(path, "/", &save); p;
+	     p = strtok_r(NULL, "/", &save)) {
 		if (nseg == MAX_SEGMENTS)
 			return api_fail(req, 404, "not_found", "no route %s", req->path);
 		seg[nseg++] = p;

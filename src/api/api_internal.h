@@ -30,7 +30,7 @@ struct caller {
 /* Answers. api_json takes over v. */
 void api_json(struct api_req *req, int status, json_t *v);
 int api_fail(struct api_req *req, int status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* api_body: the body parsed strictly as a JSON object, or NULL with the 400 already set. */
 json_t *api_body(struct api_req *req);
 /* api_page: limit (1..500, default 50) and cursor (a sequence number) from the query. */
@@ -47,7 +47,8 @@ void api_unlock(struct api *a);
 int api_companies(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg);
 int api_webhooks(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg);
 int api_events(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg);
-int api_deliveries(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg);
+int api_deliveries(struct api *a, struct api_req *req, const struct caller *c, char **seg,
+                   int nseg);
 int api_opevents(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg);
 
 #endif

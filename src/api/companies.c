@@ -31,13 +31,13 @@ static char *event_types_text(struct api_req *req, const json_t *v)
 	if (!v || json_is_null(v))
 		return strdup("[]");
 	if (!json_is_array(v) || json_array_size(v) > 256) {
-		api_fail(req, 400, "invalid_field", "eventTypes: must be a list of at most 256 names");
+		api_fail(req, 400, "invalid_field",
+		         "eventTypes: must be a list of at most 256 names");
 		return NULL;
 	}
 	size_t i;
 	json_t *e;
-	json_array_foreach(v, i, e)
-	{
+	json_array_foreach (v, i, e) {
 		if (!json_is_string(e) || !webhook_event_name_valid(json_string_value(e))) {
 			api_fail(req, 400, "invalid_field",
 			         "eventTypes: each must be 1-128 chars of [A-Za-z0-9._:-]");
@@ -142,8 +142,7 @@ static int own(struct api *a, struct api_req *req, const struct caller *c)
 			return API_DONE;
 		const char *k;
 		json_t *v;
-		json_object_foreach(body, k, v)
-		{
+		json_object_foreach (body, k, v) {
 			if (strcmp(k, "eventTypes") != 0) {
 				json_decref(body);
 				return api_fail(req, 400, "invalid_field", "%s: unknown field", k);
@@ -174,7 +173,8 @@ static int own(struct api *a, struct api_req *req, const struct caller *c)
 	json_decref(body);
 	if (rc)
 		return api_fail(req, rc == GERR_NOTFOUND ? 404 : 503,
-		                rc == GERR_NOTFOUND ? "not_found" : "unavailable", "company unavailable");
+		                rc == GERR_NOTFOUND ? "not_found" : "unavailable",
+		                "company unavailable");
 	api_json(req, 200, company_json(&co));
 	store_company_free(&co);
 	return API_DONE;
@@ -185,7 +185,8 @@ int api_companies(struct api *a, struct api_req *req, const struct caller *c, ch
 	const char *m = req->method;
 	if (strcmp(seg[0], "companies") == 0) {
 		if (!c->admin)
-			return api_fail(req, 403, "forbidden", "companies are managed with the admin token");
+			return api_fail(req, 403, "forbidden",
+			                "companies are managed with the admin token");
 		if (nseg != 1)
 			return api_fail(req, 404, "not_found", "no route %s", req->path);
 		if (strcmp(m, "POST") == 0)

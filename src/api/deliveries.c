@@ -33,7 +33,8 @@ static json_t *delivery_json(const struct store_delivery *d)
 	                    d->status == DLV_PENDING ? api_date(d->next_at) : json_null());
 	json_object_set_new(o, "lastStatusCode",
 	                    d->attempts ? json_integer(d->last_http_status) : json_null());
-	json_object_set_new(o, "lastError", d->last_error[0] ? json_string(d->last_error) : json_null());
+	json_object_set_new(o, "lastError",
+	                    d->last_error[0] ? json_string(d->last_error) : json_null());
 	json_object_set_new(o, "createdAt", api_date(d->created_at));
 	json_object_set_new(o, "updatedAt", api_date(d->updated_at));
 	return o;
@@ -162,7 +163,8 @@ static int one(struct api *a, struct api_req *req, const struct caller *c, char 
 	api_unlock(a);
 	if (rc)
 		return api_fail(req, rc == GERR_NOTFOUND ? 404 : 503,
-		                rc == GERR_NOTFOUND ? "not_found" : "unavailable", "no delivery %s", seg[1]);
+		                rc == GERR_NOTFOUND ? "not_found" : "unavailable", "no delivery %s",
+		                seg[1]);
 	if (strcmp(m, "GET") != 0)
 		return api_fail(req, 405, "method_not_allowed", "use GET");
 	if (nseg == 2) {
@@ -213,7 +215,8 @@ int api_opevents(struct api *a, struct api_req *req, const struct caller *c, cha
 	struct store_opevent *rows = calloc((size_t)limit, sizeof(*rows));
 	int n = 0;
 	api_lock(a);
-	int rc = rows ? store_opevent_list(a->s, c->company_seq, cursor, limit, rows, &n) : GERR_NOMEM;
+	int rc =
+	    rows ? store_opevent_list(a->s, c->company_seq, cursor, limit, rows, &n) : GERR_NOMEM;
 	api_unlock(a);
 	if (rc) {
 		free(rows);
@@ -221,11 +224,10 @@ int api_opevents(struct api *a, struct api_req *req, const struct caller *c, cha
 	}
 	json_t *items = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(items,
-		                      json_pack("{s:o,s:o,s:s,s:s,s:s}", "id", id_json(rows[i].seq),
-		                                "at", api_date(rows[i].at), "kind", rows[i].kind,
-		                                "webhookId", rows[i].webhook_id, "message",
-		                                rows[i].message));
+		json_array_append_new(
+		    items, json_pack("{s:o,s:o,s:s,s:s,s:s}", "id", id_json(rows[i].seq), "at",
+		                     api_date(rows[i].at), "kind", rows[i].kind, "webhookId",
+		                     rows[i].webhook_id, "message", rows[i].message));
 	api_list(req, items, n, limit, n ? rows[n - 1].seq : 0);
 	free(rows);
 	return API_DONE;

@@ -25,7 +25,7 @@
 #include "util/uuid.h"
 
 #define MAX_FANOUT 4096
-#define MAX_ID 128
+#define MAX_ID     128
 
 /* One ingest in flight: the job and the strings it points to. */
 struct ingest {
@@ -58,7 +58,8 @@ static void ingest_done(struct ingest_job *job, int rc, const struct gerr *err)
 	struct ingest *in = job->ctx;
 	struct api_req *req = in->req;
 	if (rc) {
-		api_fail(req, 503, "unavailable", "the event was not stored: %s", err ? err->msg : "");
+		api_fail(req, 503, "unavailable", "the event was not stored: %s",
+		         err ? err->msg : "");
 	} else {
 		const struct store_event_in *ev = &job->ev;
 		char date[DATE_STR_LEN];
@@ -86,8 +87,8 @@ static bool str_member(struct api_req *req, const struct json_member *m, const c
 	}
 	int n = json_string_decode(m->val, m->vallen, out, outsz);
 	if (n <= 0) {
-		api_fail(req, 400, "invalid_field", "%s: must be a non-empty string of at most %zu bytes",
-		         name, outsz - 1);
+		api_fail(req, 400, "invalid_field",
+		         "%s: must be a non-empty string of at most %zu bytes", name, outsz - 1);
 		return false;
 	}
 	return true;
@@ -172,18 +173,21 @@ static int ingest(struct api *a, struct api_req *req, const struct caller *c)
 			if (!str_member(req, x, "id", in->id, sizeof(in->id)))
 				goto fail;
 			if (!id_valid(in->id)) {
-				api_fail(req, 400, "invalid_field", "id: no spaces or control characters");
+				api_fail(req, 400, "invalid_field",
+				         "id: no spaces or control characters");
 				goto fail;
 			}
 		} else if (KEY("date")) {
 			date = x;
 		} else if (KEY("unit")) {
-			if (x->type != JSON_T_NULL && !str_member(req, x, "unit", in->unit, sizeof(in->unit)))
+			if (x->type != JSON_T_NULL &&
+			    !str_member(req, x, "unit", in->unit, sizeof(in->unit)))
 				goto fail;
 		} else if (KEY("companyName")) {
 			/* A Gupy-shaped envelope posted as is: the company comes from the token. */
 		} else {
-			api_fail(req, 400, "invalid_field", "%.*s: unknown field (expected event, data, id, date, unit)",
+			api_fail(req, 400, "invalid_field",
+			         "%.*s: unknown field (expected event, data, id, date, unit)",
 			         (int)(x->keylen > 64 ? 64 : x->keylen), x->key);
 			goto fail;
 		}
@@ -211,9 +215,11 @@ static int ingest(struct api *a, struct api_req *req, const struct caller *c)
 	int64_t date_ms = clock_now_ms();
 	if (date) {
 		char ds[64];
-		if (date->type != JSON_T_STRING || json_string_decode(date->val, date->vallen, ds, sizeof(ds)) <= 0 ||
+		if (date->type != JSON_T_STRING ||
+		    json_string_decode(date->val, date->vallen, ds, sizeof(ds)) <= 0 ||
 		    envelope_parse_date(ds, strlen(ds), &date_ms)) {
-			api_fail(req, 400, "invalid_field", "date: must be an ISO-8601 date-time string");
+			api_fail(req, 400, "invalid_field",
+			         "date: must be an ISO-8601 date-time string");
 			goto fail;
 		}
 	}
@@ -231,7 +237,8 @@ static int ingest(struct api *a, struct api_req *req, const struct caller *c)
 
 	struct webhook *hooks[64];
 	struct webhook **hv = hooks;
-	int n = registry_match(a->reg, c->company_seq, in->event, in->unit[0] ? in->unit : NULL, hooks, 64);
+	int n = registry_match(a->reg, c->company_seq, in->event, in->unit[0] ? in->unit : NULL,
+	                       hooks, 64);
 	if (n == 64) {
 		/* A wide fan-out: ask again with room for all of them. */
 		for (int i = 0; i < n; i++)
@@ -241,8 +248,8 @@ static int ingest(struct api *a, struct api_req *req, const struct caller *c)
 			api_fail(req, 503, "unavailable", "out of memory");
 			goto fail;
 		}
-		n = registry_match(a->reg, c->company_seq, in->event, in->unit[0] ? in->unit : NULL, hv,
-		                   MAX_FANOUT);
+		n = registry_match(a->reg, c->company_seq, in->event, in->unit[0] ? in->unit : NULL,
+		                   hv, MAX_FANOUT);
 	}
 	int k = select_hooks(a, req, in, hv, n);
 	if (k < 0) {
@@ -307,7 +314,8 @@ static int get_one(struct api *a, struct api_req *req, const struct caller *c, c
 	api_unlock(a);
 	if (rc)
 		return api_fail(req, rc == GERR_NOTFOUND ? 404 : 503,
-		                rc == GERR_NOTFOUND ? "not_found" : "unavailable", "no event %s", id);
+		                rc == GERR_NOTFOUND ? "not_found" : "unavailable", "no event %s",
+		                id);
 	char date[DATE_STR_LEN];
 	envelope_format_date(ev.date_ms, date);
 	/* data goes out as stored: byte for byte, not re-serialised */

@@ -50,7 +50,8 @@ static int create(struct api *a, struct api_req *req, const struct caller *c)
 	struct gerr err = {0};
 	int64_t now = clock_now_ms();
 	int status = webhook_status_from_body(body, WH_ACTIVE, &err);
-	if (status < 0 || webhook_config_build(body, NULL, a->cfg.dev, a->cfg.dev, now, &cfg, &err)) {
+	if (status < 0 ||
+	    webhook_config_build(body, NULL, a->cfg.dev, a->cfg.dev, now, &cfg, &err)) {
 		json_decref(body);
 		api_error(req, &err);
 		return API_DONE;
@@ -88,7 +89,8 @@ static int list(struct api *a, struct api_req *req, const struct caller *c)
 	struct store_webhook *rows = calloc((size_t)limit, sizeof(*rows));
 	int n = 0;
 	api_lock(a);
-	int rc = rows ? store_webhook_list(a->s, c->company_seq, cursor, limit, rows, &n) : GERR_NOMEM;
+	int rc =
+	    rows ? store_webhook_list(a->s, c->company_seq, cursor, limit, rows, &n) : GERR_NOMEM;
 	api_unlock(a);
 	if (rc) {
 		free(rows);
@@ -116,7 +118,8 @@ static int patch(struct api *a, struct api_req *req, struct store_webhook *w, js
 	int64_t now = clock_now_ms();
 	int old_status = w->status;
 	int status = webhook_status_from_body(body, w->status, &err);
-	if (status < 0 || webhook_config_build(body, cfg, a->cfg.dev, a->cfg.dev, now, &ncfg, &err)) {
+	if (status < 0 ||
+	    webhook_config_build(body, cfg, a->cfg.dev, a->cfg.dev, now, &ncfg, &err)) {
 		json_decref(body);
 		api_error(req, &err);
 		return API_DONE;
@@ -152,7 +155,7 @@ static int patch(struct api *a, struct api_req *req, struct store_webhook *w, js
 	return API_DONE;
 }
 
-static int delete(struct api *a, struct api_req *req, struct store_webhook *w)
+static int delete (struct api *a, struct api_req *req, struct store_webhook *w)
 {
 	int64_t now = clock_now_ms();
 	w->status = WH_DELETED;
@@ -198,7 +201,8 @@ static bool replay_matches(const struct webhook *cw, const struct store_event *e
 		return false;
 	if (!cw->filter && !cw->ordering_key)
 		return true;
-	json_t *doc = json_pack("{s:s,s:s,s:s?}", "id", ev->id, "event", ev->event, "unit", ev->unit);
+	json_t *doc =
+	    json_pack("{s:s,s:s,s:s?}", "id", ev->id, "event", ev->event, "unit", ev->unit);
 	json_t *data = json_loadb(ev->data, ev->datalen, JSON_DECODE_ANY, NULL);
 	json_object_set_new(doc, "data", data ? data : json_null());
 	bool ok = !cw->filter || filter_match(cw->filter, doc);
@@ -221,8 +225,8 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 		return api_fail(req, 400, "missing_field", "since: required (an ISO-8601 date)");
 	}
 	if (!since || envelope_parse_date(since, strlen(since), &since_ms) ||
-	    (json_object_get(body, "until") && (!until ||
-	                                        envelope_parse_date(until, strlen(until), &until_ms)))) {
+	    (json_object_get(body, "until") &&
+	     (!until || envelope_parse_date(until, strlen(until), &until_ms)))) {
 		json_decref(body);
 		return api_fail(req, 400, "invalid_field",
 		                "since (required) and until must be ISO-8601 dates");
@@ -242,7 +246,8 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 	while (rc == 0) {
 		int n = 0;
 		api_lock(a);
-		rc = store_event_range(a->s, w->company_seq, since_ms, until_ms, after, PAGE, evs, &n);
+		rc = store_event_range(a->s, w->company_seq, since_ms, until_ms, after, PAGE, evs,
+		                       &n);
 		api_unlock(a);
 		if (rc)
 			break;
@@ -252,7 +257,8 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 				dl[k] = (struct store_delivery_in){.event_seq = evs[i].seq,
 				                                   .webhook_seq = w->seq,
 				                                   .company_seq = w->company_seq,
-				                                   .okey = okeys[k][0] ? okeys[k] : NULL};
+				                                   .okey = okeys[k][0] ? okeys[k]
+				                                                       : NULL};
 				k++;
 			}
 			after = evs[i].seq;
@@ -262,7 +268,8 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 			struct replay_wait rw = {.done = false};
 			pthread_mutex_init(&rw.mu, NULL);
 			pthread_cond_init(&rw.cv, NULL);
-			struct delivery_job job = {.dl = dl, .n = k, .done = replay_done, .ctx = &rw};
+			struct delivery_job job = {
+			    .dl = dl, .n = k, .done = replay_done, .ctx = &rw};
 			engine_submit_deliveries(a->eng, &job);
 			pthread_mutex_lock(&rw.mu);
 			while (!rw.done)
@@ -282,7 +289,8 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 	free(dl);
 	free(okeys);
 	if (rc)
-		return api_fail(req, 503, "unavailable", "replay stopped after %d deliveries", total);
+		return api_fail(req, 503, "unavailable", "replay stopped after %d deliveries",
+		                total);
 	api_json(req, 202, json_pack("{s:i}", "count", total));
 	return API_DONE;
 }
@@ -305,7 +313,8 @@ int api_webhooks(struct api *a, struct api_req *req, const struct caller *c, cha
 	api_unlock(a);
 	if (rc)
 		return api_fail(req, rc == GERR_NOTFOUND ? 404 : 503,
-		                rc == GERR_NOTFOUND ? "not_found" : "unavailable", "no webhook %s", seg[1]);
+		                rc == GERR_NOTFOUND ? "not_found" : "unavailable", "no webhook %s",
+		                seg[1]);
 	json_t *cfg = json_loads(w.config, 0, NULL);
 	int out;
 	if (!cfg)
@@ -318,7 +327,7 @@ int api_webhooks(struct api *a, struct api_req *req, const struct caller *c, cha
 	else if (strcmp(m, "PATCH") == 0)
 		out = patch(a, req, &w, cfg);
 	else if (strcmp(m, "DELETE") == 0)
-		out = delete(a, req, &w);
+		out = delete (a, req, &w);
 	else
 		out = api_fail(req, 405, "method_not_allowed", "use GET, PATCH or DELETE");
 	json_decref(cfg);

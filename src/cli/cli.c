@@ -41,16 +41,11 @@ struct cli_verb {
 };
 
 static const struct cli_verb cli_verbs[] = {
-	{"company", cli_company},
-	{"token", cli_token},
-	{"webhook", cli_webhook},
-	{"send", cli_send},
-	{"deliveries", cli_deliveries},
-	{"attempts", cli_attempts},
-	{"retry", cli_retry},
-	{"replay", cli_replay},
-	{"verify", cli_verify},
-	{NULL, NULL},
+    {"company", cli_company},       {"token", cli_token},
+    {"webhook", cli_webhook},       {"send", cli_send},
+    {"deliveries", cli_deliveries}, {"attempts", cli_attempts},
+    {"retry", cli_retry},           {"replay", cli_replay},
+    {"verify", cli_verify},         {NULL, NULL},
 };
 
 void cli_usage(FILE *out)
@@ -165,7 +160,8 @@ long cli_parse_uint(const char *s, long min, long max)
 }
 
 /* cli_find_opt: the entry named by arg's first n bytes, or NULL. */
-static const struct cli_option *cli_find_opt(const struct cli_option *opts, const char *arg, size_t n)
+static const struct cli_option *cli_find_opt(const struct cli_option *opts, const char *arg,
+                                             size_t n)
 {
 	for (; opts && opts->name; opts++) {
 		if (strlen(opts->name) == n && !strncmp(opts->name, arg, n))
@@ -226,7 +222,8 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv, struct cli_con
 			return cli_usage_error(spec->name, "unknown option '%.*s'", (int)n, a);
 		if (o->flag) {
 			if (eq)
-				return cli_usage_error(spec->name, "option %s takes no value", o->name);
+				return cli_usage_error(spec->name, "option %s takes no value",
+				                       o->name);
 			*o->flag = true;
 			continue;
 		}
@@ -234,13 +231,15 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv, struct cli_con
 			val = eq + 1;
 		} else {
 			if (i + 1 >= argc)
-				return cli_usage_error(spec->name, "option %s needs a value", o->name);
+				return cli_usage_error(spec->name, "option %s needs a value",
+				                       o->name);
 			val = argv[++i];
 		}
 		if (o->val) {
 			*o->val = val;
 		} else if (o->list) {
-			const char **nv = realloc(o->list->v, sizeof(*nv) * (size_t)(o->list->n + 1));
+			const char **nv =
+			    realloc(o->list->v, sizeof(*nv) * (size_t)(o->list->n + 1));
 			if (!nv) {
 				fprintf(stderr, "error: internal: out of memory\n");
 				return CLI_FAIL;
@@ -294,8 +293,8 @@ void cli_escape(struct buf *b, const char *s)
 	static const char hex[] = "0123456789ABCDEF";
 
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
 			buf_putc(b, (char)*p);
 		} else {
 			char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
@@ -312,29 +311,25 @@ const char *cli_jtext(json_t *o, const char *key, char *tmp, size_t tmpsz)
 	if (!v || json_is_null(v))
 		return "-";
 	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return json_string_value(v);
+	case JSON_STRING: return json_string_value(v);
 	case JSON_INTEGER:
 		snprintf(tmp, tmpsz, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		return tmp;
-	case JSON_REAL:
-		snprintf(tmp, tmpsz, "%g", json_real_value(v));
-		return tmp;
-	case JSON_TRUE:
-		return "true";
-	case JSON_FALSE:
-		return "false";
+	case JSON_REAL: snprintf(tmp, tmpsz, "%g", json_real_value(v)); return tmp;
+	case JSON_TRUE: return "true";
+	case JSON_FALSE: return "false";
 	case JSON_ARRAY: {
 		size_t i, o2 = 0;
 		json_t *e;
 		bool strings = true;
-		json_array_foreach(v, i, e)
+		json_array_foreach (v, i, e)
 			if (!json_is_string(e))
 				strings = false;
 		if (strings) {
 			tmp[0] = '\0';
-			json_array_foreach(v, i, e) {
-				int w = snprintf(tmp + o2, tmpsz - o2, "%s%s", i ? "," : "", json_string_value(e));
+			json_array_foreach (v, i, e) {
+				int w = snprintf(tmp + o2, tmpsz - o2, "%s%s", i ? "," : "",
+				                 json_string_value(e));
 				if (w < 0 || (size_t)w >= tmpsz - o2)
 					break;
 				o2 += (size_t)w;
@@ -343,8 +338,7 @@ const char *cli_jtext(json_t *o, const char *key, char *tmp, size_t tmpsz)
 		}
 		break;
 	}
-	default:
-		break;
+	default: break;
 	}
 	dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	snprintf(tmp, tmpsz, "%s", dump ? dump : "?");
@@ -490,8 +484,8 @@ static void cli_report(const struct cli_resp *r)
 	json_decref(root);
 }
 
-int cli_call(struct cli_conn *c, const char *method, const char *path, const char *body,
-             size_t len, const char *const *headers, struct cli_resp *r)
+int cli_call(struct cli_conn *c, const char *method, const char *path, const char *body, size_t len,
+             const char *const *headers, struct cli_resp *r)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hl = NULL, *nl;
@@ -511,7 +505,8 @@ int cli_call(struct cli_conn *c, const char *method, const char *path, const cha
 	if (!token || !*token)
 		token = getenv(c->admin ? "GANCHO_ADMIN_TOKEN" : "GANCHO_TOKEN");
 	if (!token || !*token) {
-		fprintf(stderr, "gancho: no %s token: set %s or pass --token\n", c->admin ? "admin" : "API",
+		fprintf(stderr, "gancho: no %s token: set %s or pass --token\n",
+		        c->admin ? "admin" : "API",
 		        c->admin ? "GANCHO_ADMIN_TOKEN" : "GANCHO_TOKEN");
 		return CLI_USAGE;
 	}
@@ -539,13 +534,13 @@ int cli_call(struct cli_conn *c, const char *method, const char *path, const cha
 		return CLI_FAIL;
 	}
 
-#define CLI_HDR(s)                                   \
-	do {                                         \
-		nl = curl_slist_append(hl, (s));     \
-		if (nl)                              \
-			hl = nl;                     \
-		else                                 \
-			built = false;               \
+#define CLI_HDR(s)                                                                                 \
+	do {                                                                                       \
+		nl = curl_slist_append(hl, (s));                                                   \
+		if (nl)                                                                            \
+			hl = nl;                                                                   \
+		else                                                                               \
+			built = false;                                                             \
 	} while (0)
 	CLI_HDR(auth.data);
 	CLI_HDR("Accept: application/json");
@@ -671,7 +666,8 @@ int cli_list(struct cli_conn *c, const char *path, bool all, json_t **out)
 		cli_resp_free(&r);
 		if (!page || !json_is_array(json_object_get(page, "data"))) {
 			if (page)
-				fprintf(stderr, "error: bad_answer: no \"data\" list in the answer\n");
+				fprintf(stderr,
+				        "error: bad_answer: no \"data\" list in the answer\n");
 			json_decref(page);
 			rc = CLI_FAIL;
 			break;
@@ -692,7 +688,8 @@ int cli_list(struct cli_conn *c, const char *path, bool all, json_t **out)
 		if (!all || !more)
 			break;
 	}
-	json_object_set_new(merged, "nextCursor", more && cursor ? json_string(cursor) : json_null());
+	json_object_set_new(merged, "nextCursor",
+	                    more && cursor ? json_string(cursor) : json_null());
 	free(cursor);
 
 	if (rc != CLI_OK || (c->json && !all)) {

@@ -58,10 +58,10 @@ struct cli_option {
 
 /* What a verb accepts. */
 struct cli_spec {
-	const char *name;               /* "webhook add", for messages */
-	const char *usage;              /* printed by --help */
-	const struct cli_option *opts;  /* ends with a zeroed entry; may be NULL */
-	int minpos, maxpos;             /* how many positional arguments */
+	const char *name;              /* "webhook add", for messages */
+	const char *usage;             /* printed by --help */
+	const struct cli_option *opts; /* ends with a zeroed entry; may be NULL */
+	int minpos, maxpos;            /* how many positional arguments */
 };
 
 /* cli_parse: parse argv[1..argc) (argv[0] is the verb being run) against
@@ -92,8 +92,8 @@ void cli_resp_free(struct cli_resp *r);
  * the answer. Returns CLI_OK when the server answered 2xx; otherwise prints
  * "error: <code>: <message>" and returns CLI_FAIL (or CLI_USAGE when no
  * token is configured). r is filled either way and must be freed. */
-int cli_call(struct cli_conn *c, const char *method, const char *path, const char *body,
-             size_t len, const char *const *headers, struct cli_resp *r);
+int cli_call(struct cli_conn *c, const char *method, const char *path, const char *body, size_t len,
+             const char *const *headers, struct cli_resp *r);
 
 /* cli_list: GET path (a list endpoint, maybe with a query already) and, with
  * all, every following page. With --json the answer is printed here (the

@@ -20,33 +20,34 @@
 #define CLI_DEFAULT_DB "sqlite:./gancho.db"
 
 static const char cli_company_usage[] =
-	"usage: gancho company create NAME [--db URL] [--json]\n"
-	"       gancho company create NAME --remote [--event-type NAME]... [--url URL] [--token T] [--json]\n"
-	"\n"
-	"Create a company and its first API token, and print them as\n"
-	"  id=<uuid>\n"
-	"  token=<token>\n"
-	"The token is shown only this once: keep it (e.g. in GANCHO_TOKEN).\n"
-	"\n"
-	"By default the company is written directly into the database, so this\n"
-	"works before the server first runs.\n"
-	"  --db URL            database (default: $GANCHO_DB or " CLI_DEFAULT_DB ")\n"
-	"  --remote            use the running server's admin API instead\n"
-	"                      (POST /api/v1/companies with $GANCHO_ADMIN_TOKEN)\n"
-	"  --event-type NAME   with --remote: an extra event name the company may send\n"
-	"                      (repeatable)\n"
-	"  --url URL           server (default: $GANCHO_URL or " CLI_DEFAULT_URL ")\n"
-	"  --token T           admin token (default: $GANCHO_ADMIN_TOKEN)\n"
-	"  --json              print the answer as JSON\n";
+    "usage: gancho company create NAME [--db URL] [--json]\n"
+    "       gancho company create NAME --remote [--event-type NAME]... [--url URL] [--token T] "
+    "[--json]\n"
+    "\n"
+    "Create a company and its first API token, and print them as\n"
+    "  id=<uuid>\n"
+    "  token=<token>\n"
+    "The token is shown only this once: keep it (e.g. in GANCHO_TOKEN).\n"
+    "\n"
+    "By default the company is written directly into the database, so this\n"
+    "works before the server first runs.\n"
+    "  --db URL            database (default: $GANCHO_DB or " CLI_DEFAULT_DB ")\n"
+    "  --remote            use the running server's admin API instead\n"
+    "                      (POST /api/v1/companies with $GANCHO_ADMIN_TOKEN)\n"
+    "  --event-type NAME   with --remote: an extra event name the company may send\n"
+    "                      (repeatable)\n"
+    "  --url URL           server (default: $GANCHO_URL or " CLI_DEFAULT_URL ")\n"
+    "  --token T           admin token (default: $GANCHO_ADMIN_TOKEN)\n"
+    "  --json              print the answer as JSON\n";
 
 static const char cli_token_usage[] =
-	"usage: gancho token create [--url URL] [--token T] [--json]\n"
-	"\n"
-	"Create one more API token for the company the current token belongs to\n"
-	"(POST /api/v1/tokens) and print it. It is shown only this once.\n"
-	"  --url URL    server (default: $GANCHO_URL or " CLI_DEFAULT_URL ")\n"
-	"  --token T    API token (default: $GANCHO_TOKEN)\n"
-	"  --json       print the server's answer as it is\n";
+    "usage: gancho token create [--url URL] [--token T] [--json]\n"
+    "\n"
+    "Create one more API token for the company the current token belongs to\n"
+    "(POST /api/v1/tokens) and print it. It is shown only this once.\n"
+    "  --url URL    server (default: $GANCHO_URL or " CLI_DEFAULT_URL ")\n"
+    "  --token T    API token (default: $GANCHO_TOKEN)\n"
+    "  --json       print the server's answer as it is\n";
 
 /* cli_company_offline: the bootstrap path, straight into the database. */
 static int cli_company_offline(const char *db, const char *name, bool json)
@@ -129,10 +130,10 @@ int cli_company(int argc, char **argv)
 	struct cli_conn conn;
 	int npos, rc;
 	const struct cli_option opts[] = {
-		{"--db", NULL, &db, NULL, NULL},
-		{"--remote", NULL, NULL, &remote, NULL},
-		{"--event-type", NULL, NULL, NULL, &types},
-		{NULL, NULL, NULL, NULL, NULL},
+	    {"--db", NULL, &db, NULL, NULL},
+	    {"--remote", NULL, NULL, &remote, NULL},
+	    {"--event-type", NULL, NULL, NULL, &types},
+	    {NULL, NULL, NULL, NULL, NULL},
 	};
 	const struct cli_spec spec = {"company create", cli_company_usage, opts, 1, 1};
 

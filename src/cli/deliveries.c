@@ -20,36 +20,36 @@
 #define CLI_RESPONSE_SHOWN 60
 
 static const char cli_deliveries_usage[] =
-	"usage: gancho deliveries [--webhook ID] [--status S] [--event E] [--limit N] [--all]\n"
-	"                         [--url URL] [--token T] [--json]\n"
-	"\n"
-	"List deliveries, newest first: id, status, attempts, last HTTP status,\n"
-	"event, webhook and when it last changed.\n"
-	"  --webhook ID   only this webhook's\n"
-	"  --status S     pending, held, delivered or failed\n"
-	"  --event E      only this event name\n"
-	"  --limit N      per page, 1-500 (default 50)\n"
-	"  --all          follow the pages to the end\n";
+    "usage: gancho deliveries [--webhook ID] [--status S] [--event E] [--limit N] [--all]\n"
+    "                         [--url URL] [--token T] [--json]\n"
+    "\n"
+    "List deliveries, newest first: id, status, attempts, last HTTP status,\n"
+    "event, webhook and when it last changed.\n"
+    "  --webhook ID   only this webhook's\n"
+    "  --status S     pending, held, delivered or failed\n"
+    "  --event E      only this event name\n"
+    "  --limit N      per page, 1-500 (default 50)\n"
+    "  --all          follow the pages to the end\n";
 
 static const char cli_attempts_usage[] =
-	"usage: gancho attempts DELIVERY_ID [--limit N] [--all] [--url URL] [--token T] [--json]\n"
-	"\n"
-	"List every try of one delivery, oldest first: when, HTTP status (- when\n"
-	"there was no answer), latency, and the error or the start of the answer.\n";
+    "usage: gancho attempts DELIVERY_ID [--limit N] [--all] [--url URL] [--token T] [--json]\n"
+    "\n"
+    "List every try of one delivery, oldest first: when, HTTP status (- when\n"
+    "there was no answer), latency, and the error or the start of the answer.\n";
 
 static const char cli_retry_usage[] =
-	"usage: gancho retry DELIVERY_ID [--url URL] [--token T] [--json]\n"
-	"\n"
-	"Try a failed, held or delivered delivery again now; its retry schedule\n"
-	"starts afresh. A delivery that is already pending is refused (conflict).\n";
+    "usage: gancho retry DELIVERY_ID [--url URL] [--token T] [--json]\n"
+    "\n"
+    "Try a failed, held or delivered delivery again now; its retry schedule\n"
+    "starts afresh. A delivery that is already pending is refused (conflict).\n";
 
 static const char cli_replay_usage[] =
-	"usage: gancho replay WEBHOOK_ID --since ISO [--until ISO] [--url URL] [--token T] [--json]\n"
-	"\n"
-	"Deliver again to one webhook every event dated in [since, until) that it\n"
-	"matches, as new deliveries; prints count=<how many>.\n"
-	"  --since ISO   e.g. 2019-06-19T00:00:00.000Z\n"
-	"  --until ISO   default: now\n";
+    "usage: gancho replay WEBHOOK_ID --since ISO [--until ISO] [--url URL] [--token T] [--json]\n"
+    "\n"
+    "Deliver again to one webhook every event dated in [since, until) that it\n"
+    "matches, as new deliveries; prints count=<how many>.\n"
+    "  --since ISO   e.g. 2019-06-19T00:00:00.000Z\n"
+    "  --until ISO   default: now\n";
 
 /* cli_query_add: "?k=v" or "&k=v", v escaped; skipped when v is NULL. */
 static void cli_query_add(struct buf *b, const char *k, const char *v)
@@ -73,16 +73,13 @@ int cli_deliveries(int argc, char **argv)
 	size_t i;
 	int npos, rc;
 	const struct cli_option opts[] = {
-		{"--webhook", NULL, &webhook, NULL, NULL},
-		{"--status", NULL, &status, NULL, NULL},
-		{"--event", NULL, &event, NULL, NULL},
-		{"--limit", "-n", &limit, NULL, NULL},
-		{"--all", NULL, NULL, &all, NULL},
-		{NULL, NULL, NULL, NULL, NULL},
+	    {"--webhook", NULL, &webhook, NULL, NULL}, {"--status", NULL, &status, NULL, NULL},
+	    {"--event", NULL, &event, NULL, NULL},     {"--limit", "-n", &limit, NULL, NULL},
+	    {"--all", NULL, NULL, &all, NULL},         {NULL, NULL, NULL, NULL, NULL},
 	};
 	const struct cli_spec spec = {"deliveries", cli_deliveries_usage, opts, 0, 0};
-	static const char *const head[] = {"ID", "STATUS", "ATTEMPTS", "CODE", "EVENT", "WEBHOOK",
-	                                   "UPDATED"};
+	static const char *const head[] = {"ID",    "STATUS",  "ATTEMPTS", "CODE",
+	                                   "EVENT", "WEBHOOK", "UPDATED"};
 
 	rc = cli_parse(&spec, argc, argv, &conn, pos, &npos);
 	if (rc != CLI_OK)
@@ -91,7 +88,8 @@ int cli_deliveries(int argc, char **argv)
 		return cli_usage_error(spec.name, "--limit wants 1-500, not '%s'", limit);
 	if (status && strcmp(status, "pending") && strcmp(status, "held") &&
 	    strcmp(status, "delivered") && strcmp(status, "failed"))
-		return cli_usage_error(spec.name, "--status wants pending, held, delivered or failed");
+		return cli_usage_error(spec.name,
+		                       "--status wants pending, held, delivered or failed");
 
 	buf_init(&path);
 	buf_puts(&path, "/api/v1/deliveries");
@@ -105,16 +103,16 @@ int cli_deliveries(int argc, char **argv)
 		return rc;
 
 	cli_table_init(&t, 7, head);
-	json_array_foreach(json_object_get(list, "data"), i, d) {
+	json_array_foreach (json_object_get(list, "data"), i, d) {
 		char a[128], b[32], c[32], e[32], f[256], g[128], h[64];
 		const char *row[7] = {
-			cli_jtext(d, "id", a, sizeof(a)),
-			cli_jtext(d, "status", b, sizeof(b)),
-			cli_jtext(d, "attempts", c, sizeof(c)),
-			cli_jtext(d, "lastStatusCode", e, sizeof(e)),
-			cli_jtext(d, "event", f, sizeof(f)),
-			cli_jtext(d, "webhookId", g, sizeof(g)),
-			cli_jtext(d, "updatedAt", h, sizeof(h)),
+		    cli_jtext(d, "id", a, sizeof(a)),
+		    cli_jtext(d, "status", b, sizeof(b)),
+		    cli_jtext(d, "attempts", c, sizeof(c)),
+		    cli_jtext(d, "lastStatusCode", e, sizeof(e)),
+		    cli_jtext(d, "event", f, sizeof(f)),
+		    cli_jtext(d, "webhookId", g, sizeof(g)),
+		    cli_jtext(d, "updatedAt", h, sizeof(h)),
 		};
 		/* No answer yet is "-", not a status of 0. */
 		if (!strcmp(row[3], "0"))
@@ -142,7 +140,7 @@ static void cli_attempt_result(json_t *a, char *out, size_t outsz)
 		return;
 	}
 	/* Control bytes and line breaks are dealt with by cli_table_add. */
-	for (; s[n] && n < CLI_RESPONSE_SHOWN; n++)
+	for (; n < CLI_RESPONSE_SHOWN && s[n]; n++)
 		cut[n] = s[n];
 	/* Do not cut a UTF-8 sequence in half. */
 	if (s[n])
@@ -163,9 +161,9 @@ int cli_attempts(int argc, char **argv)
 	size_t i;
 	int npos, rc;
 	const struct cli_option opts[] = {
-		{"--limit", "-n", &limit, NULL, NULL},
-		{"--all", NULL, NULL, &all, NULL},
-		{NULL, NULL, NULL, NULL, NULL},
+	    {"--limit", "-n", &limit, NULL, NULL},
+	    {"--all", NULL, NULL, &all, NULL},
+	    {NULL, NULL, NULL, NULL, NULL},
 	};
 	const struct cli_spec spec = {"attempts", cli_attempts_usage, opts, 1, 1};
 	static const char *const head[] = {"#", "AT", "CODE", "MS", "ERROR/RESPONSE"};
@@ -189,7 +187,7 @@ int cli_attempts(int argc, char **argv)
 		return rc;
 
 	cli_table_init(&t, 5, head);
-	json_array_foreach(json_object_get(list, "data"), i, a) {
+	json_array_foreach (json_object_get(list, "data"), i, a) {
 		char num[24], at[64], code[32], ms[32], res[CLI_RESPONSE_SHOWN + 8];
 		const char *row[5] = {num, cli_jtext(a, "at", at, sizeof(at)),
 		                      cli_jtext(a, "statusCode", code, sizeof(code)),
@@ -254,9 +252,9 @@ int cli_replay(int argc, char **argv)
 	json_t *ans;
 	int npos, rc;
 	const struct cli_option opts[] = {
-		{"--since", NULL, &since, NULL, NULL},
-		{"--until", NULL, &until, NULL, NULL},
-		{NULL, NULL, NULL, NULL, NULL},
+	    {"--since", NULL, &since, NULL, NULL},
+	    {"--until", NULL, &until, NULL, NULL},
+	    {NULL, NULL, NULL, NULL, NULL},
 	};
 	const struct cli_spec spec = {"replay", cli_replay_usage, opts, 1, 1};
 

@@ -19,24 +19,24 @@
 #include "util/json_scan.h"
 
 static const char cli_send_usage[] =
-	"usage: gancho send EVENT [--data JSON | --data-file FILE|-] [options]\n"
-	"\n"
-	"Publish an event (POST /api/v1/events) and print its id and date once the\n"
-	"server has committed it and its deliveries:\n"
-	"  id=<id> date=<ISO-8601>\n"
-	"\n"
-	"  --data JSON              the event's data (default {}), sent byte for byte\n"
-	"  --data-file FILE         read the data from FILE ('-' for standard input)\n"
-	"  --id ID                  the event id (default: a new UUID); a repeated id\n"
-	"                           is accepted once\n"
-	"  --unit U                 the unit, for webhooks subscribed with --unit\n"
-	"  --date ISO               the event date, e.g. 2019-06-19T23:48:46.952Z\n"
-	"                           (default: now)\n"
-	"  --idempotency-key K      send as Idempotency-Key: later sends with the\n"
-	"                           same key create nothing\n"
-	"  --url URL                server (default: $GANCHO_URL or " CLI_DEFAULT_URL ")\n"
-	"  --token T                API token (default: $GANCHO_TOKEN)\n"
-	"  --json                   print the server's answer as it is\n";
+    "usage: gancho send EVENT [--data JSON | --data-file FILE|-] [options]\n"
+    "\n"
+    "Publish an event (POST /api/v1/events) and print its id and date once the\n"
+    "server has committed it and its deliveries:\n"
+    "  id=<id> date=<ISO-8601>\n"
+    "\n"
+    "  --data JSON              the event's data (default {}), sent byte for byte\n"
+    "  --data-file FILE         read the data from FILE ('-' for standard input)\n"
+    "  --id ID                  the event id (default: a new UUID); a repeated id\n"
+    "                           is accepted once\n"
+    "  --unit U                 the unit, for webhooks subscribed with --unit\n"
+    "  --date ISO               the event date, e.g. 2019-06-19T23:48:46.952Z\n"
+    "                           (default: now)\n"
+    "  --idempotency-key K      send as Idempotency-Key: later sends with the\n"
+    "                           same key create nothing\n"
+    "  --url URL                server (default: $GANCHO_URL or " CLI_DEFAULT_URL ")\n"
+    "  --token T                API token (default: $GANCHO_TOKEN)\n"
+    "  --json                   print the server's answer as it is\n";
 
 /* cli_header_ok: a value that can go into a header line as is. */
 static bool cli_header_ok(const char *s)
@@ -61,13 +61,10 @@ int cli_send(int argc, char **argv)
 	json_t *ans;
 	int npos, rc;
 	const struct cli_option opts[] = {
-		{"--data", "-d", &data, NULL, NULL},
-		{"--data-file", NULL, &file, NULL, NULL},
-		{"--id", NULL, &id, NULL, NULL},
-		{"--unit", NULL, &unit, NULL, NULL},
-		{"--date", NULL, &date, NULL, NULL},
-		{"--idempotency-key", NULL, &key, NULL, NULL},
-		{NULL, NULL, NULL, NULL, NULL},
+	    {"--data", "-d", &data, NULL, NULL}, {"--data-file", NULL, &file, NULL, NULL},
+	    {"--id", NULL, &id, NULL, NULL},     {"--unit", NULL, &unit, NULL, NULL},
+	    {"--date", NULL, &date, NULL, NULL}, {"--idempotency-key", NULL, &key, NULL, NULL},
+	    {NULL, NULL, NULL, NULL, NULL},
 	};
 	const struct cli_spec spec = {"send", cli_send_usage, opts, 1, 1};
 
@@ -79,7 +76,8 @@ int cli_send(int argc, char **argv)
 	if (!pos[0][0])
 		return cli_usage_error(spec.name, "EVENT must not be empty");
 	if (key && (!*key || !cli_header_ok(key)))
-		return cli_usage_error(spec.name, "--idempotency-key must be non-empty printable text");
+		return cli_usage_error(spec.name,
+		                       "--idempotency-key must be non-empty printable text");
 
 	buf_init(&fdata);
 	buf_init(&body);

@@ -30,25 +30,25 @@
 #define CLI_VERIFY_TOLERANCE 300
 
 static const char cli_verify_usage[] =
-	"usage: gancho verify --kind secret --secret S --signature SIG [--body-file FILE|-]\n"
-	"       gancho verify --kind standard --secret whsec_... --signature 'v1,... [v1,...]'\n"
-	"                     --id MSGID --timestamp TS [--body-file FILE|-] [--tolerance SECONDS]\n"
-	"       gancho verify --kind secret|standard --secret S [--id MSGID --timestamp TS]\n"
-	"                     [--body-file FILE|-] --sign\n"
-	"\n"
-	"Check the signature of a webhook you received, without any server: prints\n"
-	"\"valid\" (exit 0) or \"invalid\" (exit 1). With --sign, print the signature\n"
-	"gancho would send for that body instead.\n"
-	"  --kind secret        Acesso-Signature: base64 HMAC-SHA256 of the body\n"
-	"  --kind standard      Standard Webhooks (webhook-id, webhook-timestamp,\n"
-	"                       webhook-signature headers)\n"
-	"  --secret S           the shared secret (default: $GANCHO_VERIFY_SECRET)\n"
-	"  --signature SIG      the signature header's value as received\n"
-	"  --id MSGID           standard: the webhook-id header\n"
-	"  --timestamp TS       standard: the webhook-timestamp header (unix seconds)\n"
-	"  --body-file FILE     the exact body received ('-' or absent: standard input)\n"
-	"  --tolerance SECONDS  standard: how far TS may be from now (default 300)\n"
-	"  --sign               print the signature instead of checking one\n";
+    "usage: gancho verify --kind secret --secret S --signature SIG [--body-file FILE|-]\n"
+    "       gancho verify --kind standard --secret whsec_... --signature 'v1,... [v1,...]'\n"
+    "                     --id MSGID --timestamp TS [--body-file FILE|-] [--tolerance SECONDS]\n"
+    "       gancho verify --kind secret|standard --secret S [--id MSGID --timestamp TS]\n"
+    "                     [--body-file FILE|-] --sign\n"
+    "\n"
+    "Check the signature of a webhook you received, without any server: prints\n"
+    "\"valid\" (exit 0) or \"invalid\" (exit 1). With --sign, print the signature\n"
+    "gancho would send for that body instead.\n"
+    "  --kind secret        Acesso-Signature: base64 HMAC-SHA256 of the body\n"
+    "  --kind standard      Standard Webhooks (webhook-id, webhook-timestamp,\n"
+    "                       webhook-signature headers)\n"
+    "  --secret S           the shared secret (default: $GANCHO_VERIFY_SECRET)\n"
+    "  --signature SIG      the signature header's value as received\n"
+    "  --id MSGID           standard: the webhook-id header\n"
+    "  --timestamp TS       standard: the webhook-timestamp header (unix seconds)\n"
+    "  --body-file FILE     the exact body received ('-' or absent: standard input)\n"
+    "  --tolerance SECONDS  standard: how far TS may be from now (default 300)\n"
+    "  --sign               print the signature instead of checking one\n";
 
 /* cli_trim: s without surrounding blanks, in place (headers pasted from
  * logs often carry a trailing newline or space). */
@@ -59,7 +59,8 @@ static char *cli_trim(char *s)
 		s++;
 		n--;
 	}
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+	while (n > 0 &&
+	       (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
 		s[--n] = '\0';
 	return s;
 }
@@ -117,10 +118,13 @@ static int cli_verify_standard(const char *secret, const char *sig, const char *
 			rc = CLI_OK;
 		}
 	} else {
-		ok = sign_standard_verify(keys, keylens, 1, id, ts, body->data, body->len, sig, now, tol);
+		ok = sign_standard_verify(keys, keylens, 1, id, ts, body->data, body->len, sig, now,
+		                          tol);
 		/* Say why when it is the clock, not the signature: the fix differs. */
 		if (!ok && (now - tsv > tol || tsv - now > tol))
-			fprintf(stderr, "gancho verify: timestamp %s is more than %lds from now (%" PRId64 ")\n",
+			fprintf(stderr,
+			        "gancho verify: timestamp %s is more than %lds from now (%" PRId64
+			        ")\n",
 			        ts, tol, now);
 		puts(ok ? "valid" : "invalid");
 		rc = ok ? CLI_OK : CLI_FAIL;
@@ -138,15 +142,15 @@ int cli_verify(int argc, char **argv)
 	struct buf body;
 	int npos, rc;
 	const struct cli_option opts[] = {
-		{"--kind", NULL, &kind, NULL, NULL},
-		{"--secret", NULL, &secret, NULL, NULL},
-		{"--signature", NULL, &sig, NULL, NULL},
-		{"--id", NULL, &id, NULL, NULL},
-		{"--timestamp", NULL, &ts, NULL, NULL},
-		{"--body-file", NULL, &file, NULL, NULL},
-		{"--tolerance", NULL, &tolerance, NULL, NULL},
-		{"--sign", NULL, NULL, &sign, NULL},
-		{NULL, NULL, NULL, NULL, NULL},
+	    {"--kind", NULL, &kind, NULL, NULL},
+	    {"--secret", NULL, &secret, NULL, NULL},
+	    {"--signature", NULL, &sig, NULL, NULL},
+	    {"--id", NULL, &id, NULL, NULL},
+	    {"--timestamp", NULL, &ts, NULL, NULL},
+	    {"--body-file", NULL, &file, NULL, NULL},
+	    {"--tolerance", NULL, &tolerance, NULL, NULL},
+	    {"--sign", NULL, NULL, &sign, NULL},
+	    {NULL, NULL, NULL, NULL, NULL},
 	};
 	const struct cli_spec spec = {"verify", cli_verify_usage, opts, 0, 0};
 
@@ -158,16 +162,19 @@ int cli_verify(int argc, char **argv)
 	if (!secret)
 		secret = getenv("GANCHO_VERIFY_SECRET");
 	if (!secret || !*secret)
-		return cli_usage_error(spec.name, "--secret (or $GANCHO_VERIFY_SECRET) is required");
+		return cli_usage_error(spec.name,
+		                       "--secret (or $GANCHO_VERIFY_SECRET) is required");
 	if (!sign && !sig)
-		return cli_usage_error(spec.name, "--signature is required (or --sign to make one)");
+		return cli_usage_error(spec.name,
+		                       "--signature is required (or --sign to make one)");
 	if (sign && sig)
 		return cli_usage_error(spec.name, "--sign makes a signature; drop --signature");
 
 	buf_init(&body);
 	if (cli_read_file(file ? file : "-", &body) < 0) {
-		rc = cli_usage_error(spec.name, "cannot read %s: %s", file ? file : "standard input",
-		                     errno ? strerror(errno) : "read error");
+		rc =
+		    cli_usage_error(spec.name, "cannot read %s: %s", file ? file : "standard input",
+		                    errno ? strerror(errno) : "read error");
 		buf_free(&body);
 		return rc;
 	}
@@ -179,8 +186,8 @@ int cli_verify(int argc, char **argv)
 	if (!strcmp(kind, "secret"))
 		rc = cli_verify_secret(secret, sigcopy ? cli_trim(sigcopy) : NULL, sign, &body);
 	else
-		rc = cli_verify_standard(secret, sigcopy ? cli_trim(sigcopy) : NULL, id, ts, tolerance,
-		                         sign, &body);
+		rc = cli_verify_standard(secret, sigcopy ? cli_trim(sigcopy) : NULL, id, ts,
+		                         tolerance, sign, &body);
 	free(sigcopy);
 	buf_free(&body);
 	return rc;

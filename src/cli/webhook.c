@@ -20,80 +20,80 @@
 #include "core/sign.h"
 
 static const char cli_webhook_usage[] =
-	"usage: gancho webhook <sub-verb> [options]\n"
-	"\n"
-	"  add --url URL --event E [...]   subscribe URL to events\n"
-	"  list [--limit N] [--all]        your webhooks, newest first\n"
-	"  get ID                          one webhook in full\n"
-	"  pause ID                        stop delivering; deliveries are held\n"
-	"  resume ID                       deliver again, held deliveries included\n"
-	"  delete ID                       remove; its open deliveries fail\n"
-	"\n"
-	"Run 'gancho webhook <sub-verb> --help' for details. Every sub-verb takes\n"
-	"--server URL (or --url, except for add), --token T and --json.\n";
+    "usage: gancho webhook <sub-verb> [options]\n"
+    "\n"
+    "  add --url URL --event E [...]   subscribe URL to events\n"
+    "  list [--limit N] [--all]        your webhooks, newest first\n"
+    "  get ID                          one webhook in full\n"
+    "  pause ID                        stop delivering; deliveries are held\n"
+    "  resume ID                       deliver again, held deliveries included\n"
+    "  delete ID                       remove; its open deliveries fail\n"
+    "\n"
+    "Run 'gancho webhook <sub-verb> --help' for details. Every sub-verb takes\n"
+    "--server URL (or --url, except for add), --token T and --json.\n";
 
 static const char cli_webhook_add_usage[] =
-	"usage: gancho webhook add --url URL (--event E)... [options]\n"
-	"\n"
-	"Subscribe URL to one or more events (POST /api/v1/webhooks) and print\n"
-	"the new webhook's id and a summary.\n"
-	"  --url URL                  where deliveries are POSTed (https://; http:// and\n"
-	"                             private hosts only on a server run with --dev)\n"
-	"  --event E                  an event to receive (repeatable, at least one)\n"
-	"  --unit U                   only events of this unit\n"
-	"  --header 'Name: value'     a header sent exactly, instead of the default\n"
-	"                             Content-Type (repeatable)\n"
-	"  --auth basic:USER:PASS     Authorization: basic <base64(USER:PASS)>\n"
-	"  --auth apikey:KEY          Authorization: KEY\n"
-	"  --auth apikey:PREFIX:KEY   Authorization: PREFIX KEY\n"
-	"  --auth secret:SECRET       Acesso-Signature: base64 HMAC-SHA256 of the body\n"
-	"  --auth standard:whsec_...  Standard Webhooks signature headers\n"
-	"  --retry gupy|acesso        a built-in retry policy (default gupy)\n"
-	"  --retry schedule:1,5,30[:DEADLINE_S]\n"
-	"                             waits in seconds between tries, then give up\n"
-	"                             DEADLINE_S seconds after the event\n"
-	"  --retry exponential:INITIAL_S:MAX_S:DEADLINE_S\n"
-	"  --fifo                     deliver in order, one at a time\n"
-	"  --ordering-key PATH        with --fifo: order per value of PATH\n"
-	"                             (e.g. data.application.id)\n"
-	"  --timeout-ms N             per request, 1-300000 (default 30000)\n"
-	"  --concurrency N            requests in flight when unordered, 1-256\n"
-	"  --rate N                   at most N requests a second\n"
-	"  --filter JSON              e.g. '{\"unit\": {\"$in\": [\"SP\",\"RJ\"]}}'\n"
-	"  --fail-on CODES            statuses that fail at once, e.g. 404,410\n"
-	"  --inactive                 create it paused\n"
-	"  --owner-name N, --owner-email E   who to call when it breaks\n"
-	"  --server URL               gancho server (default: $GANCHO_URL or " CLI_DEFAULT_URL ")\n"
-	"  --token T                  API token (default: $GANCHO_TOKEN)\n"
-	"  --json                     print the server's answer as it is\n";
+    "usage: gancho webhook add --url URL (--event E)... [options]\n"
+    "\n"
+    "Subscribe URL to one or more events (POST /api/v1/webhooks) and print\n"
+    "the new webhook's id and a summary.\n"
+    "  --url URL                  where deliveries are POSTed (https://; http:// and\n"
+    "                             private hosts only on a server run with --dev)\n"
+    "  --event E                  an event to receive (repeatable, at least one)\n"
+    "  --unit U                   only events of this unit\n"
+    "  --header 'Name: value'     a header sent exactly, instead of the default\n"
+    "                             Content-Type (repeatable)\n"
+    "  --auth basic:USER:PASS     Authorization: basic <base64(USER:PASS)>\n"
+    "  --auth apikey:KEY          Authorization: KEY\n"
+    "  --auth apikey:PREFIX:KEY   Authorization: PREFIX KEY\n"
+    "  --auth secret:SECRET       Acesso-Signature: base64 HMAC-SHA256 of the body\n"
+    "  --auth standard:whsec_...  Standard Webhooks signature headers\n"
+    "  --retry gupy|acesso        a built-in retry policy (default gupy)\n"
+    "  --retry schedule:1,5,30[:DEADLINE_S]\n"
+    "                             waits in seconds between tries, then give up\n"
+    "                             DEADLINE_S seconds after the event\n"
+    "  --retry exponential:INITIAL_S:MAX_S:DEADLINE_S\n"
+    "  --fifo                     deliver in order, one at a time\n"
+    "  --ordering-key PATH        with --fifo: order per value of PATH\n"
+    "                             (e.g. data.application.id)\n"
+    "  --timeout-ms N             per request, 1-300000 (default 30000)\n"
+    "  --concurrency N            requests in flight when unordered, 1-256\n"
+    "  --rate N                   at most N requests a second\n"
+    "  --filter JSON              e.g. '{\"unit\": {\"$in\": [\"SP\",\"RJ\"]}}'\n"
+    "  --fail-on CODES            statuses that fail at once, e.g. 404,410\n"
+    "  --inactive                 create it paused\n"
+    "  --owner-name N, --owner-email E   who to call when it breaks\n"
+    "  --server URL               gancho server (default: $GANCHO_URL or " CLI_DEFAULT_URL ")\n"
+    "  --token T                  API token (default: $GANCHO_TOKEN)\n"
+    "  --json                     print the server's answer as it is\n";
 
 static const char cli_webhook_list_usage[] =
-	"usage: gancho webhook list [--limit N] [--all] [--url URL] [--token T] [--json]\n"
-	"\n"
-	"List your webhooks, newest first: id, status, events, unit and URL.\n"
-	"  --limit N   per page, 1-500 (default 50)\n"
-	"  --all       follow the pages to the end\n";
+    "usage: gancho webhook list [--limit N] [--all] [--url URL] [--token T] [--json]\n"
+    "\n"
+    "List your webhooks, newest first: id, status, events, unit and URL.\n"
+    "  --limit N   per page, 1-500 (default 50)\n"
+    "  --all       follow the pages to the end\n";
 
 static const char cli_webhook_get_usage[] =
-	"usage: gancho webhook get ID [--url URL] [--token T] [--json]\n"
-	"\n"
-	"Show one webhook. Header values and credentials are not shown.\n";
+    "usage: gancho webhook get ID [--url URL] [--token T] [--json]\n"
+    "\n"
+    "Show one webhook. Header values and credentials are not shown.\n";
 
 static const char cli_webhook_pause_usage[] =
-	"usage: gancho webhook pause ID [--url URL] [--token T] [--json]\n"
-	"\n"
-	"Pause a webhook (PATCH status inactive): new deliveries are kept as held\n"
-	"until 'gancho webhook resume ID'.\n";
+    "usage: gancho webhook pause ID [--url URL] [--token T] [--json]\n"
+    "\n"
+    "Pause a webhook (PATCH status inactive): new deliveries are kept as held\n"
+    "until 'gancho webhook resume ID'.\n";
 
 static const char cli_webhook_resume_usage[] =
-	"usage: gancho webhook resume ID [--url URL] [--token T] [--json]\n"
-	"\n"
-	"Resume a paused webhook (PATCH status active); held deliveries go out.\n";
+    "usage: gancho webhook resume ID [--url URL] [--token T] [--json]\n"
+    "\n"
+    "Resume a paused webhook (PATCH status active); held deliveries go out.\n";
 
 static const char cli_webhook_delete_usage[] =
-	"usage: gancho webhook delete ID [--url URL] [--token T]\n"
-	"\n"
-	"Delete a webhook. Its open deliveries become failed (\"webhook deleted\").\n";
+    "usage: gancho webhook delete ID [--url URL] [--token T]\n"
+    "\n"
+    "Delete a webhook. Its open deliveries become failed (\"webhook deleted\").\n";
 
 /* cli_webhook_path: "/api/v1/webhooks/<id><suffix>" into b. */
 static void cli_webhook_path(struct buf *b, const char *id, const char *suffix)
@@ -108,7 +108,8 @@ static void cli_webhook_path(struct buf *b, const char *id, const char *suffix)
 static void cli_webhook_summary(json_t *w, FILE *out)
 {
 	char t1[512], t2[1024], t3[512], line[2048];
-	const char *auth = json_string_value(json_object_get(json_object_get(w, "authorization"), "kind"));
+	const char *auth =
+	    json_string_value(json_object_get(json_object_get(w, "authorization"), "kind"));
 	const char *unit = json_string_value(json_object_get(w, "unit"));
 	const char *ordering = json_string_value(json_object_get(w, "ordering"));
 	json_t *retry = json_object_get(w, "retryPolicy");
@@ -127,8 +128,8 @@ static void cli_webhook_summary(json_t *w, FILE *out)
 		buf_printf(&extra, "%scustom retry", extra.len ? ", " : "");
 	if (ordering && !strcmp(ordering, "fifo"))
 		buf_printf(&extra, "%sfifo", extra.len ? ", " : "");
-	snprintf(line, sizeof(line), "%s %s -> %s%s%s%s", cli_jtext(w, "status", t1, sizeof(t1)), events,
-	         cli_jtext(w, "postbackUrl", t3, sizeof(t3)), extra.len ? " (" : "",
+	snprintf(line, sizeof(line), "%s %s -> %s%s%s%s", cli_jtext(w, "status", t1, sizeof(t1)),
+	         events, cli_jtext(w, "postbackUrl", t3, sizeof(t3)), extra.len ? " (" : "",
 	         extra.len ? extra.data : "", extra.len ? ")" : "");
 	buf_free(&extra);
 	cli_safe(line, t2, sizeof(t2));
@@ -229,7 +230,8 @@ static json_t *cli_webhook_retry(const char *spec)
 		return o;
 	}
 	if (!strncmp(spec, "exponential:", 12)) {
-		static const char *const keys[] = {"initialSeconds", "maxSeconds", "deadlineSeconds"};
+		static const char *const keys[] = {"initialSeconds", "maxSeconds",
+		                                   "deadlineSeconds"};
 		const char *p = spec + 12;
 		json_t *inner = json_object(), *num;
 		bool ok = inner != NULL;
@@ -297,23 +299,23 @@ static int cli_webhook_add(int argc, char **argv)
 	int npos, rc, bad = 0;
 	long n;
 	const struct cli_option opts[] = {
-		{"--url", "--postback-url", &url, NULL, NULL},
-		{"--event", NULL, NULL, NULL, &events},
-		{"--unit", NULL, &unit, NULL, NULL},
-		{"--header", NULL, NULL, NULL, &headers},
-		{"--auth", NULL, &auth, NULL, NULL},
-		{"--retry", NULL, &retry, NULL, NULL},
-		{"--fifo", NULL, NULL, &fifo, NULL},
-		{"--ordering-key", NULL, &okey, NULL, NULL},
-		{"--timeout-ms", NULL, &timeout, NULL, NULL},
-		{"--concurrency", NULL, &conc, NULL, NULL},
-		{"--rate", NULL, &rate, NULL, NULL},
-		{"--filter", NULL, &filter, NULL, NULL},
-		{"--fail-on", NULL, &failon, NULL, NULL},
-		{"--inactive", NULL, NULL, &inactive, NULL},
-		{"--owner-name", NULL, &owner, NULL, NULL},
-		{"--owner-email", NULL, &email, NULL, NULL},
-		{NULL, NULL, NULL, NULL, NULL},
+	    {"--url", "--postback-url", &url, NULL, NULL},
+	    {"--event", NULL, NULL, NULL, &events},
+	    {"--unit", NULL, &unit, NULL, NULL},
+	    {"--header", NULL, NULL, NULL, &headers},
+	    {"--auth", NULL, &auth, NULL, NULL},
+	    {"--retry", NULL, &retry, NULL, NULL},
+	    {"--fifo", NULL, NULL, &fifo, NULL},
+	    {"--ordering-key", NULL, &okey, NULL, NULL},
+	    {"--timeout-ms", NULL, &timeout, NULL, NULL},
+	    {"--concurrency", NULL, &conc, NULL, NULL},
+	    {"--rate", NULL, &rate, NULL, NULL},
+	    {"--filter", NULL, &filter, NULL, NULL},
+	    {"--fail-on", NULL, &failon, NULL, NULL},
+	    {"--inactive", NULL, NULL, &inactive, NULL},
+	    {"--owner-name", NULL, &owner, NULL, NULL},
+	    {"--owner-email", NULL, &email, NULL, NULL},
+	    {NULL, NULL, NULL, NULL, NULL},
 	};
 	const struct cli_spec spec = {"webhook add", cli_webhook_add_usage, opts, 0, 0};
 
@@ -361,7 +363,8 @@ static int cli_webhook_add(int argc, char **argv)
 		v = cli_webhook_headers(&headers, &bad);
 		if (!v || json_object_set_new(req, "clientHeaders", v)) {
 			/* Not echoing it: header values are often API keys. */
-			cli_usage_error(spec.name, "bad --header (#%d): want 'Name: value', each name once",
+			cli_usage_error(spec.name,
+			                "bad --header (#%d): want 'Name: value', each name once",
 			                bad);
 			goto out;
 		}
@@ -370,17 +373,20 @@ static int cli_webhook_add(int argc, char **argv)
 		v = cli_webhook_auth(auth);
 		if (!v || json_object_set_new(req, "authorization", v)) {
 			/* Not echoing the value: it holds a credential. */
-			cli_usage_error(spec.name, "bad --auth: want basic:USER:PASS, apikey:[PREFIX:]KEY, "
-			                           "secret:SECRET or standard:whsec_BASE64");
+			cli_usage_error(spec.name,
+			                "bad --auth: want basic:USER:PASS, apikey:[PREFIX:]KEY, "
+			                "secret:SECRET or standard:whsec_BASE64");
 			goto out;
 		}
 	}
 	if (retry) {
 		v = cli_webhook_retry(retry);
 		if (!v || json_object_set_new(req, "retryPolicy", v)) {
-			cli_usage_error(spec.name, "bad --retry '%s': want gupy, acesso, "
-			                           "schedule:S1,S2,...[:DEADLINE_S] or "
-			                           "exponential:INITIAL_S:MAX_S:DEADLINE_S", retry);
+			cli_usage_error(spec.name,
+			                "bad --retry '%s': want gupy, acesso, "
+			                "schedule:S1,S2,...[:DEADLINE_S] or "
+			                "exponential:INITIAL_S:MAX_S:DEADLINE_S",
+			                retry);
 			goto out;
 		}
 	}
@@ -392,7 +398,8 @@ static int cli_webhook_add(int argc, char **argv)
 	}
 	if (timeout) {
 		if ((n = cli_parse_uint(timeout, 1, 300000)) < 0) {
-			cli_usage_error(spec.name, "--timeout-ms wants 1-300000, not '%s'", timeout);
+			cli_usage_error(spec.name, "--timeout-ms wants 1-300000, not '%s'",
+			                timeout);
 			goto out;
 		}
 		json_object_set_new(req, "timeoutMs", json_integer(n));
@@ -410,8 +417,10 @@ static int cli_webhook_add(int argc, char **argv)
 			json_decref(v);
 			v = NULL;
 		}
-		if (!v || json_object_set_new(req, "rateLimit", json_pack("{s:o}", "perSecond", v))) {
-			cli_usage_error(spec.name, "--rate wants a positive number, not '%s'", rate);
+		if (!v ||
+		    json_object_set_new(req, "rateLimit", json_pack("{s:o}", "perSecond", v))) {
+			cli_usage_error(spec.name, "--rate wants a positive number, not '%s'",
+			                rate);
 			goto out;
 		}
 	}
@@ -440,7 +449,8 @@ static int cli_webhook_add(int argc, char **argv)
 			p = *end ? end + 1 : end;
 		}
 		if (!v || !json_array_size(v) || json_object_set_new(req, "failPermanentlyOn", v)) {
-			cli_usage_error(spec.name, "--fail-on wants statuses like 404,410, not '%s'", failon);
+			cli_usage_error(spec.name,
+			                "--fail-on wants statuses like 404,410, not '%s'", failon);
 			goto out;
 		}
 	}
@@ -492,9 +502,9 @@ static int cli_webhook_list(int argc, char **argv)
 	size_t i;
 	int npos, rc;
 	const struct cli_option opts[] = {
-		{"--limit", "-n", &limit, NULL, NULL},
-		{"--all", NULL, NULL, &all, NULL},
-		{NULL, NULL, NULL, NULL, NULL},
+	    {"--limit", "-n", &limit, NULL, NULL},
+	    {"--all", NULL, NULL, &all, NULL},
+	    {NULL, NULL, NULL, NULL, NULL},
 	};
 	const struct cli_spec spec = {"webhook list", cli_webhook_list_usage, opts, 0, 0};
 
@@ -516,15 +526,15 @@ static int cli_webhook_list(int argc, char **argv)
 	struct cli_table t;
 	static const char *const head[] = {"ID", "STATUS", "EVENTS", "UNIT", "URL"};
 	cli_table_init(&t, 5, head);
-	json_array_foreach(json_object_get(list, "data"), i, w) {
+	json_array_foreach (json_object_get(list, "data"), i, w) {
 		char a[128], b[32], c[1024], d[256], e[1024];
 		const char *row[5] = {
-			cli_jtext(w, "id", a, sizeof(a)),
-			cli_jtext(w, "status", b, sizeof(b)),
-			json_object_get(w, "events") ? cli_jtext(w, "events", c, sizeof(c))
-			                             : cli_jtext(w, "action", c, sizeof(c)),
-			cli_jtext(w, "unit", d, sizeof(d)),
-			cli_jtext(w, "postbackUrl", e, sizeof(e)),
+		    cli_jtext(w, "id", a, sizeof(a)),
+		    cli_jtext(w, "status", b, sizeof(b)),
+		    json_object_get(w, "events") ? cli_jtext(w, "events", c, sizeof(c))
+		                                 : cli_jtext(w, "action", c, sizeof(c)),
+		    cli_jtext(w, "unit", d, sizeof(d)),
+		    cli_jtext(w, "postbackUrl", e, sizeof(e)),
 		};
 		cli_table_add(&t, row);
 	}
@@ -538,10 +548,26 @@ static int cli_webhook_list(int argc, char **argv)
 static void cli_webhook_show(json_t *w)
 {
 	static const char *const order[] = {
-		"id", "status", "events", "postbackUrl", "unit", "authorization", "clientHeaders",
-		"retryPolicy", "ordering", "orderingKey", "timeoutMs", "concurrency", "rateLimit",
-		"filter", "failPermanentlyOn", "techOwnerName", "techOwnerEmail", "createdAt",
-		"updatedAt", NULL,
+	    "id",
+	    "status",
+	    "events",
+	    "postbackUrl",
+	    "unit",
+	    "authorization",
+	    "clientHeaders",
+	    "retryPolicy",
+	    "ordering",
+	    "orderingKey",
+	    "timeoutMs",
+	    "concurrency",
+	    "rateLimit",
+	    "filter",
+	    "failPermanentlyOn",
+	    "techOwnerName",
+	    "techOwnerEmail",
+	    "createdAt",
+	    "updatedAt",
+	    NULL,
 	};
 	struct cli_table t;
 	const char *key;
@@ -566,8 +592,9 @@ static void cli_webhook_show(json_t *w)
 			json_t *hv;
 			size_t o = 0;
 			tmp[0] = '\0';
-			json_object_foreach(v, hn, hv) {
-				int n = snprintf(tmp + o, sizeof(tmp) - o, "%s%s", o ? ", " : "", hn);
+			json_object_foreach (v, hn, hv) {
+				int n =
+				    snprintf(tmp + o, sizeof(tmp) - o, "%s%s", o ? ", " : "", hn);
 				if (n < 0 || (size_t)n >= sizeof(tmp) - o)
 					break;
 				o += (size_t)n;
@@ -578,7 +605,7 @@ static void cli_webhook_show(json_t *w)
 		}
 		cli_table_add(&t, row);
 	}
-	json_object_foreach(w, key, v) {
+	json_object_foreach (w, key, v) {
 		bool known = !strcmp(key, "action");
 		for (int k = 0; !known && order[k]; k++)
 			known = !strcmp(key, order[k]);
@@ -658,16 +685,19 @@ int cli_webhook(int argc, char **argv)
 	if (!strcmp(sub, "list") || !strcmp(sub, "ls"))
 		return cli_webhook_list(argc, argv);
 	if (!strcmp(sub, "get") || !strcmp(sub, "show"))
-		return cli_webhook_one(argc, argv, "webhook get", cli_webhook_get_usage, "GET", NULL);
-	if (!strcmp(sub, "pause"))
-		return cli_webhook_one(argc, argv, "webhook pause", cli_webhook_pause_usage, "PATCH",
-		                       "{\"status\":\"inactive\"}");
-	if (!strcmp(sub, "resume"))
-		return cli_webhook_one(argc, argv, "webhook resume", cli_webhook_resume_usage, "PATCH",
-		                       "{\"status\":\"active\"}");
-	if (!strcmp(sub, "delete") || !strcmp(sub, "rm"))
-		return cli_webhook_one(argc, argv, "webhook delete", cli_webhook_delete_usage, "DELETE",
+		return cli_webhook_one(argc, argv, "webhook get", cli_webhook_get_usage, "GET",
 		                       NULL);
-	return cli_usage_error("webhook", "unknown sub-verb '%s' (try: add, list, get, pause, resume, "
-	                                  "delete)", sub);
+	if (!strcmp(sub, "pause"))
+		return cli_webhook_one(argc, argv, "webhook pause", cli_webhook_pause_usage,
+		                       "PATCH", "{\"status\":\"inactive\"}");
+	if (!strcmp(sub, "resume"))
+		return cli_webhook_one(argc, argv, "webhook resume", cli_webhook_resume_usage,
+		                       "PATCH", "{\"status\":\"active\"}");
+	if (!strcmp(sub, "delete") || !strcmp(sub, "rm"))
+		return cli_webhook_one(argc, argv, "webhook delete", cli_webhook_delete_usage,
+		                       "DELETE", NULL);
+	return cli_usage_error("webhook",
+	                       "unknown sub-verb '%s' (try: add, list, get, pause, resume, "
+	                       "delete)",
+	                       sub);
 }

@@ -33,7 +33,7 @@ static int filter_fail(struct gerr *err, const char *path, const char *reason)
 static long long filter_index(const char *seg, size_t n)
 {
 	long long v = 0;
-	if (n == 0 || n > 18)	/* 18 digits cannot overflow; no array is that big */
+	if (n == 0 || n > 18) /* 18 digits cannot overflow; no array is that big */
 		return -1;
 	for (size_t k = 0; k < n; k++) {
 		if (seg[k] < '0' || seg[k] > '9')
@@ -111,9 +111,10 @@ int filter_validate(const json_t *filter, struct gerr *err)
 
 	if (!json_is_object(filter))
 		return filter_fail(err, NULL, "must be an object");
-	json_object_foreach((json_t *)filter, path, clause) {
+	json_object_foreach ((json_t *)filter, path, clause) {
 		if (!filter_path_ok(path))
-			return filter_fail(err, path, "key must be a dotted path with non-empty segments");
+			return filter_fail(err, path,
+			                   "key must be a dotted path with non-empty segments");
 		if (filter_is_scalar(clause))
 			continue;
 		if (!json_is_object(clause) || json_object_size(clause) != 1)
@@ -127,9 +128,10 @@ int filter_validate(const json_t *filter, struct gerr *err)
 			json_t *el;
 			if (!json_is_array(arg))
 				return filter_fail(err, path, "$in needs an array of scalars");
-			json_array_foreach(arg, k, el) {
+			json_array_foreach (arg, k, el) {
 				if (!filter_is_scalar(el))
-					return filter_fail(err, path, "$in needs an array of scalars");
+					return filter_fail(err, path,
+					                   "$in needs an array of scalars");
 			}
 		} else if (strcmp(op, "$ne") == 0) {
 			if (!filter_is_scalar(arg))
@@ -165,7 +167,7 @@ static bool filter_clause(const json_t *clause, const json_t *v)
 		return !v || !filter_equal(v, arg);
 	if (strcmp(op, "$exists") == 0)
 		return (v != NULL) == json_is_true(arg);
-	return false;	/* not validated: fail closed */
+	return false; /* not validated: fail closed */
 }
 
 bool filter_match(const json_t *filter, const json_t *doc)
@@ -177,7 +179,7 @@ bool filter_match(const json_t *filter, const json_t *doc)
 		return true;
 	if (!json_is_object(filter))
 		return false;
-	json_object_foreach((json_t *)filter, path, clause) {
+	json_object_foreach ((json_t *)filter, path, clause) {
 		if (!filter_clause(clause, filter_get(doc, path)))
 			return false;
 	}
@@ -214,13 +216,9 @@ int filter_key_string(const json_t *root, const char *path, char *out, size_t ou
 			return -1;
 		return filter_copy(out, outsz, tmp, n);
 	}
-	case JSON_TRUE:
-		return filter_copy(out, outsz, "true", 4);
-	case JSON_FALSE:
-		return filter_copy(out, outsz, "false", 5);
-	case JSON_NULL:
-		return filter_copy(out, outsz, "null", 4);
-	default:
-		return -1;
+	case JSON_TRUE: return filter_copy(out, outsz, "true", 4);
+	case JSON_FALSE: return filter_copy(out, outsz, "false", 5);
+	case JSON_NULL: return filter_copy(out, outsz, "null", 4);
+	default: return -1;
 	}
 }

@@ -24,8 +24,8 @@
 static int headers_fail(struct gerr *err, const char *name, const char *reason)
 {
 	if (name)
-		return gerr_set(err, GERR_INVALID, 400, "invalid_field", "clientHeaders: %.100s: %s",
-		                name, reason);
+		return gerr_set(err, GERR_INVALID, 400, "invalid_field",
+		                "clientHeaders: %.100s: %s", name, reason);
 	return gerr_set(err, GERR_INVALID, 400, "invalid_field", "clientHeaders: %s", reason);
 }
 
@@ -48,8 +48,8 @@ static bool headers_is_token(const char *s)
 static bool headers_reserved(const char *name)
 {
 	static const char *const reserved[] = {
-		"Host", "Content-Length", "Transfer-Encoding", "Connection", "Upgrade",
-		"TE", "Trailer", "Keep-Alive", "Expect",
+	    "Host", "Content-Length", "Transfer-Encoding", "Connection", "Upgrade",
+	    "TE",   "Trailer",        "Keep-Alive",        "Expect",
 	};
 	for (size_t k = 0; k < sizeof(reserved) / sizeof(reserved[0]); k++)
 		if (strcasecmp(name, reserved[k]) == 0)
@@ -69,11 +69,12 @@ int headers_validate(const json_t *v, struct gerr *err)
 	if (json_object_size(v) > HEADERS_MAX_COUNT)
 		return headers_fail(err, NULL, "at most 64 headers");
 	/* json_object_foreach wants a non-const object; we only read it. */
-	json_object_foreach((json_t *)v, name, val) {
+	json_object_foreach ((json_t *)v, name, val) {
 		if (!headers_is_token(name))
 			return headers_fail(err, name, "invalid header name");
 		if (headers_reserved(name))
-			return headers_fail(err, name, "header is set by gancho and cannot be overridden");
+			return headers_fail(err, name,
+			                    "header is set by gancho and cannot be overridden");
 		if (!json_is_string(val))
 			return headers_fail(err, name, "value must be a string");
 		const char *s = json_string_value(val);

@@ -64,7 +64,8 @@ static int policy_deadline(const json_t *obj, struct policy *out, struct gerr *e
 	if (!d)
 		return policy_bad(err, "deadlineSeconds is required");
 	if (policy_seconds(d, &out->deadline_ms) < 0 || out->deadline_ms < 1)
-		return policy_bad(err, "deadlineSeconds must be a number of seconds, > 0 and at most 30 days");
+		return policy_bad(
+		    err, "deadlineSeconds must be a number of seconds, > 0 and at most 30 days");
 	return 0;
 }
 
@@ -75,7 +76,7 @@ static int policy_only_keys(const json_t *obj, const char *const *allowed, struc
 	const char *key;
 	json_t *val;
 
-	json_object_foreach((json_t *)obj, key, val) {
+	json_object_foreach ((json_t *)obj, key, val) {
 		int found = 0;
 		for (int i = 0; allowed[i]; i++)
 			if (strcmp(key, allowed[i]) == 0)
@@ -98,14 +99,17 @@ static int policy_parse_schedule(const json_t *v, struct policy *out, struct ger
 		return GERR_INVALID;
 	if (!json_is_array(steps) || json_array_size(steps) < 1 ||
 	    json_array_size(steps) > POLICY_MAX_STEPS)
-		return gerr_set(err, GERR_INVALID, 400, "invalid_field",
-		                "retryPolicy: schedule must be an array of 1 to %d numbers of seconds",
-		                POLICY_MAX_STEPS);
+		return gerr_set(
+		    err, GERR_INVALID, 400, "invalid_field",
+		    "retryPolicy: schedule must be an array of 1 to %d numbers of seconds",
+		    POLICY_MAX_STEPS);
 	memset(out, 0, sizeof(*out));
 	out->kind = POLICY_SCHEDULE;
-	json_array_foreach(steps, i, s) {
+	json_array_foreach (steps, i, s) {
 		if (policy_seconds(s, &out->steps_ms[i]) < 0)
-			return policy_bad(err, "schedule steps must be numbers of seconds, >= 0 and at most 30 days");
+			return policy_bad(
+			    err,
+			    "schedule steps must be numbers of seconds, >= 0 and at most 30 days");
 	}
 	out->nsteps = (int)json_array_size(steps);
 	return policy_deadline(v, out, err);
@@ -125,9 +129,11 @@ static int policy_parse_exponential(const json_t *v, struct policy *out, struct 
 	init = json_object_get(v, "initialSeconds");
 	max = json_object_get(v, "maxSeconds");
 	if (!init || policy_seconds(init, &out->initial_ms) < 0 || out->initial_ms < 1)
-		return policy_bad(err, "exponential.initialSeconds must be a number of seconds, > 0 and at most 30 days");
+		return policy_bad(err, "exponential.initialSeconds must be a number of seconds, > "
+		                       "0 and at most 30 days");
 	if (!max || policy_seconds(max, &out->max_ms) < 0 || out->max_ms < out->initial_ms)
-		return policy_bad(err, "exponential.maxSeconds must be a number of seconds, >= initialSeconds and at most 30 days");
+		return policy_bad(err, "exponential.maxSeconds must be a number of seconds, >= "
+		                       "initialSeconds and at most 30 days");
 	return policy_deadline(v, out, err);
 }
 
@@ -147,8 +153,10 @@ int policy_parse(const json_t *v, struct policy *out, struct gerr *err)
 		else if (strcmp(s, "acesso") == 0)
 			policy_acesso(out);
 		else
-			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
-			                "retryPolicy: unknown preset \"%.64s\" (use \"gupy\" or \"acesso\")", s);
+			return gerr_set(
+			    err, GERR_INVALID, 400, "invalid_field",
+			    "retryPolicy: unknown preset \"%.64s\" (use \"gupy\" or \"acesso\")",
+			    s);
 		return 0;
 	}
 	if (!json_is_object(v))
@@ -185,10 +193,8 @@ json_t *policy_to_json(const struct policy *p)
 	json_t *o;
 
 	switch (p->kind) {
-	case POLICY_GUPY:
-		return json_string("gupy");
-	case POLICY_ACESSO:
-		return json_string("acesso");
+	case POLICY_GUPY: return json_string("gupy");
+	case POLICY_ACESSO: return json_string("acesso");
 	case POLICY_SCHEDULE: {
 		json_t *steps = json_array();
 		for (int i = 0; i < p->nsteps; i++)

@@ -15,9 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIGN_B64_LEN 45        /* base64 of 32 bytes + NUL */
-#define SIGN_KEY_MAX 128       /* longest decoded Standard Webhooks key */
-#define SIGN_STANDARD_LEN 48   /* "v1," + 44 + NUL */
+#define SIGN_B64_LEN      45  /* base64 of 32 bytes + NUL */
+#define SIGN_KEY_MAX      128 /* longest decoded Standard Webhooks key */
+#define SIGN_STANDARD_LEN 48  /* "v1," + 44 + NUL */
 
 /* sign_hmac_b64: base64(HMAC(hash, key, msg)); hash is "sha256" or "sha512".
  * out must hold 89 bytes for sha512. Returns 0 or -1. */

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define URLCHECK_MAX_LEN 2048
+#define URLCHECK_MAX_LEN  2048
 #define URLCHECK_MAX_HOST 253
 
 static int urlcheck_fail(struct gerr *err, const char *reason)
@@ -37,21 +37,21 @@ static bool urlcheck_v4_blocked(uint32_t a)
 {
 	unsigned a0 = a >> 24, a1 = (a >> 16) & 0xff, a2 = (a >> 8) & 0xff;
 
-	if (a0 == 0 || a0 == 10 || a0 == 127)         /* this-network, private, loopback */
+	if (a0 == 0 || a0 == 10 || a0 == 127) /* this-network, private, loopback */
 		return true;
-	if (a0 == 100 && (a1 & 0xc0) == 64)           /* 100.64/10 CGNAT */
+	if (a0 == 100 && (a1 & 0xc0) == 64) /* 100.64/10 CGNAT */
 		return true;
-	if (a0 == 169 && a1 == 254)                   /* link-local, cloud metadata */
+	if (a0 == 169 && a1 == 254) /* link-local, cloud metadata */
 		return true;
-	if (a0 == 172 && (a1 & 0xf0) == 16)           /* 172.16/12 */
+	if (a0 == 172 && (a1 & 0xf0) == 16) /* 172.16/12 */
 		return true;
-	if (a0 == 192 && a1 == 0 && a2 == 0)          /* 192.0.0/24 IETF protocol */
+	if (a0 == 192 && a1 == 0 && a2 == 0) /* 192.0.0/24 IETF protocol */
 		return true;
-	if (a0 == 192 && a1 == 168)                   /* 192.168/16 */
+	if (a0 == 192 && a1 == 168) /* 192.168/16 */
 		return true;
-	if (a0 == 198 && (a1 & 0xfe) == 18)           /* 198.18/15 benchmarking */
+	if (a0 == 198 && (a1 & 0xfe) == 18) /* 198.18/15 benchmarking */
 		return true;
-	return a0 >= 224;                             /* multicast, reserved, broadcast */
+	return a0 >= 224; /* multicast, reserved, broadcast */
 }
 
 static uint32_t urlcheck_be32(const uint8_t *b)
@@ -72,11 +72,11 @@ static bool urlcheck_v6_blocked(const uint8_t b[16])
 	 * that host decides. */
 	if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
 		return urlcheck_v4_blocked(urlcheck_be32(b + 12));
-	if ((b[0] & 0xfe) == 0xfc)                    /* fc00::/7 unique local */
+	if ((b[0] & 0xfe) == 0xfc) /* fc00::/7 unique local */
 		return true;
-	if (b[0] == 0xfe && (b[1] & 0x80) == 0x80)    /* fe80::/10 link-local, fec0::/10 site-local */
+	if (b[0] == 0xfe && (b[1] & 0x80) == 0x80) /* fe80::/10 link-local, fec0::/10 site-local */
 		return true;
-	return b[0] == 0xff;                          /* ff00::/8 multicast */
+	return b[0] == 0xff; /* ff00::/8 multicast */
 }
 
 bool urlcheck_addr_allowed(const struct sockaddr *sa)
@@ -204,7 +204,8 @@ static int urlcheck_name(const char *h, size_t n, bool allow_private, struct ger
 
 int urlcheck_target(const char *url, bool allow_http, bool allow_private, struct gerr *err)
 {
-	const char *want = allow_http ? "must be an http:// or https:// URL" : "must be an https:// URL";
+	const char *want =
+	    allow_http ? "must be an http:// or https:// URL" : "must be an https:// URL";
 
 	if (!url || !*url)
 		return urlcheck_fail(err, want);
@@ -216,12 +217,14 @@ int urlcheck_target(const char *url, bool allow_http, bool allow_private, struct
 		if (c <= 0x20 || c == 0x7f)
 			return urlcheck_fail(err, "must not contain spaces or control characters");
 		if (c >= 0x80)
-			return urlcheck_fail(err, "must be ASCII (percent-encode other characters)");
+			return urlcheck_fail(err,
+			                     "must be ASCII (percent-encode other characters)");
 		if (c == '\\')
 			return urlcheck_fail(err, "must not contain backslashes");
 		if (c == '#')
 			return urlcheck_fail(err, "fragments (#...) are not allowed");
-		if (c == '%' && (k + 2 >= len || !urlcheck_ishex(url[k + 1]) || !urlcheck_ishex(url[k + 2])))
+		if (c == '%' &&
+		    (k + 2 >= len || !urlcheck_ishex(url[k + 1]) || !urlcheck_ishex(url[k + 2])))
 			return urlcheck_fail(err, "invalid percent-encoding");
 	}
 

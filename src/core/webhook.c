@@ -24,11 +24,21 @@
 #include "util/base64.h"
 
 static const char *const builtin_events[] = {
-	"application.created", "application.completed", "application.moved",
-	"application.assigned", "application.pre-hiring-information-filled", "candidate.hired",
-	"job.published", "job.status-changed", "job.changed", "pre-employee.moved",
-	"position-created", "position-applied", "position-completed", "position-archived",
-	"position-declined",
+    "application.created",
+    "application.completed",
+    "application.moved",
+    "application.assigned",
+    "application.pre-hiring-information-filled",
+    "candidate.hired",
+    "job.published",
+    "job.status-changed",
+    "job.changed",
+    "pre-employee.moved",
+    "position-created",
+    "position-applied",
+    "position-completed",
+    "position-archived",
+    "position-declined",
 };
 
 bool webhook_event_builtin(const char *s)
@@ -64,14 +74,15 @@ static int string_field(const json_t *body, const char *key, size_t maxlen, bool
 	const json_t *v = json_object_get(body, key);
 	if (!v || json_is_null(v)) {
 		if (required)
-			return gerr_set(err, GERR_INVALID, 400, "missing_field", "%s: required", key);
+			return gerr_set(err, GERR_INVALID, 400, "missing_field", "%s: required",
+			                key);
 		return 0;
 	}
 	if (!json_is_string(v))
 		return bad(err, "%s: must be a string", key);
 	if (json_string_length(v) > maxlen)
-		return gerr_set(err, GERR_INVALID, 400, "invalid_field", "%s: longer than %zu bytes",
-		                key, maxlen);
+		return gerr_set(err, GERR_INVALID, 400, "invalid_field",
+		                "%s: longer than %zu bytes", key, maxlen);
 	return 0;
 }
 
@@ -82,7 +93,8 @@ static int validate_auth(const json_t *a, struct gerr *err)
 	const char *kind = json_string_value(json_object_get(a, "kind"));
 	const json_t *data = json_object_get(a, "data");
 	if (!kind)
-		return gerr_set(err, GERR_INVALID, 400, "missing_field", "authorization.kind: required");
+		return gerr_set(err, GERR_INVALID, 400, "missing_field",
+		                "authorization.kind: required");
 	if (!json_is_object(data))
 		return bad(err, "%s: must be an object", "authorization.data");
 	const char *need[3] = {NULL, NULL, NULL};
@@ -106,13 +118,15 @@ static int validate_auth(const json_t *a, struct gerr *err)
 			return bad(err, "%s: must be whsec_ followed by base64 of 16 to 64 bytes",
 			           "authorization.data.secret");
 	} else {
-		return bad(err, "%s: must be basic, apiKey, secret or standard", "authorization.kind");
+		return bad(err, "%s: must be basic, apiKey, secret or standard",
+		           "authorization.kind");
 	}
 	for (int i = 0; need[i]; i++) {
 		const json_t *v = json_object_get(data, need[i]);
 		if (!json_is_string(v) || json_string_length(v) == 0)
 			return gerr_set(err, GERR_INVALID, 400, "missing_field",
-			                "authorization.data.%s: required (non-empty string)", need[i]);
+			                "authorization.data.%s: required (non-empty string)",
+			                need[i]);
 		if (json_string_length(v) > 4096 || strpbrk(json_string_value(v), "\r\n"))
 			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
 			                "authorization.data.%s: too long or holds CR/LF", need[i]);
@@ -130,22 +144,24 @@ static int validate_events(json_t *cfg, struct gerr *err)
 		if (!json_is_array(events) || json_array_size(events) == 0 ||
 		    json_array_size(events) > 64) {
 			json_decref(list);
-			return bad(err, "%s: must be a non-empty list of at most 64 event names", "events");
+			return bad(err, "%s: must be a non-empty list of at most 64 event names",
+			           "events");
 		}
 		json_array_extend(list, events);
 	} else if (action && !json_is_null(action)) {
 		json_array_append(list, action);
 	} else {
 		json_decref(list);
-		return gerr_set(err, GERR_INVALID, 400, "missing_field", "action or events: required");
+		return gerr_set(err, GERR_INVALID, 400, "missing_field",
+		                "action or events: required");
 	}
 	size_t i;
 	json_t *e;
-	json_array_foreach(list, i, e)
-	{
+	json_array_foreach (list, i, e) {
 		if (!json_is_string(e) || !webhook_event_name_valid(json_string_value(e))) {
 			json_decref(list);
-			return bad(err, "%s: each event must be a name of [A-Za-z0-9._:-], 1-128 chars",
+			return bad(err,
+			           "%s: each event must be a name of [A-Za-z0-9._:-], 1-128 chars",
 			           events ? "events" : "action");
 		}
 	}
@@ -168,9 +184,24 @@ static int int_field(json_t *cfg, const char *key, long long lo, long long hi, s
 }
 
 static const char *const known_keys[] = {
-	"action", "events", "postbackUrl", "techOwnerName", "techOwnerEmail", "clientHeaders",
-	"unit", "authorization", "retryPolicy", "ordering", "orderingKey", "timeoutMs",
-	"concurrency", "filter", "rateLimit", "failPermanentlyOn", "previousSecrets", NULL,
+    "action",
+    "events",
+    "postbackUrl",
+    "techOwnerName",
+    "techOwnerEmail",
+    "clientHeaders",
+    "unit",
+    "authorization",
+    "retryPolicy",
+    "ordering",
+    "orderingKey",
+    "timeoutMs",
+    "concurrency",
+    "filter",
+    "rateLimit",
+    "failPermanentlyOn",
+    "previousSecrets",
+    NULL,
 };
 
 static int validate_config(json_t *cfg, bool allow_http, bool allow_private, struct gerr *err)
@@ -180,8 +211,8 @@ static int validate_config(json_t *cfg, bool allow_http, bool allow_private, str
 		return rc;
 	if ((rc = string_field(cfg, "postbackUrl", 2048, true, err)))
 		return rc;
-	if ((rc = urlcheck_target(json_string_value(json_object_get(cfg, "postbackUrl")), allow_http,
-	                          allow_private, err)))
+	if ((rc = urlcheck_target(json_string_value(json_object_get(cfg, "postbackUrl")),
+	                          allow_http, allow_private, err)))
 		return rc;
 	if ((rc = string_field(cfg, "techOwnerName", 256, false, err)) ||
 	    (rc = string_field(cfg, "techOwnerEmail", 256, false, err)) ||
@@ -214,17 +245,19 @@ static int validate_config(json_t *cfg, bool allow_http, bool allow_private, str
 		json_t *ps = json_object_get(rl, "perSecond");
 		if (!json_is_object(rl) || !json_is_number(ps) || json_number_value(ps) <= 0 ||
 		    json_number_value(ps) > 100000)
-			return bad(err, "%s: must be {\"perSecond\": N} with 0 < N <= 100000", "rateLimit");
+			return bad(err, "%s: must be {\"perSecond\": N} with 0 < N <= 100000",
+			           "rateLimit");
 	}
 	json_t *perm = json_object_get(cfg, "failPermanentlyOn");
 	if (perm && !json_is_null(perm)) {
 		size_t i;
 		json_t *v;
 		if (!json_is_array(perm) || json_array_size(perm) > WEBHOOK_MAX_PERM)
-			return bad(err, "%s: must be a list of at most 16 HTTP statuses", "failPermanentlyOn");
-		json_array_foreach(perm, i, v)
-		{
-			if (!json_is_integer(v) || json_integer_value(v) < 100 || json_integer_value(v) > 599)
+			return bad(err, "%s: must be a list of at most 16 HTTP statuses",
+			           "failPermanentlyOn");
+		json_array_foreach (perm, i, v) {
+			if (!json_is_integer(v) || json_integer_value(v) < 100 ||
+			    json_integer_value(v) > 599)
 				return bad(err, "%s: each entry must be an HTTP status (100-599)",
 				           "failPermanentlyOn");
 		}
@@ -257,8 +290,7 @@ static void rotate_secret(json_t *cfg, const json_t *existing, int64_t now_ms)
 	/* keep still-valid previous secrets */
 	size_t i;
 	json_t *p;
-	json_array_foreach(json_object_get(existing, "previousSecrets"), i, p)
-	{
+	json_array_foreach (json_object_get(existing, "previousSecrets"), i, p) {
 		json_int_t exp = json_integer_value(json_object_get(p, "expiresAt"));
 		if (exp > now_ms && json_array_size(prev) < WEBHOOK_MAX_KEYS - 2)
 			json_array_append(prev, p);
@@ -268,9 +300,10 @@ static void rotate_secret(json_t *cfg, const json_t *existing, int64_t now_ms)
 		const json_t *olds = json_object_get(json_object_get(old_auth, "data"), "secret");
 		const json_t *news = json_object_get(json_object_get(new_auth, "data"), "secret");
 		if (!json_equal((json_t *)olds, (json_t *)news))
-			json_array_insert_new(prev, 0,
-			                      json_pack("{s:O,s:I}", "secret", olds, "expiresAt",
-			                                (json_int_t)(now_ms + WEBHOOK_ROTATION_MS)));
+			json_array_insert_new(
+			    prev, 0,
+			    json_pack("{s:O,s:I}", "secret", olds, "expiresAt",
+			              (json_int_t)(now_ms + WEBHOOK_ROTATION_MS)));
 	}
 	if (new_kind && strcmp(new_kind, "standard") == 0 && json_array_size(prev))
 		json_object_set_new(cfg, "previousSecrets", prev);
@@ -284,21 +317,23 @@ int webhook_config_build(const json_t *body, const json_t *existing, bool allow_
                          bool allow_private, int64_t now_ms, json_t **out, struct gerr *err)
 {
 	if (!json_is_object(body))
-		return gerr_set(err, GERR_INVALID, 400, "invalid_json", "the body must be a JSON object");
+		return gerr_set(err, GERR_INVALID, 400, "invalid_json",
+		                "the body must be a JSON object");
 	json_t *cfg = existing ? json_deep_copy(existing) : json_object();
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)body, key, v)
-	{
+	json_object_foreach ((json_t *)body, key, v) {
 		const char *k = strcmp(key, "url") == 0 ? "postbackUrl" : key;
-		if (strcmp(k, "status") == 0 || strcmp(k, "id") == 0 || strcmp(k, "previousSecrets") == 0)
+		if (strcmp(k, "status") == 0 || strcmp(k, "id") == 0 ||
+		    strcmp(k, "previousSecrets") == 0)
 			continue;
 		bool known = false;
 		for (int i = 0; known_keys[i]; i++)
 			known |= strcmp(k, known_keys[i]) == 0;
 		if (!known) {
 			json_decref(cfg);
-			return gerr_set(err, GERR_INVALID, 400, "invalid_field", "%s: unknown field", key);
+			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
+			                "%s: unknown field", key);
 		}
 		/* A PATCH that sets "action" replaces the event list, and vice versa. */
 		if (existing && strcmp(k, "action") == 0)
@@ -337,7 +372,8 @@ static int compile_auth(struct webhook *w, const json_t *cfg, int64_t now_ms)
 		char val[8300];
 		w->auth_kind = AUTH_BASIC;
 		if (sign_basic(json_string_value(json_object_get(data, "username")),
-		               json_string_value(json_object_get(data, "password")), val, sizeof(val)))
+		               json_string_value(json_object_get(data, "password")), val,
+		               sizeof(val)))
 			return -1;
 		snprintf(line, sizeof(line), "Authorization: %s", val);
 		w->auth_header = strdup(line);
@@ -355,15 +391,15 @@ static int compile_auth(struct webhook *w, const json_t *cfg, int64_t now_ms)
 		w->secret = dup_str(json_string_value(json_object_get(data, "secret")));
 	} else if (strcmp(kind, "standard") == 0) {
 		w->auth_kind = AUTH_STANDARD;
-		int n = sign_standard_key(json_string_value(json_object_get(data, "secret")), w->keys[0]);
+		int n = sign_standard_key(json_string_value(json_object_get(data, "secret")),
+		                          w->keys[0]);
 		if (n <= 0)
 			return -1;
 		w->keylens[0] = (size_t)n;
 		w->nkeys = 1;
 		size_t i;
 		json_t *p;
-		json_array_foreach(json_object_get(cfg, "previousSecrets"), i, p)
-		{
+		json_array_foreach (json_object_get(cfg, "previousSecrets"), i, p) {
 			json_int_t exp = json_integer_value(json_object_get(p, "expiresAt"));
 			if (exp <= now_ms || w->nkeys == WEBHOOK_MAX_KEYS)
 				continue;
@@ -379,8 +415,8 @@ static int compile_auth(struct webhook *w, const json_t *cfg, int64_t now_ms)
 	return 0;
 }
 
-int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t company_seq,
-                    int status, int64_t now_ms, struct webhook **out, struct gerr *err)
+int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t company_seq, int status,
+                    int64_t now_ms, struct webhook **out, struct gerr *err)
 {
 	struct webhook *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -410,10 +446,11 @@ int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t comp
 	w->timeout_ms = t ? (int)json_integer_value(t) : 30000;
 	const json_t *c = json_object_get(cfg, "concurrency");
 	w->concurrency = c ? (int)json_integer_value(c) : 16;
-	w->rate_per_sec = json_number_value(json_object_get(json_object_get(cfg, "rateLimit"),
-	                                                    "perSecond"));
+	w->rate_per_sec =
+	    json_number_value(json_object_get(json_object_get(cfg, "rateLimit"), "perSecond"));
 	if (compile_auth(w, cfg, now_ms)) {
-		gerr_set(err, GERR_INVALID, 400, "invalid_field", "authorization: cannot be compiled");
+		gerr_set(err, GERR_INVALID, 400, "invalid_field",
+		         "authorization: cannot be compiled");
 		goto fail;
 	}
 	const json_t *h = json_object_get(cfg, "clientHeaders");
@@ -422,8 +459,7 @@ int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t comp
 		w->headers = calloc(json_object_size(h) + 1, sizeof(char *));
 		const char *k;
 		json_t *v;
-		json_object_foreach((json_t *)h, k, v)
-		{
+		json_object_foreach ((json_t *)h, k, v) {
 			size_t n = strlen(k) + json_string_length(v) + 3;
 			char *line = malloc(n);
 			if (!line || !w->headers)
@@ -434,8 +470,7 @@ int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t comp
 	}
 	size_t i;
 	json_t *p;
-	json_array_foreach(json_object_get(cfg, "failPermanentlyOn"), i, p)
-	{
+	json_array_foreach (json_object_get(cfg, "failPermanentlyOn"), i, p) {
 		if (w->nperm < WEBHOOK_MAX_PERM)
 			w->perm[w->nperm++] = (int)json_integer_value(p);
 	}
@@ -482,9 +517,22 @@ json_t *webhook_to_json(const json_t *cfg, const char *id, int status, int64_t c
                         int64_t updated_at)
 {
 	static const char *const order[] = {
-		"action", "postbackUrl", "events", "techOwnerName", "techOwnerEmail", "clientHeaders",
-		"unit", "retryPolicy", "ordering", "orderingKey", "timeoutMs", "concurrency", "filter",
-		"rateLimit", "failPermanentlyOn", NULL,
+	    "action",
+	    "postbackUrl",
+	    "events",
+	    "techOwnerName",
+	    "techOwnerEmail",
+	    "clientHeaders",
+	    "unit",
+	    "retryPolicy",
+	    "ordering",
+	    "orderingKey",
+	    "timeoutMs",
+	    "concurrency",
+	    "filter",
+	    "rateLimit",
+	    "failPermanentlyOn",
+	    NULL,
 	};
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(id));
@@ -493,7 +541,8 @@ json_t *webhook_to_json(const json_t *cfg, const char *id, int status, int64_t c
 		if (v)
 			json_object_set(o, order[i], v);
 		if (i == 1)
-			json_object_set_new(o, "status", json_string(status == 0 ? "active" : "inactive"));
+			json_object_set_new(o, "status",
+			                    json_string(status == 0 ? "active" : "inactive"));
 	}
 	const json_t *a = json_object_get(cfg, "authorization");
 	if (a) {

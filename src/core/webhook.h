@@ -18,41 +18,41 @@
 #include "core/sign.h"
 #include "util/gerr.h"
 
-#define WEBHOOK_MAX_KEYS 4
-#define WEBHOOK_MAX_PERM 16
+#define WEBHOOK_MAX_KEYS    4
+#define WEBHOOK_MAX_PERM    16
 #define WEBHOOK_ROTATION_MS (24LL * 3600 * 1000)
 
 enum auth_kind { AUTH_NONE, AUTH_BASIC, AUTH_APIKEY, AUTH_SECRET, AUTH_STANDARD };
 
 struct webhook {
-	int refs;                  /* atomic; see webhook_ref/webhook_unref */
+	int refs; /* atomic; see webhook_ref/webhook_unref */
 	int64_t seq;
 	int64_t company_seq;
 	char id[40];
-	int status;                /* enum webhook_status (store.h); the one mutable field */
-	int64_t fail_since;        /* failure streak start when loaded (the engine owns it after) */
+	int status;         /* enum webhook_status (store.h); the one mutable field */
+	int64_t fail_since; /* failure streak start when loaded (the engine owns it after) */
 	char *url;
 	char **events;
 	int nevents;
-	char *unit;                /* NULL = every unit */
-	json_t *filter;            /* NULL = none */
+	char *unit;     /* NULL = every unit */
+	json_t *filter; /* NULL = none */
 	struct policy policy;
 	bool fifo;
-	char *ordering_key;        /* NULL = whole webhook is one FIFO lane */
+	char *ordering_key; /* NULL = whole webhook is one FIFO lane */
 	int timeout_ms;
 	int concurrency;
-	double rate_per_sec;       /* 0 = unlimited */
+	double rate_per_sec; /* 0 = unlimited */
 	int auth_kind;
-	char *auth_header;         /* full "Authorization: …" line for basic / apiKey */
-	char *secret;              /* Acesso-Signature secret */
+	char *auth_header; /* full "Authorization: …" line for basic / apiKey */
+	char *secret;      /* Acesso-Signature secret */
 	unsigned char keys[WEBHOOK_MAX_KEYS][SIGN_KEY_MAX]; /* standard: current first */
 	size_t keylens[WEBHOOK_MAX_KEYS];
 	int nkeys;
-	int64_t keys_expire_at;    /* when the previous keys stop signing (0 = none) */
-	char **headers;            /* clientHeaders as "Name: value" lines */
+	int64_t keys_expire_at; /* when the previous keys stop signing (0 = none) */
+	char **headers;         /* clientHeaders as "Name: value" lines */
 	int nheaders;
-	bool client_headers;       /* clientHeaders given: no default Content-Type */
-	int perm[WEBHOOK_MAX_PERM];/* failPermanentlyOn */
+	bool client_headers;        /* clientHeaders given: no default Content-Type */
+	int perm[WEBHOOK_MAX_PERM]; /* failPermanentlyOn */
 	int nperm;
 };
 

@@ -139,7 +139,8 @@ static void hand_over(struct engine *e, struct ingest_job **jobs, int njobs,
 		struct store_event_in *ev = &evs[i];
 		if (ev->duplicate || ev->nwebhooks == 0)
 			continue;
-		struct payload *p = payload_new(ev->seq, ev->id, jobs[i]->envelope, jobs[i]->envelope_len);
+		struct payload *p =
+		    payload_new(ev->seq, ev->id, jobs[i]->envelope, jobs[i]->envelope_len);
 		if (p)
 			jobs[i]->envelope = NULL;
 		for (int w = 0; w < ev->nwebhooks; w++) {
@@ -195,10 +196,10 @@ static void commit_round(struct engine *e, struct ingest_job *jobs, struct deliv
 		goto answer;
 	}
 	int i = 0;
-	for (struct ingest_job *j = jobs; j; j = j->next, i++) {
-		jv[i] = j;
-		evs[i] = j->ev;
-	}
+	for (struct ingest_job *j = jobs; j; j = j->next)
+		jv[i++] = j;
+	for (i = 0; i < njobs; i++)
+		evs[i] = jv[i]->ev;
 	i = 0;
 	for (struct delivery_job *d = djobs; d; d = d->next)
 		for (int k = 0; k < d->n; k++)
@@ -216,8 +217,8 @@ static void commit_round(struct engine *e, struct ingest_job *jobs, struct deliv
 	int64_t t0 = clock_mono_us();
 	rc = store_commit(e->wstore, &b, &err);
 	atomic_store(&e->healthy, rc == 0);
-	log_debug("committed", "events=%d deliveries=%d outcomes=%d us=%lld rc=%d", njobs, ndl, nouts,
-	          (long long)(clock_mono_us() - t0), rc);
+	log_debug("committed", "events=%d deliveries=%d outcomes=%d us=%lld rc=%d", njobs, ndl,
+	          nouts, (long long)(clock_mono_us() - t0), rc);
 	if (rc == 0) {
 		i = 0;
 		for (struct delivery_job *d = djobs; d; d = d->next)

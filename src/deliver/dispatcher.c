@@ -37,7 +37,7 @@
 #include "util/log.h"
 
 #define RESPONSE_EXCERPT 1024
-#define REFILL_PAGE 1000
+#define REFILL_PAGE      1000
 
 enum task_state { T_WAIT, T_READY, T_FLIGHT };
 
@@ -50,22 +50,22 @@ struct task {
 	int64_t next_at;
 	int64_t first_attempt_at;
 	int attempts;
-	int heap_idx;              /* -1 when not in the heap */
+	int heap_idx; /* -1 when not in the heap */
 	int state;
 	struct wstate *ws;
-	struct lane *lane;         /* FIFO webhooks only */
-	struct payload *payload;   /* NULL until needed */
+	struct lane *lane;          /* FIFO webhooks only */
+	struct payload *payload;    /* NULL until needed */
 	struct task *qnext, *qprev; /* ready queue */
 	struct task *lnext, *lprev; /* lane queue */
 	struct task *anext, *aprev; /* all tasks of the webhook */
-	struct task *hnext;        /* hash chain */
+	struct task *hnext;         /* hash chain */
 	struct xfer *xfer;
 };
 
 struct lane {
 	int64_t webhook_seq;
 	char key[64];
-	int inflight;               /* 0 or 1: the FIFO rule */
+	int inflight; /* 0 or 1: the FIFO rule */
 	struct task *head, *tail;
 	struct lane *hnext;
 };
@@ -75,13 +75,13 @@ struct wstate {
 	struct webhook *w;
 	bool deleted;
 	int inflight;
-	struct task *rhead, *rtail;  /* ready queue */
-	struct task *all;            /* every task of this webhook */
+	struct task *rhead, *rtail; /* ready queue */
+	struct task *all;           /* every task of this webhook */
 	int ntasks;
 	int64_t fail_since;
 	double tokens;
 	int64_t tokens_at;
-	int64_t rate_wake;           /* >0: blocked by rateLimit until then */
+	int64_t rate_wake; /* >0: blocked by rateLimit until then */
 	bool dirty;
 	struct wstate *dnext;
 };
@@ -610,9 +610,7 @@ static struct curl_slist *build_headers(const struct webhook *w, const struct pa
 	h = curl_slist_append(h, "Expect:");
 	switch (w->auth_kind) {
 	case AUTH_BASIC:
-	case AUTH_APIKEY:
-		h = curl_slist_append(h, w->auth_header);
-		break;
+	case AUTH_APIKEY: h = curl_slist_append(h, w->auth_header); break;
 	case AUTH_SECRET: {
 		char sig[SIGN_B64_LEN];
 		if (sign_acesso(w->secret, p->body, p->len, sig) == 0) {
@@ -631,7 +629,8 @@ static struct curl_slist *build_headers(const struct webhook *w, const struct pa
 		int n = snprintf(line, sizeof(line), "webhook-signature:");
 		for (int i = 0; i < nkeys; i++) {
 			char sig[SIGN_STANDARD_LEN];
-			if (sign_standard(w->keys[i], w->keylens[i], p->event_id, ts, p->body, p->len, sig))
+			if (sign_standard(w->keys[i], w->keylens[i], p->event_id, ts, p->body,
+			                  p->len, sig))
 				continue;
 			n += snprintf(line + n, sizeof(line) - (size_t)n, " %s", sig);
 		}
@@ -680,7 +679,8 @@ static void start(struct dispatcher *d, struct task *t, int64_t now)
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->payload->len);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(w->timeout_ms < 10000 ? w->timeout_ms : 10000));
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	                 (long)(w->timeout_ms < 10000 ? w->timeout_ms : 10000));
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -820,9 +820,9 @@ static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t n
 		if (webhook_is_permanent(ws->w, (int)code)) {
 			status = DLV_FAILED;
 		} else {
-			int64_t next = policy_next_attempt(&ws->w->policy, t->attempts, t->first_attempt_at,
-			                                   now, retry_after >= 0 ? retry_after * 1000 : -1,
-			                                   &d->rng);
+			int64_t next = policy_next_attempt(
+			    &ws->w->policy, t->attempts, t->first_attempt_at, now,
+			    retry_after >= 0 ? retry_after * 1000 : -1, &d->rng);
 			if (next < 0) {
 				status = DLV_FAILED;
 			} else {
@@ -847,11 +847,13 @@ static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t n
 			}
 		}
 		if (ok)
-			log_info("delivered", "webhook=%s delivery=%lld status=%ld ms=%d attempt=%d",
-			         ws->w->id, (long long)t->seq, code, latency, t->attempts);
+			log_info("delivered",
+			         "webhook=%s delivery=%lld status=%ld ms=%d attempt=%d", ws->w->id,
+			         (long long)t->seq, code, latency, t->attempts);
 		else
 			log_info("attempt_failed",
-			         "webhook=%s delivery=%lld status=%ld ms=%d attempt=%d error=\"%s\" next=%s",
+			         "webhook=%s delivery=%lld status=%ld ms=%d attempt=%d "
+			         "error=\"%s\" next=%s",
 			         ws->w->id, (long long)t->seq, code, latency, t->attempts, error,
 			         delivery_status_name(status));
 	}
@@ -890,7 +892,8 @@ void dispatcher_post(struct engine *e, struct dmsg *m)
 	curl_multi_wakeup(e->multi);
 }
 
-static void post_simple(struct engine *e, enum dmsg_kind kind, int64_t seq, const struct store_task *t)
+static void post_simple(struct engine *e, enum dmsg_kind kind, int64_t seq,
+                        const struct store_task *t)
 {
 	struct dmsg *m = calloc(1, sizeof(*m));
 	if (!m)
@@ -977,7 +980,8 @@ static void process_inbox(struct dispatcher *d, int64_t now)
 			for (int i = 0; i < m->ntasks; i++) {
 				struct new_task *nt = &m->tasks[i];
 				if (d->overflow || d->ntasks >= e->cfg.window) {
-					/* Durable in the store; refill will bring it in its turn. */
+					/* Durable in the store; refill will bring it in its turn.
+					 */
 					d->overflow = true;
 					payload_unref(nt->payload);
 					continue;
@@ -988,15 +992,9 @@ static void process_inbox(struct dispatcher *d, int64_t now)
 			}
 			free(m->tasks);
 			break;
-		case DMSG_WEBHOOK_CHANGED:
-			webhook_changed(d, m->webhook_seq, now);
-			break;
-		case DMSG_WEBHOOK_RELOAD:
-			reload_webhook(d, m->webhook_seq, now);
-			break;
-		case DMSG_TASK_ADD:
-			task_add(d, &m->one, NULL, now);
-			break;
+		case DMSG_WEBHOOK_CHANGED: webhook_changed(d, m->webhook_seq, now); break;
+		case DMSG_WEBHOOK_RELOAD: reload_webhook(d, m->webhook_seq, now); break;
+		case DMSG_TASK_ADD: task_add(d, &m->one, NULL, now); break;
 		}
 		free(m);
 		m = next;
@@ -1129,7 +1127,8 @@ void *dispatcher_main(void *arg)
 		curl_multi_poll(e->multi, NULL, 0, (int)wait, NULL);
 	}
 	if (d->inflight)
-		log_warn("shutdown_abandoned", "inflight=%d note=\"they stay pending and are sent after restart\"",
+		log_warn("shutdown_abandoned",
+		         "inflight=%d note=\"they stay pending and are sent after restart\"",
 		         d->inflight);
 	flush_outcomes(d);
 	return NULL;

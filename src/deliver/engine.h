@@ -51,11 +51,11 @@ struct ingest_job {
 	struct store_event_in ev;
 	struct webhook **hooks;
 	int nhooks;
-	char *envelope;              /* owned by the engine after submit */
+	char *envelope; /* owned by the engine after submit */
 	size_t envelope_len;
 	void (*done)(struct ingest_job *job, int rc, const struct gerr *err);
 	void *ctx;
-	struct ingest_job *next;     /* engine's queue link */
+	struct ingest_job *next; /* engine's queue link */
 };
 
 /* A batch of new deliveries for existing events (replay). done runs after commit. */

@@ -26,7 +26,7 @@ struct company {
 	int ntypes;
 	int64_t *hooks; /* webhook seqs */
 	int nhooks, caphooks;
-	int nparse;     /* webhooks needing a parsed event */
+	int nparse; /* webhooks needing a parsed event */
 };
 
 struct token_slot {
@@ -162,9 +162,9 @@ bool registry_event_allowed(struct registry *r, int64_t company_seq, const char 
 static size_t token_slot(const struct registry *r, const char *hash)
 {
 	/* The hash is uniformly random: its first 16 hex digits are a fine index. */
-	size_t h = strtoull((char[17]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6],
-	                              hash[7], hash[8], hash[9], hash[10], hash[11], hash[12],
-	                              hash[13], hash[14], hash[15], 0},
+	size_t h = strtoull((char[17]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5],
+	                               hash[6], hash[7], hash[8], hash[9], hash[10], hash[11],
+	                               hash[12], hash[13], hash[14], hash[15], 0},
 	                    NULL, 16);
 	size_t i = h & (r->tokcap - 1);
 	while (r->tokens[i].hash[0] && strcmp(r->tokens[i].hash, hash) != 0)
@@ -333,8 +333,8 @@ static void load_webhook(void *ctx, struct store_webhook *sw)
 	json_t *cfg = json_loads(sw->config, 0, NULL);
 	struct webhook *w;
 	struct gerr err;
-	if (cfg && webhook_compile(cfg, sw->seq, sw->id, sw->company_seq, sw->status, clock_now_ms(),
-	                           &w, &err) == 0) {
+	if (cfg && webhook_compile(cfg, sw->seq, sw->id, sw->company_seq, sw->status,
+	                           clock_now_ms(), &w, &err) == 0) {
 		w->fail_since = sw->fail_since;
 		registry_webhook_put(r, w);
 	}
@@ -350,7 +350,8 @@ int registry_load(struct registry *r, struct store *s, struct gerr *err)
 		if (store_company_list(s, before, 256, page, &n))
 			return gerr_set(err, GERR_IO, 500, "store", "cannot load companies");
 		for (int i = 0; i < n; i++) {
-			registry_company_put(r, page[i].seq, page[i].id, page[i].name, page[i].event_types);
+			registry_company_put(r, page[i].seq, page[i].id, page[i].name,
+			                     page[i].event_types);
 			store_company_free(&page[i]);
 		}
 		if (n < 256)

@@ -68,8 +68,8 @@ static void conn_complete(struct api_req *req)
 
 static enum MHD_Result send_answer(struct conn *c)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(c->req.out.len, c->req.out.data,
-	                                                         MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(c->req.out.len, c->req.out.data, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
 	if (c->req.out.len)
@@ -88,8 +88,8 @@ static enum MHD_Result fail_now(struct conn *c, int status, const char *code, co
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size, void **ctx)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **ctx)
 {
 	struct http_server *s = cls;
 	struct conn *c = *ctx;
@@ -112,7 +112,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 			/* Answer before reading a byte of an oversized body. */
 			c->handled = true;
 			char msg[96];
-			snprintf(msg, sizeof(msg), "the body is over the %zu byte limit", s->max_body);
+			snprintf(msg, sizeof(msg), "the body is over the %zu byte limit",
+			         s->max_body);
 			return fail_now(c, 413, "payload_too_large", msg);
 		}
 		return MHD_YES;
@@ -200,8 +201,8 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
 	char host[256];
 	const char *colon = strrchr(listen, ':');
 	if (!colon || colon == listen || !colon[1])
-		return gerr_set(err, GERR_INVALID, 400, "usage", "--listen: expected HOST:PORT, got %s",
-		                listen);
+		return gerr_set(err, GERR_INVALID, 400, "usage",
+		                "--listen: expected HOST:PORT, got %s", listen);
 	size_t hl = (size_t)(colon - listen);
 	if (hl >= sizeof(host))
 		return gerr_set(err, GERR_INVALID, 400, "usage", "--listen: host too long");
@@ -211,7 +212,8 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
 		memmove(host, host + 1, hl - 2);
 		host[hl - 2] = '\0';
 	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
 	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(host, colon + 1, &hints, &res);
@@ -237,19 +239,16 @@ int http_start(const struct http_config *cfg, struct api *api, struct http_serve
 		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
 	s->api = api;
 	s->max_body = cfg->max_body;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-	                 MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	                        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 2),
-	                        MHD_OPTION_CONNECTION_LIMIT, 10000u,
-	                        MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-	                        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-	                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-	                        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-	                        MHD_OPTION_END);
+	s->d = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 2),
+	    MHD_OPTION_CONNECTION_LIMIT, 10000u, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_END);
 	if (!s->d) {
 		free(s);
 		return gerr_set(err, GERR_IO, 500, "listen",

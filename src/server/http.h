@@ -16,7 +16,7 @@
 #include "util/gerr.h"
 
 struct http_config {
-	const char *listen;  /* HOST:PORT */
+	const char *listen; /* HOST:PORT */
 	size_t max_body;
 	int threads;
 };

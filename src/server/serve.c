@@ -30,23 +30,26 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: gancho serve [--listen HOST:PORT] [--db URL] [--dev] [options]\n"
-	        "\n"
-	        "Run the webhook gateway: the HTTP API and the delivery engine.\n"
-	        "\n"
-	        "  --listen HOST:PORT     where the API listens (GANCHO_LISTEN, default 127.0.0.1:8080)\n"
-	        "  --db URL               sqlite:PATH (GANCHO_DB, default sqlite:./gancho.db)\n"
-	        "  --dev                  allow http:// and private/loopback targets (GANCHO_DEV=1)\n"
-	        "  --max-body BYTES       largest request body (GANCHO_MAX_BODY, default 1048576)\n"
-	        "  --deactivate-after S   deactivate a webhook whose every attempt failed for S seconds\n"
-	        "                         (GANCHO_DEACTIVATE_AFTER, default 604800 = 7 days)\n"
-	        "  --window N             open deliveries kept in memory (default 20000)\n"
-	        "  --threads N            HTTP threads (default 2)\n"
-	        "  --log-level LEVEL      debug|info|warn|error (GANCHO_LOG_LEVEL, default info)\n"
-	        "\n"
-	        "The admin token that creates companies comes from GANCHO_ADMIN_TOKEN.\n"
-	        "SIGTERM or SIGINT stops taking work, finishes what is in flight, and exits 0.\n");
+	fprintf(
+	    out,
+	    "usage: gancho serve [--listen HOST:PORT] [--db URL] [--dev] [options]\n"
+	    "\n"
+	    "Run the webhook gateway: the HTTP API and the delivery engine.\n"
+	    "\n"
+	    "  --listen HOST:PORT     where the API listens (GANCHO_LISTEN, default "
+	    "127.0.0.1:8080)\n"
+	    "  --db URL               sqlite:PATH (GANCHO_DB, default sqlite:./gancho.db)\n"
+	    "  --dev                  allow http:// and private/loopback targets (GANCHO_DEV=1)\n"
+	    "  --max-body BYTES       largest request body (GANCHO_MAX_BODY, default 1048576)\n"
+	    "  --deactivate-after S   deactivate a webhook whose every attempt failed for S "
+	    "seconds\n"
+	    "                         (GANCHO_DEACTIVATE_AFTER, default 604800 = 7 days)\n"
+	    "  --window N             open deliveries kept in memory (default 20000)\n"
+	    "  --threads N            HTTP threads (default 2)\n"
+	    "  --log-level LEVEL      debug|info|warn|error (GANCHO_LOG_LEVEL, default info)\n"
+	    "\n"
+	    "The admin token that creates companies comes from GANCHO_ADMIN_TOKEN.\n"
+	    "SIGTERM or SIGINT stops taking work, finishes what is in flight, and exits 0.\n");
 }
 
 static const char *env_or(const char *name, const char *dflt)
@@ -60,7 +63,8 @@ static int parse_num(const char *opt, const char *s, long long lo, long long hi,
 	char *end;
 	long long v = strtoll(s, &end, 10);
 	if (!*s || *end || v < lo || v > hi) {
-		fprintf(stderr, "gancho serve: %s: expected an integer from %lld to %lld, got \"%s\"\n",
+		fprintf(stderr,
+		        "gancho serve: %s: expected an integer from %lld to %lld, got \"%s\"\n",
 		        opt, lo, hi, s);
 		return -1;
 	}
@@ -82,12 +86,16 @@ int serve_main(int argc, char **argv)
 		return 2;
 
 	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'}, {"db", required_argument, NULL, 'd'},
-		{"dev", no_argument, NULL, 'D'},          {"max-body", required_argument, NULL, 'b'},
-		{"deactivate-after", required_argument, NULL, 'a'},
-		{"window", required_argument, NULL, 'w'}, {"threads", required_argument, NULL, 't'},
-		{"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"db", required_argument, NULL, 'd'},
+	    {"dev", no_argument, NULL, 'D'},
+	    {"max-body", required_argument, NULL, 'b'},
+	    {"deactivate-after", required_argument, NULL, 'a'},
+	    {"window", required_argument, NULL, 'w'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"log-level", required_argument, NULL, 'L'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int ch;
 	optind = 1;
@@ -162,23 +170,26 @@ int serve_main(int argc, char **argv)
 	struct api_config ac = {.dev = dev, .admin_token = admin, .db_url = db};
 	if (api_new(&ac, reg, eng, &api, &err))
 		goto out;
-	struct http_config hc = {.listen = listen, .max_body = (size_t)max_body, .threads = (int)threads};
+	struct http_config hc = {
+	    .listen = listen, .max_body = (size_t)max_body, .threads = (int)threads};
 	if (http_start(&hc, api, &http, &err))
 		goto out;
 
 	log_info("listening", "addr=%s db=%s dev=%d version=%s", listen, db, dev, GANCHO_VERSION);
 	if (!admin || !*admin)
-		log_warn("no_admin_token", "note=\"GANCHO_ADMIN_TOKEN is unset: POST /api/v1/companies is refused;"
+		log_warn("no_admin_token",
+		         "note=\"GANCHO_ADMIN_TOKEN is unset: POST /api/v1/companies is refused;"
 		         " use 'gancho company create NAME' instead\"");
 	if (isatty(STDERR_FILENO))
-		fprintf(stderr,
-		        "\ngancho is running on http://%s  (Ctrl-C stops it)\n"
-		        "  gancho company create ACME --db %s      # prints a token\n"
-		        "  export GANCHO_TOKEN=<token>\n"
-		        "  gancho webhook add --url https://example.com/hook --event candidate.hired\n"
-		        "  gancho send candidate.hired --data '{\"candidate\":{\"name\":\"John\"}}'\n"
-		        "  gancho deliveries\n\n",
-		        listen, db);
+		fprintf(
+		    stderr,
+		    "\ngancho is running on http://%s  (Ctrl-C stops it)\n"
+		    "  gancho company create ACME --db %s      # prints a token\n"
+		    "  export GANCHO_TOKEN=<token>\n"
+		    "  gancho webhook add --url https://example.com/hook --event candidate.hired\n"
+		    "  gancho send candidate.hired --data '{\"candidate\":{\"name\":\"John\"}}'\n"
+		    "  gancho deliveries\n\n",
+		    listen, db);
 
 	int sig = 0;
 	sigwait(&sigs, &sig);

@@ -25,37 +25,37 @@
 #include "util/uuid.h"
 
 static const char *const migrations[] = {
-	/* 1: the initial schema */
-	"CREATE TABLE companies(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
-	" name TEXT NOT NULL UNIQUE, event_types TEXT NOT NULL DEFAULT '[]',"
-	" created_at INTEGER NOT NULL);"
-	"CREATE TABLE tokens(hash TEXT PRIMARY KEY, company_seq INTEGER NOT NULL,"
-	" created_at INTEGER NOT NULL);"
-	"CREATE TABLE webhooks(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
-	" company_seq INTEGER NOT NULL, status INTEGER NOT NULL, fail_since INTEGER NOT NULL DEFAULT 0,"
-	" config TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-	"CREATE INDEX webhooks_company ON webhooks(company_seq, seq);"
-	"CREATE TABLE events(seq INTEGER PRIMARY KEY, company_seq INTEGER NOT NULL, id TEXT NOT NULL,"
-	" idem_key TEXT, event TEXT NOT NULL, date_ms INTEGER NOT NULL, unit TEXT, data BLOB NOT NULL,"
-	" created_at INTEGER NOT NULL);"
-	"CREATE UNIQUE INDEX events_id ON events(company_seq, id);"
-	"CREATE UNIQUE INDEX events_idem ON events(company_seq, idem_key) WHERE idem_key IS NOT NULL;"
-	"CREATE INDEX events_date ON events(company_seq, date_ms);"
-	"CREATE TABLE deliveries(seq INTEGER PRIMARY KEY, event_seq INTEGER NOT NULL,"
-	" webhook_seq INTEGER NOT NULL, company_seq INTEGER NOT NULL, status INTEGER NOT NULL,"
-	" attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
-	" first_attempt_at INTEGER NOT NULL DEFAULT 0, last_http_status INTEGER NOT NULL DEFAULT 0,"
-	" last_error TEXT, okey TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-	"CREATE INDEX deliveries_open ON deliveries(seq) WHERE status = 0;"
-	"CREATE INDEX deliveries_webhook ON deliveries(webhook_seq, seq);"
-	"CREATE INDEX deliveries_company ON deliveries(company_seq, seq);"
-	"CREATE TABLE attempts(seq INTEGER PRIMARY KEY, delivery_seq INTEGER NOT NULL,"
-	" at INTEGER NOT NULL, http_status INTEGER NOT NULL, latency_ms INTEGER NOT NULL,"
-	" error TEXT, response BLOB);"
-	"CREATE INDEX attempts_delivery ON attempts(delivery_seq, seq);"
-	"CREATE TABLE opevents(seq INTEGER PRIMARY KEY, company_seq INTEGER NOT NULL,"
-	" at INTEGER NOT NULL, kind TEXT NOT NULL, webhook_seq INTEGER, message TEXT NOT NULL);"
-	"CREATE INDEX opevents_company ON opevents(company_seq, seq);",
+    /* 1: the initial schema */
+    "CREATE TABLE companies(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " name TEXT NOT NULL UNIQUE, event_types TEXT NOT NULL DEFAULT '[]',"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE tokens(hash TEXT PRIMARY KEY, company_seq INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE webhooks(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " company_seq INTEGER NOT NULL, status INTEGER NOT NULL, fail_since INTEGER NOT NULL DEFAULT 0,"
+    " config TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX webhooks_company ON webhooks(company_seq, seq);"
+    "CREATE TABLE events(seq INTEGER PRIMARY KEY, company_seq INTEGER NOT NULL, id TEXT NOT NULL,"
+    " idem_key TEXT, event TEXT NOT NULL, date_ms INTEGER NOT NULL, unit TEXT, data BLOB NOT NULL,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX events_id ON events(company_seq, id);"
+    "CREATE UNIQUE INDEX events_idem ON events(company_seq, idem_key) WHERE idem_key IS NOT NULL;"
+    "CREATE INDEX events_date ON events(company_seq, date_ms);"
+    "CREATE TABLE deliveries(seq INTEGER PRIMARY KEY, event_seq INTEGER NOT NULL,"
+    " webhook_seq INTEGER NOT NULL, company_seq INTEGER NOT NULL, status INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
+    " first_attempt_at INTEGER NOT NULL DEFAULT 0, last_http_status INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT, okey TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX deliveries_open ON deliveries(seq) WHERE status = 0;"
+    "CREATE INDEX deliveries_webhook ON deliveries(webhook_seq, seq);"
+    "CREATE INDEX deliveries_company ON deliveries(company_seq, seq);"
+    "CREATE TABLE attempts(seq INTEGER PRIMARY KEY, delivery_seq INTEGER NOT NULL,"
+    " at INTEGER NOT NULL, http_status INTEGER NOT NULL, latency_ms INTEGER NOT NULL,"
+    " error TEXT, response BLOB);"
+    "CREATE INDEX attempts_delivery ON attempts(delivery_seq, seq);"
+    "CREATE TABLE opevents(seq INTEGER PRIMARY KEY, company_seq INTEGER NOT NULL,"
+    " at INTEGER NOT NULL, kind TEXT NOT NULL, webhook_seq INTEGER, message TEXT NOT NULL);"
+    "CREATE INDEX opevents_company ON opevents(company_seq, seq);",
 };
 
 enum stmt_id {
@@ -77,32 +77,33 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_EVENT_INSERT] = "INSERT OR IGNORE INTO events(company_seq, id, idem_key, event, date_ms,"
-	                    " unit, data, created_at) VALUES(?,?,?,?,?,?,?,?)",
-	[ST_EVENT_FIND] = "SELECT id, date_ms FROM events WHERE company_seq = ?1 AND"
-	                  " (id = ?2 OR (?3 IS NOT NULL AND idem_key = ?3)) LIMIT 1",
-	[ST_DELIVERY_INSERT] = "INSERT INTO deliveries(event_seq, webhook_seq, company_seq, status,"
-	                       " next_at, okey, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?)",
-	[ST_OUTCOME_UPDATE] = "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4,"
-	                      " first_attempt_at = ?5, last_http_status = CASE WHEN ?6 THEN ?7 ELSE"
-	                      " last_http_status END, last_error = CASE WHEN ?6 THEN ?8 ELSE last_error"
-	                      " END, updated_at = ?9 WHERE seq = ?1",
-	[ST_ATTEMPT_INSERT] = "INSERT INTO attempts(delivery_seq, at, http_status, latency_ms, error,"
-	                      " response) VALUES(?,?,?,?,?,?)",
-	[ST_WEBHOOK_FAIL_SINCE] = "UPDATE webhooks SET fail_since = ?2 WHERE seq = ?1",
-	[ST_WEBHOOK_DEACTIVATE] = "UPDATE webhooks SET status = 1, updated_at = ?2 WHERE seq = ?1"
-	                          " AND status = 0",
-	[ST_OPEVENT_INSERT] = "INSERT INTO opevents(company_seq, at, kind, webhook_seq, message)"
-	                      " SELECT company_seq, ?2, ?3, seq, ?4 FROM webhooks WHERE seq = ?1",
-	[ST_OPEN_AFTER] = "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
-	                  " okey FROM deliveries WHERE status = 0 AND seq > ? ORDER BY seq LIMIT ?",
-	[ST_OPEN_WEBHOOK] = "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
-	                    " okey FROM deliveries WHERE webhook_seq = ? AND seq > ? AND status = 0"
-	                    " ORDER BY seq LIMIT ?",
-	[ST_EVENT_LOAD] = "SELECT company_seq, id, event, date_ms, unit, data FROM events WHERE seq = ?",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_EVENT_INSERT] = "INSERT OR IGNORE INTO events(company_seq, id, idem_key, event, date_ms,"
+                        " unit, data, created_at) VALUES(?,?,?,?,?,?,?,?)",
+    [ST_EVENT_FIND] = "SELECT id, date_ms FROM events WHERE company_seq = ?1 AND"
+                      " (id = ?2 OR (?3 IS NOT NULL AND idem_key = ?3)) LIMIT 1",
+    [ST_DELIVERY_INSERT] = "INSERT INTO deliveries(event_seq, webhook_seq, company_seq, status,"
+                           " next_at, okey, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?)",
+    [ST_OUTCOME_UPDATE] = "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4,"
+                          " first_attempt_at = ?5, last_http_status = CASE WHEN ?6 THEN ?7 ELSE"
+                          " last_http_status END, last_error = CASE WHEN ?6 THEN ?8 ELSE last_error"
+                          " END, updated_at = ?9 WHERE seq = ?1",
+    [ST_ATTEMPT_INSERT] = "INSERT INTO attempts(delivery_seq, at, http_status, latency_ms, error,"
+                          " response) VALUES(?,?,?,?,?,?)",
+    [ST_WEBHOOK_FAIL_SINCE] = "UPDATE webhooks SET fail_since = ?2 WHERE seq = ?1",
+    [ST_WEBHOOK_DEACTIVATE] = "UPDATE webhooks SET status = 1, updated_at = ?2 WHERE seq = ?1"
+                              " AND status = 0",
+    [ST_OPEVENT_INSERT] = "INSERT INTO opevents(company_seq, at, kind, webhook_seq, message)"
+                          " SELECT company_seq, ?2, ?3, seq, ?4 FROM webhooks WHERE seq = ?1",
+    [ST_OPEN_AFTER] = "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
+                      " okey FROM deliveries WHERE status = 0 AND seq > ? ORDER BY seq LIMIT ?",
+    [ST_OPEN_WEBHOOK] = "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
+                        " okey FROM deliveries WHERE webhook_seq = ? AND seq > ? AND status = 0"
+                        " ORDER BY seq LIMIT ?",
+    [ST_EVENT_LOAD] =
+        "SELECT company_seq, id, event, date_ms, unit, data FROM events WHERE seq = ?",
 };
 
 struct store {
@@ -163,11 +164,13 @@ static int migrate(sqlite3 *db, struct gerr *err)
 	int nmig = (int)(sizeof(migrations) / sizeof(migrations[0]));
 	if (version > nmig)
 		return gerr_set(err, GERR_IO, 500, "store",
-		                "database schema version %d is newer than this gancho (%d)", version, nmig);
+		                "database schema version %d is newer than this gancho (%d)",
+		                version, nmig);
 	for (int v = version; v < nmig; v++) {
 		char setv[128];
 		snprintf(setv, sizeof(setv),
-		         "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', '%d')", v + 1);
+		         "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', '%d')",
+		         v + 1);
 		if (exec_sql(db, "BEGIN IMMEDIATE") || exec_sql(db, migrations[v]) ||
 		    exec_sql(db, setv) || exec_sql(db, "COMMIT")) {
 			exec_sql(db, "ROLLBACK");
@@ -194,15 +197,16 @@ int store_open(const char *url, struct store **out, struct gerr *err)
 	struct store *s = calloc(1, sizeof(*s));
 	if (!s)
 		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
-	int rc = sqlite3_open_v2(path, &s->db,
-	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(
+	    path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		gerr_set(err, GERR_IO, 500, "store", "cannot open %s: %s", path,
 		         s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
-	if (exec_sql(s->db, "PRAGMA journal_mode=WAL") || exec_sql(s->db, "PRAGMA synchronous=FULL") ||
+	if (exec_sql(s->db, "PRAGMA journal_mode=WAL") ||
+	    exec_sql(s->db, "PRAGMA synchronous=FULL") ||
 	    exec_sql(s->db, "PRAGMA temp_store=MEMORY") ||
 	    exec_sql(s->db, "PRAGMA cache_size=-16000")) {
 		gerr_set(err, GERR_IO, 500, "store", "cannot configure %s: %s", path,
@@ -214,7 +218,8 @@ int store_open(const char *url, struct store **out, struct gerr *err)
 	for (int i = 0; i < ST_COUNT; i++) {
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
 		                       NULL) != SQLITE_OK) {
-			gerr_set(err, GERR_IO, 500, "store", "prepare failed: %s", sqlite3_errmsg(s->db));
+			gerr_set(err, GERR_IO, 500, "store", "prepare failed: %s",
+			         sqlite3_errmsg(s->db));
 			goto fail;
 		}
 	}
@@ -551,8 +556,8 @@ int store_company_create(struct store *s, const char *name, const char *event_ty
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc == SQLITE_CONSTRAINT)
-		return gerr_set(err, GERR_CONFLICT, 409, "conflict", "a company named \"%s\" exists",
-		                name);
+		return gerr_set(err, GERR_CONFLICT, 409, "conflict",
+		                "a company named \"%s\" exists", name);
 	if (rc != SQLITE_DONE)
 		return db_error(s, err, "company_create");
 	out->seq = sqlite3_last_insert_rowid(s->db);
@@ -614,7 +619,8 @@ void store_company_free(struct store_company *c)
 
 int store_token_add(struct store *s, int64_t company_seq, const char *token_hash)
 {
-	sqlite3_stmt *st = q_prepare(s, "INSERT INTO tokens(hash, company_seq, created_at) VALUES(?,?,?)");
+	sqlite3_stmt *st =
+	    q_prepare(s, "INSERT INTO tokens(hash, company_seq, created_at) VALUES(?,?,?)");
 	if (!st)
 		return GERR_IO;
 	bind_text(st, 1, token_hash);
@@ -688,9 +694,10 @@ int store_webhook_insert(struct store *s, struct store_webhook *w, struct gerr *
 
 int store_webhook_update(struct store *s, const struct store_webhook *w)
 {
-	sqlite3_stmt *st = q_prepare(s, "UPDATE webhooks SET status = ?, config = ?, updated_at = ?,"
-	                                " fail_since = CASE WHEN ? = 0 THEN 0 ELSE fail_since END"
-	                                " WHERE seq = ?");
+	sqlite3_stmt *st =
+	    q_prepare(s, "UPDATE webhooks SET status = ?, config = ?, updated_at = ?,"
+	                 " fail_since = CASE WHEN ? = 0 THEN 0 ELSE fail_since END"
+	                 " WHERE seq = ?");
 	if (!st)
 		return GERR_IO;
 	sqlite3_bind_int(st, 1, w->status);
@@ -704,7 +711,8 @@ int store_webhook_update(struct store *s, const struct store_webhook *w)
 	return rc == SQLITE_DONE ? 0 : GERR_IO;
 }
 
-int store_webhook_get(struct store *s, int64_t company_seq, const char *id, struct store_webhook *out)
+int store_webhook_get(struct store *s, int64_t company_seq, const char *id,
+                      struct store_webhook *out)
 {
 	sqlite3_stmt *st = q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = ?"
 	                                " AND (? = 0 OR company_seq = ?) AND status != 2");
@@ -723,8 +731,9 @@ int store_webhook_get(struct store *s, int64_t company_seq, const char *id, stru
 int store_webhook_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
                        struct store_webhook *out, int *n)
 {
-	sqlite3_stmt *st = q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = ?"
-	                                " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
+	sqlite3_stmt *st =
+	    q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = ?"
+	                 " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
 	if (!st)
 		return GERR_IO;
 	sqlite3_bind_int64(st, 1, company_seq);
@@ -785,8 +794,9 @@ int store_webhook_release_held(struct store *s, int64_t webhook_seq, int64_t now
 
 int store_webhook_fail_open(struct store *s, int64_t webhook_seq, const char *reason, int64_t now)
 {
-	sqlite3_stmt *st = q_prepare(s, "UPDATE deliveries SET status = 3, last_error = ?,"
-	                                " updated_at = ? WHERE webhook_seq = ? AND status IN (0, 1)");
+	sqlite3_stmt *st =
+	    q_prepare(s, "UPDATE deliveries SET status = 3, last_error = ?,"
+	                 " updated_at = ? WHERE webhook_seq = ? AND status IN (0, 1)");
 	if (st) {
 		bind_text(st, 1, reason);
 		sqlite3_bind_int64(st, 2, now);
@@ -797,9 +807,9 @@ int store_webhook_fail_open(struct store *s, int64_t webhook_seq, const char *re
 
 /* ---- deliveries, attempts, events, operator records ---------------------------------------- */
 
-#define DELIVERY_SELECT                                                                         \
-	"SELECT d.seq, w.id, e.id, e.event, d.status, d.attempts, d.next_at, d.last_http_status," \
-	" d.last_error, d.created_at, d.updated_at FROM deliveries d JOIN events e ON"            \
+#define DELIVERY_SELECT                                                                            \
+	"SELECT d.seq, w.id, e.id, e.event, d.status, d.attempts, d.next_at, d.last_http_status,"  \
+	" d.last_error, d.created_at, d.updated_at FROM deliveries d JOIN events e ON"             \
 	" e.seq = d.event_seq JOIN webhooks w ON w.seq = d.webhook_seq "
 
 static void read_delivery(sqlite3_stmt *st, struct store_delivery *d)
@@ -821,14 +831,14 @@ int store_delivery_list(struct store *s, int64_t company_seq, const struct store
                         int64_t before_seq, int limit, struct store_delivery *out, int *n)
 {
 	/* With a webhook the (webhook_seq, seq) index drives; else (company_seq, seq). */
-	const char *sql =
-		f->webhook_seq
-			? DELIVERY_SELECT "WHERE d.webhook_seq = ?1 AND d.company_seq = ?2 AND d.seq < ?3"
-			                  " AND (?4 < 0 OR d.status = ?4) AND (?5 IS NULL OR e.event = ?5)"
-			                  " ORDER BY d.seq DESC LIMIT ?6"
-			: DELIVERY_SELECT "WHERE d.company_seq = ?2 AND d.seq < ?3 AND (?1 = 0 OR 1)"
-			                  " AND (?4 < 0 OR d.status = ?4) AND (?5 IS NULL OR e.event = ?5)"
-			                  " ORDER BY d.seq DESC LIMIT ?6";
+	const char *sql = f->webhook_seq ? DELIVERY_SELECT
+	                      "WHERE d.webhook_seq = ?1 AND d.company_seq = ?2 AND d.seq < ?3"
+	                      " AND (?4 < 0 OR d.status = ?4) AND (?5 IS NULL OR e.event = ?5)"
+	                      " ORDER BY d.seq DESC LIMIT ?6"
+	                                 : DELIVERY_SELECT
+	                      "WHERE d.company_seq = ?2 AND d.seq < ?3 AND (?1 = 0 OR 1)"
+	                      " AND (?4 < 0 OR d.status = ?4) AND (?5 IS NULL OR e.event = ?5)"
+	                      " ORDER BY d.seq DESC LIMIT ?6";
 	sqlite3_stmt *st = q_prepare(s, sql);
 	if (!st)
 		return GERR_IO;
@@ -846,7 +856,8 @@ int store_delivery_list(struct store *s, int64_t company_seq, const struct store
 	return 0;
 }
 
-int store_delivery_get(struct store *s, int64_t company_seq, int64_t seq, struct store_delivery *out)
+int store_delivery_get(struct store *s, int64_t company_seq, int64_t seq,
+                       struct store_delivery *out)
 {
 	sqlite3_stmt *st = q_prepare(s, DELIVERY_SELECT "WHERE d.seq = ? AND d.company_seq = ?");
 	if (!st)
@@ -884,8 +895,8 @@ int store_delivery_retry(struct store *s, int64_t company_seq, int64_t seq, int6
 		return db_error(s, err, "delivery_retry");
 	struct store_delivery d;
 	if (store_delivery_get(s, company_seq, seq, &d) == 0)
-		return gerr_set(err, GERR_CONFLICT, 409, "conflict", "delivery %lld is already pending",
-		                (long long)seq);
+		return gerr_set(err, GERR_CONFLICT, 409, "conflict",
+		                "delivery %lld is already pending", (long long)seq);
 	return gerr_set(err, GERR_NOTFOUND, 404, "not_found", "no delivery %lld", (long long)seq);
 }
 
@@ -969,10 +980,11 @@ int store_event_range(struct store *s, int64_t company_seq, int64_t since_ms, in
 int store_opevent_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
                        struct store_opevent *out, int *n)
 {
-	sqlite3_stmt *st = q_prepare(s, "SELECT o.seq, o.at, o.kind, COALESCE(w.id, ''), o.message"
-	                                " FROM opevents o LEFT JOIN webhooks w ON w.seq = o.webhook_seq"
-	                                " WHERE o.company_seq = ? AND o.seq < ?"
-	                                " ORDER BY o.seq DESC LIMIT ?");
+	sqlite3_stmt *st =
+	    q_prepare(s, "SELECT o.seq, o.at, o.kind, COALESCE(w.id, ''), o.message"
+	                 " FROM opevents o LEFT JOIN webhooks w ON w.seq = o.webhook_seq"
+	                 " WHERE o.company_seq = ? AND o.seq < ?"
+	                 " ORDER BY o.seq DESC LIMIT ?");
 	if (!st)
 		return GERR_IO;
 	sqlite3_bind_int64(st, 1, company_seq);

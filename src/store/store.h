@@ -47,8 +47,8 @@ struct store_event_in {
 	const char *idem_key; /* Idempotency-Key or NULL */
 	const char *event;
 	int64_t date_ms;
-	const char *unit;     /* or NULL */
-	const char *data;     /* raw JSON bytes of "data" */
+	const char *unit; /* or NULL */
+	const char *data; /* raw JSON bytes of "data" */
 	size_t datalen;
 	int nwebhooks;
 	const int64_t *webhook_seqs;
@@ -56,11 +56,11 @@ struct store_event_in {
 	const uint8_t *held;      /* per webhook: 1 = start held (webhook paused) */
 
 	/* out */
-	int64_t seq;              /* the event's row */
-	int64_t first_delivery;   /* seq of the delivery for webhook_seqs[0]; the rest follow */
-	bool duplicate;           /* id / idem_key seen before: nothing inserted */
-	char dup_id[160];         /* the first call's id … */
-	int64_t dup_date_ms;      /* … and date */
+	int64_t seq;            /* the event's row */
+	int64_t first_delivery; /* seq of the delivery for webhook_seqs[0]; the rest follow */
+	bool duplicate;         /* id / idem_key seen before: nothing inserted */
+	char dup_id[160];       /* the first call's id … */
+	int64_t dup_date_ms;    /* … and date */
 };
 
 /* New deliveries for existing events (replay, inbound actions). */
@@ -75,25 +75,25 @@ struct store_delivery_in {
 /* What happened to one attempt, and the delivery's state after it. */
 struct store_outcome {
 	int64_t delivery_seq;
-	int status;              /* new enum delivery_status */
-	int attempts;            /* total so far */
-	int64_t next_at;         /* next attempt time (ms) when pending */
+	int status;      /* new enum delivery_status */
+	int attempts;    /* total so far */
+	int64_t next_at; /* next attempt time (ms) when pending */
 	int64_t first_attempt_at;
 	/* the attempt itself; at == 0 means "no attempt, status change only" */
 	int64_t at;
-	int http_status;         /* 0 when no HTTP answer */
+	int http_status; /* 0 when no HTTP answer */
 	int latency_ms;
-	const char *error;       /* NULL when none */
-	const char *response;    /* excerpt of the answer body, may be NULL */
+	const char *error;    /* NULL when none */
+	const char *response; /* excerpt of the answer body, may be NULL */
 	size_t response_len;
 };
 
 /* A change to a webhook decided by the engine. */
 struct store_webhook_change {
 	int64_t webhook_seq;
-	int64_t fail_since;      /* start of the current failure streak, 0 = none */
-	bool deactivate;         /* set status inactive and record an operator event */
-	const char *reason;      /* operator message when deactivating */
+	int64_t fail_since; /* start of the current failure streak, 0 = none */
+	bool deactivate;    /* set status inactive and record an operator event */
+	const char *reason; /* operator message when deactivating */
 };
 
 struct store_batch {
@@ -117,7 +117,7 @@ struct store_task {
 	int64_t next_at;
 	int64_t first_attempt_at;
 	int attempts;
-	char okey[64];           /* ordering key value, "" when none */
+	char okey[64]; /* ordering key value, "" when none */
 };
 
 /* An event as loaded for sending. Strings are owned: store_event_free. */
@@ -139,7 +139,7 @@ struct store_company {
 	int64_t seq;
 	char id[40];
 	char name[256];
-	char *event_types;       /* JSON array text, owned */
+	char *event_types; /* JSON array text, owned */
 	int64_t created_at;
 };
 
@@ -151,7 +151,7 @@ struct store_webhook {
 	int64_t fail_since;
 	int64_t created_at;
 	int64_t updated_at;
-	char *config;            /* JSON object text (with secrets), owned */
+	char *config; /* JSON object text (with secrets), owned */
 };
 
 struct store_delivery {
@@ -174,7 +174,7 @@ struct store_attempt {
 	int http_status;
 	int latency_ms;
 	char error[256];
-	char *response;          /* owned */
+	char *response; /* owned */
 	size_t response_len;
 };
 
@@ -187,9 +187,9 @@ struct store_opevent {
 };
 
 struct store_delivery_filter {
-	int64_t webhook_seq;     /* 0 = any */
-	int status;              /* -1 = any */
-	const char *event;       /* NULL = any */
+	int64_t webhook_seq; /* 0 = any */
+	int status;          /* -1 = any */
+	const char *event;   /* NULL = any */
 };
 
 /* ---- the interface --------------------------------------------------------- */
@@ -226,7 +226,8 @@ int store_token_each(struct store *s, void (*fn)(void *ctx, const char *hash, in
 int store_webhook_insert(struct store *s, struct store_webhook *w, struct gerr *err);
 int store_webhook_update(struct store *s, const struct store_webhook *w);
 /* store_webhook_get: by public id within a company (company_seq 0 = any). */
-int store_webhook_get(struct store *s, int64_t company_seq, const char *id, struct store_webhook *out);
+int store_webhook_get(struct store *s, int64_t company_seq, const char *id,
+                      struct store_webhook *out);
 int store_webhook_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
                        struct store_webhook *out, int *n);
 int store_webhook_each(struct store *s, void (*fn)(void *ctx, struct store_webhook *w), void *ctx);
@@ -239,7 +240,8 @@ int store_webhook_fail_open(struct store *s, int64_t webhook_seq, const char *re
 /* Deliveries and attempts. */
 int store_delivery_list(struct store *s, int64_t company_seq, const struct store_delivery_filter *f,
                         int64_t before_seq, int limit, struct store_delivery *out, int *n);
-int store_delivery_get(struct store *s, int64_t company_seq, int64_t seq, struct store_delivery *out);
+int store_delivery_get(struct store *s, int64_t company_seq, int64_t seq,
+                       struct store_delivery *out);
 /* store_delivery_retry: a finished or held delivery becomes pending, due now,
  * with a fresh schedule. GERR_CONFLICT when it is already pending. */
 int store_delivery_retry(struct store *s, int64_t company_seq, int64_t seq, int64_t now,

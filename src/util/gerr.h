@@ -15,19 +15,19 @@ enum {
 	GERR_CONFLICT = -3, /* 409 */
 	GERR_IO = -4,       /* storage or network failure: 500/503 */
 	GERR_NOMEM = -5,
-	GERR_AUTH = -6,     /* 401/403 */
-	GERR_TOOBIG = -7,   /* 413 */
+	GERR_AUTH = -6,   /* 401/403 */
+	GERR_TOOBIG = -7, /* 413 */
 };
 
 struct gerr {
-	int status;     /* HTTP status a server should answer with */
-	char code[32];  /* short machine-readable code, e.g. "invalid_json" */
-	char msg[256];  /* what a person reads */
+	int status;    /* HTTP status a server should answer with */
+	char code[32]; /* short machine-readable code, e.g. "invalid_json" */
+	char msg[256]; /* what a person reads */
 };
 
 /* gerr_set fills err (if not NULL) and returns rc, so callers can
  * `return gerr_set(err, GERR_INVALID, 400, "invalid_json", "...", ...)`. */
 int gerr_set(struct gerr *err, int rc, int status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 #endif

@@ -31,7 +31,7 @@
 struct js {
 	const char *s;
 	size_t n;
-	size_t i;	/* current offset into s */
+	size_t i; /* current offset into s */
 	struct gerr *err;
 };
 
@@ -103,14 +103,16 @@ static int js_string(struct js *p)
 			if (i + 1 >= n)
 				break;
 			switch (s[i + 1]) {
-			case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-				i += 2;
-				continue;
-			case 'u':
-				break;
-			default:
-				p->i = i;
-				return js_fail(p, "invalid escape in string");
+			case '"':
+			case '\\':
+			case '/':
+			case 'b':
+			case 'f':
+			case 'n':
+			case 'r':
+			case 't': i += 2; continue;
+			case 'u': break;
+			default: p->i = i; return js_fail(p, "invalid escape in string");
 			}
 			int32_t cp = js_hex4(p->s, i + 2, n);
 			if (cp < 0) {
@@ -127,7 +129,8 @@ static int js_string(struct js *p)
 					lo = js_hex4(p->s, i + 8, n);
 				if (lo < 0xDC00 || lo > 0xDFFF) {
 					p->i = i;
-					return js_fail(p, "unpaired UTF-16 high surrogate in \\u escape");
+					return js_fail(
+					    p, "unpaired UTF-16 high surrogate in \\u escape");
 				}
 				i += 12;
 			} else {
@@ -144,15 +147,15 @@ static int js_string(struct js *p)
 		} else if (c >= 0xE0 && c <= 0xEF) {
 			len = 3;
 			if (c == 0xE0)
-				lo = 0xA0;	/* overlong */
+				lo = 0xA0; /* overlong */
 			else if (c == 0xED)
-				hi = 0x9F;	/* UTF-16 surrogates */
+				hi = 0x9F; /* UTF-16 surrogates */
 		} else if (c >= 0xF0 && c <= 0xF4) {
 			len = 4;
 			if (c == 0xF0)
-				lo = 0x90;	/* overlong */
+				lo = 0x90; /* overlong */
 			else if (c == 0xF4)
-				hi = 0x8F;	/* above U+10FFFF */
+				hi = 0x8F; /* above U+10FFFF */
 		} else {
 			p->i = i;
 			return js_fail(p, "invalid UTF-8 in string");
@@ -258,29 +261,27 @@ static int js_value(struct js *p, int depth)
 			if (stack[sp - 1] == '{')
 				goto member_key;
 			continue;
-		case '"':
-			rc = js_string(p);
-			break;
-		case '-': case '0': case '1': case '2': case '3': case '4':
-		case '5': case '6': case '7': case '8': case '9':
-			rc = js_number(p);
-			break;
-		case 't':
-			rc = js_literal(p, "true", 4);
-			break;
-		case 'f':
-			rc = js_literal(p, "false", 5);
-			break;
-		case 'n':
-			rc = js_literal(p, "null", 4);
-			break;
-		default:
-			return js_fail(p, "unexpected character");
+		case '"': rc = js_string(p); break;
+		case '-':
+		case '0':
+		case '1':
+		case '2':
+		case '3':
+		case '4':
+		case '5':
+		case '6':
+		case '7':
+		case '8':
+		case '9': rc = js_number(p); break;
+		case 't': rc = js_literal(p, "true", 4); break;
+		case 'f': rc = js_literal(p, "false", 5); break;
+		case 'n': rc = js_literal(p, "null", 4); break;
+		default: return js_fail(p, "unexpected character");
 		}
 		if (rc)
 			return rc;
 
-after_value:
+	after_value:
 		/* State: a value just ended; close containers or move on. */
 		if (sp == 0)
 			return 0;
@@ -308,7 +309,7 @@ after_value:
 			continue;
 		}
 
-member_key:
+	member_key:
 		/* State: inside an object, expect "key": */
 		js_skip_ws(p);
 		if (p->i >= p->n)
@@ -381,7 +382,8 @@ int json_scan_object(const char *s, size_t n, struct json_member *members, int m
 		const char *key = s + kstart + 1;
 		size_t keylen = p.i - kstart - 2;
 		for (int k = 0; k < cnt; k++) {
-			if (members[k].keylen == keylen && memcmp(members[k].key, key, keylen) == 0) {
+			if (members[k].keylen == keylen &&
+			    memcmp(members[k].key, key, keylen) == 0) {
 				p.i = kstart;
 				return js_fail(&p, "duplicate key");
 			}
@@ -454,7 +456,7 @@ int json_string_decode(const char *raw, size_t n, char *out, size_t outsz)
 {
 	if (outsz == 0 || n < 2 || raw[0] != '"' || raw[n - 1] != '"')
 		return -1;
-	size_t end = n - 1;	/* the closing quote */
+	size_t end = n - 1; /* the closing quote */
 	size_t o = 0;
 	for (size_t i = 1; i < end;) {
 		size_t run = i;
@@ -493,7 +495,7 @@ int json_string_decode(const char *raw, size_t n, char *out, size_t outsz)
 			continue;
 		}
 		int32_t cp = js_hex4(raw, i + 2, end);
-		if (cp <= 0)	/* malformed, or \u0000 which a C string cannot hold */
+		if (cp <= 0) /* malformed, or \u0000 which a C string cannot hold */
 			return -1;
 		i += 6;
 		if (cp >= 0xDC00 && cp <= 0xDFFF)

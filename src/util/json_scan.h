@@ -17,13 +17,20 @@
 
 #define JSON_SCAN_MAX_DEPTH 128
 
-enum json_type { JSON_T_OBJECT, JSON_T_ARRAY, JSON_T_STRING, JSON_T_NUMBER, JSON_T_TRUE,
-                 JSON_T_FALSE, JSON_T_NULL };
+enum json_type {
+	JSON_T_OBJECT,
+	JSON_T_ARRAY,
+	JSON_T_STRING,
+	JSON_T_NUMBER,
+	JSON_T_TRUE,
+	JSON_T_FALSE,
+	JSON_T_NULL
+};
 
 struct json_member {
-	const char *key;  /* raw key bytes between the quotes (escapes not decoded) */
+	const char *key; /* raw key bytes between the quotes (escapes not decoded) */
 	size_t keylen;
-	const char *val;  /* raw value bytes, e.g. "{...}" or "\"abc\"" with quotes */
+	const char *val; /* raw value bytes, e.g. "{...}" or "\"abc\"" with quotes */
 	size_t vallen;
 	enum json_type type;
 };

@@ -39,9 +39,10 @@ void log_msg(enum log_level lvl, const char *msg, const char *fmt, ...)
 	time_t secs = (time_t)(now / 1000);
 	struct tm tm;
 	gmtime_r(&secs, &tm);
-	int n = snprintf(line, sizeof(line), "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ level=%s msg=%s ",
-	                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	                 tm.tm_sec, (int)(now % 1000), level_names[lvl], msg);
+	int n =
+	    snprintf(line, sizeof(line), "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ level=%s msg=%s ",
+	             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	             (int)(now % 1000), level_names[lvl], msg);
 	va_list ap;
 	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);

@@ -18,11 +18,15 @@ int log_parse_level(const char *s);
 int log_enabled(enum log_level lvl);
 /* log_msg: fmt holds the fields after msg=, e.g. "webhook=%s status=%d". */
 void log_msg(enum log_level lvl, const char *msg, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
-#define log_debug(msg, ...) do { if (log_enabled(LOG_DEBUG)) log_msg(LOG_DEBUG, msg, __VA_ARGS__); } while (0)
-#define log_info(msg, ...) log_msg(LOG_INFO, msg, __VA_ARGS__)
-#define log_warn(msg, ...) log_msg(LOG_WARN, msg, __VA_ARGS__)
+#define log_debug(msg, ...)                                                                        \
+	do {                                                                                       \
+		if (log_enabled(LOG_DEBUG))                                                        \
+			log_msg(LOG_DEBUG, msg, __VA_ARGS__);                                      \
+	} while (0)
+#define log_info(msg, ...)  log_msg(LOG_INFO, msg, __VA_ARGS__)
+#define log_warn(msg, ...)  log_msg(LOG_WARN, msg, __VA_ARGS__)
 #define log_error(msg, ...) log_msg(LOG_ERROR, msg, __VA_ARGS__)
 
 #endif

@@ -30,10 +30,10 @@ static void test_build_exact(void **state)
 	envelope_build(&b, "ACME", "24e99765-0c97-4d5d-a5b4-3f9a6b0a2f11", "candidate.hired",
 	               "2019-06-19T23:48:46.952Z", data, strlen(data));
 	assert_false(b.oom);
-	assert_string_equal(b.data,
-	                    "{\"companyName\":\"ACME\",\"id\":\"24e99765-0c97-4d5d-a5b4-3f9a6b0a2f11\","
-	                    "\"event\":\"candidate.hired\",\"date\":\"2019-06-19T23:48:46.952Z\","
-	                    "\"data\":{\"job\": {\"name\": \"Contratação\", \"n\": [1, 2.50]}}}");
+	assert_string_equal(
+	    b.data, "{\"companyName\":\"ACME\",\"id\":\"24e99765-0c97-4d5d-a5b4-3f9a6b0a2f11\","
+	            "\"event\":\"candidate.hired\",\"date\":\"2019-06-19T23:48:46.952Z\","
+	            "\"data\":{\"job\": {\"name\": \"Contratação\", \"n\": [1, 2.50]}}}");
 	assert_int_equal(b.len, strlen(b.data));
 
 	/* Strings are escaped; data is copied as given, even a bare scalar,
@@ -41,8 +41,9 @@ static void test_build_exact(void **state)
 	buf_reset(&b);
 	buf_puts(&b, ">");
 	envelope_build(&b, "A \"B\" \\ C\n", "id\x01", "e", "d", "nullxyz", 4);
-	assert_string_equal(b.data, ">{\"companyName\":\"A \\\"B\\\" \\\\ C\\n\",\"id\":\"id\\u0001\","
-	                            "\"event\":\"e\",\"date\":\"d\",\"data\":null}");
+	assert_string_equal(b.data,
+	                    ">{\"companyName\":\"A \\\"B\\\" \\\\ C\\n\",\"id\":\"id\\u0001\","
+	                    "\"event\":\"e\",\"date\":\"d\",\"data\":null}");
 	buf_free(&b);
 }
 
@@ -53,18 +54,18 @@ static void test_format_known(void **state)
 		int64_t ms;
 		const char *s;
 	} v[] = {
-		{0, "1970-01-01T00:00:00.000Z"},
-		{1, "1970-01-01T00:00:00.001Z"},
-		{-1, "1969-12-31T23:59:59.999Z"},
-		{1560988126952LL, "2019-06-19T23:48:46.952Z"},
-		{951825600000LL, "2000-02-29T12:00:00.000Z"},
-		{1709164800000LL, "2024-02-29T00:00:00.000Z"},
-		{78796799000LL, "1972-06-30T23:59:59.000Z"},
-		{253402300799999LL, "9999-12-31T23:59:59.999Z"},
-		/* Out of the printable range: clamped, never garbled. */
-		{253402300800000LL, "9999-12-31T23:59:59.999Z"},
-		{INT64_MAX, "9999-12-31T23:59:59.999Z"},
-		{INT64_MIN, "0000-01-01T00:00:00.000Z"},
+	    {0, "1970-01-01T00:00:00.000Z"},
+	    {1, "1970-01-01T00:00:00.001Z"},
+	    {-1, "1969-12-31T23:59:59.999Z"},
+	    {1560988126952LL, "2019-06-19T23:48:46.952Z"},
+	    {951825600000LL, "2000-02-29T12:00:00.000Z"},
+	    {1709164800000LL, "2024-02-29T00:00:00.000Z"},
+	    {78796799000LL, "1972-06-30T23:59:59.000Z"},
+	    {253402300799999LL, "9999-12-31T23:59:59.999Z"},
+	    /* Out of the printable range: clamped, never garbled. */
+	    {253402300800000LL, "9999-12-31T23:59:59.999Z"},
+	    {INT64_MAX, "9999-12-31T23:59:59.999Z"},
+	    {INT64_MIN, "0000-01-01T00:00:00.000Z"},
 	};
 	char out[DATE_STR_LEN];
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -87,8 +88,9 @@ static void test_format_vs_gmtime(void **state)
 		time_t t = (time_t)(ms / 1000);
 		struct tm tm;
 		assert_non_null(gmtime_r(&t, &tm));
-		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		         tm.tm_sec, (int)(ms % 1000));
 		envelope_format_date(ms, out);
 		assert_string_equal(out, want);
 		int64_t back = -1;
@@ -188,51 +190,51 @@ static void test_parse_rejects(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"",
-		"2019",
-		"2019-06-19",
-		"2019-06-19T23:48",
-		"2019-06-19T23:48:46",            /* no zone */
-		"2019-06-19T23:48:46.952",
-		"2019-06-19 23:48:46Z",           /* space separator */
-		"2019-06-19X23:48:46Z",
-		"19-06-19T23:48:46Z",
-		"20190-06-19T23:48:46Z",
-		"2019/06/19T23:48:46Z",
-		"2019-6-19T23:48:46Z",
-		"2019-06-9T23:48:46Z",
-		"2019-06-19T3:48:46Z",
-		"2019-00-19T23:48:46Z",
-		"2019-13-19T23:48:46Z",
-		"2019-06-00T23:48:46Z",
-		"2019-06-32T23:48:46Z",
-		"2019-06-19T24:00:00Z",
-		"2019-06-19T23:60:00Z",
-		"2019-06-19T23:48:61Z",
-		"2019-06-19T23:48:46.Z",
-		"2019-06-19T23:48:46.1234567890Z", /* 10 digits */
-		"2019-06-19T23:48:46,952Z",
-		"2019-06-19T23:48:46.95aZ",
-		"2019-06-19T23:48:46ZZ",
-		"2019-06-19T23:48:46Z ",
-		" 2019-06-19T23:48:46Z",
-		"2019-06-19T23:48:46+03",
-		"2019-06-19T23:48:46+0300",
-		"2019-06-19T23:48:46+3:00",
-		"2019-06-19T23:48:46+24:00",
-		"2019-06-19T23:48:46+03:60",
-		"2019-06-19T23:48:46+03:00Z",
-		"2019-06-19T23:48:46 +03:00",
-		"+2019-06-19T23:48:46Z",
-		"-019-06-19T23:48:46Z",
-		"2019-06-19T23:48:46UTC",
-		"２019-06-19T23:48:46Z",
+	    "",
+	    "2019",
+	    "2019-06-19",
+	    "2019-06-19T23:48",
+	    "2019-06-19T23:48:46", /* no zone */
+	    "2019-06-19T23:48:46.952",
+	    "2019-06-19 23:48:46Z", /* space separator */
+	    "2019-06-19X23:48:46Z",
+	    "19-06-19T23:48:46Z",
+	    "20190-06-19T23:48:46Z",
+	    "2019/06/19T23:48:46Z",
+	    "2019-6-19T23:48:46Z",
+	    "2019-06-9T23:48:46Z",
+	    "2019-06-19T3:48:46Z",
+	    "2019-00-19T23:48:46Z",
+	    "2019-13-19T23:48:46Z",
+	    "2019-06-00T23:48:46Z",
+	    "2019-06-32T23:48:46Z",
+	    "2019-06-19T24:00:00Z",
+	    "2019-06-19T23:60:00Z",
+	    "2019-06-19T23:48:61Z",
+	    "2019-06-19T23:48:46.Z",
+	    "2019-06-19T23:48:46.1234567890Z", /* 10 digits */
+	    "2019-06-19T23:48:46,952Z",
+	    "2019-06-19T23:48:46.95aZ",
+	    "2019-06-19T23:48:46ZZ",
+	    "2019-06-19T23:48:46Z ",
+	    " 2019-06-19T23:48:46Z",
+	    "2019-06-19T23:48:46+03",
+	    "2019-06-19T23:48:46+0300",
+	    "2019-06-19T23:48:46+3:00",
+	    "2019-06-19T23:48:46+24:00",
+	    "2019-06-19T23:48:46+03:60",
+	    "2019-06-19T23:48:46+03:00Z",
+	    "2019-06-19T23:48:46 +03:00",
+	    "+2019-06-19T23:48:46Z",
+	    "-019-06-19T23:48:46Z",
+	    "2019-06-19T23:48:46UTC",
+	    "２019-06-19T23:48:46Z",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int64_t ms = 12345;
 		if (parse(bad[i], &ms) != -1)
 			fail_msg("accepted \"%s\"", bad[i]);
-		assert_int_equal(ms, 12345);	/* untouched on failure */
+		assert_int_equal(ms, 12345); /* untouched on failure */
 	}
 	int64_t ms;
 	assert_int_equal(envelope_parse_date(NULL, 0, &ms), -1);
@@ -241,12 +243,9 @@ static void test_parse_rejects(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_build_exact),
-		cmocka_unit_test(test_format_known),
-		cmocka_unit_test(test_format_vs_gmtime),
-		cmocka_unit_test(test_parse_roundtrip),
-		cmocka_unit_test(test_leap_years),
-		cmocka_unit_test(test_parse_rejects),
+	    cmocka_unit_test(test_build_exact),      cmocka_unit_test(test_format_known),
+	    cmocka_unit_test(test_format_vs_gmtime), cmocka_unit_test(test_parse_roundtrip),
+	    cmocka_unit_test(test_leap_years),       cmocka_unit_test(test_parse_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,13 +24,14 @@ static json_t *load(const char *text)
 }
 
 static const char doc_text[] =
-	"{\"event\": \"application.moved\", \"unit\": \"SP\","
-	" \"data\": {\"application\": {\"id\": 42, \"score\": 7.5, \"tags\": [\"a\", \"b\", {\"c\": 1}],"
-	"                             \"currentStep\": {\"name\": \"Entrevista\"}, \"hired\": false,"
-	"                             \"note\": null},"
-	"          \"byYear\": {\"2019\": \"x\", \"07\": \"y\"},"
-	"          \"matrix\": [[1, 2], [3, 4]],"
-	"          \"job\": {\"name\": \"Contratação\", \"big\": 9007199254740993, \"neg\": -3}}}";
+    "{\"event\": \"application.moved\", \"unit\": \"SP\","
+    " \"data\": {\"application\": {\"id\": 42, \"score\": 7.5, \"tags\": [\"a\", \"b\", {\"c\": "
+    "1}],"
+    "                             \"currentStep\": {\"name\": \"Entrevista\"}, \"hired\": false,"
+    "                             \"note\": null},"
+    "          \"byYear\": {\"2019\": \"x\", \"07\": \"y\"},"
+    "          \"matrix\": [[1, 2], [3, 4]],"
+    "          \"job\": {\"name\": \"Contratação\", \"big\": 9007199254740993, \"neg\": -3}}}";
 
 static void test_get(void **state)
 {
@@ -94,39 +95,40 @@ static void test_validate(void **state)
 {
 	(void)state;
 	static const char *const ok[] = {
-		"{}",
-		"{\"event\": \"candidate.hired\"}",
-		"{\"data.application.id\": 42, \"data.x\": 1.5, \"data.y\": true, \"data.z\": null}",
-		"{\"data.application.currentStep.name\": \"Entrevista\", \"unit\": {\"$in\": [\"SP\",\"RJ\"]}}",
-		"{\"unit\": {\"$in\": []}}",
-		"{\"unit\": {\"$in\": [1, \"a\", null, false, 2.5]}}",
-		"{\"unit\": {\"$ne\": \"SP\"}}",
-		"{\"unit\": {\"$ne\": null}}",
-		"{\"unit\": {\"$exists\": true}, \"data.tags.0\": {\"$exists\": false}}",
+	    "{}",
+	    "{\"event\": \"candidate.hired\"}",
+	    "{\"data.application.id\": 42, \"data.x\": 1.5, \"data.y\": true, \"data.z\": null}",
+	    "{\"data.application.currentStep.name\": \"Entrevista\", \"unit\": {\"$in\": "
+	    "[\"SP\",\"RJ\"]}}",
+	    "{\"unit\": {\"$in\": []}}",
+	    "{\"unit\": {\"$in\": [1, \"a\", null, false, 2.5]}}",
+	    "{\"unit\": {\"$ne\": \"SP\"}}",
+	    "{\"unit\": {\"$ne\": null}}",
+	    "{\"unit\": {\"$exists\": true}, \"data.tags.0\": {\"$exists\": false}}",
 	};
 	static const struct {
 		const char *f, *msg;
 	} bad[] = {
-		{"[]", "filter: must be an object"},
-		{"\"event\"", "filter: must be an object"},
-		{"null", "filter: must be an object"},
-		{"{\"\": 1}", "key must be a dotted path"},
-		{"{\".a\": 1}", "filter: .a: key must be a dotted path"},
-		{"{\"a.\": 1}", "key must be a dotted path"},
-		{"{\"a..b\": 1}", "key must be a dotted path"},
-		{"{\"a\": [1]}", "filter: a: value must be a scalar"},
-		{"{\"a\": {}}", "value must be a scalar"},
-		{"{\"a\": {\"$in\": [1], \"$ne\": 2}}", "value must be a scalar"},
-		{"{\"a\": {\"b\": 1}}", "filter: a: unknown operator"},
-		{"{\"a\": {\"$eq\": 1}}", "unknown operator"},
-		{"{\"a\": {\"$in\": 1}}", "filter: a: $in needs an array of scalars"},
-		{"{\"a\": {\"$in\": [[1]]}}", "$in needs an array of scalars"},
-		{"{\"a\": {\"$in\": [{\"x\": 1}]}}", "$in needs an array of scalars"},
-		{"{\"a\": {\"$ne\": [1]}}", "filter: a: $ne needs a scalar"},
-		{"{\"a\": {\"$ne\": {}}}", "$ne needs a scalar"},
-		{"{\"a\": {\"$exists\": 1}}", "filter: a: $exists needs true or false"},
-		{"{\"a\": {\"$exists\": \"true\"}}", "$exists needs true or false"},
-		{"{\"a\": {\"$exists\": null}}", "$exists needs true or false"},
+	    {"[]", "filter: must be an object"},
+	    {"\"event\"", "filter: must be an object"},
+	    {"null", "filter: must be an object"},
+	    {"{\"\": 1}", "key must be a dotted path"},
+	    {"{\".a\": 1}", "filter: .a: key must be a dotted path"},
+	    {"{\"a.\": 1}", "key must be a dotted path"},
+	    {"{\"a..b\": 1}", "key must be a dotted path"},
+	    {"{\"a\": [1]}", "filter: a: value must be a scalar"},
+	    {"{\"a\": {}}", "value must be a scalar"},
+	    {"{\"a\": {\"$in\": [1], \"$ne\": 2}}", "value must be a scalar"},
+	    {"{\"a\": {\"b\": 1}}", "filter: a: unknown operator"},
+	    {"{\"a\": {\"$eq\": 1}}", "unknown operator"},
+	    {"{\"a\": {\"$in\": 1}}", "filter: a: $in needs an array of scalars"},
+	    {"{\"a\": {\"$in\": [[1]]}}", "$in needs an array of scalars"},
+	    {"{\"a\": {\"$in\": [{\"x\": 1}]}}", "$in needs an array of scalars"},
+	    {"{\"a\": {\"$ne\": [1]}}", "filter: a: $ne needs a scalar"},
+	    {"{\"a\": {\"$ne\": {}}}", "$ne needs a scalar"},
+	    {"{\"a\": {\"$exists\": 1}}", "filter: a: $exists needs true or false"},
+	    {"{\"a\": {\"$exists\": \"true\"}}", "$exists needs true or false"},
+	    {"{\"a\": {\"$exists\": null}}", "$exists needs true or false"},
 	};
 	char msg[256];
 
@@ -161,9 +163,11 @@ static void test_match(void **state)
 	assert_true(match("{\"event\": \"application.moved\"}", doc));
 	assert_false(match("{\"event\": \"candidate.hired\"}", doc));
 	assert_true(match("{\"data.application.currentStep.name\": \"Entrevista\","
-	                  " \"unit\": {\"$in\": [\"SP\", \"RJ\"]}}", doc));
+	                  " \"unit\": {\"$in\": [\"SP\", \"RJ\"]}}",
+	                  doc));
 	assert_false(match("{\"data.application.currentStep.name\": \"Entrevista\","
-	                   " \"unit\": {\"$in\": [\"RJ\", \"MG\"]}}", doc));
+	                   " \"unit\": {\"$in\": [\"RJ\", \"MG\"]}}",
+	                   doc));
 	assert_false(match("{\"unit\": {\"$in\": []}}", doc));
 	assert_true(match("{\"data.application.tags.1\": \"b\"}", doc));
 	assert_true(match("{\"data.byYear.2019\": \"x\"}", doc));
@@ -172,7 +176,7 @@ static void test_match(void **state)
 	assert_true(match("{\"data.application.hired\": false}", doc));
 	assert_false(match("{\"data.application.hired\": null}", doc));
 	assert_true(match("{\"data.application.note\": null}", doc));
-	assert_false(match("{\"data.missing\": null}", doc));	/* absent is not null */
+	assert_false(match("{\"data.missing\": null}", doc)); /* absent is not null */
 	/* A scalar never equals a container. */
 	assert_false(match("{\"data.application\": \"x\"}", doc));
 
@@ -210,9 +214,11 @@ static void test_match(void **state)
 
 	/* AND of clauses. */
 	assert_true(match("{\"event\": \"application.moved\", \"unit\": \"SP\","
-	                  " \"data.application.id\": {\"$in\": [41, 42]}}", doc));
+	                  " \"data.application.id\": {\"$in\": [41, 42]}}",
+	                  doc));
 	assert_false(match("{\"event\": \"application.moved\", \"unit\": \"SP\","
-	                   " \"data.application.id\": {\"$in\": [41, 43]}}", doc));
+	                   " \"data.application.id\": {\"$in\": [41, 43]}}",
+	                   doc));
 
 	/* No filter matches everything. */
 	assert_true(filter_match(NULL, doc));
@@ -222,8 +228,9 @@ static void test_match(void **state)
 static void test_key_string(void **state)
 {
 	(void)state;
-	json_t *doc = load("{\"s\": \"Contratação\", \"i\": -42, \"r\": 2.5, \"r1\": 1.0, \"t\": true,"
-	                   " \"f\": false, \"n\": null, \"o\": {}, \"a\": [7], \"big\": 9007199254740993}");
+	json_t *doc =
+	    load("{\"s\": \"Contratação\", \"i\": -42, \"r\": 2.5, \"r1\": 1.0, \"t\": true,"
+	         " \"f\": false, \"n\": null, \"o\": {}, \"a\": [7], \"big\": 9007199254740993}");
 	char out[64];
 
 	assert_int_equal(filter_key_string(doc, "s", out, sizeof(out)), (int)strlen("Contratação"));
@@ -261,10 +268,10 @@ static void test_key_string(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_get),
-		cmocka_unit_test(test_validate),
-		cmocka_unit_test(test_match),
-		cmocka_unit_test(test_key_string),
+	    cmocka_unit_test(test_get),
+	    cmocka_unit_test(test_validate),
+	    cmocka_unit_test(test_match),
+	    cmocka_unit_test(test_key_string),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

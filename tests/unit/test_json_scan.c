@@ -22,25 +22,24 @@ static int validate(const char *s)
 }
 
 /* A candidate.hired body as Gupy sends it, pretty-printed, UTF-8 included. */
-#define GUPY_ID "\"24e99765-0c97-4d5d-a5b4-3f9a6b0a2f11\""
+#define GUPY_ID    "\"24e99765-0c97-4d5d-a5b4-3f9a6b0a2f11\""
 #define GUPY_EVENT "\"candidate.hired\""
-#define GUPY_DATA                                                                  \
-	"{\n"                                                                      \
-	"    \"job\": {\"id\": 123, \"name\": \"Analista de Contratação\",\n"     \
-	"             \"departmentName\": \"Gente & Gestão\",\n"                   \
-	"             \"address\": {\"street\": \"Av. Paulista\",\n"               \
-	"                         \"number\": \"595 - 10º andar\",\n"              \
-	"                         \"city\": \"São Paulo\"}},\n"                    \
-	"    \"application\": {\"id\": 456, \"score\": 87.5e-1, \"tags\": [],\n"   \
-	"                    \"hiringDate\": null, \"remote\": false,\n"           \
-	"                    \"currentStep\": {\"name\": \"Contratação\"}},\n"    \
-	"    \"candidate\": {\"name\": \"José \\\"Zé\\\" da Silva\\u00e9\",\n"    \
-	"                  \"email\": \"jose@example.com\", \"ok\": true}\n"       \
+#define GUPY_DATA                                                                                  \
+	"{\n"                                                                                      \
+	"    \"job\": {\"id\": 123, \"name\": \"Analista de Contratação\",\n"                    \
+	"             \"departmentName\": \"Gente & Gestão\",\n"                                  \
+	"             \"address\": {\"street\": \"Av. Paulista\",\n"                               \
+	"                         \"number\": \"595 - 10º andar\",\n"                             \
+	"                         \"city\": \"São Paulo\"}},\n"                                   \
+	"    \"application\": {\"id\": 456, \"score\": 87.5e-1, \"tags\": [],\n"                   \
+	"                    \"hiringDate\": null, \"remote\": false,\n"                           \
+	"                    \"currentStep\": {\"name\": \"Contratação\"}},\n"                   \
+	"    \"candidate\": {\"name\": \"José \\\"Zé\\\" da Silva\\u00e9\",\n"                   \
+	"                  \"email\": \"jose@example.com\", \"ok\": true}\n"                       \
 	"  }"
-static const char gupy_body[] =
-	"{\n  \"companyName\": \"Gupy\",\n  \"id\": " GUPY_ID ",\n"
-	"  \"event\"  :  " GUPY_EVENT ",\n  \"data\": " GUPY_DATA ",\n"
-	"  \"n\": -0.5E+3\n}\n";
+static const char gupy_body[] = "{\n  \"companyName\": \"Gupy\",\n  \"id\": " GUPY_ID ",\n"
+                                "  \"event\"  :  " GUPY_EVENT ",\n  \"data\": " GUPY_DATA ",\n"
+                                "  \"n\": -0.5E+3\n}\n";
 
 static void test_gupy_spans(void **state)
 {
@@ -57,11 +56,11 @@ static void test_gupy_spans(void **state)
 		const char *key, *val;
 		enum json_type type;
 	} want[] = {
-		{"companyName", "\"Gupy\"", JSON_T_STRING},
-		{"id", GUPY_ID, JSON_T_STRING},
-		{"event", GUPY_EVENT, JSON_T_STRING},
-		{"data", GUPY_DATA, JSON_T_OBJECT},
-		{"n", "-0.5E+3", JSON_T_NUMBER},
+	    {"companyName", "\"Gupy\"", JSON_T_STRING},
+	    {"id", GUPY_ID, JSON_T_STRING},
+	    {"event", GUPY_EVENT, JSON_T_STRING},
+	    {"data", GUPY_DATA, JSON_T_OBJECT},
+	    {"n", "-0.5E+3", JSON_T_NUMBER},
 	};
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(m[i].keylen, strlen(want[i].key));
@@ -85,11 +84,13 @@ static void test_gupy_spans(void **state)
 static void test_member_types(void **state)
 {
 	(void)state;
-	const char *s = "{\"o\":{},\"a\":[1],\"s\":\"x\",\"n\":0,\"t\":true,\"f\":false,\"z\":null}";
+	const char *s =
+	    "{\"o\":{},\"a\":[1],\"s\":\"x\",\"n\":0,\"t\":true,\"f\":false,\"z\":null}";
 	struct json_member m[7];
 	int count;
-	static const enum json_type want[] = {JSON_T_OBJECT, JSON_T_ARRAY, JSON_T_STRING, JSON_T_NUMBER,
-	                                      JSON_T_TRUE, JSON_T_FALSE, JSON_T_NULL};
+	static const enum json_type want[] = {JSON_T_OBJECT, JSON_T_ARRAY, JSON_T_STRING,
+	                                      JSON_T_NUMBER, JSON_T_TRUE,  JSON_T_FALSE,
+	                                      JSON_T_NULL};
 
 	assert_int_equal(json_scan_object(s, strlen(s), m, 7, &count, NULL), 0);
 	assert_int_equal(count, 7);
@@ -106,20 +107,37 @@ static void test_accepts(void **state)
 {
 	(void)state;
 	static const char *const ok[] = {
-		"0", "-0", "1", "-12", "1.5", "0.25", "1e5", "1E+5", "1e-05", "-0.0e0",
-		"123456789012345678901234567890",
-		"true", "false", "null", "\"\"", "\"abc\"", " \t\r\n[ ] ", "{}", "[1,2,3]",
-		"{\"a\":{\"b\":[true,false,null,{\"c\":\"d\"}]}}",
-		"\"\\\" \\\\ \\/ \\b \\f \\n \\r \\t\"",
-		"\"\\u0041\\u00e9\\u20AC\\uFFFF\"",
-		"\"\\ud83d\\ude00\"",             /* surrogate pair */
-		"\"\\uDBFF\\uDFFF\"",             /* U+10FFFF */
-		"\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"", /* é € 😀 */
-		"\"\xf4\x8f\xbf\xbf\"",           /* U+10FFFF */
-		"\"\xed\x9f\xbf\xee\x80\x80\"",   /* U+D7FF, U+E000 around the surrogates */
-		"\"\x7f\"",                       /* DEL is not a control char per RFC 8259 */
-		"{\"a\":1,\"b\":2}",
-		"{\"x\":{\"a\":1,\"a\":2}}",      /* duplicates below the top level are the data's business */
+	    "0",
+	    "-0",
+	    "1",
+	    "-12",
+	    "1.5",
+	    "0.25",
+	    "1e5",
+	    "1E+5",
+	    "1e-05",
+	    "-0.0e0",
+	    "123456789012345678901234567890",
+	    "true",
+	    "false",
+	    "null",
+	    "\"\"",
+	    "\"abc\"",
+	    " \t\r\n[ ] ",
+	    "{}",
+	    "[1,2,3]",
+	    "{\"a\":{\"b\":[true,false,null,{\"c\":\"d\"}]}}",
+	    "\"\\\" \\\\ \\/ \\b \\f \\n \\r \\t\"",
+	    "\"\\u0041\\u00e9\\u20AC\\uFFFF\"",
+	    "\"\\ud83d\\ude00\"",                       /* surrogate pair */
+	    "\"\\uDBFF\\uDFFF\"",                       /* U+10FFFF */
+	    "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"", /* é € 😀 */
+	    "\"\xf4\x8f\xbf\xbf\"",                     /* U+10FFFF */
+	    "\"\xed\x9f\xbf\xee\x80\x80\"",             /* U+D7FF, U+E000 around the surrogates */
+	    "\"\x7f\"",                                 /* DEL is not a control char per RFC 8259 */
+	    "{\"a\":1,\"b\":2}",
+	    "{\"x\":{\"a\":1,\"a\":2}}", /* duplicates below the top level are the data's business
+	                                  */
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		struct gerr err = {0};
@@ -136,80 +154,80 @@ static void test_rejects(void **state)
 		const char *s;
 		const char *why;
 	} bad[] = {
-		{"", "end of input"},
-		{"   ", "end of input"},
-		{"[1,2,]", "unexpected character"},
-		{"{\"a\":1,}", "expected string key"},
-		{"[,]", "unexpected character"},
-		{"{,}", "expected string key"},
-		{"[1 2]", "expected ',' or ']'"},
-		{"{\"a\" 1}", "expected ':'"},
-		{"{\"a\":}", "unexpected character"},
-		{"{\"a\":1 \"b\":2}", "expected ',' or '}'"},
-		{"{a:1}", "expected string key"},
-		{"{'a':1}", "expected string key"},
-		{"['a']", "unexpected character"},
-		{"[1] // c", "unexpected data"},
-		{"/* c */ [1]", "unexpected character"},
-		{"[1,/* c */2]", "unexpected character"},
-		{"NaN", "unexpected character"},
-		{"Infinity", "unexpected character"},
-		{"-Infinity", "expected digit"},
-		{"[nan]", "unexpected character"},
-		{"01", "leading zeros"},
-		{"-01", "leading zeros"},
-		{"[00]", "leading zeros"},
-		{"1.", "decimal point"},
-		{"1.e5", "decimal point"},
-		{".5", "unexpected character"},
-		{"1e", "exponent"},
-		{"1e+", "exponent"},
-		{"+1", "unexpected character"},
-		{"-", "expected digit"},
-		{"0x10", "unexpected data"},
-		{"tru", "unexpected character"},
-		{"True", "unexpected character"},
-		{"nul", "unexpected character"},
-		{"truex", "unexpected data"},
-		{"\"\\x\"", "invalid escape"},
-		{"\"\\'\"", "invalid escape"},
-		{"\"\\", "unterminated"},
-		{"\"abc", "unterminated"},
-		{"\"\\u12G4\"", "\\u escape"},
-		{"\"\\u12\"", "\\u escape"},
-		{"\"\\u", "\\u escape"},
-		{"\"\\ud83d\"", "high surrogate"},
-		{"\"\\ud83dx\"", "high surrogate"},
-		{"\"\\ud83d\\u0041\"", "high surrogate"},
-		{"\"\\ud83d\\ud83d\"", "high surrogate"},
-		{"\"\\ude00\"", "low surrogate"},
-		{"\"\\ude00\\ud83d\"", "low surrogate"},
-		{"\"\xc0\xaf\"", "UTF-8"},              /* overlong '/' */
-		{"\"\xc1\xbf\"", "UTF-8"},              /* overlong */
-		{"\"\xe0\x80\xaf\"", "UTF-8"},          /* overlong, 3 bytes */
-		{"\"\xf0\x80\x80\xaf\"", "UTF-8"},      /* overlong, 4 bytes */
-		{"\"\xed\xa0\x80\"", "UTF-8"},          /* U+D800 encoded */
-		{"\"\xed\xbf\xbf\"", "UTF-8"},          /* U+DFFF encoded */
-		{"\"\xf4\x90\x80\x80\"", "UTF-8"},      /* U+110000 */
-		{"\"\xf5\x80\x80\x80\"", "UTF-8"},
-		{"\"\xff\"", "UTF-8"},
-		{"\"\x80\"", "UTF-8"},                  /* lone continuation */
-		{"\"\xc3\"", "UTF-8"},                  /* truncated */
-		{"\"\xc3(\"", "UTF-8"},
-		{"\"\xe2\x82\"", "UTF-8"},
-		{"\"\xe2\x82(\"", "UTF-8"},
-		{"\"\xf0\x9f\x98(\"", "UTF-8"},
-		{"\"a\x01z\"", "control character"},
-		{"\"a\nb\"", "control character"},
-		{"\"a\tb\"", "control character"},
-		{"\"\x1f\"", "control character"},
-		{"{} x", "unexpected data"},
-		{"{}{}", "unexpected data"},
-		{"[1]]", "unexpected data"},
-		{"[1", "end of input"},
-		{"{\"a\":1", "end of input"},
-		{"{\"a\"", "expected ':'"},
-		{"\xef\xbb\xbf{}", "unexpected character"}, /* a BOM is not JSON */
+	    {"", "end of input"},
+	    {"   ", "end of input"},
+	    {"[1,2,]", "unexpected character"},
+	    {"{\"a\":1,}", "expected string key"},
+	    {"[,]", "unexpected character"},
+	    {"{,}", "expected string key"},
+	    {"[1 2]", "expected ',' or ']'"},
+	    {"{\"a\" 1}", "expected ':'"},
+	    {"{\"a\":}", "unexpected character"},
+	    {"{\"a\":1 \"b\":2}", "expected ',' or '}'"},
+	    {"{a:1}", "expected string key"},
+	    {"{'a':1}", "expected string key"},
+	    {"['a']", "unexpected character"},
+	    {"[1] // c", "unexpected data"},
+	    {"/* c */ [1]", "unexpected character"},
+	    {"[1,/* c */2]", "unexpected character"},
+	    {"NaN", "unexpected character"},
+	    {"Infinity", "unexpected character"},
+	    {"-Infinity", "expected digit"},
+	    {"[nan]", "unexpected character"},
+	    {"01", "leading zeros"},
+	    {"-01", "leading zeros"},
+	    {"[00]", "leading zeros"},
+	    {"1.", "decimal point"},
+	    {"1.e5", "decimal point"},
+	    {".5", "unexpected character"},
+	    {"1e", "exponent"},
+	    {"1e+", "exponent"},
+	    {"+1", "unexpected character"},
+	    {"-", "expected digit"},
+	    {"0x10", "unexpected data"},
+	    {"tru", "unexpected character"},
+	    {"True", "unexpected character"},
+	    {"nul", "unexpected character"},
+	    {"truex", "unexpected data"},
+	    {"\"\\x\"", "invalid escape"},
+	    {"\"\\'\"", "invalid escape"},
+	    {"\"\\", "unterminated"},
+	    {"\"abc", "unterminated"},
+	    {"\"\\u12G4\"", "\\u escape"},
+	    {"\"\\u12\"", "\\u escape"},
+	    {"\"\\u", "\\u escape"},
+	    {"\"\\ud83d\"", "high surrogate"},
+	    {"\"\\ud83dx\"", "high surrogate"},
+	    {"\"\\ud83d\\u0041\"", "high surrogate"},
+	    {"\"\\ud83d\\ud83d\"", "high surrogate"},
+	    {"\"\\ude00\"", "low surrogate"},
+	    {"\"\\ude00\\ud83d\"", "low surrogate"},
+	    {"\"\xc0\xaf\"", "UTF-8"},         /* overlong '/' */
+	    {"\"\xc1\xbf\"", "UTF-8"},         /* overlong */
+	    {"\"\xe0\x80\xaf\"", "UTF-8"},     /* overlong, 3 bytes */
+	    {"\"\xf0\x80\x80\xaf\"", "UTF-8"}, /* overlong, 4 bytes */
+	    {"\"\xed\xa0\x80\"", "UTF-8"},     /* U+D800 encoded */
+	    {"\"\xed\xbf\xbf\"", "UTF-8"},     /* U+DFFF encoded */
+	    {"\"\xf4\x90\x80\x80\"", "UTF-8"}, /* U+110000 */
+	    {"\"\xf5\x80\x80\x80\"", "UTF-8"},
+	    {"\"\xff\"", "UTF-8"},
+	    {"\"\x80\"", "UTF-8"}, /* lone continuation */
+	    {"\"\xc3\"", "UTF-8"}, /* truncated */
+	    {"\"\xc3(\"", "UTF-8"},
+	    {"\"\xe2\x82\"", "UTF-8"},
+	    {"\"\xe2\x82(\"", "UTF-8"},
+	    {"\"\xf0\x9f\x98(\"", "UTF-8"},
+	    {"\"a\x01z\"", "control character"},
+	    {"\"a\nb\"", "control character"},
+	    {"\"a\tb\"", "control character"},
+	    {"\"\x1f\"", "control character"},
+	    {"{} x", "unexpected data"},
+	    {"{}{}", "unexpected data"},
+	    {"[1]]", "unexpected data"},
+	    {"[1", "end of input"},
+	    {"{\"a\":1", "end of input"},
+	    {"{\"a\"", "expected ':'"},
+	    {"\xef\xbb\xbf{}", "unexpected character"}, /* a BOM is not JSON */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct gerr err = {0};
@@ -220,7 +238,8 @@ static void test_rejects(void **state)
 		assert_string_equal(err.code, "invalid_json");
 		assert_non_null(strstr(err.msg, "invalid JSON at byte "));
 		if (!strstr(err.msg, bad[i].why))
-			fail_msg("#%zu %s: message \"%s\" lacks \"%s\"", i, bad[i].s, err.msg, bad[i].why);
+			fail_msg("#%zu %s: message \"%s\" lacks \"%s\"", i, bad[i].s, err.msg,
+			         bad[i].why);
 	}
 }
 
@@ -416,15 +435,11 @@ static void test_string_decode(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_gupy_spans),
-		cmocka_unit_test(test_member_types),
-		cmocka_unit_test(test_accepts),
-		cmocka_unit_test(test_rejects),
-		cmocka_unit_test(test_error_offset),
-		cmocka_unit_test(test_pre_employee_snippet),
-		cmocka_unit_test(test_depth),
-		cmocka_unit_test(test_scan_object_rules),
-		cmocka_unit_test(test_string_decode),
+	    cmocka_unit_test(test_gupy_spans),    cmocka_unit_test(test_member_types),
+	    cmocka_unit_test(test_accepts),       cmocka_unit_test(test_rejects),
+	    cmocka_unit_test(test_error_offset),  cmocka_unit_test(test_pre_employee_snippet),
+	    cmocka_unit_test(test_depth),         cmocka_unit_test(test_scan_object_rules),
+	    cmocka_unit_test(test_string_decode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,7 @@
 #define SEC 1000LL
 #define MIN (60 * SEC)
 #define DAY (24 * 60 * MIN)
-#define T0 1700000000000LL /* first attempt, an arbitrary wall-clock ms */
+#define T0  1700000000000LL /* first attempt, an arbitrary wall-clock ms */
 
 /* parse_str: policy_parse of a JSON text; returns its rc. */
 static int parse_str(const char *text, struct policy *p, struct gerr *err)
@@ -91,7 +91,8 @@ static void test_schedule(void **state)
 	struct gerr err;
 	uint64_t rng = 0;
 
-	assert_int_equal(parse_str("{\"schedule\": [0.2, 1, 10], \"deadlineSeconds\": 60}", &p, &err), 0);
+	assert_int_equal(
+	    parse_str("{\"schedule\": [0.2, 1, 10], \"deadlineSeconds\": 60}", &p, &err), 0);
 	assert_int_equal(p.kind, POLICY_SCHEDULE);
 	assert_int_equal(p.nsteps, 3);
 	assert_int_equal(policy_next_attempt(&p, 1, T0, T0, -1, &rng), T0 + 200);
@@ -117,7 +118,9 @@ static void test_exponential(void **state)
 	uint64_t rng = 0;
 
 	assert_int_equal(parse_str("{\"exponential\": {\"initialSeconds\": 1, \"maxSeconds\": 60,"
-	                           " \"deadlineSeconds\": 86400}}", &p, &err), 0);
+	                           " \"deadlineSeconds\": 86400}}",
+	                           &p, &err),
+	                 0);
 	assert_int_equal(p.kind, POLICY_EXPONENTIAL);
 	assert_int_equal(p.initial_ms, 1000);
 	assert_int_equal(p.max_ms, 60000);
@@ -181,37 +184,49 @@ static void test_parse_errors(void **state)
 {
 	(void)state;
 	static const char *bad[] = {
-		"\"fast\"", "\"\"", "42", "true", "[1, 2]", "{}",
-		/* schedule */
-		"{\"schedule\": [1]}",
-		"{\"schedule\": 5, \"deadlineSeconds\": 60}",
-		"{\"schedule\": [], \"deadlineSeconds\": 60}",
-		"{\"schedule\": [\"1\"], \"deadlineSeconds\": 60}",
-		"{\"schedule\": [1, null], \"deadlineSeconds\": 60}",
-		"{\"schedule\": [-1], \"deadlineSeconds\": 60}",
-		"{\"schedule\": [1], \"deadlineSeconds\": 0}",
-		"{\"schedule\": [1], \"deadlineSeconds\": -5}",
-		"{\"schedule\": [1], \"deadlineSeconds\": \"60\"}",
-		"{\"schedule\": [1], \"deadlineSeconds\": 2592001}",
-		"{\"schedule\": [2592001], \"deadlineSeconds\": 60}",
-		"{\"schedule\": [1e300], \"deadlineSeconds\": 60}",
-		"{\"schedule\": [1], \"deadlineSeconds\": 60, \"extra\": 1}",
-		"{\"schedule\": [1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1],"
-		" \"deadlineSeconds\": 60}",
-		/* exponential */
-		"{\"exponential\": 5}",
-		"{\"exponential\": {\"initialSeconds\": 0, \"maxSeconds\": 60, \"deadlineSeconds\": 600}}",
-		"{\"exponential\": {\"initialSeconds\": -1, \"maxSeconds\": 60, \"deadlineSeconds\": 600}}",
-		"{\"exponential\": {\"initialSeconds\": 10, \"maxSeconds\": 5, \"deadlineSeconds\": 600}}",
-		"{\"exponential\": {\"initialSeconds\": 1, \"maxSeconds\": 60}}",
-		"{\"exponential\": {\"maxSeconds\": 60, \"deadlineSeconds\": 600}}",
-		"{\"exponential\": {\"initialSeconds\": 1, \"deadlineSeconds\": 600}}",
-		"{\"exponential\": {\"initialSeconds\": true, \"maxSeconds\": 60, \"deadlineSeconds\": 600}}",
-		"{\"exponential\": {\"initialSeconds\": 1, \"maxSeconds\": 60, \"deadlineSeconds\": 2592001}}",
-		"{\"exponential\": {\"initialSeconds\": 1, \"maxSeconds\": 60}, \"deadlineSeconds\": 600}",
-		/* both */
-		"{\"schedule\": [1], \"deadlineSeconds\": 60,"
-		" \"exponential\": {\"initialSeconds\": 1, \"maxSeconds\": 60, \"deadlineSeconds\": 600}}",
+	    "\"fast\"",
+	    "\"\"",
+	    "42",
+	    "true",
+	    "[1, 2]",
+	    "{}",
+	    /* schedule */
+	    "{\"schedule\": [1]}",
+	    "{\"schedule\": 5, \"deadlineSeconds\": 60}",
+	    "{\"schedule\": [], \"deadlineSeconds\": 60}",
+	    "{\"schedule\": [\"1\"], \"deadlineSeconds\": 60}",
+	    "{\"schedule\": [1, null], \"deadlineSeconds\": 60}",
+	    "{\"schedule\": [-1], \"deadlineSeconds\": 60}",
+	    "{\"schedule\": [1], \"deadlineSeconds\": 0}",
+	    "{\"schedule\": [1], \"deadlineSeconds\": -5}",
+	    "{\"schedule\": [1], \"deadlineSeconds\": \"60\"}",
+	    "{\"schedule\": [1], \"deadlineSeconds\": 2592001}",
+	    "{\"schedule\": [2592001], \"deadlineSeconds\": 60}",
+	    "{\"schedule\": [1e300], \"deadlineSeconds\": 60}",
+	    "{\"schedule\": [1], \"deadlineSeconds\": 60, \"extra\": 1}",
+	    "{\"schedule\": [1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1],"
+	    " \"deadlineSeconds\": 60}",
+	    /* exponential */
+	    "{\"exponential\": 5}",
+	    "{\"exponential\": {\"initialSeconds\": 0, \"maxSeconds\": 60, \"deadlineSeconds\": "
+	    "600}}",
+	    "{\"exponential\": {\"initialSeconds\": -1, \"maxSeconds\": 60, \"deadlineSeconds\": "
+	    "600}}",
+	    "{\"exponential\": {\"initialSeconds\": 10, \"maxSeconds\": 5, \"deadlineSeconds\": "
+	    "600}}",
+	    "{\"exponential\": {\"initialSeconds\": 1, \"maxSeconds\": 60}}",
+	    "{\"exponential\": {\"maxSeconds\": 60, \"deadlineSeconds\": 600}}",
+	    "{\"exponential\": {\"initialSeconds\": 1, \"deadlineSeconds\": 600}}",
+	    "{\"exponential\": {\"initialSeconds\": true, \"maxSeconds\": 60, \"deadlineSeconds\": "
+	    "600}}",
+	    "{\"exponential\": {\"initialSeconds\": 1, \"maxSeconds\": 60, \"deadlineSeconds\": "
+	    "2592001}}",
+	    "{\"exponential\": {\"initialSeconds\": 1, \"maxSeconds\": 60}, \"deadlineSeconds\": "
+	    "600}",
+	    /* both */
+	    "{\"schedule\": [1], \"deadlineSeconds\": 60,"
+	    " \"exponential\": {\"initialSeconds\": 1, \"maxSeconds\": 60, \"deadlineSeconds\": "
+	    "600}}",
 	};
 	struct policy p, keep;
 
@@ -232,7 +247,8 @@ static void test_parse_errors(void **state)
 	assert_int_equal(parse_str("\"fast\"", &p, NULL), GERR_INVALID);
 
 	/* Exactly 30 days is allowed. */
-	assert_int_equal(parse_str("{\"schedule\": [1], \"deadlineSeconds\": 2592000}", &p, NULL), 0);
+	assert_int_equal(parse_str("{\"schedule\": [1], \"deadlineSeconds\": 2592000}", &p, NULL),
+	                 0);
 	assert_int_equal(p.deadline_ms, 30 * DAY);
 }
 
@@ -245,7 +261,8 @@ static void roundtrip(const char *text, const char *want)
 	assert_int_equal(parse_str(text, &a, NULL), 0);
 	json_t *j = policy_to_json(&a);
 	assert_non_null(j);
-	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
+	                            JSON_REAL_PRECISION(15));
 	assert_non_null(s);
 	assert_string_equal(s, want);
 	assert_int_equal(policy_parse(j, &b, NULL), 0);
@@ -264,19 +281,17 @@ static void test_to_json(void **state)
 	          "{\"deadlineSeconds\":3600,\"schedule\":[0.2,1,10]}");
 	roundtrip("{\"exponential\": {\"initialSeconds\": 0.5, \"maxSeconds\": 300,"
 	          " \"deadlineSeconds\": 86400.0}}",
-	          "{\"exponential\":{\"deadlineSeconds\":86400,\"initialSeconds\":0.5,\"maxSeconds\":300}}");
+	          "{\"exponential\":{\"deadlineSeconds\":86400,\"initialSeconds\":0.5,"
+	          "\"maxSeconds\":300}}");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_gupy_timings),
-		cmocka_unit_test(test_acesso),
-		cmocka_unit_test(test_schedule),
-		cmocka_unit_test(test_exponential),
-		cmocka_unit_test(test_retry_after),
-		cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_to_json),
+	    cmocka_unit_test(test_gupy_timings), cmocka_unit_test(test_acesso),
+	    cmocka_unit_test(test_schedule),     cmocka_unit_test(test_exponential),
+	    cmocka_unit_test(test_retry_after),  cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_to_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

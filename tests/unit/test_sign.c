@@ -17,24 +17,32 @@
 
 /* The example from the Standard Webhooks specification. */
 #define SW_SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-#define SW_ID "msg_p5jXN8AQM9LWM0D4loKWxJek"
-#define SW_TS 1614265330
-#define SW_BODY "{\"test\": 2432232314}"
-#define SW_SIG "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+#define SW_ID     "msg_p5jXN8AQM9LWM0D4loKWxJek"
+#define SW_TS     1614265330
+#define SW_BODY   "{\"test\": 2432232314}"
+#define SW_SIG    "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
 static void test_base64_roundtrip(void **state)
 {
 	(void)state;
-	static const struct { const char *plain, *b64; } v[] = {
-		{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-		{"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+	static const struct {
+		const char *plain, *b64;
+	} v[] = {
+	    {"", ""},
+	    {"f", "Zg=="},
+	    {"fo", "Zm8="},
+	    {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg=="},
+	    {"fooba", "Zm9vYmE="},
+	    {"foobar", "Zm9vYmFy"},
 	};
 	char enc[64];
 	unsigned char dec[64];
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		size_t n = strlen(v[i].plain);
-		assert_int_equal(base64_encode(v[i].plain, n, enc, sizeof(enc)), (int)strlen(v[i].b64));
+		assert_int_equal(base64_encode(v[i].plain, n, enc, sizeof(enc)),
+		                 (int)strlen(v[i].b64));
 		assert_string_equal(enc, v[i].b64);
 		assert_int_equal(base64_decode(enc, strlen(enc), dec, sizeof(dec)), (int)n);
 		assert_memory_equal(dec, v[i].plain, n);
@@ -65,17 +73,17 @@ static void test_base64_rejects(void **state)
 	unsigned char dec[64];
 	char enc[16];
 
-	assert_int_equal(base64_decode("Zm9v!", 5, dec, sizeof(dec)), -1);  /* bad char */
-	assert_int_equal(base64_decode("Zm 9v", 5, dec, sizeof(dec)), -1);  /* whitespace */
-	assert_int_equal(base64_decode("Zm9-", 4, dec, sizeof(dec)), -1);   /* base64url */
-	assert_int_equal(base64_decode("Zm9vY", 5, dec, sizeof(dec)), -1);  /* 6 lone bits */
-	assert_int_equal(base64_decode("Zg=", 3, dec, sizeof(dec)), -1);    /* partial padding */
-	assert_int_equal(base64_decode("Z===", 4, dec, sizeof(dec)), -1);   /* too much padding */
+	assert_int_equal(base64_decode("Zm9v!", 5, dec, sizeof(dec)), -1);    /* bad char */
+	assert_int_equal(base64_decode("Zm 9v", 5, dec, sizeof(dec)), -1);    /* whitespace */
+	assert_int_equal(base64_decode("Zm9-", 4, dec, sizeof(dec)), -1);     /* base64url */
+	assert_int_equal(base64_decode("Zm9vY", 5, dec, sizeof(dec)), -1);    /* 6 lone bits */
+	assert_int_equal(base64_decode("Zg=", 3, dec, sizeof(dec)), -1);      /* partial padding */
+	assert_int_equal(base64_decode("Z===", 4, dec, sizeof(dec)), -1);     /* too much padding */
 	assert_int_equal(base64_decode("Zg==Zg==", 8, dec, sizeof(dec)), -1); /* padding inside */
 	assert_int_equal(base64_decode("=", 1, dec, sizeof(dec)), -1);
-	assert_int_equal(base64_decode("Zm9vYmFy", 8, dec, 5), -1);       /* out too small */
+	assert_int_equal(base64_decode("Zm9vYmFy", 8, dec, 5), -1); /* out too small */
 	assert_int_equal(base64_decode("Zm9vYmFy", 8, dec, 6), 6);
-	assert_int_equal(base64_encode("foobar", 6, enc, 8), -1);         /* needs 9 */
+	assert_int_equal(base64_encode("foobar", 6, enc, 8), -1); /* needs 9 */
 	assert_int_equal(base64_encode("foobar", 6, enc, 9), 8);
 }
 
@@ -87,7 +95,8 @@ static void test_standard_known_vector(void **state)
 
 	int klen = sign_standard_key(SW_SECRET, key);
 	assert_int_equal(klen, 24);
-	assert_int_equal(sign_standard(key, (size_t)klen, SW_ID, SW_TS, SW_BODY, strlen(SW_BODY), sig), 0);
+	assert_int_equal(
+	    sign_standard(key, (size_t)klen, SW_ID, SW_TS, SW_BODY, strlen(SW_BODY), sig), 0);
 	assert_string_equal(sig, SW_SIG);
 
 	/* The "whsec_" prefix is optional. */
@@ -100,7 +109,7 @@ static void test_standard_known_vector(void **state)
 	assert_int_equal(sign_standard_key("", key), -1);
 	assert_int_equal(sign_standard_key("whsec_not base64!", key), -1);
 	char big[2 * SIGN_KEY_MAX + 16] = "whsec_";
-	for (int i = 6; i < 6 + 4 * 44; i++)  /* 176 chars → 132 bytes > SIGN_KEY_MAX */
+	for (int i = 6; i < 6 + 4 * 44; i++) /* 176 chars → 132 bytes > SIGN_KEY_MAX */
 		big[i] = 'A';
 	big[6 + 4 * 44] = '\0';
 	assert_int_equal(sign_standard_key(big, key), -1);
@@ -129,7 +138,8 @@ static void test_standard_verify(void **state)
 	assert_true(verify_one(key, (size_t)klen, "1614265330", SW_BODY, SW_SIG, SW_TS - 300));
 
 	/* Tampered body, wrong key. */
-	assert_false(verify_one(key, (size_t)klen, "1614265330", "{\"test\": 2432232315}", SW_SIG, SW_TS));
+	assert_false(
+	    verify_one(key, (size_t)klen, "1614265330", "{\"test\": 2432232315}", SW_SIG, SW_TS));
 	assert_false(verify_one(other, (size_t)olen, "1614265330", SW_BODY, SW_SIG, SW_TS));
 	/* Tampered signature, or the timestamp signed differently. */
 	assert_false(verify_one(key, (size_t)klen, "1614265330", SW_BODY,
@@ -148,7 +158,8 @@ static void test_standard_verify(void **state)
 
 	/* Rotation: the valid signature is the second of two. */
 	char old[SIGN_STANDARD_LEN], header[2 * SIGN_STANDARD_LEN + 8];
-	assert_int_equal(sign_standard(other, (size_t)olen, SW_ID, SW_TS, SW_BODY, strlen(SW_BODY), old), 0);
+	assert_int_equal(
+	    sign_standard(other, (size_t)olen, SW_ID, SW_TS, SW_BODY, strlen(SW_BODY), old), 0);
 	snprintf(header, sizeof(header), "%s %s", old, SW_SIG);
 	assert_true(verify_one(key, (size_t)klen, "1614265330", SW_BODY, header, SW_TS));
 	assert_true(verify_one(other, (size_t)olen, "1614265330", SW_BODY, header, SW_TS));
@@ -156,16 +167,15 @@ static void test_standard_verify(void **state)
 	/* Several keys on our side: any one matching is enough. */
 	const unsigned char *keys[2] = {other, key};
 	size_t lens[2] = {(size_t)olen, (size_t)klen};
-	assert_true(sign_standard_verify(keys, lens, 2, SW_ID, "1614265330", SW_BODY, strlen(SW_BODY),
-	                                 SW_SIG, SW_TS, 300));
-	assert_false(sign_standard_verify(keys, lens, 1, SW_ID, "1614265330", SW_BODY, strlen(SW_BODY),
-	                                  SW_SIG, SW_TS, 300));
+	assert_true(sign_standard_verify(keys, lens, 2, SW_ID, "1614265330", SW_BODY,
+	                                 strlen(SW_BODY), SW_SIG, SW_TS, 300));
+	assert_false(sign_standard_verify(keys, lens, 1, SW_ID, "1614265330", SW_BODY,
+	                                  strlen(SW_BODY), SW_SIG, SW_TS, 300));
 
 	/* Other versions are ignored, not mistaken for v1. */
 	assert_false(verify_one(key, (size_t)klen, "1614265330", SW_BODY,
 	                        "v1a,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", SW_TS));
-	assert_true(verify_one(key, (size_t)klen, "1614265330", SW_BODY,
-	                       "v1a,xyz " SW_SIG, SW_TS));
+	assert_true(verify_one(key, (size_t)klen, "1614265330", SW_BODY, "v1a,xyz " SW_SIG, SW_TS));
 	assert_false(verify_one(key, (size_t)klen, "1614265330", SW_BODY, "", SW_TS));
 	assert_false(verify_one(key, (size_t)klen, "1614265330", SW_BODY, "v1,", SW_TS));
 }
@@ -192,19 +202,24 @@ static void test_hmac_variants(void **state)
 
 	/* Expected value from:
 	 *   printf '%s' 'hello gancho' | openssl dgst -sha512 -hmac 'k3y' -hex */
-	assert_int_equal(sign_hmac_hex("sha512", "k3y", 3, "hello gancho", 12, out, sizeof(out)), 0);
-	assert_string_equal(out, "e5bc9f3223fb9ad9e1409cd96b72c90fba0d814ebae309e900cccf02f084ee77"
-	                         "9ff483a5ab594d220c2772d03b2c350231dea7c15dda6e7d4271e13b8a3db365");
+	assert_int_equal(sign_hmac_hex("sha512", "k3y", 3, "hello gancho", 12, out, sizeof(out)),
+	                 0);
+	assert_string_equal(out,
+	                    "e5bc9f3223fb9ad9e1409cd96b72c90fba0d814ebae309e900cccf02f084ee77"
+	                    "9ff483a5ab594d220c2772d03b2c350231dea7c15dda6e7d4271e13b8a3db365");
 	assert_int_equal(sign_hmac_hex("sha512", "k3y", 3, "hello gancho", 12, out, 128), -1);
 
 	/* printf '%s' '{"test": 2432232314}' | openssl dgst -sha256 -hmac 's3cr3t-acesso' -hex */
 	assert_int_equal(sign_hmac_hex("sha256", "s3cr3t-acesso", 13, SW_BODY, strlen(SW_BODY), out,
-	                               sizeof(out)), 0);
-	assert_string_equal(out, "b01656434e2ea2a22da4705fd279290d0fdff0a2493d2c261f134f57b749bdb3");
+	                               sizeof(out)),
+	                 0);
+	assert_string_equal(out,
+	                    "b01656434e2ea2a22da4705fd279290d0fdff0a2493d2c261f134f57b749bdb3");
 
 	/* b64 agrees with the Acesso helper. */
 	const char *body = "{\"event\":\"candidate.hired\",\"id\":42}";
-	assert_int_equal(sign_hmac_b64("sha256", "s3cr3t-acesso", 13, body, strlen(body), out, sizeof(out)), 0);
+	assert_int_equal(
+	    sign_hmac_b64("sha256", "s3cr3t-acesso", 13, body, strlen(body), out, sizeof(out)), 0);
 	assert_string_equal(out, "Myj2m7sIsIcvpnub2SdeehdY98+S8n0KFobsgzPX94s=");
 	assert_int_equal(sign_hmac_b64("sha512", "k", 1, "m", 1, out, 89), 0);
 	assert_int_equal(strlen(out), 88);
@@ -218,7 +233,8 @@ static void test_hmac_variants(void **state)
 	/* An empty key and an empty message are still well defined. */
 	assert_int_equal(sign_hmac_hex("sha256", "", 0, "", 0, out, sizeof(out)), 0);
 	/* printf '' | openssl dgst -sha256 -hmac '' -hex */
-	assert_string_equal(out, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+	assert_string_equal(out,
+	                    "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }
 
 static void test_basic(void **state)
@@ -228,7 +244,7 @@ static void test_basic(void **state)
 
 	assert_int_equal(sign_basic("user", "pass", out, sizeof(out)), 0);
 	assert_string_equal(out, "basic dXNlcjpwYXNz");
-	assert_int_equal(sign_basic("user", "pass", out, 19), 0);   /* exactly enough */
+	assert_int_equal(sign_basic("user", "pass", out, 19), 0); /* exactly enough */
 	assert_int_equal(sign_basic("user", "pass", out, 18), -1);
 }
 
@@ -244,14 +260,14 @@ static void test_equal(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_base64_roundtrip),
-		cmocka_unit_test(test_base64_rejects),
-		cmocka_unit_test(test_standard_known_vector),
-		cmocka_unit_test(test_standard_verify),
-		cmocka_unit_test(test_acesso),
-		cmocka_unit_test(test_hmac_variants),
-		cmocka_unit_test(test_basic),
-		cmocka_unit_test(test_equal),
+	    cmocka_unit_test(test_base64_roundtrip),
+	    cmocka_unit_test(test_base64_rejects),
+	    cmocka_unit_test(test_standard_known_vector),
+	    cmocka_unit_test(test_standard_verify),
+	    cmocka_unit_test(test_acesso),
+	    cmocka_unit_test(test_hmac_variants),
+	    cmocka_unit_test(test_basic),
+	    cmocka_unit_test(test_equal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
