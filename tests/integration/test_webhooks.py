@@ -325,3 +325,48 @@ class WebhookIsolationTest(H.GanchoTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ConnectTimeSsrfTest(H.GanchoTestCase):
+    """A public-looking name that resolves to a private address is refused when
+    gancho connects, not only literal IPs when the webhook is created."""
+
+    @staticmethod
+    def loopback_name():
+        import socket
+        names = [socket.gethostname(), "vm", "runsc", "ip6-localhost", "ip6-loopback"]
+        for n in names:
+            if not n or n == "localhost" or "." in n and n.endswith((".local", ".localhost", ".internal")):
+                continue
+            try:
+                infos = socket.getaddrinfo(n, 443, proto=socket.IPPROTO_TCP)
+            except OSError:
+                continue
+            addrs = {i[4][0] for i in infos}
+            if addrs and all(a.startswith("127.") or a == "::1" for a in addrs):
+                return n
+        return None
+
+    def test_name_resolving_to_loopback_is_refused_at_connect(self):
+        name = self.loopback_name()
+        if not name:
+            self.skipTest("no host name on this machine resolves only to loopback")
+        g2 = self.new_gancho(dev=False)
+        _, tok = g2.create_company()
+        url = "https://%s:%d/hook" % (name, self.rx.port)
+        got = g2.api("POST", "/api/v1/webhooks",
+                     {"action": "candidate.hired", "postbackUrl": url,
+                      "retryPolicy": {"schedule": [0.2], "deadlineSeconds": 30}}, token=tok)
+        self.assertEqual(got[0], 201, "a name is accepted at creation (%s): %r" % (url, got[2][:300]))
+        wid = got[1]["id"]
+        ev = self.post_event(token=tok, g=g2)
+
+        def refused():
+            for d in self.list_all("/api/v1/deliveries?webhookId=" + wid, token=tok, g=g2):
+                if d["eventId"] == ev["id"] and d.get("attempts") and "not allowed" in (d.get("lastError") or ""):
+                    return d
+            return None
+
+        d = H.wait_until(refused, 10, 0.1, message="the attempt to %s must fail as 'not allowed'" % url)
+        self.assertEqual(d["status"], "pending", "a refused address is retried per the policy: %r" % (d,))
+        self.assertEqual(self.rx.count(), 0, "nothing may reach the private address: %s" % self.rx.summary())
