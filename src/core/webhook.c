@@ -103,9 +103,13 @@ static int validate_auth(const json_t *a, struct gerr *err)
 		need[1] = "password";
 	} else if (strcmp(kind, "apiKey") == 0) {
 		need[0] = "key";
-		if (string_field(data, "prefix", 256, false, err))
+		const json_t *prefix = json_object_get(data, "prefix");
+		if (prefix && !json_is_null(prefix) &&
+		    (!json_is_string(prefix) || json_string_length(prefix) > 256 ||
+		     strpbrk(json_string_value(prefix), "\r\n")))
 			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
-			                "authorization.data.prefix: must be a string");
+			                "authorization.data.prefix: a string of at most 256 bytes,"
+			                " without CR or LF");
 	} else if (strcmp(kind, "secret") == 0) {
 		need[0] = "secret";
 	} else if (strcmp(kind, "standard") == 0) {
@@ -115,7 +119,7 @@ static int validate_auth(const json_t *a, struct gerr *err)
 			return gerr_set(err, GERR_INVALID, 400, "missing_field",
 			                "authorization.data.secret: required");
 		if (strncmp(sec, "whsec_", 6) != 0 || sign_standard_key(sec, key) < 16)
-			return bad(err, "%s: must be whsec_ followed by base64 of 16 to 64 bytes",
+			return bad(err, "%s: must be whsec_ followed by base64 of 16 to 128 bytes",
 			           "authorization.data.secret");
 	} else {
 		return bad(err, "%s: must be basic, apiKey, secret or standard",
@@ -360,32 +364,45 @@ static char *dup_str(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* auth_line: "Authorization: " + a + (b ? " " + b : ""), malloc'd. */
+static char *auth_line(const char *a, const char *b)
+{
+	size_t n = 16 + strlen(a) + (b ? strlen(b) + 1 : 0);
+	char *line = malloc(n);
+	if (line)
+		snprintf(line, n, "Authorization: %s%s%s", a, b ? " " : "", b ? b : "");
+	return line;
+}
+
 static int compile_auth(struct webhook *w, const json_t *cfg, int64_t now_ms)
 {
 	const json_t *a = json_object_get(cfg, "authorization");
 	const char *kind = json_string_value(json_object_get(a, "kind"));
 	const json_t *data = json_object_get(a, "data");
-	char line[8400];
 	if (!kind)
 		return 0;
 	if (strcmp(kind, "basic") == 0) {
-		char val[8300];
+		const char *u = json_string_value(json_object_get(data, "username"));
+		const char *pw = json_string_value(json_object_get(data, "password"));
+		size_t n = BASE64_ENCODED_LEN(strlen(u) + strlen(pw) + 1) + 8;
+		char *val = malloc(n);
 		w->auth_kind = AUTH_BASIC;
-		if (sign_basic(json_string_value(json_object_get(data, "username")),
-		               json_string_value(json_object_get(data, "password")), val,
-		               sizeof(val)))
+		if (!val || sign_basic(u, pw, val, n)) {
+			free(val);
 			return -1;
-		snprintf(line, sizeof(line), "Authorization: %s", val);
-		w->auth_header = strdup(line);
+		}
+		w->auth_header = auth_line(val, NULL);
+		memset(val, 0, n);
+		free(val);
+		if (!w->auth_header)
+			return -1;
 	} else if (strcmp(kind, "apiKey") == 0) {
 		const char *prefix = json_string_value(json_object_get(data, "prefix"));
 		const char *k = json_string_value(json_object_get(data, "key"));
 		w->auth_kind = AUTH_APIKEY;
-		if (prefix && *prefix)
-			snprintf(line, sizeof(line), "Authorization: %s %s", prefix, k);
-		else
-			snprintf(line, sizeof(line), "Authorization: %s", k);
-		w->auth_header = strdup(line);
+		w->auth_header = prefix && *prefix ? auth_line(prefix, k) : auth_line(k, NULL);
+		if (!w->auth_header)
+			return -1;
 	} else if (strcmp(kind, "secret") == 0) {
 		w->auth_kind = AUTH_SECRET;
 		w->secret = dup_str(json_string_value(json_object_get(data, "secret")));
@@ -482,7 +499,7 @@ int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t comp
 	return 0;
 fail:
 	webhook_unref(w);
-	return err ? GERR_INVALID : GERR_INVALID;
+	return err && err->status == 500 ? GERR_NOMEM : GERR_INVALID;
 }
 
 void webhook_ref(struct webhook *w)

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/backend.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/uuid.h"
@@ -106,35 +106,22 @@ static const char *const stmt_sql[ST_COUNT] = {
         "SELECT company_seq, id, event, date_ms, unit, data FROM events WHERE seq = ?",
 };
 
-struct store {
+struct sqlite_store {
+	struct store base;
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
 };
 
-const char *delivery_status_name(int s)
-{
-	switch (s) {
-	case DLV_PENDING: return "pending";
-	case DLV_HELD: return "held";
-	case DLV_DELIVERED: return "delivered";
-	case DLV_FAILED: return "failed";
-	}
-	return "unknown";
-}
+#define SQ(s) ((struct sqlite_store *)(s))
 
-int delivery_status_parse(const char *s)
-{
-	for (int i = DLV_PENDING; i <= DLV_FAILED; i++)
-		if (strcmp(s, delivery_status_name(i)) == 0)
-			return i;
-	return -1;
-}
+static const struct store_ops sqlite_ops;
+static void sqlite_close(struct store *s);
 
 static int db_error(struct store *s, struct gerr *err, const char *what)
 {
-	log_error("store_error", "op=%s err=\"%s\"", what, sqlite3_errmsg(s->db));
+	log_error("store_error", "op=%s err=\"%s\"", what, sqlite3_errmsg(SQ(s)->db));
 	return gerr_set(err, GERR_IO, 503, "unavailable", "storage error (%s): %s", what,
-	                sqlite3_errmsg(s->db));
+	                sqlite3_errmsg(SQ(s)->db));
 }
 
 static int exec_sql(sqlite3 *db, const char *sql)
@@ -181,68 +168,59 @@ static int migrate(sqlite3 *db, struct gerr *err)
 	return 0;
 }
 
-int store_open(const char *url, struct store **out, struct gerr *err)
+int sqlite_store_open(const char *path, struct store **out, struct gerr *err)
 {
-	const char *path = url;
-	if (strncmp(url, "sqlite:", 7) == 0)
-		path = url + 7;
-	else if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
-		return gerr_set(err, GERR_INVALID, 400, "store",
-		                "PostgreSQL is not available in this build yet");
-	if (strncmp(path, "//", 2) == 0)
-		path += 2;
-	if (!*path)
-		return gerr_set(err, GERR_INVALID, 400, "store", "empty database path");
-
-	struct store *s = calloc(1, sizeof(*s));
+	struct sqlite_store *s = calloc(1, sizeof(*s));
 	if (!s)
 		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
-	int rc = sqlite3_open_v2(
-	    path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	s->base.ops = &sqlite_ops;
+	int rc =
+	    sqlite3_open_v2(path, &SQ(s)->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		gerr_set(err, GERR_IO, 500, "store", "cannot open %s: %s", path,
-		         s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		         SQ(s)->db ? sqlite3_errmsg(SQ(s)->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, 10000);
-	if (exec_sql(s->db, "PRAGMA journal_mode=WAL") ||
-	    exec_sql(s->db, "PRAGMA synchronous=FULL") ||
-	    exec_sql(s->db, "PRAGMA temp_store=MEMORY") ||
-	    exec_sql(s->db, "PRAGMA cache_size=-16000")) {
+	sqlite3_busy_timeout(SQ(s)->db, 10000);
+	if (exec_sql(SQ(s)->db, "PRAGMA journal_mode=WAL") ||
+	    exec_sql(SQ(s)->db, "PRAGMA synchronous=FULL") ||
+	    exec_sql(SQ(s)->db, "PRAGMA temp_store=MEMORY") ||
+	    exec_sql(SQ(s)->db, "PRAGMA cache_size=-16000")) {
 		gerr_set(err, GERR_IO, 500, "store", "cannot configure %s: %s", path,
-		         sqlite3_errmsg(s->db));
+		         sqlite3_errmsg(SQ(s)->db));
 		goto fail;
 	}
-	if (migrate(s->db, err))
+	if (migrate(SQ(s)->db, err))
 		goto fail;
 	for (int i = 0; i < ST_COUNT; i++) {
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-		                       NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v3(SQ(s)->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		                       &SQ(s)->st[i], NULL) != SQLITE_OK) {
 			gerr_set(err, GERR_IO, 500, "store", "prepare failed: %s",
-			         sqlite3_errmsg(s->db));
+			         sqlite3_errmsg(SQ(s)->db));
 			goto fail;
 		}
 	}
-	*out = s;
+	*out = &s->base;
 	return 0;
 fail:
-	store_close(s);
-	return err ? -(err->status == 400 ? 1 : 4) : GERR_IO;
+	sqlite_close(&s->base);
+	return GERR_IO;
 }
 
-void store_close(struct store *s)
+static void sqlite_close(struct store *s)
 {
 	if (!s)
 		return;
 	for (int i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(s->st[i]);
-	sqlite3_close_v2(s->db);
-	free(s);
+		sqlite3_finalize(SQ(s)->st[i]);
+	sqlite3_close_v2(SQ(s)->db);
+	free(SQ(s));
 }
 
-int store_ping(struct store *s)
+static int sqlite_ping(struct store *s)
 {
-	return exec_sql(s->db, "SELECT 1");
+	return exec_sql(SQ(s)->db, "SELECT 1");
 }
 
 /* ---- helpers -------------------------------------------------------------------- */
@@ -294,7 +272,7 @@ static int step_done(sqlite3_stmt *st)
 
 static int append_event(struct store *s, struct store_event_in *e, int64_t now)
 {
-	sqlite3_stmt *st = s->st[ST_EVENT_INSERT];
+	sqlite3_stmt *st = SQ(s)->st[ST_EVENT_INSERT];
 	sqlite3_bind_int64(st, 1, e->company_seq);
 	bind_text(st, 2, e->id);
 	bind_text(st, 3, e->idem_key);
@@ -305,11 +283,11 @@ static int append_event(struct store *s, struct store_event_in *e, int64_t now)
 	sqlite3_bind_int64(st, 8, now);
 	if (step_done(st))
 		return -1;
-	e->duplicate = sqlite3_changes(s->db) == 0;
+	e->duplicate = sqlite3_changes(SQ(s)->db) == 0;
 	e->first_delivery = 0;
 	if (e->duplicate) {
 		/* Same id or Idempotency-Key as an earlier call: answer as it was answered. */
-		sqlite3_stmt *f = s->st[ST_EVENT_FIND];
+		sqlite3_stmt *f = SQ(s)->st[ST_EVENT_FIND];
 		sqlite3_bind_int64(f, 1, e->company_seq);
 		bind_text(f, 2, e->id);
 		bind_text(f, 3, e->idem_key);
@@ -322,8 +300,8 @@ static int append_event(struct store *s, struct store_event_in *e, int64_t now)
 		sqlite3_clear_bindings(f);
 		return rc == SQLITE_ROW ? 0 : -1;
 	}
-	e->seq = sqlite3_last_insert_rowid(s->db);
-	sqlite3_stmt *d = s->st[ST_DELIVERY_INSERT];
+	e->seq = sqlite3_last_insert_rowid(SQ(s)->db);
+	sqlite3_stmt *d = SQ(s)->st[ST_DELIVERY_INSERT];
 	for (int i = 0; i < e->nwebhooks; i++) {
 		sqlite3_bind_int64(d, 1, e->seq);
 		sqlite3_bind_int64(d, 2, e->webhook_seqs[i]);
@@ -336,14 +314,14 @@ static int append_event(struct store *s, struct store_event_in *e, int64_t now)
 		if (step_done(d))
 			return -1;
 		if (i == 0)
-			e->first_delivery = sqlite3_last_insert_rowid(s->db);
+			e->first_delivery = sqlite3_last_insert_rowid(SQ(s)->db);
 	}
 	return 0;
 }
 
 static int append_delivery(struct store *s, struct store_delivery_in *d, int64_t now)
 {
-	sqlite3_stmt *st = s->st[ST_DELIVERY_INSERT];
+	sqlite3_stmt *st = SQ(s)->st[ST_DELIVERY_INSERT];
 	sqlite3_bind_int64(st, 1, d->event_seq);
 	sqlite3_bind_int64(st, 2, d->webhook_seq);
 	sqlite3_bind_int64(st, 3, d->company_seq);
@@ -354,13 +332,13 @@ static int append_delivery(struct store *s, struct store_delivery_in *d, int64_t
 	sqlite3_bind_int64(st, 8, now);
 	if (step_done(st))
 		return -1;
-	d->seq = sqlite3_last_insert_rowid(s->db);
+	d->seq = sqlite3_last_insert_rowid(SQ(s)->db);
 	return 0;
 }
 
 static int apply_outcome(struct store *s, const struct store_outcome *o, int64_t now)
 {
-	sqlite3_stmt *st = s->st[ST_OUTCOME_UPDATE];
+	sqlite3_stmt *st = SQ(s)->st[ST_OUTCOME_UPDATE];
 	sqlite3_bind_int64(st, 1, o->delivery_seq);
 	sqlite3_bind_int(st, 2, o->status);
 	sqlite3_bind_int(st, 3, o->attempts);
@@ -374,7 +352,7 @@ static int apply_outcome(struct store *s, const struct store_outcome *o, int64_t
 		return -1;
 	if (!o->at)
 		return 0;
-	st = s->st[ST_ATTEMPT_INSERT];
+	st = SQ(s)->st[ST_ATTEMPT_INSERT];
 	sqlite3_bind_int64(st, 1, o->delivery_seq);
 	sqlite3_bind_int64(st, 2, o->at);
 	sqlite3_bind_int(st, 3, o->http_status);
@@ -389,21 +367,21 @@ static int apply_outcome(struct store *s, const struct store_outcome *o, int64_t
 
 static int apply_change(struct store *s, const struct store_webhook_change *c, int64_t now)
 {
-	sqlite3_stmt *st = s->st[ST_WEBHOOK_FAIL_SINCE];
+	sqlite3_stmt *st = SQ(s)->st[ST_WEBHOOK_FAIL_SINCE];
 	sqlite3_bind_int64(st, 1, c->webhook_seq);
 	sqlite3_bind_int64(st, 2, c->fail_since);
 	if (step_done(st))
 		return -1;
 	if (!c->deactivate)
 		return 0;
-	st = s->st[ST_WEBHOOK_DEACTIVATE];
+	st = SQ(s)->st[ST_WEBHOOK_DEACTIVATE];
 	sqlite3_bind_int64(st, 1, c->webhook_seq);
 	sqlite3_bind_int64(st, 2, now);
 	if (step_done(st))
 		return -1;
-	if (sqlite3_changes(s->db) == 0)
+	if (sqlite3_changes(SQ(s)->db) == 0)
 		return 0; /* already inactive: one operator record is enough */
-	st = s->st[ST_OPEVENT_INSERT];
+	st = SQ(s)->st[ST_OPEVENT_INSERT];
 	sqlite3_bind_int64(st, 1, c->webhook_seq);
 	sqlite3_bind_int64(st, 2, now);
 	bind_text(st, 3, "webhook.deactivated");
@@ -411,10 +389,10 @@ static int apply_change(struct store *s, const struct store_webhook_change *c, i
 	return step_done(st);
 }
 
-int store_commit(struct store *s, struct store_batch *b, struct gerr *err)
+static int sqlite_commit(struct store *s, struct store_batch *b, struct gerr *err)
 {
 	int64_t now = clock_now_ms();
-	if (step_done(s->st[ST_BEGIN]))
+	if (step_done(SQ(s)->st[ST_BEGIN]))
 		return db_error(s, err, "begin");
 	for (int i = 0; i < b->nevents; i++)
 		if (append_event(s, &b->events[i], now))
@@ -428,12 +406,12 @@ int store_commit(struct store *s, struct store_batch *b, struct gerr *err)
 	for (int i = 0; i < b->nchanges; i++)
 		if (apply_change(s, &b->changes[i], now))
 			goto fail;
-	if (step_done(s->st[ST_COMMIT]))
+	if (step_done(SQ(s)->st[ST_COMMIT]))
 		goto fail;
 	return 0;
 fail:
 	db_error(s, err, "commit");
-	step_done(s->st[ST_ROLLBACK]);
+	step_done(SQ(s)->st[ST_ROLLBACK]);
 	return GERR_IO;
 }
 
@@ -459,18 +437,19 @@ static int read_tasks(sqlite3_stmt *st, int limit, struct store_task *out, int *
 	return 0;
 }
 
-int store_open_after(struct store *s, int64_t after_seq, int limit, struct store_task *out, int *n)
+static int sqlite_open_after(struct store *s, int64_t after_seq, int limit, struct store_task *out,
+                             int *n)
 {
-	sqlite3_stmt *st = s->st[ST_OPEN_AFTER];
+	sqlite3_stmt *st = SQ(s)->st[ST_OPEN_AFTER];
 	sqlite3_bind_int64(st, 1, after_seq);
 	sqlite3_bind_int(st, 2, limit);
 	return read_tasks(st, limit, out, n);
 }
 
-int store_open_for_webhook(struct store *s, int64_t webhook_seq, int64_t after_seq, int limit,
-                           struct store_task *out, int *n)
+static int sqlite_open_for_webhook(struct store *s, int64_t webhook_seq, int64_t after_seq,
+                                   int limit, struct store_task *out, int *n)
 {
-	sqlite3_stmt *st = s->st[ST_OPEN_WEBHOOK];
+	sqlite3_stmt *st = SQ(s)->st[ST_OPEN_WEBHOOK];
 	sqlite3_bind_int64(st, 1, webhook_seq);
 	sqlite3_bind_int64(st, 2, after_seq);
 	sqlite3_bind_int(st, 3, limit);
@@ -487,9 +466,9 @@ static void read_event(sqlite3_stmt *st, int first, struct store_event *e)
 	e->data = col_dup(st, first + 5, &e->datalen);
 }
 
-int store_event_load(struct store *s, int64_t event_seq, struct store_event *out)
+static int sqlite_event_load(struct store *s, int64_t event_seq, struct store_event *out)
 {
-	sqlite3_stmt *st = s->st[ST_EVENT_LOAD];
+	sqlite3_stmt *st = SQ(s)->st[ST_EVENT_LOAD];
 	memset(out, 0, sizeof(*out));
 	sqlite3_bind_int64(st, 1, event_seq);
 	int rc = sqlite3_step(st);
@@ -504,17 +483,6 @@ int store_event_load(struct store *s, int64_t event_seq, struct store_event *out
 	return out->id && out->event && out->data ? 0 : GERR_NOMEM;
 }
 
-void store_event_free(struct store_event *e)
-{
-	if (!e)
-		return;
-	free(e->id);
-	free(e->event);
-	free(e->unit);
-	free(e->data);
-	memset(e, 0, sizeof(*e));
-}
-
 /* ---- CRUD: one-off statements, prepared per call (not hot) ---------------------------- */
 
 /* q_prepare prepares sql (cached by SQLite's statement cache is not available,
@@ -522,8 +490,8 @@ void store_event_free(struct store_event *e)
 static sqlite3_stmt *q_prepare(struct store *s, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_error("store_prepare_failed", "err=\"%s\"", sqlite3_errmsg(s->db));
+	if (sqlite3_prepare_v2(SQ(s)->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_error("store_prepare_failed", "err=\"%s\"", sqlite3_errmsg(SQ(s)->db));
 		return NULL;
 	}
 	return st;
@@ -538,8 +506,8 @@ static void read_company(sqlite3_stmt *st, struct store_company *c)
 	c->created_at = sqlite3_column_int64(st, 4);
 }
 
-int store_company_create(struct store *s, const char *name, const char *event_types,
-                         struct store_company *out, struct gerr *err)
+static int sqlite_company_create(struct store *s, const char *name, const char *event_types,
+                                 struct store_company *out, struct gerr *err)
 {
 	sqlite3_stmt *st = q_prepare(s, "INSERT INTO companies(id, name, event_types, created_at)"
 	                                " VALUES(?,?,?,?)");
@@ -560,15 +528,15 @@ int store_company_create(struct store *s, const char *name, const char *event_ty
 		                "a company named \"%s\" exists", name);
 	if (rc != SQLITE_DONE)
 		return db_error(s, err, "company_create");
-	out->seq = sqlite3_last_insert_rowid(s->db);
+	out->seq = sqlite3_last_insert_rowid(SQ(s)->db);
 	out->event_types = strdup(event_types ? event_types : "[]");
 	return 0;
 }
 
 #define COMPANY_COLS "seq, id, name, event_types, created_at"
 
-int store_company_list(struct store *s, int64_t before_seq, int limit, struct store_company *out,
-                       int *n)
+static int sqlite_company_list(struct store *s, int64_t before_seq, int limit,
+                               struct store_company *out, int *n)
 {
 	sqlite3_stmt *st = q_prepare(s, "SELECT " COMPANY_COLS " FROM companies WHERE seq < ?"
 	                                " ORDER BY seq DESC LIMIT ?");
@@ -584,7 +552,7 @@ int store_company_list(struct store *s, int64_t before_seq, int limit, struct st
 	return 0;
 }
 
-int store_company_get(struct store *s, int64_t seq, struct store_company *out)
+static int sqlite_company_get(struct store *s, int64_t seq, struct store_company *out)
 {
 	sqlite3_stmt *st = q_prepare(s, "SELECT " COMPANY_COLS " FROM companies WHERE seq = ?");
 	if (!st)
@@ -597,7 +565,7 @@ int store_company_get(struct store *s, int64_t seq, struct store_company *out)
 	return rc == SQLITE_ROW ? 0 : GERR_NOTFOUND;
 }
 
-int store_company_set_event_types(struct store *s, int64_t seq, const char *event_types)
+static int sqlite_company_set_event_types(struct store *s, int64_t seq, const char *event_types)
 {
 	sqlite3_stmt *st = q_prepare(s, "UPDATE companies SET event_types = ? WHERE seq = ?");
 	if (!st)
@@ -609,15 +577,7 @@ int store_company_set_event_types(struct store *s, int64_t seq, const char *even
 	return rc == SQLITE_DONE ? 0 : GERR_IO;
 }
 
-void store_company_free(struct store_company *c)
-{
-	if (c) {
-		free(c->event_types);
-		c->event_types = NULL;
-	}
-}
-
-int store_token_add(struct store *s, int64_t company_seq, const char *token_hash)
+static int sqlite_token_add(struct store *s, int64_t company_seq, const char *token_hash)
 {
 	sqlite3_stmt *st =
 	    q_prepare(s, "INSERT INTO tokens(hash, company_seq, created_at) VALUES(?,?,?)");
@@ -631,7 +591,7 @@ int store_token_add(struct store *s, int64_t company_seq, const char *token_hash
 	return rc == SQLITE_DONE ? 0 : GERR_IO;
 }
 
-int store_token_lookup(struct store *s, const char *token_hash, int64_t *company_seq)
+static int sqlite_token_lookup(struct store *s, const char *token_hash, int64_t *company_seq)
 {
 	sqlite3_stmt *st = q_prepare(s, "SELECT company_seq FROM tokens WHERE hash = ?");
 	if (!st)
@@ -644,8 +604,9 @@ int store_token_lookup(struct store *s, const char *token_hash, int64_t *company
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? GERR_NOTFOUND : GERR_IO;
 }
 
-int store_token_each(struct store *s, void (*fn)(void *ctx, const char *hash, int64_t company_seq),
-                     void *ctx)
+static int sqlite_token_each(struct store *s,
+                             void (*fn)(void *ctx, const char *hash, int64_t company_seq),
+                             void *ctx)
 {
 	sqlite3_stmt *st = q_prepare(s, "SELECT hash, company_seq FROM tokens");
 	if (!st)
@@ -672,7 +633,7 @@ static void read_webhook(sqlite3_stmt *st, struct store_webhook *w)
 	w->config = col_dup(st, 7, NULL);
 }
 
-int store_webhook_insert(struct store *s, struct store_webhook *w, struct gerr *err)
+static int sqlite_webhook_insert(struct store *s, struct store_webhook *w, struct gerr *err)
 {
 	sqlite3_stmt *st = q_prepare(s, "INSERT INTO webhooks(id, company_seq, status, fail_since,"
 	                                " config, created_at, updated_at) VALUES(?,?,?,0,?,?,?)");
@@ -688,11 +649,11 @@ int store_webhook_insert(struct store *s, struct store_webhook *w, struct gerr *
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return db_error(s, err, "webhook_insert");
-	w->seq = sqlite3_last_insert_rowid(s->db);
+	w->seq = sqlite3_last_insert_rowid(SQ(s)->db);
 	return 0;
 }
 
-int store_webhook_update(struct store *s, const struct store_webhook *w)
+static int sqlite_webhook_update(struct store *s, const struct store_webhook *w)
 {
 	sqlite3_stmt *st =
 	    q_prepare(s, "UPDATE webhooks SET status = ?, config = ?, updated_at = ?,"
@@ -711,8 +672,8 @@ int store_webhook_update(struct store *s, const struct store_webhook *w)
 	return rc == SQLITE_DONE ? 0 : GERR_IO;
 }
 
-int store_webhook_get(struct store *s, int64_t company_seq, const char *id,
-                      struct store_webhook *out)
+static int sqlite_webhook_get(struct store *s, int64_t company_seq, const char *id,
+                              struct store_webhook *out)
 {
 	sqlite3_stmt *st = q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = ?"
 	                                " AND (? = 0 OR company_seq = ?) AND status != 2");
@@ -728,8 +689,8 @@ int store_webhook_get(struct store *s, int64_t company_seq, const char *id,
 	return rc == SQLITE_ROW ? 0 : GERR_NOTFOUND;
 }
 
-int store_webhook_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
-                       struct store_webhook *out, int *n)
+static int sqlite_webhook_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                               struct store_webhook *out, int *n)
 {
 	sqlite3_stmt *st =
 	    q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = ?"
@@ -747,7 +708,8 @@ int store_webhook_list(struct store *s, int64_t company_seq, int64_t before_seq,
 	return 0;
 }
 
-int store_webhook_each(struct store *s, void (*fn)(void *ctx, struct store_webhook *w), void *ctx)
+static int sqlite_webhook_each(struct store *s, void (*fn)(void *ctx, struct store_webhook *w),
+                               void *ctx)
 {
 	sqlite3_stmt *st = q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE status != 2"
 	                                " ORDER BY seq");
@@ -763,24 +725,16 @@ int store_webhook_each(struct store *s, void (*fn)(void *ctx, struct store_webho
 	return 0;
 }
 
-void store_webhook_free(struct store_webhook *w)
-{
-	if (w) {
-		free(w->config);
-		w->config = NULL;
-	}
-}
-
 static int exec_changes(struct store *s, sqlite3_stmt *st)
 {
 	if (!st)
 		return GERR_IO;
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? sqlite3_changes(s->db) : GERR_IO;
+	return rc == SQLITE_DONE ? sqlite3_changes(SQ(s)->db) : GERR_IO;
 }
 
-int store_webhook_release_held(struct store *s, int64_t webhook_seq, int64_t now)
+static int sqlite_webhook_release_held(struct store *s, int64_t webhook_seq, int64_t now)
 {
 	sqlite3_stmt *st = q_prepare(s, "UPDATE deliveries SET status = 0, next_at = ?,"
 	                                " updated_at = ? WHERE webhook_seq = ? AND status = 1");
@@ -792,7 +746,8 @@ int store_webhook_release_held(struct store *s, int64_t webhook_seq, int64_t now
 	return exec_changes(s, st);
 }
 
-int store_webhook_fail_open(struct store *s, int64_t webhook_seq, const char *reason, int64_t now)
+static int sqlite_webhook_fail_open(struct store *s, int64_t webhook_seq, const char *reason,
+                                    int64_t now)
 {
 	sqlite3_stmt *st =
 	    q_prepare(s, "UPDATE deliveries SET status = 3, last_error = ?,"
@@ -827,8 +782,9 @@ static void read_delivery(sqlite3_stmt *st, struct store_delivery *d)
 	d->updated_at = sqlite3_column_int64(st, 10);
 }
 
-int store_delivery_list(struct store *s, int64_t company_seq, const struct store_delivery_filter *f,
-                        int64_t before_seq, int limit, struct store_delivery *out, int *n)
+static int sqlite_delivery_list(struct store *s, int64_t company_seq,
+                                const struct store_delivery_filter *f, int64_t before_seq,
+                                int limit, struct store_delivery *out, int *n)
 {
 	/* With a webhook the (webhook_seq, seq) index drives; else (company_seq, seq). */
 	const char *sql = f->webhook_seq ? DELIVERY_SELECT
@@ -856,8 +812,8 @@ int store_delivery_list(struct store *s, int64_t company_seq, const struct store
 	return 0;
 }
 
-int store_delivery_get(struct store *s, int64_t company_seq, int64_t seq,
-                       struct store_delivery *out)
+static int sqlite_delivery_get(struct store *s, int64_t company_seq, int64_t seq,
+                               struct store_delivery *out)
 {
 	sqlite3_stmt *st = q_prepare(s, DELIVERY_SELECT "WHERE d.seq = ? AND d.company_seq = ?");
 	if (!st)
@@ -871,8 +827,8 @@ int store_delivery_get(struct store *s, int64_t company_seq, int64_t seq,
 	return rc == SQLITE_ROW ? 0 : GERR_NOTFOUND;
 }
 
-int store_delivery_retry(struct store *s, int64_t company_seq, int64_t seq, int64_t now,
-                         struct store_task *task, struct gerr *err)
+static int sqlite_delivery_retry(struct store *s, int64_t company_seq, int64_t seq, int64_t now,
+                                 struct store_task *task, struct gerr *err)
 {
 	sqlite3_stmt *st = q_prepare(s, "UPDATE deliveries SET status = 0, attempts = 0,"
 	                                " first_attempt_at = 0, next_at = ?, updated_at = ?"
@@ -894,14 +850,14 @@ int store_delivery_retry(struct store *s, int64_t company_seq, int64_t seq, int6
 	if (rc != SQLITE_DONE)
 		return db_error(s, err, "delivery_retry");
 	struct store_delivery d;
-	if (store_delivery_get(s, company_seq, seq, &d) == 0)
+	if (sqlite_delivery_get(s, company_seq, seq, &d) == 0)
 		return gerr_set(err, GERR_CONFLICT, 409, "conflict",
 		                "delivery %lld is already pending", (long long)seq);
 	return gerr_set(err, GERR_NOTFOUND, 404, "not_found", "no delivery %lld", (long long)seq);
 }
 
-int store_attempt_list(struct store *s, int64_t delivery_seq, int64_t after_seq, int limit,
-                       struct store_attempt *out, int *n)
+static int sqlite_attempt_list(struct store *s, int64_t delivery_seq, int64_t after_seq, int limit,
+                               struct store_attempt *out, int *n)
 {
 	sqlite3_stmt *st = q_prepare(s, "SELECT seq, at, http_status, latency_ms, error, response"
 	                                " FROM attempts WHERE delivery_seq = ? AND seq > ?"
@@ -926,15 +882,8 @@ int store_attempt_list(struct store *s, int64_t delivery_seq, int64_t after_seq,
 	return 0;
 }
 
-void store_attempt_free(struct store_attempt *a)
-{
-	if (a) {
-		free(a->response);
-		a->response = NULL;
-	}
-}
-
-int store_event_get(struct store *s, int64_t company_seq, const char *id, struct store_event *out)
+static int sqlite_event_get(struct store *s, int64_t company_seq, const char *id,
+                            struct store_event *out)
 {
 	sqlite3_stmt *st = q_prepare(s, "SELECT seq, company_seq, id, event, date_ms, unit, data"
 	                                " FROM events WHERE company_seq = ? AND id = ?");
@@ -952,8 +901,9 @@ int store_event_get(struct store *s, int64_t company_seq, const char *id, struct
 	return rc == SQLITE_ROW ? 0 : GERR_NOTFOUND;
 }
 
-int store_event_range(struct store *s, int64_t company_seq, int64_t since_ms, int64_t until_ms,
-                      int64_t after_seq, int limit, struct store_event *out, int *n)
+static int sqlite_event_range(struct store *s, int64_t company_seq, int64_t since_ms,
+                              int64_t until_ms, int64_t after_seq, int limit,
+                              struct store_event *out, int *n)
 {
 	sqlite3_stmt *st = q_prepare(s, "SELECT seq, company_seq, id, event, date_ms, unit, data"
 	                                " FROM events WHERE company_seq = ? AND date_ms >= ?"
@@ -977,8 +927,8 @@ int store_event_range(struct store *s, int64_t company_seq, int64_t since_ms, in
 	return 0;
 }
 
-int store_opevent_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
-                       struct store_opevent *out, int *n)
+static int sqlite_opevent_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                               struct store_opevent *out, int *n)
 {
 	sqlite3_stmt *st =
 	    q_prepare(s, "SELECT o.seq, o.at, o.kind, COALESCE(w.id, ''), o.message"
@@ -1003,3 +953,34 @@ int store_opevent_list(struct store *s, int64_t company_seq, int64_t before_seq,
 	*n = k;
 	return 0;
 }
+
+static const struct store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sqlite_close,
+    .ping = sqlite_ping,
+    .commit = sqlite_commit,
+    .open_after = sqlite_open_after,
+    .open_for_webhook = sqlite_open_for_webhook,
+    .event_load = sqlite_event_load,
+    .company_create = sqlite_company_create,
+    .company_list = sqlite_company_list,
+    .company_get = sqlite_company_get,
+    .company_set_event_types = sqlite_company_set_event_types,
+    .token_add = sqlite_token_add,
+    .token_lookup = sqlite_token_lookup,
+    .token_each = sqlite_token_each,
+    .webhook_insert = sqlite_webhook_insert,
+    .webhook_update = sqlite_webhook_update,
+    .webhook_get = sqlite_webhook_get,
+    .webhook_list = sqlite_webhook_list,
+    .webhook_each = sqlite_webhook_each,
+    .webhook_release_held = sqlite_webhook_release_held,
+    .webhook_fail_open = sqlite_webhook_fail_open,
+    .delivery_list = sqlite_delivery_list,
+    .delivery_get = sqlite_delivery_get,
+    .delivery_retry = sqlite_delivery_retry,
+    .attempt_list = sqlite_attempt_list,
+    .event_get = sqlite_event_get,
+    .event_range = sqlite_event_range,
+    .opevent_list = sqlite_opevent_list,
+};

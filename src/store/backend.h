@@ -1,0 +1,66 @@
+/*
+ * backend: what a storage engine implements behind store.h. Each backend
+ * defines a struct that begins with struct store and fills a struct
+ * store_ops; store.c dispatches every store_* call through it.
+ */
+#ifndef GANCHO_STORE_BACKEND_H
+#define GANCHO_STORE_BACKEND_H
+
+#include "store/store.h"
+
+struct store_ops {
+	const char *name;
+	void (*close)(struct store *s);
+	int (*ping)(struct store *s);
+	int (*commit)(struct store *s, struct store_batch *b, struct gerr *err);
+	int (*open_after)(struct store *s, int64_t after_seq, int limit, struct store_task *out,
+	                  int *n);
+	int (*open_for_webhook)(struct store *s, int64_t webhook_seq, int64_t after_seq, int limit,
+	                        struct store_task *out, int *n);
+	int (*event_load)(struct store *s, int64_t event_seq, struct store_event *out);
+	int (*company_create)(struct store *s, const char *name, const char *event_types,
+	                      struct store_company *out, struct gerr *err);
+	int (*company_list)(struct store *s, int64_t before_seq, int limit,
+	                    struct store_company *out, int *n);
+	int (*company_get)(struct store *s, int64_t seq, struct store_company *out);
+	int (*company_set_event_types)(struct store *s, int64_t seq, const char *event_types);
+	int (*token_add)(struct store *s, int64_t company_seq, const char *token_hash);
+	int (*token_lookup)(struct store *s, const char *token_hash, int64_t *company_seq);
+	int (*token_each)(struct store *s,
+	                  void (*fn)(void *ctx, const char *hash, int64_t company_seq), void *ctx);
+	int (*webhook_insert)(struct store *s, struct store_webhook *w, struct gerr *err);
+	int (*webhook_update)(struct store *s, const struct store_webhook *w);
+	int (*webhook_get)(struct store *s, int64_t company_seq, const char *id,
+	                   struct store_webhook *out);
+	int (*webhook_list)(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+	                    struct store_webhook *out, int *n);
+	int (*webhook_each)(struct store *s, void (*fn)(void *ctx, struct store_webhook *w),
+	                    void *ctx);
+	int (*webhook_release_held)(struct store *s, int64_t webhook_seq, int64_t now);
+	int (*webhook_fail_open)(struct store *s, int64_t webhook_seq, const char *reason,
+	                         int64_t now);
+	int (*delivery_list)(struct store *s, int64_t company_seq,
+	                     const struct store_delivery_filter *f, int64_t before_seq, int limit,
+	                     struct store_delivery *out, int *n);
+	int (*delivery_get)(struct store *s, int64_t company_seq, int64_t seq,
+	                    struct store_delivery *out);
+	int (*delivery_retry)(struct store *s, int64_t company_seq, int64_t seq, int64_t now,
+	                      struct store_task *task, struct gerr *err);
+	int (*attempt_list)(struct store *s, int64_t delivery_seq, int64_t after_seq, int limit,
+	                    struct store_attempt *out, int *n);
+	int (*event_get)(struct store *s, int64_t company_seq, const char *id,
+	                 struct store_event *out);
+	int (*event_range)(struct store *s, int64_t company_seq, int64_t since_ms, int64_t until_ms,
+	                   int64_t after_seq, int limit, struct store_event *out, int *n);
+	int (*opevent_list)(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+	                    struct store_opevent *out, int *n);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+/* Backends' constructors, chosen by store_open from the URL. */
+int sqlite_store_open(const char *path, struct store **out, struct gerr *err);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * store: dispatch to the backend chosen by the database URL, and the parts of
+ * store.h that do not depend on a backend.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/backend.h"
+
+const char *delivery_status_name(int s)
+{
+	switch (s) {
+	case DLV_PENDING: return "pending";
+	case DLV_HELD: return "held";
+	case DLV_DELIVERED: return "delivered";
+	case DLV_FAILED: return "failed";
+	}
+	return "unknown";
+}
+
+int delivery_status_parse(const char *s)
+{
+	for (int i = DLV_PENDING; i <= DLV_FAILED; i++)
+		if (strcmp(s, delivery_status_name(i)) == 0)
+			return i;
+	return -1;
+}
+
+int store_open(const char *url, struct store **out, struct gerr *err)
+{
+	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+		return gerr_set(err, GERR_INVALID, 400, "store",
+		                "PostgreSQL is not available in this build yet");
+	const char *path = url;
+	if (strncmp(url, "sqlite:", 7) == 0)
+		path = url + 7;
+	if (strncmp(path, "//", 2) == 0)
+		path += 2;
+	if (!*path)
+		return gerr_set(err, GERR_INVALID, 400, "store", "empty database path");
+	return sqlite_store_open(path, out, err);
+}
+
+void store_close(struct store *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+void store_event_free(struct store_event *e)
+{
+	if (!e)
+		return;
+	free(e->id);
+	free(e->event);
+	free(e->unit);
+	free(e->data);
+	memset(e, 0, sizeof(*e));
+}
+
+void store_company_free(struct store_company *c)
+{
+	if (c) {
+		free(c->event_types);
+		c->event_types = NULL;
+	}
+}
+
+void store_webhook_free(struct store_webhook *w)
+{
+	if (w) {
+		free(w->config);
+		w->config = NULL;
+	}
+}
+
+void store_attempt_free(struct store_attempt *a)
+{
+	if (a) {
+		free(a->response);
+		a->response = NULL;
+	}
+}
+
+int store_ping(struct store *s)
+{
+	return s->ops->ping(s);
+}
+
+int store_commit(struct store *s, struct store_batch *b, struct gerr *err)
+{
+	return s->ops->commit(s, b, err);
+}
+
+int store_open_after(struct store *s, int64_t after_seq, int limit, struct store_task *out, int *n)
+{
+	return s->ops->open_after(s, after_seq, limit, out, n);
+}
+
+int store_open_for_webhook(struct store *s, int64_t webhook_seq, int64_t after_seq, int limit,
+                           struct store_task *out, int *n)
+{
+	return s->ops->open_for_webhook(s, webhook_seq, after_seq, limit, out, n);
+}
+
+int store_event_load(struct store *s, int64_t event_seq, struct store_event *out)
+{
+	return s->ops->event_load(s, event_seq, out);
+}
+
+int store_company_create(struct store *s, const char *name, const char *event_types,
+                         struct store_company *out, struct gerr *err)
+{
+	return s->ops->company_create(s, name, event_types, out, err);
+}
+
+int store_company_list(struct store *s, int64_t before_seq, int limit, struct store_company *out,
+                       int *n)
+{
+	return s->ops->company_list(s, before_seq, limit, out, n);
+}
+
+int store_company_get(struct store *s, int64_t seq, struct store_company *out)
+{
+	return s->ops->company_get(s, seq, out);
+}
+
+int store_company_set_event_types(struct store *s, int64_t seq, const char *event_types)
+{
+	return s->ops->company_set_event_types(s, seq, event_types);
+}
+
+int store_token_add(struct store *s, int64_t company_seq, const char *token_hash)
+{
+	return s->ops->token_add(s, company_seq, token_hash);
+}
+
+int store_token_lookup(struct store *s, const char *token_hash, int64_t *company_seq)
+{
+	return s->ops->token_lookup(s, token_hash, company_seq);
+}
+
+int store_token_each(struct store *s, void (*fn)(void *ctx, const char *hash, int64_t company_seq),
+                     void *ctx)
+{
+	return s->ops->token_each(s, fn, ctx);
+}
+
+int store_webhook_insert(struct store *s, struct store_webhook *w, struct gerr *err)
+{
+	return s->ops->webhook_insert(s, w, err);
+}
+
+int store_webhook_update(struct store *s, const struct store_webhook *w)
+{
+	return s->ops->webhook_update(s, w);
+}
+
+int store_webhook_get(struct store *s, int64_t company_seq, const char *id,
+                      struct store_webhook *out)
+{
+	return s->ops->webhook_get(s, company_seq, id, out);
+}
+
+int store_webhook_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                       struct store_webhook *out, int *n)
+{
+	return s->ops->webhook_list(s, company_seq, before_seq, limit, out, n);
+}
+
+int store_webhook_each(struct store *s, void (*fn)(void *ctx, struct store_webhook *w), void *ctx)
+{
+	return s->ops->webhook_each(s, fn, ctx);
+}
+
+int store_webhook_release_held(struct store *s, int64_t webhook_seq, int64_t now)
+{
+	return s->ops->webhook_release_held(s, webhook_seq, now);
+}
+
+int store_webhook_fail_open(struct store *s, int64_t webhook_seq, const char *reason, int64_t now)
+{
+	return s->ops->webhook_fail_open(s, webhook_seq, reason, now);
+}
+
+int store_delivery_list(struct store *s, int64_t company_seq, const struct store_delivery_filter *f,
+                        int64_t before_seq, int limit, struct store_delivery *out, int *n)
+{
+	return s->ops->delivery_list(s, company_seq, f, before_seq, limit, out, n);
+}
+
+int store_delivery_get(struct store *s, int64_t company_seq, int64_t seq,
+                       struct store_delivery *out)
+{
+	return s->ops->delivery_get(s, company_seq, seq, out);
+}
+
+int store_delivery_retry(struct store *s, int64_t company_seq, int64_t seq, int64_t now,
+                         struct store_task *task, struct gerr *err)
+{
+	return s->ops->delivery_retry(s, company_seq, seq, now, task, err);
+}
+
+int store_attempt_list(struct store *s, int64_t delivery_seq, int64_t after_seq, int limit,
+                       struct store_attempt *out, int *n)
+{
+	return s->ops->attempt_list(s, delivery_seq, after_seq, limit, out, n);
+}
+
+int store_event_get(struct store *s, int64_t company_seq, const char *id, struct store_event *out)
+{
+	return s->ops->event_get(s, company_seq, id, out);
+}
+
+int store_event_range(struct store *s, int64_t company_seq, int64_t since_ms, int64_t until_ms,
+                      int64_t after_seq, int limit, struct store_event *out, int *n)
+{
+	return s->ops->event_range(s, company_seq, since_ms, until_ms, after_seq, limit, out, n);
+}
+
+int store_opevent_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                       struct store_opevent *out, int *n)
+{
+	return s->ops->opevent_list(s, company_seq, before_seq, limit, out, n);
+}
