@@ -37,7 +37,6 @@ static int publish(struct api *a, const struct store_webhook *w, const json_t *c
 	                         err);
 	if (rc)
 		return rc;
-	cw->fail_since = w->fail_since;
 	registry_webhook_put(a->reg, cw);
 	return 0;
 }

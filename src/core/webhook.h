@@ -29,8 +29,7 @@ struct webhook {
 	int64_t seq;
 	int64_t company_seq;
 	char id[40];
-	int status;         /* enum webhook_status (store.h); the one mutable field */
-	int64_t fail_since; /* failure streak start when loaded (the engine owns it after) */
+	int status; /* enum webhook_status (store.h); the one mutable field */
 	char *url;
 	char **events;
 	int nevents;

@@ -9,12 +9,15 @@
  * committing, the next batch accumulates: the busier the server, the more
  * acknowledgements share one fsync.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "deliver/engine_internal.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/uuid.h"
 
 void engine_config_default(struct engine_config *c)
 {
@@ -144,6 +147,9 @@ static void hand_over(struct engine *e, struct ingest_job **jobs, int njobs,
 		if (p)
 			jobs[i]->envelope = NULL;
 		for (int w = 0; w < ev->nwebhooks; w++) {
+			/* a FIFO lane owned by another node: that node sends it */
+			if (ev->mine && !ev->mine[w])
+				continue;
 			struct new_task *t = &tasks[k++];
 			t->t.seq = ev->first_delivery + w;
 			t->t.event_seq = ev->seq;
@@ -160,6 +166,8 @@ static void hand_over(struct engine *e, struct ingest_job **jobs, int njobs,
 	}
 	for (struct delivery_job *d = djobs; d; d = d->next) {
 		for (int i = 0; i < d->n; i++) {
+			if (!d->dl[i].mine)
+				continue;
 			struct new_task *t = &tasks[k++];
 			t->t.seq = d->dl[i].seq;
 			t->t.event_seq = d->dl[i].event_seq;
@@ -169,19 +177,82 @@ static void hand_over(struct engine *e, struct ingest_job **jobs, int njobs,
 				snprintf(t->t.okey, sizeof(t->t.okey), "%s", d->dl[i].okey);
 		}
 	}
+	if (k == 0) {
+		free(m);
+		free(tasks);
+		return;
+	}
 	m->kind = DMSG_TASKS;
 	m->tasks = tasks;
 	m->ntasks = k;
 	dispatcher_post(e, m);
 }
 
-static void commit_round(struct engine *e, struct ingest_job *jobs, struct delivery_job *djobs,
-                         struct outcome_item *outs, int nouts, struct change_item *changes,
-                         int nchanges)
+/* lane_of: the FIFO lane of a delivery to w with ordering key okey, or NULL. */
+static const char *lane_of(const struct webhook *w, const char *okey, char *buf, size_t bufsz)
 {
-	int njobs = 0, ndl = 0;
-	for (struct ingest_job *j = jobs; j; j = j->next)
+	if (!w || !w->fifo)
+		return NULL;
+	snprintf(buf, bufsz, "%lld/%s", (long long)w->seq, w->ordering_key && okey ? okey : "");
+	return buf;
+}
+
+typedef char lane_buf[96];
+
+/* after_commit: deactivations decided by the store reach the registry and
+ * the dispatcher (which holds the webhook's deliveries). */
+static void after_commit(struct engine *e, struct store_webhook_change *cs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (!cs[i].deactivated)
+			continue;
+		registry_webhook_set_status(e->reg, cs[i].webhook_seq, WH_INACTIVE);
+		engine_webhook_changed(e, cs[i].webhook_seq);
+		log_warn("webhook_deactivated", "webhook_seq=%lld reason=\"%s\"",
+		         (long long)cs[i].webhook_seq, cs[i].reason ? cs[i].reason : "");
+	}
+}
+
+/* requeue: a failed commit must not lose outcomes: they go back to the head
+ * of the queue and are written with the next batch. */
+static void requeue(struct engine *e, struct outcome_item *outs, int nouts,
+                    struct change_item *changes, int nchanges)
+{
+	pthread_mutex_lock(&e->cmu);
+	struct outcome_item *o = malloc(((size_t)nouts + (size_t)e->nouts + 1) * sizeof(*o));
+	struct change_item *c = malloc(((size_t)nchanges + (size_t)e->nchanges + 1) * sizeof(*c));
+	if (!o || !c)
+		abort();
+	if (nouts)
+		memcpy(o, outs, (size_t)nouts * sizeof(*o));
+	if (e->nouts)
+		memcpy(o + nouts, e->outs, (size_t)e->nouts * sizeof(*o));
+	if (nchanges)
+		memcpy(c, changes, (size_t)nchanges * sizeof(*c));
+	if (e->nchanges)
+		memcpy(c + nchanges, e->changes, (size_t)e->nchanges * sizeof(*c));
+	free(e->outs);
+	free(e->changes);
+	e->outs = o;
+	e->nouts += nouts;
+	e->capouts = e->nouts;
+	e->changes = c;
+	e->nchanges += nchanges;
+	e->capchanges = e->nchanges;
+	pthread_mutex_unlock(&e->cmu);
+}
+
+/* commit_round: one transaction for everything taken from the queue.
+ * Returns 0, or the store's error (the caller backs off). */
+static int commit_round(struct engine *e, struct ingest_job *jobs, struct delivery_job *djobs,
+                        struct outcome_item *outs, int nouts, struct change_item *changes,
+                        int nchanges)
+{
+	int njobs = 0, ndl = 0, nhooks = 0;
+	for (struct ingest_job *j = jobs; j; j = j->next) {
 		njobs++;
+		nhooks += j->ev.nwebhooks;
+	}
 	for (struct delivery_job *d = djobs; d; d = d->next)
 		ndl += d->n;
 	struct ingest_job **jv = malloc(((size_t)njobs + 1) * sizeof(*jv));
@@ -189,21 +260,38 @@ static void commit_round(struct engine *e, struct ingest_job *jobs, struct deliv
 	struct store_delivery_in *dls = malloc(((size_t)ndl + 1) * sizeof(*dls));
 	struct store_outcome *os = malloc(((size_t)nouts + 1) * sizeof(*os));
 	struct store_webhook_change *cs = malloc(((size_t)nchanges + 1) * sizeof(*cs));
+	lane_buf *lanebufs = malloc(((size_t)nhooks + (size_t)ndl + 1) * sizeof(lane_buf));
+	const char **lanes = malloc(((size_t)nhooks + 1) * sizeof(char *));
+	uint8_t *mine = calloc((size_t)nhooks + 1, 1);
 	struct gerr err = {0};
 	int rc = -1;
-	if (!jv || !evs || !dls || !os || !cs) {
+	if (!jv || !evs || !dls || !os || !cs || !lanebufs || !lanes || !mine) {
 		gerr_set(&err, GERR_NOMEM, 503, "unavailable", "out of memory");
 		goto answer;
 	}
-	int i = 0;
+	int i = 0, lb = 0;
 	for (struct ingest_job *j = jobs; j; j = j->next)
 		jv[i++] = j;
-	for (i = 0; i < njobs; i++)
-		evs[i] = jv[i]->ev;
+	for (i = 0; i < njobs; i++) {
+		struct ingest_job *j = jv[i];
+		evs[i] = j->ev;
+		evs[i].lanes = lanes + lb;
+		evs[i].mine = mine + lb;
+		for (int w = 0; w < j->ev.nwebhooks; w++, lb++) {
+			const char *okey = j->ev.okeys ? j->ev.okeys[w] : NULL;
+			lanes[lb] = lane_of(j->hooks[w], okey, lanebufs[lb], sizeof(lanebufs[lb]));
+		}
+	}
 	i = 0;
-	for (struct delivery_job *d = djobs; d; d = d->next)
-		for (int k = 0; k < d->n; k++)
-			dls[i++] = d->dl[k];
+	for (struct delivery_job *d = djobs; d; d = d->next) {
+		for (int k = 0; k < d->n; k++, i++) {
+			dls[i] = d->dl[k];
+			struct webhook *w = registry_webhook_get(e->reg, d->dl[k].webhook_seq);
+			dls[i].lane = lane_of(w, d->dl[k].okey, lanebufs[lb], sizeof(lanebufs[lb]));
+			lb++;
+			webhook_unref(w);
+		}
+	}
 	for (i = 0; i < nouts; i++) {
 		os[i] = outs[i].o;
 		os[i].error = outs[i].error[0] ? outs[i].error : NULL;
@@ -211,9 +299,9 @@ static void commit_round(struct engine *e, struct ingest_job *jobs, struct deliv
 	}
 	for (i = 0; i < nchanges; i++) {
 		cs[i] = changes[i].c;
-		cs[i].reason = changes[i].reason;
+		cs[i].reason = changes[i].reason[0] ? changes[i].reason : NULL;
 	}
-	struct store_batch b = {evs, njobs, dls, ndl, os, nouts, cs, nchanges};
+	struct store_batch b = {e->node, evs, njobs, dls, ndl, os, nouts, cs, nchanges};
 	int64_t t0 = clock_mono_us();
 	rc = store_commit(e->wstore, &b, &err);
 	atomic_store(&e->healthy, rc == 0);
@@ -222,16 +310,22 @@ static void commit_round(struct engine *e, struct ingest_job *jobs, struct deliv
 	if (rc == 0) {
 		i = 0;
 		for (struct delivery_job *d = djobs; d; d = d->next)
-			for (int k = 0; k < d->n; k++)
-				d->dl[k].seq = dls[i++].seq;
+			for (int k = 0; k < d->n; k++, i++) {
+				d->dl[k].seq = dls[i].seq;
+				d->dl[k].mine = dls[i].mine;
+			}
 		hand_over(e, jv, njobs, evs, djobs);
+		after_commit(e, cs, nchanges);
 	}
 answer:
 	i = 0;
 	for (struct ingest_job *j = jobs, *next; j; j = next, i++) {
 		next = j->next;
-		if (rc == 0)
+		if (rc == 0) {
 			j->ev = evs[i];
+			j->ev.lanes = NULL;
+			j->ev.mine = NULL;
+		}
 		for (int w = 0; w < j->nhooks; w++)
 			webhook_unref(j->hooks[w]);
 		free(j->envelope);
@@ -242,23 +336,35 @@ answer:
 		next = d->next;
 		d->done(d, rc);
 	}
-	for (i = 0; i < nouts; i++)
-		free(outs[i].response);
+	if (rc == 0) {
+		for (i = 0; i < nouts; i++)
+			free(outs[i].response);
+	} else if (nouts || nchanges) {
+		requeue(e, outs, nouts, changes, nchanges);
+	}
 	free(jv);
 	free(evs);
 	free(dls);
 	free(os);
 	free(cs);
+	free(lanebufs);
+	free(lanes);
+	free(mine);
+	return rc;
 }
 
 void *committer_main(void *arg)
 {
 	struct engine *e = arg;
+	int backoff = 0;
 	for (;;) {
 		pthread_mutex_lock(&e->cmu);
 		while (!e->jobs && !e->djobs && !e->nouts && !e->nchanges && !e->cstop)
 			pthread_cond_wait(&e->ccond, &e->cmu);
-		if (!e->jobs && !e->djobs && !e->nouts && !e->nchanges && e->cstop) {
+		if ((!e->jobs && !e->djobs && !e->nouts && !e->nchanges && e->cstop) ||
+		    (e->cstop && backoff >= 1000 && !e->jobs && !e->djobs)) {
+			/* stopping with the store still down: unwritten outcomes stay
+			 * pending in the store and are sent again after restart */
 			pthread_mutex_unlock(&e->cmu);
 			break;
 		}
@@ -287,9 +393,18 @@ void *committer_main(void *arg)
 		e->nchanges = e->capchanges = 0;
 		pthread_mutex_unlock(&e->cmu);
 
-		commit_round(e, jobs, djobs, outs, nouts, changes, nchanges);
+		int rc = commit_round(e, jobs, djobs, outs, nouts, changes, nchanges);
 		free(outs);
 		free(changes);
+		if (rc) {
+			/* The store is down or refusing: ingest got its 503; outcomes wait in
+			 * the queue. Back off so a dead database is not hammered. */
+			if (backoff < 1000)
+				backoff = backoff ? backoff * 2 : 50;
+			usleep((useconds_t)backoff * 1000);
+		} else {
+			backoff = 0;
+		}
 	}
 	return NULL;
 }
@@ -312,6 +427,8 @@ int engine_start(const struct engine_config *cfg, struct registry *reg, struct e
 	rc = store_open(cfg->db_url, &e->rstore, err);
 	if (rc)
 		goto fail;
+	uuid_v4(e->node);
+	e->shared = store_shared(e->rstore);
 	rc = dispatcher_init(e, err);
 	if (rc)
 		goto fail;
@@ -346,6 +463,8 @@ void engine_stop(struct engine *e)
 	dispatcher_free(e);
 	store_close(e->wstore);
 	store_close(e->rstore);
+	for (int i = 0; i < e->nouts; i++)
+		free(e->outs[i].response);
 	free(e->outs);
 	free(e->changes);
 	pthread_mutex_destroy(&e->cmu);

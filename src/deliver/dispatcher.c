@@ -78,7 +78,10 @@ struct wstate {
 	struct task *rhead, *rtail; /* ready queue */
 	struct task *all;           /* every task of this webhook */
 	int ntasks;
-	int64_t fail_since;
+	/* what this loop turn saw, for the store's failure-streak arbiter */
+	bool ch_pending, ch_succeeded, ch_gone;
+	int64_t ch_failed_at;
+	struct wstate *cnext;
 	double tokens;
 	int64_t tokens_at;
 	int64_t rate_wake; /* >0: blocked by rateLimit until then */
@@ -118,6 +121,7 @@ struct dispatcher {
 	int nouts, capouts;
 	struct change_item *changes;
 	int nchanges, capchanges;
+	struct wstate *changed;       /* webhooks with something to tell the store */
 	struct payload *last_payload; /* cache: fan-out loads one event many times */
 };
 
@@ -313,7 +317,6 @@ static struct wstate *ws_get(struct dispatcher *d, int64_t seq)
 		abort();
 	ws->seq = seq;
 	ws->w = w;
-	ws->fail_since = w->fail_since;
 	ws->tokens = w->rate_per_sec > 0 ? 1 : 0;
 	ws->tokens_at = clock_mono_ms();
 	d->ws[seq] = ws;
@@ -347,27 +350,59 @@ static struct outcome_item *out_new(struct dispatcher *d, const struct task *t, 
 	return o;
 }
 
-static void change_new(struct dispatcher *d, struct wstate *ws, bool deactivate, const char *reason)
+/* note: remember what an attempt says about its webhook; told to the store once
+ * per loop turn (flush_outcomes). */
+static void note(struct dispatcher *d, struct wstate *ws, bool ok, bool gone, int64_t now)
 {
-	if (d->nchanges == d->capchanges) {
-		int cap = d->capchanges ? d->capchanges * 2 : 16;
-		struct change_item *p = realloc(d->changes, (size_t)cap * sizeof(*p));
-		if (!p)
-			abort();
-		d->changes = p;
-		d->capchanges = cap;
+	if (!ws->ch_pending) {
+		ws->ch_pending = true;
+		ws->cnext = d->changed;
+		d->changed = ws;
 	}
-	struct change_item *c = &d->changes[d->nchanges++];
-	memset(c, 0, sizeof(*c));
-	c->c.webhook_seq = ws->seq;
-	c->c.fail_since = ws->fail_since;
-	c->c.deactivate = deactivate;
-	if (reason)
-		snprintf(c->reason, sizeof(c->reason), "%s", reason);
+	if (ok) {
+		ws->ch_succeeded = true;
+		ws->ch_failed_at = 0; /* the streak, if any, starts after this success */
+	} else if (!ws->ch_failed_at) {
+		ws->ch_failed_at = now;
+	}
+	ws->ch_gone |= gone;
+}
+
+static void changes_collect(struct dispatcher *d, int64_t now)
+{
+	while (d->changed) {
+		struct wstate *ws = d->changed;
+		d->changed = ws->cnext;
+		ws->ch_pending = false;
+		if (d->nchanges == d->capchanges) {
+			int cap = d->capchanges ? d->capchanges * 2 : 16;
+			struct change_item *p = realloc(d->changes, (size_t)cap * sizeof(*p));
+			if (!p)
+				abort();
+			d->changes = p;
+			d->capchanges = cap;
+		}
+		struct change_item *c = &d->changes[d->nchanges++];
+		memset(c, 0, sizeof(*c));
+		c->c.webhook_seq = ws->seq;
+		c->c.succeeded = ws->ch_succeeded;
+		c->c.failed_at = ws->ch_failed_at;
+		c->c.deactivate = ws->ch_gone;
+		if (ws->ch_failed_at)
+			c->c.deactivate_before = now - d->e->cfg.deactivate_after_ms;
+		if (ws->ch_gone)
+			snprintf(c->reason, sizeof(c->reason), "target answered 410 Gone");
+		else
+			snprintf(c->reason, sizeof(c->reason), "every attempt failed for %lld s",
+			         (long long)(d->e->cfg.deactivate_after_ms / 1000));
+		ws->ch_succeeded = ws->ch_gone = false;
+		ws->ch_failed_at = 0;
+	}
 }
 
 static void flush_outcomes(struct dispatcher *d)
 {
+	changes_collect(d, clock_now_ms());
 	if (!d->nouts && !d->nchanges)
 		return;
 	committer_push(d->e, d->outs, d->nouts, d->changes, d->nchanges);
@@ -746,12 +781,10 @@ static void pump(struct dispatcher *d, struct wstate *ws, int64_t now)
 	}
 }
 
-/* deactivate: 410 Gone or a week of failures. Held deliveries wait for a resume. */
-static void deactivate(struct dispatcher *d, struct wstate *ws, const char *reason, int64_t now)
+/* hold_all: the webhook is paused or deactivated; everything not in flight is
+ * held in the store until it is active again. */
+static void hold_all(struct dispatcher *d, struct wstate *ws, int64_t now)
 {
-	registry_webhook_set_status(d->e->reg, ws->seq, WH_INACTIVE);
-	change_new(d, ws, true, reason);
-	log_warn("webhook_deactivated", "webhook=%s reason=\"%s\"", ws->w->id, reason);
 	for (struct task *t = ws->all, *next; t; t = next) {
 		next = t->anext;
 		if (t->state != T_FLIGHT)
@@ -792,30 +825,19 @@ static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t n
 		snprintf(error, sizeof(error), "HTTP %ld", code);
 
 	int status;
-	bool deact = false;
-	const char *reason = NULL;
-	char why[256];
+	bool gone = code == 410;
 	if (ws->deleted) {
 		status = -1;
 	} else if (ok) {
 		status = DLV_DELIVERED;
-		if (ws->fail_since) {
-			ws->fail_since = 0;
-			change_new(d, ws, false, NULL);
-		}
+		note(d, ws, true, false, now);
 	} else {
-		if (!ws->fail_since) {
-			ws->fail_since = now;
-			change_new(d, ws, false, NULL);
-		} else if (now - ws->fail_since >= d->e->cfg.deactivate_after_ms) {
-			snprintf(why, sizeof(why), "every attempt failed for %lld s",
-			         (long long)(d->e->cfg.deactivate_after_ms / 1000));
-			deact = true;
-			reason = why;
-		}
-		if (code == 410) {
-			deact = true;
-			reason = "target answered 410 Gone";
+		note(d, ws, false, gone, now);
+		if (gone) {
+			/* Standard Webhooks' advice: the receiver is gone; stop at once
+			 * (the store records it with the next batch). */
+			registry_webhook_set_status(d->e->reg, ws->seq, WH_INACTIVE);
+			log_warn("webhook_gone", "webhook=%s status=410", ws->w->id);
 		}
 		if (webhook_is_permanent(ws->w, (int)code)) {
 			status = DLV_FAILED;
@@ -830,7 +852,7 @@ static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t n
 				t->next_at = next;
 			}
 		}
-		if (status == DLV_PENDING && (deact || !ws_active(ws)))
+		if (status == DLV_PENDING && !ws_active(ws))
 			status = DLV_HELD;
 	}
 	if (status >= 0) {
@@ -873,8 +895,8 @@ static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t n
 	} else {
 		task_free(d, t, now);
 	}
-	if (deact)
-		deactivate(d, ws, reason, now);
+	if (gone)
+		hold_all(d, ws, now);
 }
 
 /* ---- inbox and refill --------------------------------------------------------------------- */
@@ -938,16 +960,10 @@ static void webhook_changed(struct dispatcher *d, int64_t seq, int64_t now)
 	}
 	webhook_unref(ws->w);
 	ws->w = w;
-	if (!ws_active(ws)) {
-		for (struct task *t = ws->all, *next; t; t = next) {
-			next = t->anext;
-			if (t->state != T_FLIGHT)
-				task_hold(d, t, now);
-		}
-	} else {
-		ws->fail_since = 0;
+	if (!ws_active(ws))
+		hold_all(d, ws, now);
+	else
 		mark_dirty(d, ws);
-	}
 }
 
 static void reload_webhook(struct dispatcher *d, int64_t seq, int64_t now)

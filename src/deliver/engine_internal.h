@@ -45,6 +45,8 @@ struct dispatcher;
 struct engine {
 	struct engine_config cfg;
 	struct registry *reg;
+	char node[40]; /* this process in the cluster (a UUID per start) */
+	bool shared;   /* the store is shared with other nodes (PostgreSQL) */
 
 	/* committer */
 	pthread_t committer;

@@ -334,11 +334,35 @@ static void load_webhook(void *ctx, struct store_webhook *sw)
 	struct webhook *w;
 	struct gerr err;
 	if (cfg && webhook_compile(cfg, sw->seq, sw->id, sw->company_seq, sw->status,
-	                           clock_now_ms(), &w, &err) == 0) {
-		w->fail_since = sw->fail_since;
+	                           clock_now_ms(), &w, &err) == 0)
 		registry_webhook_put(r, w);
-	}
 	json_decref(cfg);
+}
+
+int registry_reload_webhook(struct registry *r, struct store *s, int64_t seq)
+{
+	struct store_webhook sw;
+	int rc = store_webhook_by_seq(s, seq, &sw);
+	if (rc == GERR_NOTFOUND) {
+		registry_webhook_remove(r, seq);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	load_webhook(r, &sw);
+	store_webhook_free(&sw);
+	return 0;
+}
+
+int registry_reload_company(struct registry *r, struct store *s, int64_t seq)
+{
+	struct store_company c;
+	int rc = store_company_get(s, seq, &c);
+	if (rc)
+		return rc;
+	registry_company_put(r, c.seq, c.id, c.name, c.event_types);
+	store_company_free(&c);
+	return 0;
 }
 
 int registry_load(struct registry *r, struct store *s, struct gerr *err)

@@ -24,6 +24,11 @@ void registry_free(struct registry *r);
 /* registry_load: read every company, token and live webhook from the store. */
 int registry_load(struct registry *r, struct store *s, struct gerr *err);
 
+/* registry_reload_webhook / _company: read one again from the store (another
+ * node changed it). A webhook gone from the store leaves the registry. */
+int registry_reload_webhook(struct registry *r, struct store *s, int64_t seq);
+int registry_reload_company(struct registry *r, struct store *s, int64_t seq);
+
 /* token_hash: SHA-256 hex of a token (what the store keeps). */
 void token_hash(const char *token, char out[65]);
 

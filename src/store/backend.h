@@ -18,6 +18,20 @@ struct store_ops {
 	int (*open_for_webhook)(struct store *s, int64_t webhook_seq, int64_t after_seq, int limit,
 	                        struct store_task *out, int *n);
 	int (*event_load)(struct store *s, int64_t event_seq, struct store_event *out);
+	bool (*shared)(struct store *s);
+	int (*node_join)(struct store *s, const char *node, int64_t now);
+	int (*node_beat)(struct store *s, const char *node, int64_t now);
+	int (*node_reap)(struct store *s, int64_t dead_before, int *n);
+	int (*node_leave)(struct store *s, const char *node);
+	int (*claim)(struct store *s, const char *node, int64_t due_before, int limit,
+	             struct store_task *out, int *n);
+	int (*release)(struct store *s, const char *node, const int64_t *seqs, int n);
+	int (*load_owned)(struct store *s, const char *node, const int64_t *seqs, int nseqs,
+	                  struct store_task *out, int *n);
+	int (*listen_fd)(struct store *s);
+	int (*notifications)(struct store *s, void (*fn)(void *ctx, const char *payload),
+	                     void *ctx);
+	int (*notify)(struct store *s, const char *payload);
 	int (*company_create)(struct store *s, const char *name, const char *event_types,
 	                      struct store_company *out, struct gerr *err);
 	int (*company_list)(struct store *s, int64_t before_seq, int limit,
@@ -30,6 +44,7 @@ struct store_ops {
 	                  void (*fn)(void *ctx, const char *hash, int64_t company_seq), void *ctx);
 	int (*webhook_insert)(struct store *s, struct store_webhook *w, struct gerr *err);
 	int (*webhook_update)(struct store *s, const struct store_webhook *w);
+	int (*webhook_by_seq)(struct store *s, int64_t seq, struct store_webhook *out);
 	int (*webhook_get)(struct store *s, int64_t company_seq, const char *id,
 	                   struct store_webhook *out);
 	int (*webhook_list)(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
@@ -62,5 +77,6 @@ struct store {
 
 /* Backends' constructors, chosen by store_open from the URL. */
 int sqlite_store_open(const char *path, struct store **out, struct gerr *err);
+int postgres_store_open(const char *url, struct store **out, struct gerr *err);
 
 #endif

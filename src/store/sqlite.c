@@ -67,7 +67,8 @@ enum stmt_id {
 	ST_DELIVERY_INSERT,
 	ST_OUTCOME_UPDATE,
 	ST_ATTEMPT_INSERT,
-	ST_WEBHOOK_FAIL_SINCE,
+	ST_WEBHOOK_SUCCEEDED,
+	ST_WEBHOOK_FAILED,
 	ST_WEBHOOK_DEACTIVATE,
 	ST_OPEVENT_INSERT,
 	ST_OPEN_AFTER,
@@ -92,9 +93,11 @@ static const char *const stmt_sql[ST_COUNT] = {
                           " END, updated_at = ?9 WHERE seq = ?1",
     [ST_ATTEMPT_INSERT] = "INSERT INTO attempts(delivery_seq, at, http_status, latency_ms, error,"
                           " response) VALUES(?,?,?,?,?,?)",
-    [ST_WEBHOOK_FAIL_SINCE] = "UPDATE webhooks SET fail_since = ?2 WHERE seq = ?1",
+    [ST_WEBHOOK_SUCCEEDED] =
+        "UPDATE webhooks SET fail_since = 0 WHERE seq = ?1 AND fail_since != 0",
+    [ST_WEBHOOK_FAILED] = "UPDATE webhooks SET fail_since = ?2 WHERE seq = ?1 AND fail_since = 0",
     [ST_WEBHOOK_DEACTIVATE] = "UPDATE webhooks SET status = 1, updated_at = ?2 WHERE seq = ?1"
-                              " AND status = 0",
+                              " AND status = 0 AND (?3 OR (fail_since > 0 AND fail_since <= ?4))",
     [ST_OPEVENT_INSERT] = "INSERT INTO opevents(company_seq, at, kind, webhook_seq, message)"
                           " SELECT company_seq, ?2, ?3, seq, ?4 FROM webhooks WHERE seq = ?1",
     [ST_OPEN_AFTER] = "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
@@ -315,6 +318,8 @@ static int append_event(struct store *s, struct store_event_in *e, int64_t now)
 			return -1;
 		if (i == 0)
 			e->first_delivery = sqlite3_last_insert_rowid(SQ(s)->db);
+		if (e->mine)
+			e->mine[i] = 1; /* one node: everything is ours */
 	}
 	return 0;
 }
@@ -333,6 +338,7 @@ static int append_delivery(struct store *s, struct store_delivery_in *d, int64_t
 	if (step_done(st))
 		return -1;
 	d->seq = sqlite3_last_insert_rowid(SQ(s)->db);
+	d->mine = true;
 	return 0;
 }
 
@@ -365,22 +371,35 @@ static int apply_outcome(struct store *s, const struct store_outcome *o, int64_t
 	return step_done(st);
 }
 
-static int apply_change(struct store *s, const struct store_webhook_change *c, int64_t now)
+static int apply_change(struct store *s, struct store_webhook_change *c, int64_t now)
 {
-	sqlite3_stmt *st = SQ(s)->st[ST_WEBHOOK_FAIL_SINCE];
-	sqlite3_bind_int64(st, 1, c->webhook_seq);
-	sqlite3_bind_int64(st, 2, c->fail_since);
-	if (step_done(st))
-		return -1;
-	if (!c->deactivate)
+	sqlite3_stmt *st;
+	c->deactivated = false;
+	if (c->succeeded) {
+		st = SQ(s)->st[ST_WEBHOOK_SUCCEEDED];
+		sqlite3_bind_int64(st, 1, c->webhook_seq);
+		if (step_done(st))
+			return -1;
+	}
+	if (c->failed_at) {
+		st = SQ(s)->st[ST_WEBHOOK_FAILED];
+		sqlite3_bind_int64(st, 1, c->webhook_seq);
+		sqlite3_bind_int64(st, 2, c->failed_at);
+		if (step_done(st))
+			return -1;
+	}
+	if (!c->deactivate && !(c->failed_at && c->deactivate_before))
 		return 0;
 	st = SQ(s)->st[ST_WEBHOOK_DEACTIVATE];
 	sqlite3_bind_int64(st, 1, c->webhook_seq);
 	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int(st, 3, c->deactivate);
+	sqlite3_bind_int64(st, 4, c->deactivate_before);
 	if (step_done(st))
 		return -1;
 	if (sqlite3_changes(SQ(s)->db) == 0)
-		return 0; /* already inactive: one operator record is enough */
+		return 0; /* still succeeding somewhere, or already inactive */
+	c->deactivated = true;
 	st = SQ(s)->st[ST_OPEVENT_INSERT];
 	sqlite3_bind_int64(st, 1, c->webhook_seq);
 	sqlite3_bind_int64(st, 2, now);
@@ -954,6 +973,107 @@ static int sqlite_opevent_list(struct store *s, int64_t company_seq, int64_t bef
 	return 0;
 }
 
+/* ---- one node: the cluster calls are trivial ------------------------------------------ */
+
+static bool sqlite_shared(struct store *s)
+{
+	(void)s;
+	return false;
+}
+
+static int sqlite_node_join(struct store *s, const char *node, int64_t now)
+{
+	(void)s, (void)node, (void)now;
+	return 0;
+}
+
+static int sqlite_node_beat(struct store *s, const char *node, int64_t now)
+{
+	(void)s, (void)node, (void)now;
+	return 0;
+}
+
+static int sqlite_node_reap(struct store *s, int64_t dead_before, int *n)
+{
+	(void)s, (void)dead_before;
+	*n = 0;
+	return 0;
+}
+
+static int sqlite_node_leave(struct store *s, const char *node)
+{
+	(void)s, (void)node;
+	return 0;
+}
+
+static int sqlite_claim(struct store *s, const char *node, int64_t due_before, int limit,
+                        struct store_task *out, int *n)
+{
+	/* One node owns everything; the dispatcher reads by keyset instead. */
+	(void)node, (void)due_before;
+	return sqlite_open_after(s, 0, limit, out, n);
+}
+
+static int sqlite_release(struct store *s, const char *node, const int64_t *seqs, int n)
+{
+	(void)s, (void)node, (void)seqs, (void)n;
+	return 0;
+}
+
+static int sqlite_load_owned(struct store *s, const char *node, const int64_t *seqs, int nseqs,
+                             struct store_task *out, int *n)
+{
+	(void)node;
+	sqlite3_stmt *st = q_prepare(s, "SELECT seq, event_seq, webhook_seq, next_at,"
+	                                " first_attempt_at, attempts, okey FROM deliveries"
+	                                " WHERE seq = ? AND status = 0");
+	if (!st)
+		return GERR_IO;
+	int k = 0;
+	for (int i = 0; i < nseqs; i++) {
+		sqlite3_bind_int64(st, 1, seqs[i]);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			read_task(st, &out[k++]);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	*n = k;
+	return 0;
+}
+
+static int sqlite_listen_fd(struct store *s)
+{
+	(void)s;
+	return -1;
+}
+
+static int sqlite_notifications(struct store *s, void (*fn)(void *ctx, const char *payload),
+                                void *ctx)
+{
+	(void)s, (void)fn, (void)ctx;
+	return 0;
+}
+
+static int sqlite_notify(struct store *s, const char *payload)
+{
+	(void)s, (void)payload;
+	return 0;
+}
+
+static int sqlite_webhook_by_seq(struct store *s, int64_t seq, struct store_webhook *out)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE seq = ?"
+	                                " AND status != 2");
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, seq);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_webhook(st, out);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : GERR_NOTFOUND;
+}
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sqlite_close,
@@ -962,6 +1082,17 @@ static const struct store_ops sqlite_ops = {
     .open_after = sqlite_open_after,
     .open_for_webhook = sqlite_open_for_webhook,
     .event_load = sqlite_event_load,
+    .shared = sqlite_shared,
+    .node_join = sqlite_node_join,
+    .node_beat = sqlite_node_beat,
+    .node_reap = sqlite_node_reap,
+    .node_leave = sqlite_node_leave,
+    .claim = sqlite_claim,
+    .release = sqlite_release,
+    .load_owned = sqlite_load_owned,
+    .listen_fd = sqlite_listen_fd,
+    .notifications = sqlite_notifications,
+    .notify = sqlite_notify,
     .company_create = sqlite_company_create,
     .company_list = sqlite_company_list,
     .company_get = sqlite_company_get,
@@ -971,6 +1102,7 @@ static const struct store_ops sqlite_ops = {
     .token_each = sqlite_token_each,
     .webhook_insert = sqlite_webhook_insert,
     .webhook_update = sqlite_webhook_update,
+    .webhook_by_seq = sqlite_webhook_by_seq,
     .webhook_get = sqlite_webhook_get,
     .webhook_list = sqlite_webhook_list,
     .webhook_each = sqlite_webhook_each,

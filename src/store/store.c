@@ -28,9 +28,14 @@ int delivery_status_parse(const char *s)
 
 int store_open(const char *url, struct store **out, struct gerr *err)
 {
-	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+#ifdef GANCHO_HAVE_POSTGRES
+		return postgres_store_open(url, out, err);
+#else
 		return gerr_set(err, GERR_INVALID, 400, "store",
-		                "PostgreSQL is not available in this build yet");
+		                "this gancho was built without PostgreSQL (libpq)");
+#endif
+	}
 	const char *path = url;
 	if (strncmp(url, "sqlite:", 7) == 0)
 		path = url + 7;
@@ -108,6 +113,63 @@ int store_event_load(struct store *s, int64_t event_seq, struct store_event *out
 	return s->ops->event_load(s, event_seq, out);
 }
 
+bool store_shared(struct store *s)
+{
+	return s->ops->shared(s);
+}
+
+int store_node_join(struct store *s, const char *node, int64_t now)
+{
+	return s->ops->node_join(s, node, now);
+}
+
+int store_node_beat(struct store *s, const char *node, int64_t now)
+{
+	return s->ops->node_beat(s, node, now);
+}
+
+int store_node_reap(struct store *s, int64_t dead_before, int *n)
+{
+	return s->ops->node_reap(s, dead_before, n);
+}
+
+int store_node_leave(struct store *s, const char *node)
+{
+	return s->ops->node_leave(s, node);
+}
+
+int store_claim(struct store *s, const char *node, int64_t due_before, int limit,
+                struct store_task *out, int *n)
+{
+	return s->ops->claim(s, node, due_before, limit, out, n);
+}
+
+int store_release(struct store *s, const char *node, const int64_t *seqs, int n)
+{
+	return s->ops->release(s, node, seqs, n);
+}
+
+int store_load_owned(struct store *s, const char *node, const int64_t *seqs, int nseqs,
+                     struct store_task *out, int *n)
+{
+	return s->ops->load_owned(s, node, seqs, nseqs, out, n);
+}
+
+int store_listen_fd(struct store *s)
+{
+	return s->ops->listen_fd(s);
+}
+
+int store_notifications(struct store *s, void (*fn)(void *ctx, const char *payload), void *ctx)
+{
+	return s->ops->notifications(s, fn, ctx);
+}
+
+int store_notify(struct store *s, const char *payload)
+{
+	return s->ops->notify(s, payload);
+}
+
 int store_company_create(struct store *s, const char *name, const char *event_types,
                          struct store_company *out, struct gerr *err)
 {
@@ -154,6 +216,11 @@ int store_webhook_insert(struct store *s, struct store_webhook *w, struct gerr *
 int store_webhook_update(struct store *s, const struct store_webhook *w)
 {
 	return s->ops->webhook_update(s, w);
+}
+
+int store_webhook_by_seq(struct store *s, int64_t seq, struct store_webhook *out)
+{
+	return s->ops->webhook_by_seq(s, seq, out);
 }
 
 int store_webhook_get(struct store *s, int64_t company_seq, const char *id,

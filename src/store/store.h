@@ -15,8 +15,17 @@
  *   store_event_load — the body of one event when its delivery's turn comes.
  * Everything else is plain CRUD for companies, tokens, webhooks and listings.
  *
- * The backend is chosen by URL: "sqlite:PATH" (or a bare path). Each backend
- * implements struct store_ops; this file's functions dispatch through it.
+ * The backend is chosen by URL: "sqlite:PATH" (or a bare path) or
+ * "postgres://…". Each backend implements struct store_ops (backend.h);
+ * store.c dispatches through it.
+ *
+ * Several nodes (PostgreSQL only): every open delivery has an owner, the node
+ * that may send it. A node owns what it inserts, claims unowned due work in
+ * batches (FOR UPDATE SKIP LOCKED), keeps a heartbeat, and reaps the work of
+ * nodes whose heartbeat stopped. A FIFO lane ("<webhook seq>/<ordering key>")
+ * has one owner in the whole cluster: its deliveries all go to that node, so
+ * one request at a time and in order holds across nodes. SQLite is one node:
+ * there everything is owned by the one process and these calls are trivial.
  */
 #ifndef GANCHO_STORE_STORE_H
 #define GANCHO_STORE_STORE_H
@@ -54,8 +63,11 @@ struct store_event_in {
 	const int64_t *webhook_seqs;
 	const char *const *okeys; /* per webhook ordering key value, or NULL */
 	const uint8_t *held;      /* per webhook: 1 = start held (webhook paused) */
+	const char *const *lanes; /* per webhook FIFO lane or NULL (unordered); may be NULL */
 
 	/* out */
+	uint8_t *mine;          /* per webhook (caller's array): 1 = owned by this node, for its
+	                         * dispatcher; 0 = its FIFO lane belongs to another node */
 	int64_t seq;            /* the event's row */
 	int64_t first_delivery; /* seq of the delivery for webhook_seqs[0]; the rest follow */
 	bool duplicate;         /* id / idem_key seen before: nothing inserted */
@@ -69,7 +81,9 @@ struct store_delivery_in {
 	int64_t webhook_seq;
 	int64_t company_seq;
 	const char *okey;
-	int64_t seq; /* out */
+	const char *lane; /* FIFO lane or NULL */
+	int64_t seq;      /* out */
+	bool mine;        /* out: owned by this node (see store_event_in.mine) */
 };
 
 /* What happened to one attempt, and the delivery's state after it. */
@@ -88,15 +102,28 @@ struct store_outcome {
 	size_t response_len;
 };
 
-/* A change to a webhook decided by the engine. */
+/* What the engine saw of a webhook since the last batch. The store is the
+ * arbiter of the failure streak, so nodes that share a webhook agree:
+ *   succeeded          → the streak ends (fail_since = 0);
+ *   failed_at > 0      → a failure after that: the streak starts there unless
+ *                        one is running;
+ *   deactivate_before  → with failed_at: deactivate if the streak began at or
+ *                        before this time (every attempt failed for the window);
+ *   deactivate         → deactivate now (410 Gone).
+ * A deactivation sets status inactive, records an operator event with
+ * `reason`, and sets `deactivated` (out) — once, even if several ask. */
 struct store_webhook_change {
 	int64_t webhook_seq;
-	int64_t fail_since; /* start of the current failure streak, 0 = none */
-	bool deactivate;    /* set status inactive and record an operator event */
-	const char *reason; /* operator message when deactivating */
+	bool succeeded;
+	int64_t failed_at;
+	int64_t deactivate_before;
+	bool deactivate;
+	const char *reason;
+	bool deactivated; /* out */
 };
 
 struct store_batch {
+	const char *node; /* the committing node (owner of what it inserts) */
 	struct store_event_in *events;
 	int nevents;
 	struct store_delivery_in *deliveries;
@@ -207,6 +234,41 @@ int store_open_for_webhook(struct store *s, int64_t webhook_seq, int64_t after_s
                            struct store_task *out, int *n);
 int store_event_load(struct store *s, int64_t event_seq, struct store_event *out);
 
+/* ---- several nodes ---------------------------------------------------------
+ * Node ids are the caller's (a UUID per process start). Notifications are
+ * short texts: "work" (unowned due work exists), "own <node> <seq>…"
+ * (deliveries given to that node's FIFO lanes), "webhook <seq>" and
+ * "company <seq>" (configuration changed: reload it). */
+
+/* store_shared: several processes may use this database (PostgreSQL). */
+bool store_shared(struct store *s);
+int store_node_join(struct store *s, const char *node, int64_t now);
+/* store_node_beat: GERR_NOTFOUND when this node was reaped as dead: it must
+ * drop what it holds in memory and join again. */
+int store_node_beat(struct store *s, const char *node, int64_t now);
+/* store_node_reap: nodes silent since dead_before lose their deliveries and
+ * lanes (owner = none) and are removed; *n of them. Notifies "work". */
+int store_node_reap(struct store *s, int64_t dead_before, int *n);
+/* store_node_leave: a clean stop: give up every delivery and lane. */
+int store_node_leave(struct store *s, const char *node);
+/* store_claim: take up to limit unowned open deliveries due before
+ * due_before. A delivery of a FIFO lane comes only with its lane: the lane is
+ * taken (if free) together with all its open deliveries, in seq order. */
+int store_claim(struct store *s, const char *node, int64_t due_before, int limit,
+                struct store_task *out, int *n);
+/* store_release: give up these deliveries (the window is full). */
+int store_release(struct store *s, const char *node, const int64_t *seqs, int n);
+/* store_load_owned: the open deliveries among seqs that this node owns. */
+int store_load_owned(struct store *s, const char *node, const int64_t *seqs, int nseqs,
+                     struct store_task *out, int *n);
+/* store_listen_fd: a socket that becomes readable when notifications
+ * arrive (the connection LISTENs); -1 when the backend has none. */
+int store_listen_fd(struct store *s);
+/* store_notifications: call fn for each notification received so far. */
+int store_notifications(struct store *s, void (*fn)(void *ctx, const char *payload), void *ctx);
+/* store_notify: send a notification now (outside any batch). */
+int store_notify(struct store *s, const char *payload);
+
 /* Companies and tokens. Tokens are stored as SHA-256 hex of the token. */
 int store_company_create(struct store *s, const char *name, const char *event_types,
                          struct store_company *out, struct gerr *err);
@@ -225,6 +287,8 @@ int store_token_each(struct store *s, void (*fn)(void *ctx, const char *hash, in
 /* Webhooks. */
 int store_webhook_insert(struct store *s, struct store_webhook *w, struct gerr *err);
 int store_webhook_update(struct store *s, const struct store_webhook *w);
+/* store_webhook_by_seq: a live (not deleted) webhook by sequence. */
+int store_webhook_by_seq(struct store *s, int64_t seq, struct store_webhook *out);
 /* store_webhook_get: by public id within a company (company_seq 0 = any). */
 int store_webhook_get(struct store *s, int64_t company_seq, const char *id,
                       struct store_webhook *out);
