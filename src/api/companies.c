@@ -162,6 +162,9 @@ static int own(struct api *a, struct api_req *req, const struct caller *c)
 		}
 		rc = store_company_set_event_types(a->s, co.seq, types);
 		if (rc == 0) {
+			char msg[48];
+			snprintf(msg, sizeof(msg), "company %lld", (long long)co.seq);
+			store_notify(a->s, msg);
 			free(co.event_types);
 			co.event_types = types;
 			registry_company_put(a->reg, co.seq, co.id, co.name, types);

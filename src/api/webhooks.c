@@ -28,6 +28,14 @@ static json_t *answer(const struct store_webhook *w, const json_t *cfg)
 	return webhook_to_json(cfg, w->id, w->status, w->created_at, w->updated_at);
 }
 
+/* tell_nodes: other gancho processes on the same database reload it. */
+static void tell_nodes(struct api *a, int64_t seq)
+{
+	char msg[48];
+	snprintf(msg, sizeof(msg), "webhook %lld", (long long)seq);
+	store_notify(a->s, msg);
+}
+
 /* publish: compile the stored webhook into the registry. */
 static int publish(struct api *a, const struct store_webhook *w, const json_t *cfg,
                    struct gerr *err)
@@ -66,6 +74,8 @@ static int create(struct api *a, struct api_req *req, const struct caller *c)
 	int rc = w.config ? store_webhook_insert(a->s, &w, &err) : GERR_NOMEM;
 	if (rc == 0)
 		rc = publish(a, &w, cfg, &err);
+	if (rc == 0)
+		tell_nodes(a, w.seq);
 	api_unlock(a);
 	if (rc) {
 		if (!err.status)
@@ -138,6 +148,8 @@ static int patch(struct api *a, struct api_req *req, struct store_webhook *w, js
 	int released = 0;
 	if (rc == 0 && status == WH_ACTIVE && old_status != WH_ACTIVE)
 		released = store_webhook_release_held(a->s, w->seq, now);
+	if (rc == 0)
+		tell_nodes(a, w->seq);
 	api_unlock(a);
 	if (rc) {
 		if (!err.status)
@@ -161,8 +173,10 @@ static int delete (struct api *a, struct api_req *req, struct store_webhook *w)
 	w->updated_at = now;
 	api_lock(a);
 	int rc = store_webhook_update(a->s, w);
-	if (rc == 0)
+	if (rc == 0) {
 		store_webhook_fail_open(a->s, w->seq, "webhook deleted", now);
+		tell_nodes(a, w->seq);
+	}
 	api_unlock(a);
 	if (rc)
 		return api_fail(req, 503, "unavailable", "cannot delete the webhook");

@@ -28,6 +28,7 @@ void engine_config_default(struct engine_config *c)
 	c->max_inflight = 1024;
 	c->shutdown_grace_ms = 10000;
 	c->batch_max = 4096;
+	c->node_timeout_ms = 15000;
 }
 
 struct payload *payload_new(int64_t event_seq, const char *event_id, char *body, size_t len)
@@ -460,6 +461,9 @@ void engine_stop(struct engine *e)
 	pthread_cond_signal(&e->ccond);
 	pthread_mutex_unlock(&e->cmu);
 	pthread_join(e->committer, NULL);
+	/* Several nodes: what we still hold goes back to the others at once. */
+	if (e->shared && store_node_leave(e->wstore, e->node))
+		log_warn("node_leave_failed", "node=%s note=\"reaped after the timeout\"", e->node);
 	dispatcher_free(e);
 	store_close(e->wstore);
 	store_close(e->rstore);

@@ -123,6 +123,13 @@ struct dispatcher {
 	int nchanges, capchanges;
 	struct wstate *changed;       /* webhooks with something to tell the store */
 	struct payload *last_payload; /* cache: fan-out loads one event many times */
+	/* several nodes (a shared store): claims, heartbeat, notifications */
+	bool shared;
+	bool claim_due;
+	int64_t next_claim, next_beat, next_reap; /* monotonic ms */
+	int listen_fd;
+	int64_t *release;
+	int nrelease, caprelease;
 };
 
 /* ---- small containers --------------------------------------------------------------- */
@@ -982,6 +989,19 @@ static void reload_webhook(struct dispatcher *d, int64_t seq, int64_t now)
 	}
 }
 
+static void release_later(struct dispatcher *d, int64_t seq)
+{
+	if (d->nrelease == d->caprelease) {
+		int cap = d->caprelease ? d->caprelease * 2 : 256;
+		int64_t *p = realloc(d->release, (size_t)cap * sizeof(*p));
+		if (!p)
+			return; /* it stays ours; reaping frees it if we die */
+		d->release = p;
+		d->caprelease = cap;
+	}
+	d->release[d->nrelease++] = seq;
+}
+
 static void process_inbox(struct dispatcher *d, int64_t now)
 {
 	struct engine *e = d->e;
@@ -996,9 +1016,11 @@ static void process_inbox(struct dispatcher *d, int64_t now)
 			for (int i = 0; i < m->ntasks; i++) {
 				struct new_task *nt = &m->tasks[i];
 				if (d->overflow || d->ntasks >= e->cfg.window) {
-					/* Durable in the store; refill will bring it in its turn.
-					 */
-					d->overflow = true;
+					/* Durable in the store; refill (or, with several nodes,
+					 * any node's claim) will bring it in its turn. */
+					d->overflow = !d->shared;
+					if (d->shared)
+						release_later(d, nt->t.seq);
 					payload_unref(nt->payload);
 					continue;
 				}
@@ -1009,8 +1031,19 @@ static void process_inbox(struct dispatcher *d, int64_t now)
 			free(m->tasks);
 			break;
 		case DMSG_WEBHOOK_CHANGED: webhook_changed(d, m->webhook_seq, now); break;
-		case DMSG_WEBHOOK_RELOAD: reload_webhook(d, m->webhook_seq, now); break;
-		case DMSG_TASK_ADD: task_add(d, &m->one, NULL, now); break;
+		case DMSG_WEBHOOK_RELOAD:
+			/* with several nodes, released deliveries are anyone's to claim */
+			if (d->shared)
+				d->claim_due = true;
+			else
+				reload_webhook(d, m->webhook_seq, now);
+			break;
+		case DMSG_TASK_ADD:
+			if (d->shared)
+				d->claim_due = true;
+			else
+				task_add(d, &m->one, NULL, now);
+			break;
 		}
 		free(m);
 		m = next;
@@ -1037,6 +1070,102 @@ static void refill(struct dispatcher *d, int64_t now)
 	}
 }
 
+/* ---- several nodes --------------------------------------------------------------------- */
+
+/* drop_window: this node was declared dead while it was away: everything it
+ * held is someone else's now. Forget it all (in-flight answers are written
+ * only where we still own the delivery) and start again. */
+static void drop_window(struct dispatcher *d, int64_t now)
+{
+	int dropped = 0;
+	for (size_t i = 0; i < d->hcap; i++) {
+		for (struct task *t = d->hash[i], *next; t; t = next) {
+			next = t->hnext;
+			if (t->state != T_FLIGHT) {
+				task_free(d, t, now);
+				dropped++;
+			}
+		}
+	}
+	log_warn("node_reaped", "node=%s dropped=%d note=\"joining again\"", d->e->node, dropped);
+}
+
+static void on_notify(void *ctx, const char *payload)
+{
+	struct dispatcher *d = ctx;
+	int64_t now = clock_now_ms();
+	if (strcmp(payload, "work") == 0) {
+		d->claim_due = true;
+	} else if (strncmp(payload, "webhook ", 8) == 0) {
+		int64_t seq = strtoll(payload + 8, NULL, 10);
+		if (registry_reload_webhook(d->e->reg, d->e->rstore, seq) == 0)
+			webhook_changed(d, seq, now);
+	} else if (strncmp(payload, "company ", 8) == 0) {
+		registry_reload_company(d->e->reg, d->e->rstore, strtoll(payload + 8, NULL, 10));
+	} else if (strncmp(payload, "own ", 4) == 0) {
+		const char *p = payload + 4;
+		size_t nl = strlen(d->e->node);
+		if (strncmp(p, d->e->node, nl) != 0 || p[nl] != ' ')
+			return;
+		int64_t seqs[256];
+		int n = 0;
+		for (char *end; n < 256; p = end) {
+			long long v = strtoll(p, &end, 10);
+			if (end == p)
+				break;
+			if (v > 0)
+				seqs[n++] = v;
+		}
+		struct store_task tasks[256];
+		int got = 0;
+		if (n && store_load_owned(d->e->rstore, d->e->node, seqs, n, tasks, &got) == 0)
+			for (int i = 0; i < got; i++)
+				task_add(d, &tasks[i], NULL, now);
+	}
+}
+
+/* cluster_upkeep: heartbeat, reaping of dead nodes, releases, claims. */
+static void cluster_upkeep(struct dispatcher *d, int64_t now)
+{
+	struct engine *e = d->e;
+	int64_t mono = clock_mono_ms();
+	if (mono >= d->next_beat) {
+		d->next_beat = mono + 1000;
+		int rc = store_node_beat(e->rstore, e->node, now);
+		if (rc == GERR_NOTFOUND) {
+			drop_window(d, now);
+			store_node_join(e->rstore, e->node, now);
+			d->claim_due = true;
+		}
+	}
+	if (mono >= d->next_reap) {
+		int n = 0;
+		d->next_reap = mono + 5000;
+		if (store_node_reap(e->rstore, now - e->cfg.node_timeout_ms, &n) == 0 && n > 0) {
+			log_warn("nodes_reaped", "count=%d", n);
+			d->claim_due = true;
+		}
+	}
+	if (d->nrelease) {
+		if (store_release(e->rstore, e->node, d->release, d->nrelease) == 0)
+			d->nrelease = 0;
+	}
+	int window = e->cfg.window;
+	if ((d->claim_due || mono >= d->next_claim) && d->ntasks < window / 2 + 1) {
+		struct store_task page[REFILL_PAGE];
+		int want = window - d->ntasks;
+		if (want > REFILL_PAGE)
+			want = REFILL_PAGE;
+		int n = 0;
+		d->next_claim = mono + 1000;
+		if (store_claim(e->rstore, e->node, now + 1000, want, page, &n) == 0) {
+			for (int i = 0; i < n; i++)
+				task_add(d, &page[i], NULL, now);
+			d->claim_due = n >= want;
+		}
+	}
+}
+
 /* ---- the loop ------------------------------------------------------------------------------- */
 
 int dispatcher_init(struct engine *e, struct gerr *err)
@@ -1057,6 +1186,17 @@ int dispatcher_init(struct engine *e, struct gerr *err)
 		free(d->lanes);
 		free(d);
 		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+	}
+	d->shared = e->shared;
+	d->listen_fd = -1;
+	if (d->shared) {
+		/* Recovery with several nodes is claiming: what we owned before a
+		 * crash comes back to us or to others once our old id is reaped. */
+		d->overflow = false;
+		d->claim_due = true;
+		if (store_node_join(e->rstore, e->node, clock_now_ms()))
+			log_warn("node_join_failed", "node=%s", e->node);
+		d->listen_fd = store_listen_fd(e->rstore);
 	}
 	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
 	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->cfg.max_inflight);
@@ -1082,8 +1222,12 @@ void *dispatcher_main(void *arg)
 	for (;;) {
 		int64_t now = clock_now_ms();
 		process_inbox(d, now);
-		if (!atomic_load(&e->dstop))
-			refill(d, now);
+		if (!atomic_load(&e->dstop)) {
+			if (d->shared)
+				cluster_upkeep(d, now);
+			else
+				refill(d, now);
+		}
 		while (d->nheap && d->heap[0]->next_at <= now) {
 			struct task *t = d->heap[0];
 			heap_remove(d, t);
@@ -1138,9 +1282,13 @@ void *dispatcher_main(void *arg)
 		curl_multi_timeout(e->multi, &ct);
 		if (ct >= 0 && ct < wait)
 			wait = ct;
-		if (d->dirty)
+		if (d->dirty || d->claim_due)
 			wait = 0;
-		curl_multi_poll(e->multi, NULL, 0, (int)wait, NULL);
+		struct curl_waitfd extra = {.fd = d->listen_fd, .events = CURL_WAIT_POLLIN};
+		curl_multi_poll(e->multi, d->listen_fd >= 0 ? &extra : NULL,
+		                d->listen_fd >= 0 ? 1 : 0, (int)wait, NULL);
+		if (d->listen_fd >= 0 && extra.revents)
+			store_notifications(e->rstore, on_notify, d);
 	}
 	if (d->inflight)
 		log_warn("shutdown_abandoned",
@@ -1193,6 +1341,7 @@ void dispatcher_free(struct engine *e)
 		free(m);
 	}
 	payload_unref(d->last_payload);
+	free(d->release);
 	curl_multi_cleanup(e->multi);
 	free(d->hash);
 	free(d->heap);

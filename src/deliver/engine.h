@@ -29,6 +29,7 @@ struct engine_config {
 	int max_inflight;            /* requests in flight over all webhooks */
 	int shutdown_grace_ms;       /* how long in-flight requests may finish at stop */
 	int batch_max;               /* most items in one commit */
+	int64_t node_timeout_ms;     /* several nodes: silent this long = dead, work reclaimed */
 };
 
 void engine_config_default(struct engine_config *c);
