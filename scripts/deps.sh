@@ -4,8 +4,8 @@
 set -euo pipefail
 
 GANCHO_DEPS=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev
-  libjansson-dev libsqlite3-dev libssl-dev)
-GANCHO_TEST_DEPS=(libcmocka-dev python3 curl openssl cppcheck clang-format wrk)
+  libjansson-dev libsqlite3-dev libssl-dev libpq-dev)
+GANCHO_TEST_DEPS=(libcmocka-dev python3 curl openssl cppcheck clang-format wrk postgresql)
 
 gancho_install() {
   local missing=()

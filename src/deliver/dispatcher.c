@@ -85,6 +85,8 @@ struct wstate {
 	double tokens;
 	int64_t tokens_at;
 	int64_t rate_wake; /* >0: blocked by rateLimit until then */
+	bool in_rated, in_starved;
+	struct wstate *rnext, *snext; /* d->rated / d->starved lists */
 	bool dirty;
 	struct wstate *dnext;
 };
@@ -122,6 +124,8 @@ struct dispatcher {
 	struct change_item *changes;
 	int nchanges, capchanges;
 	struct wstate *changed;       /* webhooks with something to tell the store */
+	struct wstate *rated;         /* webhooks waiting for a rateLimit token */
+	struct wstate *starved;       /* webhooks that found every global slot taken */
 	struct payload *last_payload; /* cache: fan-out loads one event many times */
 	/* several nodes (a shared store): claims, heartbeat, notifications */
 	bool shared;
@@ -773,7 +777,16 @@ static void pump(struct dispatcher *d, struct wstate *ws, int64_t now)
 {
 	int limit = ws->w->concurrency;
 	int64_t mono = clock_mono_ms();
-	while (ws->rhead && d->inflight < d->e->cfg.max_inflight && !atomic_load(&d->e->dstop)) {
+	while (ws->rhead && !atomic_load(&d->e->dstop)) {
+		if (d->inflight >= d->e->cfg.max_inflight) {
+			/* every slot is taken: go again when one frees up */
+			if (!ws->in_starved) {
+				ws->in_starved = true;
+				ws->snext = d->starved;
+				d->starved = ws;
+			}
+			break;
+		}
 		if (ws->deleted) {
 			task_free(d, ws->rhead, now);
 			continue;
@@ -782,10 +795,55 @@ static void pump(struct dispatcher *d, struct wstate *ws, int64_t now)
 			task_hold(d, ws->rhead, now);
 			continue;
 		}
-		if (ws->inflight >= limit || !rate_ok(ws, mono))
+		if (ws->inflight >= limit)
 			break;
+		if (!rate_ok(ws, mono)) {
+			if (!ws->in_rated) {
+				ws->in_rated = true;
+				ws->rnext = d->rated;
+				d->rated = ws;
+			}
+			break;
+		}
 		start(d, ws->rhead, now);
 	}
+}
+
+/* wake_waiting: rate-limited webhooks whose token is due, and (when a slot
+ * is free) webhooks that found none, get pumped again. Returns how long until
+ * the next token (ms), at most max_wait. */
+static long wake_waiting(struct dispatcher *d, long max_wait)
+{
+	if (d->starved && d->inflight < d->e->cfg.max_inflight) {
+		while (d->starved) {
+			struct wstate *ws = d->starved;
+			d->starved = ws->snext;
+			ws->in_starved = false;
+			mark_dirty(d, ws);
+		}
+	}
+	long wait = max_wait;
+	int64_t mono = clock_mono_ms();
+	for (struct wstate **pp = &d->rated; *pp;) {
+		struct wstate *ws = *pp;
+		if (!ws->rhead || ws->deleted) {
+			*pp = ws->rnext;
+			ws->in_rated = false;
+			continue;
+		}
+		int64_t dt = ws->rate_wake - mono;
+		if (dt <= 0) {
+			*pp = ws->rnext;
+			ws->in_rated = false;
+			mark_dirty(d, ws);
+			wait = 0;
+			continue;
+		}
+		if (dt < wait)
+			wait = (long)dt;
+		pp = &ws->rnext;
+	}
+	return wait;
 }
 
 /* hold_all: the webhook is paused or deactivated; everything not in flight is
@@ -1247,6 +1305,7 @@ void *dispatcher_main(void *arg)
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 			finish(d, x, msg->data.result, clock_now_ms());
 		}
+		wake_waiting(d, 0);
 		run_dirty(d, clock_now_ms());
 		flush_outcomes(d);
 
@@ -1265,19 +1324,7 @@ void *dispatcher_main(void *arg)
 			if (dt < wait)
 				wait = dt < 0 ? 0 : (long)dt;
 		}
-		int64_t mono = clock_mono_ms();
-		for (int64_t i = 1; i < d->nws; i++) {
-			struct wstate *ws = d->ws[i];
-			if (ws && ws->rate_wake && ws->rhead) {
-				int64_t dt = ws->rate_wake - mono;
-				if (dt <= 0) {
-					mark_dirty(d, ws);
-					wait = 0;
-				} else if (dt < wait) {
-					wait = (long)dt;
-				}
-			}
-		}
+		wait = wake_waiting(d, wait);
 		long ct = -1;
 		curl_multi_timeout(e->multi, &ct);
 		if (ct >= 0 && ct < wait)

@@ -507,10 +507,18 @@ def free_port():
 _NO_TOKEN = object()
 
 
-class Gancho:
-    """One gancho server process on 127.0.0.1 with its SQLite db in a fresh temp dir."""
+def backend():
+    """The store the suite runs against: GANCHO_TEST_BACKEND=sqlite (default) or postgres."""
+    return os.environ.get("GANCHO_TEST_BACKEND", "sqlite")
 
-    def __init__(self, args=(), env=None, dev=True, admin_token=None, start=True, ready_timeout=20.0):
+
+class Gancho:
+    """One gancho server process on 127.0.0.1 with a fresh database: a SQLite file in a
+    temp dir, or with GANCHO_TEST_BACKEND=postgres a new database on the test cluster.
+    Pass db= to share one database between several processes (a cluster)."""
+
+    def __init__(self, args=(), env=None, dev=True, admin_token=None, start=True, ready_timeout=20.0,
+                 db=None):
         self.bin = gancho_bin()
         self.args = list(args)
         self.dev = dev
@@ -518,6 +526,13 @@ class Gancho:
         self.extra_env = dict(env or {})
         self.dir = tempfile.mkdtemp(prefix="gancho-it-")
         self.db_path = os.path.join(self.dir, "gancho.db")
+        if db is None:
+            if backend() == "postgres":
+                import pg
+                db = pg.new_database()
+            else:
+                db = "sqlite:" + self.db_path
+        self.db = db
         self.log_path = os.path.join(self.dir, "gancho.log")
         self.port = free_port()
         self.proc = None
@@ -532,7 +547,7 @@ class Gancho:
         return "http://127.0.0.1:%d" % self.port
 
     def command(self):
-        cmd = [self.bin, "serve", "--listen", "127.0.0.1:%d" % self.port, "--db", "sqlite:" + self.db_path]
+        cmd = [self.bin, "serve", "--listen", "127.0.0.1:%d" % self.port, "--db", self.db]
         if self.dev:
             cmd.append("--dev")
         return cmd + self.args
