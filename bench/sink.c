@@ -21,19 +21,20 @@
  * Output on stdout, one line each, flushed at once:
  *   port=N                                   first, always
  *   mark requests=N at_ns=T                  every --mark N requests
- *   requests=N elapsed=S rate=R first_ns=T last_ns=T
+ *   requests=N elapsed=S rate=R first_ns=T last_ns=T conns=N max_open=N
  *                                            at exit (--expect reached, or SIGTERM/SIGINT)
- * elapsed is from the first counted request to the last one.
+ * elapsed is from the first counted request to the last one; conns counts the
+ * connections accepted, max_open the most that were open at once.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* accept4, memmem */
 #endif
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -47,20 +48,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#define READ_CHUNK 65536
+#define READ_CHUNK  65536
 #define MAX_REQUEST (64 << 20)
-#define MAX_EVENTS 256
-#define MAX_ID 200
+#define MAX_EVENTS  256
+#define MAX_ID      200
 
 struct conn {
 	int fd;
-	char *buf;           /* bytes read and not yet consumed */
+	char *buf; /* bytes read and not yet consumed */
 	size_t len, cap;
-	size_t scanned;      /* how far buf was searched for the end of the headers */
-	char out[256];       /* the answer being written */
+	size_t scanned; /* how far buf was searched for the end of the headers */
+	char out[256];  /* the answer being written */
 	size_t outlen, outoff;
-	bool close_after;    /* close once out is written */
-	bool continued;      /* "100 Continue" already sent for the current request */
+	bool close_after;         /* close once out is written */
+	bool continued;           /* "100 Continue" already sent for the current request */
+	struct conn *prev, *next; /* every open connection, so exit can free them */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -71,8 +73,12 @@ static struct {
 	long long mark;
 	FILE *ids;
 	long long requests;
+	long long conns;    /* connections accepted */
+	long long open;     /* connections open now */
+	long long max_open; /* the most open at once */
 	int64_t first_ns, last_ns;
 	int epfd;
+	struct conn *all;
 } S;
 
 static int64_t now_ns(void)
@@ -90,24 +96,25 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: bench_sink [--host ADDR] [--port N] [--expect N] [--mark N]\n"
-	        "                  [--ids FILE] [--status CODE]\n"
-	        "\n"
-	        "  --host ADDR     address to listen on (default 127.0.0.1)\n"
-	        "  --port N        port (0 = any; the first line of stdout says port=N)\n"
-	        "  --expect N      exit 0 after N requests, printing elapsed and rate\n"
-	        "  --mark N        print \"mark requests=K at_ns=T\" every N requests\n"
-	        "  --ids FILE      append \"<envelope id> <CLOCK_REALTIME ns>\" per request\n"
-	        "  --status CODE   answer CODE instead of 200\n");
+	fprintf(out, "usage: bench_sink [--host ADDR] [--port N] [--expect N] [--mark N]\n"
+	             "                  [--ids FILE] [--status CODE]\n"
+	             "\n"
+	             "  --host ADDR     address to listen on (default 127.0.0.1)\n"
+	             "  --port N        port (0 = any; the first line of stdout says port=N)\n"
+	             "  --expect N      exit 0 after N requests, printing elapsed and rate\n"
+	             "  --mark N        print \"mark requests=K at_ns=T\" every N requests\n"
+	             "  --ids FILE      append \"<envelope id> <CLOCK_REALTIME ns>\" per request\n"
+	             "  --status CODE   answer CODE instead of 200\n");
 }
 
 static void summary(void)
 {
 	double el = S.requests > 1 ? (double)(S.last_ns - S.first_ns) / 1e9 : 0.0;
 	double rate = el > 0 ? (double)(S.requests - 1) / el : 0.0;
-	printf("requests=%lld elapsed=%.6f rate=%.1f first_ns=%lld last_ns=%lld\n", S.requests, el,
-	       rate, (long long)S.first_ns, (long long)S.last_ns);
+	printf("requests=%lld elapsed=%.6f rate=%.1f first_ns=%lld last_ns=%lld conns=%lld "
+	       "max_open=%lld\n",
+	       S.requests, el, rate, (long long)S.first_ns, (long long)S.last_ns, S.conns,
+	       S.max_open);
 	fflush(stdout);
 	if (S.ids)
 		fflush(S.ids);
@@ -116,6 +123,13 @@ static void summary(void)
 static void conn_close(struct conn *c)
 {
 	close(c->fd); /* also removes it from the epoll set */
+	S.open--;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		S.all = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	free(c->buf);
 	free(c);
 }
@@ -142,14 +156,15 @@ static int conn_flush(struct conn *c)
 static void set_answer(struct conn *c, int code, const char *ctype, const char *body)
 {
 	if (code == 100) {
-		c->outlen = (size_t)snprintf(c->out, sizeof(c->out), "HTTP/1.1 100 Continue\r\n\r\n");
+		c->outlen =
+		    (size_t)snprintf(c->out, sizeof(c->out), "HTTP/1.1 100 Continue\r\n\r\n");
 	} else {
-		c->outlen = (size_t)snprintf(c->out, sizeof(c->out),
-		                             "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n%s\r\n%s",
-		                             code, code == 200 ? "OK" : "Status",
-		                             ctype ? "Content-Type: " : "", ctype ? ctype : "",
-		                             ctype ? "\r\n" : "", strlen(body),
-		                             c->close_after ? "Connection: close\r\n" : "", body);
+		c->outlen = (size_t)snprintf(
+		    c->out, sizeof(c->out),
+		    "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n%s\r\n%s", code,
+		    code == 200 ? "OK" : "Status", ctype ? "Content-Type: " : "",
+		    ctype ? ctype : "", ctype ? "\r\n" : "", strlen(body),
+		    c->close_after ? "Connection: close\r\n" : "", body);
 	}
 	c->outoff = 0;
 }
@@ -281,7 +296,8 @@ static int conn_process(struct conn *c)
 				record_id(base + hlen, (size_t)clen, at);
 			set_answer(c, S.status, NULL, "ok");
 			if (S.mark > 0 && S.requests % S.mark == 0) {
-				printf("mark requests=%lld at_ns=%lld\n", S.requests, (long long)at);
+				printf("mark requests=%lld at_ns=%lld\n", S.requests,
+				       (long long)at);
 				fflush(stdout);
 			}
 		}
@@ -356,6 +372,13 @@ static void on_accept(int lfd)
 			continue;
 		}
 		c->fd = fd;
+		c->next = S.all;
+		if (S.all)
+			S.all->prev = c;
+		S.all = c;
+		S.conns++;
+		if (++S.open > S.max_open)
+			S.max_open = S.open;
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
 		                         .data.ptr = c};
 		if (epoll_ctl(S.epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -380,10 +403,10 @@ int main(int argc, char **argv)
 	int port = 0;
 	S.status = 200;
 	static const struct option opts[] = {
-		{"host", required_argument, NULL, 'H'}, {"port", required_argument, NULL, 'p'},
-		{"expect", required_argument, NULL, 'e'}, {"mark", required_argument, NULL, 'm'},
-		{"ids", required_argument, NULL, 'i'}, {"status", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+	    {"host", required_argument, NULL, 'H'},   {"port", required_argument, NULL, 'p'},
+	    {"expect", required_argument, NULL, 'e'}, {"mark", required_argument, NULL, 'm'},
+	    {"ids", required_argument, NULL, 'i'},    {"status", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	int ch;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -459,7 +482,8 @@ int main(int argc, char **argv)
 			bool closed = false;
 			if (rc == 0 && evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 				closed = conn_read(c) < 0;
-			/* Answer what arrived, even when the peer has half-closed after sending it. */
+			/* Answer what arrived, even when the peer has half-closed after sending it.
+			 */
 			if (rc == 0)
 				rc = conn_process(c);
 			if (rc < 0 || (closed && c->outlen == 0))
@@ -467,6 +491,10 @@ int main(int argc, char **argv)
 		}
 	}
 	summary();
+	while (S.all)
+		conn_close(S.all);
+	close(S.epfd);
+	close(lfd);
 	if (S.ids && fclose(S.ids) != 0) {
 		perror("bench_sink: --ids");
 		return 1;

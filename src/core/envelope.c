@@ -117,7 +117,7 @@ static int envelope_days_in_month(int y, int m)
 int envelope_parse_date(const char *s, size_t n, int64_t *ms)
 {
 	size_t i = 0;
-	int y, mo, d, h, mi, sec, frac = 0;
+	int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, frac = 0;
 
 	if (!s)
 		return -1;
