@@ -358,6 +358,7 @@ void *committer_main(void *arg)
 {
 	struct engine *e = arg;
 	int backoff = 0;
+	pthread_setname_np(pthread_self(), "committer");
 	for (;;) {
 		pthread_mutex_lock(&e->cmu);
 		while (!e->jobs && !e->djobs && !e->nouts && !e->nchanges && !e->cstop)

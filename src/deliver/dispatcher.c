@@ -1277,6 +1277,7 @@ void *dispatcher_main(void *arg)
 	struct engine *e = arg;
 	struct dispatcher *d = e->d;
 	int64_t stop_deadline = 0;
+	pthread_setname_np(pthread_self(), "dispatcher");
 	for (;;) {
 		int64_t now = clock_now_ms();
 		process_inbox(d, now);
