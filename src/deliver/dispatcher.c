@@ -1165,6 +1165,7 @@ static void on_notify(void *ctx, const char *payload)
 		size_t nl = strlen(d->e->node);
 		if (strncmp(p, d->e->node, nl) != 0 || p[nl] != ' ')
 			return;
+		p += nl;
 		int64_t seqs[256];
 		int n = 0;
 		for (char *end; n < 256; p = end) {

@@ -21,21 +21,23 @@ NODE_TIMEOUT_HINT = 15  # seconds of silence before a node's work is reclaimed
 def post_events(base_urls, token, ids, conns_per_node=4, event="candidate.hired", data=b'{"n":1}',
                 retry_until=None):
     """POST one event per id, spread over the nodes; returns the ids answered 202.
-    Connection errors and 503s are retried (same id) until retry_until (monotonic)."""
+
+    A 503 or a dropped connection is retried with the same id (idempotent), on the
+    same node until retry_until (monotonic), or — when retry_until is None — the
+    worker gives its id back for a node that is still up and stops: its node died."""
+    import collections
     accepted = set()
     lock = threading.Lock()
-    work = list(ids)
-    pos = [0]
+    work = collections.deque(ids)
 
     def worker(base):
         host, port = base.replace("http://", "").split(":")
         conn = None
         while True:
             with lock:
-                if pos[0] >= len(work):
+                if not work:
                     return
-                eid = work[pos[0]]
-                pos[0] += 1
+                eid = work.popleft()
             body = b'{"event":"%s","id":"%s","data":%s}' % (event.encode(), eid.encode(), data)
             while True:
                 try:
@@ -56,7 +58,9 @@ def post_events(base_urls, token, ids, conns_per_node=4, event="candidate.hired"
                         conn.close()
                     conn = None
                     if retry_until is None or time.monotonic() > retry_until:
-                        break  # a node that died: this id may or may not have been accepted
+                        with lock:
+                            work.append(eid)  # a surviving node takes it (same id)
+                        return
                 time.sleep(0.05)
 
     threads = []
@@ -104,6 +108,8 @@ class ClusterTest(H.GanchoTestCase):
         accepted = post_events([n.base for n in nodes], self.token, ids, conns_per_node=4)
         kt.join(300)
         self.assertIn("t", kill_at, "the victim was never killed")
+        self.assertEqual(len(accepted), total,
+                         "every event must be accepted by a node that is up (same id after the kill)")
         # The survivors must deliver everything that got a 202, including what the
         # dead node owned (reclaimed after its heartbeat stops).
         seen = {}

@@ -1,0 +1,2510 @@
+/*
+ * postgres: the shared store (see store.h), one PostgreSQL database that
+ * several gancho nodes use at once.
+ *
+ * Same tables and the same semantics as sqlite.c, plus what a cluster needs:
+ * deliveries.owner (the node that may send an open delivery), deliveries.lane
+ * (its FIFO lane), lanes (lane → owning node) and nodes (id → heartbeat).
+ * Event and attempt bodies are BYTEA so they come back byte for byte.
+ *
+ * Durability: a COMMIT returns after the WAL is flushed (synchronous_commit
+ * on, the default); the committer batches many events into one transaction
+ * so they share that flush, as with SQLite.
+ *
+ * The batch commit is a handful of round trips however large the batch: rows
+ * go in as arrays (binary format, so bytea needs no escaping) through unnest(),
+ * events and deliveries in one statement, outcomes and attempts in one each,
+ * instead of one statement per row (a round trip costs ~30-50 µs over
+ * loopback).
+ *
+ * Consecutive delivery seqs: store.h promises that an event's deliveries
+ * have consecutive seqs (first_delivery, then the rest). A sequence does not
+ * promise that across concurrent transactions, so a commit that inserts takes
+ * pg_advisory_xact_lock(LOCK_INSERTS) first: inserting batches run one at a
+ * time in the whole cluster, and under that lock the commit reserves a block
+ * of delivery seqs (nextval, then setval to the block's end) and inserts them
+ * with explicit seqs. Holding the lock until COMMIT has a second use: seqs
+ * become visible in order, so a keyset walk by seq never passes over a row
+ * that a slower transaction commits later. Batches that only record outcomes
+ * do not take the lock.
+ *
+ * Duplicates: under that lock no other transaction inserts events, so one
+ * probe of the unique indexes for the whole batch (plus a hash of the batch
+ * itself for repeats within it) decides which events are new, and they go in
+ * with a plain INSERT: ON CONFLICT DO NOTHING with RETURNING costs about twice
+ * the probe. The unique indexes stay as the last word.
+ *
+ * Ownership: a committing node owns the deliveries it inserts, except that a
+ * delivery of a FIFO lane belongs to the lane's owner (the first node to insert
+ * into the lane, recorded in lanes) and a held delivery belongs to nobody until
+ * released. Within a lane the owned open deliveries come before the unowned
+ * ones: a claim takes a lane's head in seq order, as much as fits, and a commit
+ * that finds unowned deliveries in a lane queues new ones behind them, unowned.
+ * Deliveries given to another node are announced with NOTIFY
+ * ("own <node> <seq>…", delivered at COMMIT). Rows that decide ownership are
+ * locked for the transaction (FOR KEY SHARE on the node, FOR SHARE on lanes) so
+ * a concurrent reap cannot leave a delivery owned by a node that no longer
+ * exists: the reaper deletes nodes, then lanes (waiting for those locks), then
+ * frees deliveries in a later statement that sees what was committed.
+ *
+ * Statements of the hot path are prepared once per connection, lazily, and
+ * again after a reconnect; management calls use one-off PQexecParams (one
+ * round trip either way). Each call first looks whether its idle connection
+ * was closed by the server (a restart): then, or when the connection is lost
+ * during the call, it tries one PQreset; while the server is down calls fail
+ * with GERR_IO / 503
+ * "unavailable". Read-only statements outside a transaction are retried once
+ * after a successful reset; writes are not, since they may have committed.
+ *
+ * Notifications have a connection of their own, opened by store_listen_fd,
+ * that only LISTENs on channel "gancho": on a connection that also runs
+ * queries libpq reads notifications along with results and the socket never
+ * becomes readable for them. The fd handed out is an epoll set of that socket
+ * and an eventfd, so it stays the same across reconnects; when the listening
+ * connection comes back after a loss, the caller is woken with what it may
+ * have missed: "work", and "own <node> <seq>…" for the open lane deliveries
+ * this node owns (readers skip those they hold).
+ *
+ * Schema changes are numbered migrations applied at open in one transaction
+ * guarded by pg_advisory_xact_lock(LOCK_MIGRATE), so nodes starting together
+ * do not race; meta.schema_version records the last one applied.
+ */
+#ifdef GANCHO_HAVE_POSTGRES /* built without libpq, this file is empty */
+
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "store/backend.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/uuid.h"
+
+/* Advisory lock keys ("gancho" + a byte): one for migrations, one for inserts. */
+#define LOCK_MIGRATE 0x67616e63686f01LL
+#define LOCK_INSERTS 0x67616e63686f02LL
+
+/* Type OIDs for binary array parameters (pg_type.h is a server header). */
+enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT4 = 23, OID_TEXT = 25 };
+
+/* NOTIFY payloads must stay under 8000 bytes; "own" lists are cut well below,
+ * and at NOTE_SEQS seqs (what a reader parses of one). */
+#define NOTE_MAX  7000
+#define NOTE_SEQS 200
+
+/* How many FIFO lanes one store_claim looks at. */
+#define CLAIM_LANES 32
+
+static const char *const migrations[] = {
+    /* 1: the initial schema (sqlite.c's, plus ownership for several nodes) */
+    "CREATE TABLE companies(seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " name TEXT NOT NULL UNIQUE, event_types TEXT NOT NULL DEFAULT '[]',"
+    " created_at BIGINT NOT NULL);"
+    "CREATE TABLE tokens(hash TEXT PRIMARY KEY, company_seq BIGINT NOT NULL,"
+    " created_at BIGINT NOT NULL);"
+    "CREATE TABLE webhooks(seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " company_seq BIGINT NOT NULL, status INTEGER NOT NULL, fail_since BIGINT NOT NULL DEFAULT 0,"
+    " config TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+    "CREATE INDEX webhooks_company ON webhooks(company_seq, seq);"
+    "CREATE TABLE events(seq BIGSERIAL PRIMARY KEY, company_seq BIGINT NOT NULL, id TEXT NOT NULL,"
+    " idem_key TEXT, event TEXT NOT NULL, date_ms BIGINT NOT NULL, unit TEXT, data BYTEA NOT NULL,"
+    " created_at BIGINT NOT NULL);"
+    "CREATE UNIQUE INDEX events_id ON events(company_seq, id);"
+    "CREATE UNIQUE INDEX events_idem ON events(company_seq, idem_key) WHERE idem_key IS NOT NULL;"
+    "CREATE INDEX events_date ON events(company_seq, date_ms);"
+    "CREATE TABLE deliveries(seq BIGSERIAL PRIMARY KEY, event_seq BIGINT NOT NULL,"
+    " webhook_seq BIGINT NOT NULL, company_seq BIGINT NOT NULL, status INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0, next_at BIGINT NOT NULL,"
+    " first_attempt_at BIGINT NOT NULL DEFAULT 0, last_http_status INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT, okey TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
+    " owner TEXT, lane TEXT);"
+    "CREATE INDEX deliveries_open ON deliveries(seq) WHERE status = 0;"
+    "CREATE INDEX deliveries_webhook ON deliveries(webhook_seq, seq);"
+    "CREATE INDEX deliveries_company ON deliveries(company_seq, seq);"
+    "CREATE INDEX deliveries_unowned ON deliveries(next_at, seq)"
+    " WHERE status = 0 AND owner IS NULL;"
+    "CREATE INDEX deliveries_owner ON deliveries(owner) WHERE status = 0;"
+    "CREATE INDEX deliveries_lane ON deliveries(lane, seq) WHERE status = 0 AND lane IS NOT NULL;"
+    "CREATE TABLE attempts(seq BIGSERIAL PRIMARY KEY, delivery_seq BIGINT NOT NULL,"
+    " at BIGINT NOT NULL, http_status INTEGER NOT NULL, latency_ms INTEGER NOT NULL,"
+    " error TEXT, response BYTEA);"
+    "CREATE INDEX attempts_delivery ON attempts(delivery_seq, seq);"
+    "CREATE TABLE opevents(seq BIGSERIAL PRIMARY KEY, company_seq BIGINT NOT NULL,"
+    " at BIGINT NOT NULL, kind TEXT NOT NULL, webhook_seq BIGINT, message TEXT NOT NULL);"
+    "CREATE INDEX opevents_company ON opevents(company_seq, seq);"
+    "CREATE TABLE lanes(lane TEXT PRIMARY KEY, owner TEXT NOT NULL);"
+    "CREATE INDEX lanes_owner ON lanes(owner);"
+    "CREATE TABLE nodes(id TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL);",
+};
+
+#define TASK_COLS "seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts, okey"
+
+enum stmt_id {
+	ST_LOCK_INSERTS,
+	ST_NODE_LIVE,
+	ST_EVENTS_SEEN,
+	ST_LANES_INSERT,
+	ST_LANES_GET,
+	ST_INSERT,
+	ST_OUTCOMES_UPDATE,
+	ST_ATTEMPTS_INSERT,
+	ST_WEBHOOK_STREAK,
+	ST_WEBHOOK_DEACTIVATE,
+	ST_NOTIFY_MANY,
+	ST_NOTIFY,
+	ST_OPEN_AFTER,
+	ST_OPEN_WEBHOOK,
+	ST_EVENT_LOAD,
+	ST_CLAIM_LANES,
+	ST_LANE_TAKE,
+	ST_LANE_MINE,
+	ST_LANE_GIVE,
+	ST_CLAIM_FREE,
+	ST_LOAD_OWNED,
+	ST_NODE_BEAT,
+	ST_COUNT
+};
+
+struct stmt {
+	const char *sql;
+	bool binary;   /* results in binary format (rows carry bytea) */
+	bool readonly; /* safe to run again after a reconnect */
+};
+
+/* Every parameter carries a cast so the server infers its type at PREPARE. */
+static const struct stmt stmts[ST_COUNT] = {
+    /* One inserting batch at a time, and is the committing node alive? FOR KEY
+     * SHARE: a reaper's DELETE of the node waits for us; its own heartbeat
+     * UPDATE does not. */
+    [ST_LOCK_INSERTS] = {"SELECT pg_advisory_xact_lock($1::int8), EXISTS (SELECT 1 FROM nodes"
+                         " WHERE id = $2::text FOR KEY SHARE)"},
+    [ST_NODE_LIVE] = {"SELECT 1 FROM nodes WHERE id = $1::text FOR KEY SHARE"},
+    /* Events of the batch stored before (same id or Idempotency-Key), with the
+     * first call's id and date. The idem probe runs only for rows that have a
+     * key. Under LOCK_INSERTS no other transaction inserts events meanwhile,
+     * so this check and a plain INSERT replace ON CONFLICT, which costs more
+     * than the probe. */
+    [ST_EVENTS_SEEN] = {"SELECT t.i, e.id, e.date_ms FROM unnest($1::int4[], $2::int8[],"
+                        " $3::text[], $4::text[]) AS t(i, company_seq, id, idem_key)"
+                        " CROSS JOIN LATERAL (SELECT id, date_ms FROM events"
+                        " WHERE company_seq = t.company_seq AND id = t.id UNION ALL"
+                        " SELECT id, date_ms FROM events WHERE t.idem_key IS NOT NULL"
+                        " AND company_seq = t.company_seq AND idem_key = t.idem_key LIMIT 1) e"},
+    [ST_LANES_INSERT] = {"INSERT INTO lanes(lane, owner) SELECT l, $2::text"
+                         " FROM unnest($1::text[]) AS l ON CONFLICT (lane) DO NOTHING"},
+    /* FOR SHARE: nobody re-assigns or deletes these lanes until we commit.
+     * The third column: the lane has unowned open deliveries (a claim took
+     * only its head), so new ones must queue behind them, unowned too. */
+    [ST_LANES_GET] = {"SELECT l.lane, l.owner, EXISTS (SELECT 1 FROM deliveries d"
+                      " WHERE d.lane = l.lane AND d.status = 0 AND d.owner IS NULL)"
+                      " FROM lanes l WHERE l.lane = ANY($1::text[]) FOR SHARE OF l"},
+    /* Events and deliveries in one statement. Each table's seqs are reserved
+     * as a block (nextval, then setval to its end: safe under LOCK_INSERTS) and
+     * given in input order, so the caller knows every seq from the two bases
+     * returned. A delivery names its event by seq (> 0) or, for an event of
+     * this statement, by minus its position among the events. */
+    [ST_INSERT] =
+        {"WITH re AS (SELECT CASE WHEN $1::int8 > 0 THEN setval('events_seq_seq',"
+         " nextval('events_seq_seq') + $1::int8 - 1) - $1::int8 ELSE 0 END AS base),"
+         " rd AS (SELECT CASE WHEN $2::int8 > 0 THEN setval('deliveries_seq_seq',"
+         " nextval('deliveries_seq_seq') + $2::int8 - 1) - $2::int8 ELSE 0 END AS base),"
+         " ie AS (INSERT INTO events(seq, company_seq, id, idem_key, event, date_ms, unit, data,"
+         " created_at) SELECT re.base + t.ord, t.company_seq, t.id, t.idem_key, t.event,"
+         " t.date_ms, t.unit, t.data, $3::int8 FROM re, unnest($4::int8[], $5::text[],"
+         " $6::text[], $7::text[], $8::int8[], $9::text[], $10::bytea[]) WITH ORDINALITY AS"
+         " t(company_seq, id, idem_key, event, date_ms, unit, data, ord)),"
+         " idl AS (INSERT INTO deliveries(seq, event_seq, webhook_seq, company_seq, status,"
+         " next_at, okey, lane, owner, created_at, updated_at) SELECT rd.base + t.ord,"
+         " CASE WHEN t.ev > 0 THEN t.ev ELSE re.base - t.ev END, t.webhook_seq, t.company_seq,"
+         " t.status, $3::int8, t.okey, t.lane, t.owner, $3::int8, $3::int8 FROM re, rd,"
+         " unnest($11::int8[], $12::int8[], $13::int8[], $14::int4[], $15::text[], $16::text[],"
+         " $17::text[]) WITH ORDINALITY AS"
+         " t(ev, webhook_seq, company_seq, status, okey, lane, owner, ord))"
+         " SELECT re.base, rd.base FROM re, rd"},
+    /* Only the owner may record a delivery's state: a node that was reaped
+     * must not overwrite what the new owner does. Held means nobody's. */
+    [ST_OUTCOMES_UPDATE] =
+        {"UPDATE deliveries AS d SET status = u.status, attempts = u.attempts,"
+         " next_at = u.next_at, first_attempt_at = u.first_attempt_at,"
+         " last_http_status = CASE WHEN u.attempted THEN u.http_status ELSE d.last_http_status"
+         " END, last_error = CASE WHEN u.attempted THEN u.error ELSE d.last_error END,"
+         " owner = CASE WHEN u.status = 1 THEN NULL ELSE d.owner END, updated_at = $2::int8"
+         " FROM unnest($3::int8[], $4::int4[], $5::int4[], $6::int8[], $7::int8[], $8::bool[],"
+         " $9::int4[], $10::text[]) AS u(seq, status, attempts, next_at, first_attempt_at,"
+         " attempted, http_status, error) WHERE d.seq = u.seq AND d.owner = $1::text"},
+    [ST_ATTEMPTS_INSERT] = {"INSERT INTO attempts(delivery_seq, at, http_status, latency_ms,"
+                            " error, response) SELECT delivery_seq, at, http_status, latency_ms,"
+                            " error, response FROM unnest($1::int8[], $2::int8[], $3::int4[],"
+                            " $4::int4[], $5::text[], $6::bytea[]) WITH ORDINALITY AS"
+                            " t(delivery_seq, at, http_status, latency_ms, error, response, ord)"
+                            " ORDER BY ord"},
+    /* sqlite.c's two updates in one: success ends the streak, then a failure
+     * starts one unless one is running. */
+    [ST_WEBHOOK_STREAK] = {"UPDATE webhooks SET fail_since = CASE WHEN $3::int8 > 0 THEN"
+                           " CASE WHEN $2::bool OR fail_since = 0 THEN $3::int8 ELSE fail_since"
+                           " END ELSE 0 END WHERE seq = $1::int8 AND fail_since <>"
+                           " CASE WHEN $3::int8 > 0 THEN CASE WHEN $2::bool OR fail_since = 0"
+                           " THEN $3::int8 ELSE fail_since END ELSE 0 END"},
+    [ST_WEBHOOK_DEACTIVATE] =
+        {"WITH d AS (UPDATE webhooks SET status = 1, updated_at = $2::int8 WHERE seq = $1::int8"
+         " AND status = 0 AND ($3::bool OR (fail_since > 0 AND fail_since <= $4::int8))"
+         " RETURNING seq, company_seq), o AS (INSERT INTO opevents(company_seq, at, kind,"
+         " webhook_seq, message) SELECT company_seq, $2::int8, 'webhook.deactivated', seq,"
+         " $5::text FROM d RETURNING webhook_seq)"
+         " SELECT pg_notify('gancho', 'webhook ' || webhook_seq) FROM o"},
+    [ST_NOTIFY_MANY] = {"SELECT pg_notify('gancho', p) FROM unnest($1::text[]) AS p"},
+    [ST_NOTIFY] = {"SELECT pg_notify('gancho', $1::text)"},
+    [ST_OPEN_AFTER] = {"SELECT " TASK_COLS " FROM deliveries WHERE status = 0 AND seq > $1::int8"
+                       " ORDER BY seq LIMIT $2::int4",
+                       false, true},
+    [ST_OPEN_WEBHOOK] = {"SELECT " TASK_COLS " FROM deliveries WHERE webhook_seq = $1::int8"
+                         " AND seq > $2::int8 AND status = 0 ORDER BY seq LIMIT $3::int4",
+                         false, true},
+    [ST_EVENT_LOAD] = {"SELECT company_seq, id, event, date_ms, unit, data FROM events"
+                       " WHERE seq = $1::int8",
+                       true, true},
+    /* Lanes with unowned due work, found through a bounded walk of the
+     * unowned-open index. */
+    [ST_CLAIM_LANES] = {"SELECT DISTINCT lane FROM (SELECT lane FROM deliveries WHERE status = 0"
+                        " AND owner IS NULL AND next_at < $1::int8 ORDER BY next_at, seq"
+                        " LIMIT 1000) x WHERE lane IS NOT NULL LIMIT $2::int4"},
+    /* Take a lane that is free or whose owner is no live node; either way the
+     * row stays locked to the end of the transaction. No row back: another
+     * transaction created the lane after our snapshot (try again later). */
+    [ST_LANE_TAKE] = {"WITH up AS (INSERT INTO lanes(lane, owner) VALUES($1::text, $2::text)"
+                      " ON CONFLICT (lane) DO UPDATE SET owner = EXCLUDED.owner"
+                      " WHERE lanes.owner NOT IN (SELECT id FROM nodes) RETURNING owner)"
+                      " SELECT owner FROM up UNION ALL SELECT owner FROM lanes"
+                      " WHERE lane = $1::text AND NOT EXISTS (SELECT 1 FROM up)"},
+    /* The head of the lane, in seq order, as much as the caller has room for;
+     * the rest stay unowned and come with later claims, still in order. */
+    [ST_LANE_MINE] = {"UPDATE deliveries SET owner = $2::text WHERE seq IN (SELECT seq FROM"
+                      " deliveries WHERE lane = $1::text AND status = 0 AND (owner IS NULL OR"
+                      " (owner <> $2::text AND NOT EXISTS (SELECT 1 FROM nodes"
+                      " WHERE id = deliveries.owner))) ORDER BY seq LIMIT $3::int4)"
+                      " RETURNING " TASK_COLS},
+    [ST_LANE_GIVE] = {"UPDATE deliveries SET owner = $2::text WHERE lane = $1::text AND status = 0"
+                      " AND owner IS NULL RETURNING seq"},
+    [ST_CLAIM_FREE] = {"UPDATE deliveries SET owner = $1::text WHERE seq IN (SELECT seq FROM"
+                       " deliveries WHERE status = 0 AND owner IS NULL AND lane IS NULL"
+                       " AND next_at < $2::int8 ORDER BY next_at, seq LIMIT $3::int4"
+                       " FOR UPDATE SKIP LOCKED) RETURNING " TASK_COLS},
+    [ST_LOAD_OWNED] = {"SELECT " TASK_COLS " FROM deliveries WHERE seq = ANY($1::int8[])"
+                       " AND owner = $2::text AND status = 0 ORDER BY seq",
+                       false, true},
+    [ST_NODE_BEAT] = {"UPDATE nodes SET heartbeat_at = $2::int8 WHERE id = $1::text RETURNING id"},
+};
+
+struct pg_store {
+	struct store base;
+	PGconn *conn;
+	bool prepared[ST_COUNT];
+	bool in_tx; /* inside BEGIN … COMMIT: no retry after a reset */
+	char *url;
+	/* Notifications: a connection of their own that only LISTENs, so its
+	 * socket is readable exactly when one arrives (on a connection that also
+	 * runs queries libpq reads them along with results and the socket stays
+	 * quiet). The caller gets epfd, an epoll set of that socket and evfd,
+	 * which stays the same fd across reconnects; evfd wakes the caller for
+	 * notifications made up here after a reconnect (pending). */
+	PGconn *lconn;
+	int epfd, evfd, lsock;
+	int64_t lretry_at; /* monotonic ms of the next reconnect try */
+	char node[128];    /* the node this store works for (last one named) */
+	char **pending;
+	int npending;
+	char sqlstate[6];
+	char errmsg[200];
+};
+
+#define PG(s) ((struct pg_store *)(s))
+
+static const struct store_ops postgres_ops;
+
+/* ---- parameters ------------------------------------------------------------------ */
+
+#define PMAX 20
+
+struct params {
+	int n;
+	const char *v[PMAX];
+	int len[PMAX];
+	int fmt[PMAX];
+	char num[PMAX][24];
+};
+
+static void p_i64(struct params *p, int64_t v)
+{
+	snprintf(p->num[p->n], sizeof(p->num[0]), "%lld", (long long)v);
+	p->v[p->n] = p->num[p->n];
+	p->len[p->n] = 0;
+	p->fmt[p->n++] = 0;
+}
+
+static void p_bool(struct params *p, bool v)
+{
+	p->v[p->n] = v ? "t" : "f";
+	p->len[p->n] = 0;
+	p->fmt[p->n++] = 0;
+}
+
+/* p_text: NULL becomes SQL NULL. */
+static void p_text(struct params *p, const char *v)
+{
+	p->v[p->n] = v;
+	p->len[p->n] = 0;
+	p->fmt[p->n++] = 0;
+}
+
+/* An array parameter in binary format (array_recv's layout):
+ * ndim, flags, element type, then per dimension its size and lower bound, then
+ * per element a length (-1 = NULL) and the bytes, all integers big-endian. */
+struct pgarr {
+	struct buf b;
+	int n;
+};
+
+static void put32(struct buf *b, uint32_t v)
+{
+	unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+	                      (unsigned char)(v >> 8), (unsigned char)v};
+	buf_append(b, x, 4);
+}
+
+static void set32(char *at, uint32_t v)
+{
+	at[0] = (char)(v >> 24);
+	at[1] = (char)(v >> 16);
+	at[2] = (char)(v >> 8);
+	at[3] = (char)v;
+}
+
+static void arr_init(struct pgarr *a, uint32_t oid)
+{
+	buf_init(&a->b);
+	a->n = 0;
+	put32(&a->b, 1);
+	put32(&a->b, 0);
+	put32(&a->b, oid);
+	put32(&a->b, 0); /* size, set by arr_param */
+	put32(&a->b, 1);
+}
+
+static void arr_elem(struct pgarr *a, const void *p, size_t len)
+{
+	put32(&a->b, p ? (uint32_t)len : 0xffffffffu);
+	if (p && len)
+		buf_append(&a->b, p, len);
+	a->n++;
+}
+
+static void arr_i64(struct pgarr *a, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+	unsigned char x[8];
+	for (int i = 0; i < 8; i++)
+		x[i] = (unsigned char)(u >> (56 - 8 * i));
+	arr_elem(a, x, 8);
+}
+
+static void arr_i32(struct pgarr *a, int32_t v)
+{
+	unsigned char x[4];
+	uint32_t u = (uint32_t)v;
+	for (int i = 0; i < 4; i++)
+		x[i] = (unsigned char)(u >> (24 - 8 * i));
+	arr_elem(a, x, 4);
+}
+
+static void arr_bool(struct pgarr *a, bool v)
+{
+	unsigned char x = v ? 1 : 0;
+	arr_elem(a, &x, 1);
+}
+
+static void arr_text(struct pgarr *a, const char *s)
+{
+	arr_elem(a, s, s ? strlen(s) : 0);
+}
+
+/* arr_param finishes the array and adds it as the next parameter; false when
+ * memory ran out while building it. */
+static bool arr_param(struct params *p, struct pgarr *a)
+{
+	if (a->b.oom || !a->b.data)
+		return false;
+	if (a->n == 0) {
+		set32(a->b.data, 0); /* no dimensions: '{}' */
+		a->b.len = 12;
+	} else {
+		set32(a->b.data + 12, (uint32_t)a->n);
+	}
+	p->v[p->n] = a->b.data;
+	p->len[p->n] = (int)a->b.len;
+	p->fmt[p->n++] = 1;
+	return true;
+}
+
+static void arr_free(struct pgarr *a, int n)
+{
+	for (int i = 0; i < n; i++)
+		buf_free(&a[i].b);
+}
+
+/* ---- results ---------------------------------------------------------------------- */
+
+/* col_i64 reads an integer column in either result format. */
+static int64_t col_i64(const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return 0;
+	const char *v = PQgetvalue(r, row, col);
+	if (PQfformat(r, col) == 0)
+		return strtoll(v, NULL, 10);
+	int len = PQgetlength(r, row, col);
+	uint64_t x = 0;
+	for (int i = 0; i < len; i++)
+		x = x << 8 | (unsigned char)v[i];
+	if (len == 2)
+		return (int16_t)x;
+	if (len == 4)
+		return (int32_t)x;
+	return (int64_t)x;
+}
+
+static void col_copy(const PGresult *r, int row, int col, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%.*s", PQgetlength(r, row, col), PQgetvalue(r, row, col));
+}
+
+/* col_dup: a malloc'd, NUL-terminated copy of a text or bytea column (NULL
+ * stays NULL). Bytea should come in binary format; text format is unescaped. */
+static char *col_dup(const PGresult *r, int row, int col, size_t *len)
+{
+	if (len)
+		*len = 0;
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	const char *v = PQgetvalue(r, row, col);
+	size_t n = (size_t)PQgetlength(r, row, col);
+	unsigned char *raw = NULL;
+	if (PQftype(r, col) == OID_BYTEA && PQfformat(r, col) == 0) {
+		raw = PQunescapeBytea((const unsigned char *)v, &n);
+		if (!raw)
+			return NULL;
+		v = (const char *)raw;
+	}
+	char *out = malloc(n + 1);
+	if (out) {
+		if (n)
+			memcpy(out, v, n);
+		out[n] = '\0';
+		if (len)
+			*len = n;
+	}
+	PQfreemem(raw);
+	return out;
+}
+
+/* ---- the connection ------------------------------------------------------------------- */
+
+static void note_error(struct pg_store *s, const PGresult *r)
+{
+	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", st ? st : "");
+	const char *m = r ? PQresultErrorMessage(r) : NULL;
+	if (!m || !*m)
+		m = PQerrorMessage(s->conn);
+	snprintf(s->errmsg, sizeof(s->errmsg), "%s", m && *m ? m : "unknown error");
+	/* libpq's messages span lines and quote names; a logfmt value may not. */
+	char *o = s->errmsg;
+	for (const char *c = s->errmsg; *c; c++) {
+		char ch = *c == '"' ? '\'' : (*c == '\n' || *c == '\t') ? ' ' : *c;
+		if (ch != ' ' || (o > s->errmsg && o[-1] != ' '))
+			*o++ = ch;
+	}
+	while (o > s->errmsg && o[-1] == ' ')
+		o--;
+	*o = '\0';
+}
+
+static int db_error(struct pg_store *s, struct gerr *err, const char *what)
+{
+	log_error("store_error", "op=%s err=\"%s\"", what, s->errmsg);
+	return gerr_set(err, GERR_IO, 503, "unavailable", "storage error (%s): %s", what,
+	                s->errmsg);
+}
+
+/* quiet: server NOTICEs ("relation exists, skipping") are not worth a line. */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg, (void)message;
+}
+
+/* session: what every (re)connection needs before use. */
+static int session(struct pg_store *s)
+{
+	PQsetNoticeProcessor(s->conn, quiet, NULL);
+	memset(s->prepared, 0, sizeof(s->prepared));
+	s->in_tx = false;
+	if (PQsetClientEncoding(s->conn, "UTF8") != 0)
+		return -1;
+	return 0;
+}
+
+static int reconnect(struct pg_store *s)
+{
+	PQreset(s->conn);
+	if (PQstatus(s->conn) != CONNECTION_OK || session(s)) {
+		note_error(s, NULL);
+		log_warn("store_reconnect_failed", "err=\"%s\"", s->errmsg);
+		return -1;
+	}
+	log_info("store_reconnected", "backend=%s", "postgres");
+	return 0;
+}
+
+/* ensure: a usable connection for this call (one PQreset when it was lost). */
+static void relisten(struct pg_store *s);
+
+/* remember_node: the node id this store works for, for made-up "own" lists. */
+static void remember_node(struct pg_store *s, const char *node)
+{
+	if (node && strcmp(s->node, node) != 0)
+		snprintf(s->node, sizeof(s->node), "%s", node);
+}
+
+static int ensure(struct pg_store *s)
+{
+	if (s->epfd >= 0 && (!s->lconn || PQstatus(s->lconn) != CONNECTION_OK) &&
+	    clock_mono_ms() >= s->lretry_at)
+		relisten(s);
+	/* An idle connection has nothing to read unless the server said goodbye
+	 * (a restart, a terminated backend): find out now, before a write is sent
+	 * into a dead connection and must fail, not being safe to repeat. */
+	struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLIN};
+	for (int i = 0; i < 4 && PQstatus(s->conn) == CONNECTION_OK && poll(&pfd, 1, 0) > 0; i++)
+		PQconsumeInput(s->conn); /* the FATAL message first, then the EOF */
+	if (PQstatus(s->conn) == CONNECTION_OK)
+		return 0;
+	return reconnect(s);
+}
+
+static bool result_ok(const PGresult *r)
+{
+	ExecStatusType t = PQresultStatus(r);
+	return t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK;
+}
+
+/* after_failure: reconnect right away when the failure was the connection's,
+ * so that the next call starts clean; true when the statement may be retried. */
+static bool after_failure(struct pg_store *s, const PGresult *r, bool readonly)
+{
+	note_error(s, r);
+	if (PQstatus(s->conn) == CONNECTION_OK)
+		return false;
+	bool was_tx = s->in_tx;
+	return reconnect(s) == 0 && readonly && !was_tx;
+}
+
+static int prepare(struct pg_store *s, int id)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "g%d", id);
+	PGresult *r = PQprepare(s->conn, name, stmts[id].sql, 0, NULL);
+	bool ok = result_ok(r);
+	if (!ok) {
+		note_error(s, r);
+		log_error("store_prepare_failed", "stmt=%d err=\"%s\"", id, s->errmsg);
+	}
+	PQclear(r);
+	if (ok)
+		s->prepared[id] = true;
+	return ok ? 0 : -1;
+}
+
+/* run: execute prepared statement id; the result (caller PQclears) or NULL. */
+static PGresult *run(struct pg_store *s, int id, const struct params *p)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!s->in_tx && ensure(s))
+			return NULL;
+		if (!s->prepared[id] && prepare(s, id)) {
+			if (after_failure(s, NULL, stmts[id].readonly))
+				continue;
+			return NULL;
+		}
+		char name[16];
+		snprintf(name, sizeof(name), "g%d", id);
+		PGresult *r =
+		    PQexecPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
+		                   p ? p->fmt : NULL, stmts[id].binary ? 1 : 0);
+		if (result_ok(r))
+			return r;
+		bool again = after_failure(s, r, stmts[id].readonly);
+		PQclear(r);
+		if (!again)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* q: a one-off statement (management calls); binary for rows with bytea. */
+static PGresult *q(struct pg_store *s, const char *sql, const struct params *p, bool binary,
+                   bool readonly)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!s->in_tx && ensure(s))
+			return NULL;
+		PGresult *r = PQexecParams(s->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
+		                           p ? p->len : NULL, p ? p->fmt : NULL, binary ? 1 : 0);
+		if (result_ok(r))
+			return r;
+		bool again = after_failure(s, r, readonly);
+		PQclear(r);
+		if (!again)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* exec_ok: run a statement for its effect only. */
+static int exec_ok(PGresult *r)
+{
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+static int tx_begin(struct pg_store *s)
+{
+	if (ensure(s))
+		return -1;
+	PGresult *r = PQexec(s->conn, "BEGIN");
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		after_failure(s, r, false);
+	PQclear(r);
+	s->in_tx = ok;
+	return ok ? 0 : -1;
+}
+
+static int tx_commit(struct pg_store *s)
+{
+	PGresult *r = PQexec(s->conn, "COMMIT");
+	/* A COMMIT of a failed transaction "succeeds" as ROLLBACK. */
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+	if (!ok)
+		note_error(s, r);
+	PQclear(r);
+	s->in_tx = false;
+	if (!ok && PQstatus(s->conn) != CONNECTION_OK)
+		reconnect(s);
+	return ok ? 0 : -1;
+}
+
+static void tx_rollback(struct pg_store *s)
+{
+	s->in_tx = false;
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		reconnect(s);
+		return;
+	}
+	PQclear(PQexec(s->conn, "ROLLBACK"));
+}
+
+/* ---- open, migrate, close ------------------------------------------------------------------ */
+
+static int exec_sql(struct pg_store *s, const char *sql)
+{
+	PGresult *r = PQexec(s->conn, sql);
+	bool ok = result_ok(r);
+	if (!ok) {
+		note_error(s, r);
+		log_error("store_exec_failed", "err=\"%s\"", s->errmsg);
+	}
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+static int migrate(struct pg_store *s, struct gerr *err)
+{
+	int nmig = (int)(sizeof(migrations) / sizeof(migrations[0]));
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%lld)", LOCK_MIGRATE);
+	/* Nodes starting together queue on the lock; the first migrates, the
+	 * others then find the schema current. */
+	if (exec_sql(s, "BEGIN") || exec_sql(s, sql) ||
+	    exec_sql(s, "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)"))
+		goto fail;
+	PGresult *r = PQexec(s->conn, "SELECT value FROM meta WHERE key = 'schema_version'");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		note_error(s, r);
+		PQclear(r);
+		goto fail;
+	}
+	int version = PQntuples(r) ? atoi(PQgetvalue(r, 0, 0)) : 0;
+	PQclear(r);
+	if (version > nmig) {
+		exec_sql(s, "ROLLBACK");
+		return gerr_set(err, GERR_IO, 500, "store",
+		                "database schema version %d is newer than this gancho (%d)",
+		                version, nmig);
+	}
+	for (int v = version; v < nmig; v++) {
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO meta(key, value) VALUES('schema_version', '%d')"
+		         " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+		         v + 1);
+		if (exec_sql(s, migrations[v]) || exec_sql(s, sql))
+			goto fail;
+		log_info("store_migrated", "version=%d", v + 1);
+	}
+	if (exec_sql(s, "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	exec_sql(s, "ROLLBACK");
+	return gerr_set(err, GERR_IO, 503, "unavailable", "cannot migrate the database: %s",
+	                s->errmsg);
+}
+
+static void pg_close(struct store *st)
+{
+	struct pg_store *s = PG(st);
+	if (!s)
+		return;
+	PQfinish(s->conn);
+	if (s->lconn)
+		PQfinish(s->lconn);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->evfd >= 0)
+		close(s->evfd);
+	for (int i = 0; i < s->npending; i++)
+		free(s->pending[i]);
+	free(s->pending);
+	free(s->url);
+	free(s);
+}
+
+int postgres_store_open(const char *url, struct store **out, struct gerr *err)
+{
+	struct pg_store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+	s->base.ops = &postgres_ops;
+	s->epfd = s->evfd = s->lsock = -1;
+	s->url = strdup(url);
+	s->conn = PQconnectdb(url);
+	if (!s->conn || !s->url) {
+		PQfinish(s->conn);
+		free(s->url);
+		free(s);
+		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+	}
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		note_error(s, NULL);
+		gerr_set(err, GERR_IO, 503, "unavailable", "cannot connect to PostgreSQL: %s",
+		         s->errmsg);
+		goto fail;
+	}
+	if (session(s)) {
+		note_error(s, NULL);
+		gerr_set(err, GERR_IO, 503, "unavailable", "cannot set up the session: %s",
+		         s->errmsg);
+		goto fail;
+	}
+	if (migrate(s, err))
+		goto fail;
+	*out = &s->base;
+	return 0;
+fail:
+	pg_close(&s->base);
+	return GERR_IO;
+}
+
+static int pg_ping(struct store *st)
+{
+	return exec_ok(q(PG(st), "SELECT 1", NULL, false, true)) ? GERR_IO : 0;
+}
+
+/* ---- notes: NOTIFY payloads collected during a transaction --------------------------------- */
+
+struct own {
+	char *owner; /* a copy: results it came from are gone by the time we send */
+	int64_t seq;
+};
+
+struct notes {
+	struct own *own; /* deliveries given to other nodes */
+	int nown, capown;
+	bool work; /* unowned due work appeared */
+};
+
+static int notes_own(struct notes *n, const char *owner, int64_t seq)
+{
+	char *copy = strdup(owner);
+	if (!copy)
+		return -1;
+	if (n->nown == n->capown) {
+		int cap = n->capown ? n->capown * 2 : 64;
+		struct own *o = realloc(n->own, (size_t)cap * sizeof(*o));
+		if (!o) {
+			free(copy);
+			return -1;
+		}
+		n->own = o;
+		n->capown = cap;
+	}
+	n->own[n->nown].owner = copy;
+	n->own[n->nown++].seq = seq;
+	return 0;
+}
+
+static int own_cmp(const void *a, const void *b)
+{
+	const struct own *x = a, *y = b;
+	int c = strcmp(x->owner, y->owner);
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* notes_send: one pg_notify per payload, all in one statement; inside a
+ * transaction they are delivered at COMMIT. */
+static int notes_send(struct pg_store *s, struct notes *n)
+{
+	if (!n->nown && !n->work)
+		return 0;
+	struct pgarr a;
+	arr_init(&a, OID_TEXT);
+	if (n->work)
+		arr_text(&a, "work");
+	if (n->nown)
+		qsort(n->own, (size_t)n->nown, sizeof(*n->own), own_cmp);
+	struct buf one;
+	buf_init(&one);
+	for (int i = 0, seqs = 0; i < n->nown; i++, seqs++) {
+		if (one.len && (strcmp(n->own[i].owner, n->own[i - 1].owner) != 0 ||
+		                one.len > NOTE_MAX || seqs == NOTE_SEQS)) {
+			arr_elem(&a, one.data, one.len);
+			buf_reset(&one);
+		}
+		if (!one.len) {
+			buf_printf(&one, "own %s", n->own[i].owner);
+			seqs = 0;
+		}
+		buf_printf(&one, " %lld", (long long)n->own[i].seq);
+	}
+	if (one.len)
+		arr_elem(&a, one.data, one.len);
+	int rc = -1;
+	struct params p = {0};
+	if (!one.oom && arr_param(&p, &a))
+		rc = exec_ok(run(s, ST_NOTIFY_MANY, &p));
+	buf_free(&one);
+	arr_free(&a, 1);
+	return rc;
+}
+
+static void notes_free(struct notes *n)
+{
+	for (int i = 0; i < n->nown; i++)
+		free(n->own[i].owner);
+	free(n->own);
+	memset(n, 0, sizeof(*n));
+}
+
+/* ---- the batch commit ------------------------------------------------------------------------ */
+
+/* key_hash: FNV-1a of a company and a key, for the batch's duplicate check. */
+static size_t key_hash(int64_t company_seq, const char *key)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)company_seq;
+	h *= 1099511628211ULL;
+	for (const unsigned char *c = (const unsigned char *)key; *c; c++) {
+		h ^= *c;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+/* key_find: the event of tab (open addressing, -1 = empty) with this company
+ * and id (or idem_key), or -1 with *pos the free slot for it. */
+static int key_find(const int *tab, size_t mask, const struct store_event_in *ev, int64_t company,
+                    const char *key, bool idem, size_t *pos)
+{
+	for (size_t h = key_hash(company, key) & mask;; h = (h + 1) & mask) {
+		int j = tab[h];
+		if (j < 0) {
+			*pos = h;
+			return -1;
+		}
+		const char *k = idem ? ev[j].idem_key : ev[j].id;
+		if (ev[j].company_seq == company && strcmp(k, key) == 0)
+			return j;
+	}
+}
+
+static void mark_dup(struct store_event_in *e, const char *id, int64_t date_ms)
+{
+	e->duplicate = true;
+	snprintf(e->dup_id, sizeof(e->dup_id), "%s", id);
+	e->dup_date_ms = date_ms;
+}
+
+/* seen_events marks the duplicates of the batch, as sqlite's one-by-one INSERT
+ * OR IGNORE would: an event repeats one stored before, or one earlier in the
+ * batch (same id, or same Idempotency-Key); the first is answered for it. */
+static int seen_events(struct pg_store *s, struct store_batch *b)
+{
+	struct store_event_in *ev = b->events;
+	int n = b->nevents;
+	for (int i = 0; i < n; i++) {
+		ev[i].duplicate = false;
+		ev[i].seq = 0;
+		ev[i].first_delivery = 0;
+		if (!ev[i].id || !ev[i].event) {
+			snprintf(s->errmsg, sizeof(s->errmsg), "event without id or type");
+			return -1;
+		}
+	}
+	struct pgarr a[4];
+	static const uint32_t oids[4] = {OID_INT4, OID_INT8, OID_TEXT, OID_TEXT};
+	for (int i = 0; i < 4; i++)
+		arr_init(&a[i], oids[i]);
+	for (int i = 0; i < n; i++) {
+		arr_i32(&a[0], i);
+		arr_i64(&a[1], ev[i].company_seq);
+		arr_text(&a[2], ev[i].id);
+		arr_text(&a[3], ev[i].idem_key);
+	}
+	struct params p = {0};
+	PGresult *r = NULL;
+	int rc = -1;
+	size_t size = 16;
+	while (size < 2 * (size_t)n)
+		size *= 2;
+	int *byid = malloc(size * sizeof(int)), *byidem = malloc(size * sizeof(int));
+	if (!byid || !byidem)
+		goto out;
+	for (int i = 0; i < 4; i++)
+		if (!arr_param(&p, &a[i]))
+			goto out;
+	if (!(r = run(s, ST_EVENTS_SEEN, &p)))
+		goto out;
+	for (int row = 0; row < PQntuples(r); row++) {
+		int64_t i = col_i64(r, row, 0);
+		if (i < 0 || i >= n)
+			goto out;
+		mark_dup(&ev[i], PQgetvalue(r, row, 1), col_i64(r, row, 2));
+	}
+	memset(byid, 0xff, size * sizeof(int));
+	memset(byidem, 0xff, size * sizeof(int));
+	for (int i = 0; i < n; i++) {
+		struct store_event_in *e = &ev[i];
+		if (e->duplicate)
+			continue;
+		size_t at_id, at_idem = 0;
+		int j = key_find(byid, size - 1, ev, e->company_seq, e->id, false, &at_id);
+		if (j < 0 && e->idem_key)
+			j = key_find(byidem, size - 1, ev, e->company_seq, e->idem_key, true,
+			             &at_idem);
+		if (j >= 0) {
+			mark_dup(e, ev[j].id, ev[j].date_ms);
+			continue;
+		}
+		byid[at_id] = i;
+		if (e->idem_key)
+			byidem[at_idem] = i;
+	}
+	rc = 0;
+out:
+	PQclear(r);
+	arr_free(a, 4);
+	free(byid);
+	free(byidem);
+	return rc;
+}
+
+/* One delivery to insert: from an event's fan-out or from b->deliveries. */
+struct slot {
+	struct store_event_in *ev; /* or NULL */
+	struct store_delivery_in *dl;
+	int w; /* webhook index within ev */
+	const char *lane;
+	const char *owner;
+	bool held;
+};
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* lane_owners: for the distinct lanes in lanes[0..n) (sorted, deduplicated in
+ * place; *n updated), create those that do not exist (owned by node when it is
+ * live) and read every owner, locked. owners[i] points into *res, or is NULL
+ * when the lane has no owner or has unowned deliveries waiting (new ones then
+ * start unowned too, behind them; a claim takes them in order). */
+static int lane_owners(struct pg_store *s, const char *node, bool live, const char **lanes, int *n,
+                       const char **owners, PGresult **res)
+{
+	qsort(lanes, (size_t)*n, sizeof(*lanes), str_cmp);
+	int k = 0;
+	for (int i = 0; i < *n; i++)
+		if (k == 0 || strcmp(lanes[i], lanes[k - 1]) != 0)
+			lanes[k++] = lanes[i];
+	*n = k;
+	struct pgarr a;
+	int rc = -1;
+	for (int tries = 0; tries < 2; tries++) {
+		arr_init(&a, OID_TEXT);
+		for (int i = 0; i < k; i++)
+			arr_text(&a, lanes[i]);
+		struct params p = {0};
+		if (!arr_param(&p, &a))
+			break;
+		if (live) {
+			p_text(&p, node);
+			if (exec_ok(run(s, ST_LANES_INSERT, &p)))
+				break;
+			p.n = 1;
+		}
+		PQclear(*res);
+		if (!(*res = run(s, ST_LANES_GET, &p)))
+			break;
+		arr_free(&a, 1);
+		for (int i = 0; i < k; i++)
+			owners[i] = NULL;
+		int found = 0;
+		for (int row = 0; row < PQntuples(*res); row++) {
+			const char *lane = PQgetvalue(*res, row, 0);
+			const char **at = bsearch(&lane, lanes, (size_t)k, sizeof(*lanes), str_cmp);
+			if (at) {
+				/* Unowned deliveries ahead: queue behind them. */
+				bool behind = PQgetvalue(*res, row, 2)[0] == 't';
+				owners[at - lanes] = behind ? NULL : PQgetvalue(*res, row, 1);
+				found++;
+			}
+		}
+		rc = 0;
+		/* A lane can vanish between the two statements (its owner was reaped
+		 * and it was not yet locked): once more, and it becomes ours. */
+		if (found == k || !live)
+			return 0;
+	}
+	arr_free(&a, 1);
+	return rc;
+}
+
+/* insert: the batch's new events and deliveries, with their owners. */
+static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t now,
+                  struct notes *notes)
+{
+	int nev = 0, total = b->ndeliveries;
+	for (int i = 0; i < b->nevents; i++)
+		if (!b->events[i].duplicate) {
+			nev++;
+			total += b->events[i].nwebhooks;
+		}
+	if (nev == 0 && total == 0)
+		return 0;
+	struct slot *sl = calloc((size_t)total + 1, sizeof(*sl));
+	const char **lanes = calloc((size_t)total + 1, sizeof(*lanes));
+	const char **owners = calloc((size_t)total + 1, sizeof(*owners));
+	PGresult *lres = NULL, *r = NULL;
+	struct pgarr a[14];
+	static const uint32_t oids[14] = {OID_INT8, OID_TEXT,  OID_TEXT, OID_TEXT, OID_INT8,
+	                                  OID_TEXT, OID_BYTEA, OID_INT8, OID_INT8, OID_INT8,
+	                                  OID_INT4, OID_TEXT,  OID_TEXT, OID_TEXT};
+	for (int i = 0; i < 14; i++)
+		arr_init(&a[i], oids[i]);
+	int rc = -1, k = 0, nlanes = 0, ord = 0;
+	if (!sl || !lanes || !owners)
+		goto out;
+	for (int i = 0; i < b->nevents; i++) {
+		struct store_event_in *e = &b->events[i];
+		if (e->duplicate)
+			continue;
+		arr_i64(&a[0], e->company_seq);
+		arr_text(&a[1], e->id);
+		arr_text(&a[2], e->idem_key);
+		arr_text(&a[3], e->event);
+		arr_i64(&a[4], e->date_ms);
+		arr_text(&a[5], e->unit);
+		/* data is NOT NULL: an empty body is zero bytes, not NULL. */
+		arr_elem(&a[6], e->data ? e->data : "", e->data ? e->datalen : 0);
+		e->seq = -(++ord); /* its position, until the base is known */
+		for (int w = 0; w < e->nwebhooks; w++, k++) {
+			sl[k].ev = e;
+			sl[k].w = w;
+			sl[k].held = e->held && e->held[w];
+			sl[k].lane = e->lanes ? e->lanes[w] : NULL;
+		}
+	}
+	for (int i = 0; i < b->ndeliveries; i++, k++) {
+		sl[k].dl = &b->deliveries[i];
+		sl[k].lane = b->deliveries[i].lane;
+	}
+	/* A held delivery waits for its webhook's release, which frees it for
+	 * anyone; it needs no lane owner until then. */
+	for (k = 0; k < total; k++)
+		if (sl[k].lane && !sl[k].held)
+			lanes[nlanes++] = sl[k].lane;
+	if (nlanes && lane_owners(s, b->node, live, lanes, &nlanes, owners, &lres))
+		goto out;
+	for (k = 0; k < total; k++) {
+		struct slot *x = &sl[k];
+		if (x->held)
+			x->owner = NULL;
+		else if (x->lane) {
+			const char **at =
+			    bsearch(&x->lane, lanes, (size_t)nlanes, sizeof(*lanes), str_cmp);
+			x->owner = at ? owners[at - lanes] : NULL;
+		} else
+			x->owner = live ? b->node : NULL;
+		if (!x->held && !x->owner)
+			notes->work = true;
+		const struct store_event_in *e = x->ev;
+		const struct store_delivery_in *d = x->dl;
+		arr_i64(&a[7], e ? e->seq : d->event_seq);
+		arr_i64(&a[8], e ? e->webhook_seqs[x->w] : d->webhook_seq);
+		arr_i64(&a[9], e ? e->company_seq : d->company_seq);
+		arr_i32(&a[10], x->held ? DLV_HELD : DLV_PENDING);
+		arr_text(&a[11], e ? (e->okeys ? e->okeys[x->w] : NULL) : d->okey);
+		arr_text(&a[12], x->lane);
+		arr_text(&a[13], x->owner);
+	}
+	struct params p = {0};
+	p_i64(&p, nev);
+	p_i64(&p, total);
+	p_i64(&p, now);
+	for (int i = 0; i < 14; i++)
+		if (!arr_param(&p, &a[i]))
+			goto out;
+	if (!(r = run(s, ST_INSERT, &p)) || PQntuples(r) != 1)
+		goto out;
+	int64_t ebase = col_i64(r, 0, 0), dbase = col_i64(r, 0, 1);
+	for (int i = 0; i < b->nevents; i++)
+		if (!b->events[i].duplicate)
+			b->events[i].seq = ebase - b->events[i].seq;
+	for (k = 0; k < total; k++) {
+		struct slot *x = &sl[k];
+		int64_t seq = dbase + k + 1;
+		bool mine = x->owner && b->node && strcmp(x->owner, b->node) == 0;
+		if (x->ev) {
+			if (x->w == 0)
+				x->ev->first_delivery = seq;
+			if (x->ev->mine)
+				x->ev->mine[x->w] = mine;
+		} else {
+			x->dl->seq = seq;
+			x->dl->mine = mine;
+		}
+		if (x->owner && !mine && notes_own(notes, x->owner, seq))
+			goto out;
+	}
+	rc = 0;
+out:
+	PQclear(r);
+	PQclear(lres);
+	arr_free(a, 14);
+	free(sl);
+	free(lanes);
+	free(owners);
+	return rc;
+}
+
+static int seq_idx_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct store_outcome *o = ctx;
+	int x = *(const int *)a, y = *(const int *)b;
+	if (o[x].delivery_seq != o[y].delivery_seq)
+		return o[x].delivery_seq < o[y].delivery_seq ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static int apply_outcomes(struct pg_store *s, struct store_batch *b, int64_t now)
+{
+	int n = b->noutcomes;
+	int *ix = malloc((size_t)n * sizeof(*ix));
+	struct pgarr a[8];
+	static const uint32_t oids[8] = {OID_INT8, OID_INT4, OID_INT4, OID_INT8,
+	                                 OID_INT8, OID_BOOL, OID_INT4, OID_TEXT};
+	for (int i = 0; i < 8; i++)
+		arr_init(&a[i], oids[i]);
+	int rc = -1;
+	if (!ix)
+		goto out;
+	/* One row per delivery, the batch's last word on it (sqlite applies them
+	 * in turn; an UPDATE … FROM would pick one at random), in seq order so
+	 * that concurrent batches lock rows in the same order. */
+	for (int i = 0; i < n; i++)
+		ix[i] = i;
+	qsort_r(ix, (size_t)n, sizeof(*ix), seq_idx_cmp, b->outcomes);
+	for (int j = 0; j < n; j++) {
+		const struct store_outcome *o = &b->outcomes[ix[j]];
+		if (j + 1 < n && b->outcomes[ix[j + 1]].delivery_seq == o->delivery_seq)
+			continue;
+		/* The last attempt of the batch sets last_http_status and
+		 * last_error, as sqlite's in-turn updates do. */
+		const struct store_outcome *last = NULL;
+		for (int t = j; t >= 0 && b->outcomes[ix[t]].delivery_seq == o->delivery_seq; t--)
+			if (b->outcomes[ix[t]].at) {
+				last = &b->outcomes[ix[t]];
+				break;
+			}
+		arr_i64(&a[0], o->delivery_seq);
+		arr_i32(&a[1], o->status);
+		arr_i32(&a[2], o->attempts);
+		arr_i64(&a[3], o->next_at);
+		arr_i64(&a[4], o->first_attempt_at);
+		arr_bool(&a[5], last != NULL);
+		arr_i32(&a[6], last ? last->http_status : 0);
+		arr_text(&a[7], last ? last->error : NULL);
+	}
+	struct params p = {0};
+	p_text(&p, b->node);
+	p_i64(&p, now);
+	for (int i = 0; i < 8; i++)
+		if (!arr_param(&p, &a[i]))
+			goto out;
+	if (exec_ok(run(s, ST_OUTCOMES_UPDATE, &p)))
+		goto out;
+	arr_free(a, 8);
+
+	/* Every attempt is history, whoever owns the delivery now. */
+	static const uint32_t aoids[6] = {OID_INT8, OID_INT8, OID_INT4,
+	                                  OID_INT4, OID_TEXT, OID_BYTEA};
+	for (int i = 0; i < 6; i++)
+		arr_init(&a[i], aoids[i]);
+	int natt = 0;
+	for (int i = 0; i < n; i++) {
+		const struct store_outcome *o = &b->outcomes[i];
+		if (!o->at)
+			continue;
+		arr_i64(&a[0], o->delivery_seq);
+		arr_i64(&a[1], o->at);
+		arr_i32(&a[2], o->http_status);
+		arr_i32(&a[3], o->latency_ms);
+		arr_text(&a[4], o->error);
+		arr_elem(&a[5], o->response && o->response_len ? o->response : NULL,
+		         o->response_len);
+		natt++;
+	}
+	if (natt) {
+		memset(&p, 0, sizeof(p));
+		for (int i = 0; i < 6; i++)
+			if (!arr_param(&p, &a[i]))
+				goto out;
+		if (exec_ok(run(s, ST_ATTEMPTS_INSERT, &p)))
+			goto out;
+	}
+	rc = 0;
+out:
+	arr_free(a, 8);
+	free(ix);
+	return rc;
+}
+
+static int change_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct store_webhook_change *c = ctx;
+	int x = *(const int *)a, y = *(const int *)b;
+	if (c[x].webhook_seq != c[y].webhook_seq)
+		return c[x].webhook_seq < c[y].webhook_seq ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static int apply_change(struct pg_store *s, struct store_webhook_change *c, int64_t now)
+{
+	c->deactivated = false;
+	if (c->succeeded || c->failed_at) {
+		struct params p = {0};
+		p_i64(&p, c->webhook_seq);
+		p_bool(&p, c->succeeded);
+		p_i64(&p, c->failed_at);
+		if (exec_ok(run(s, ST_WEBHOOK_STREAK, &p)))
+			return -1;
+	}
+	if (!c->deactivate && !(c->failed_at && c->deactivate_before))
+		return 0;
+	struct params p = {0};
+	p_i64(&p, c->webhook_seq);
+	p_i64(&p, now);
+	p_bool(&p, c->deactivate);
+	p_i64(&p, c->deactivate_before);
+	p_text(&p, c->reason ? c->reason : "deactivated");
+	PGresult *r = run(s, ST_WEBHOOK_DEACTIVATE, &p);
+	if (!r)
+		return -1;
+	/* No row: still succeeding somewhere, or already inactive. */
+	c->deactivated = PQntuples(r) > 0;
+	PQclear(r);
+	return 0;
+}
+
+static int apply_changes(struct pg_store *s, struct store_batch *b, int64_t now)
+{
+	int *ix = malloc((size_t)b->nchanges * sizeof(*ix));
+	if (!ix)
+		return -1;
+	/* webhook order, so nodes updating the same webhooks cannot deadlock */
+	for (int i = 0; i < b->nchanges; i++)
+		ix[i] = i;
+	qsort_r(ix, (size_t)b->nchanges, sizeof(*ix), change_cmp, b->changes);
+	int rc = 0;
+	for (int i = 0; i < b->nchanges && rc == 0; i++)
+		rc = apply_change(s, &b->changes[ix[i]], now);
+	free(ix);
+	return rc;
+}
+
+static int pg_commit(struct store *st, struct store_batch *b, struct gerr *err)
+{
+	struct pg_store *s = PG(st);
+	int64_t now = clock_now_ms();
+	struct notes notes = {0};
+	if (tx_begin(s))
+		return db_error(s, err, "begin");
+	if (b->nevents > 0 || b->ndeliveries > 0) {
+		/* One inserting batch at a time (see the top of this file). A node
+		 * that was reaped must not take new work: its deliveries start
+		 * unowned instead. */
+		struct params p = {0};
+		p_i64(&p, LOCK_INSERTS);
+		p_text(&p, b->node);
+		PGresult *r = run(s, ST_LOCK_INSERTS, &p);
+		if (!r)
+			goto fail;
+		bool live = b->node && PQgetvalue(r, 0, 1)[0] == 't';
+		PQclear(r);
+		if (b->nevents > 0 && seen_events(s, b))
+			goto fail;
+		if (insert(s, b, live, now, &notes))
+			goto fail;
+	}
+	if (b->noutcomes > 0 && apply_outcomes(s, b, now))
+		goto fail;
+	if (b->nchanges > 0 && apply_changes(s, b, now))
+		goto fail;
+	if (notes_send(s, &notes))
+		goto fail;
+	if (tx_commit(s))
+		goto fail_committed;
+	notes_free(&notes);
+	return 0;
+fail:
+	tx_rollback(s);
+fail_committed:
+	notes_free(&notes);
+	return db_error(s, err, "commit");
+}
+
+/* ---- reads for the engine -----------------------------------------------------------------------
+ */
+
+static void read_task(const PGresult *r, int row, struct store_task *t)
+{
+	t->seq = col_i64(r, row, 0);
+	t->event_seq = col_i64(r, row, 1);
+	t->webhook_seq = col_i64(r, row, 2);
+	t->next_at = col_i64(r, row, 3);
+	t->first_attempt_at = col_i64(r, row, 4);
+	t->attempts = (int)col_i64(r, row, 5);
+	col_copy(r, row, 6, t->okey, sizeof(t->okey));
+}
+
+static int read_tasks(PGresult *r, int limit, struct store_task *out, int *n)
+{
+	*n = 0;
+	if (!r)
+		return GERR_IO;
+	int k = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit; row++)
+		read_task(r, row, &out[k++]);
+	PQclear(r);
+	*n = k;
+	return 0;
+}
+
+static int pg_open_after(struct store *st, int64_t after_seq, int limit, struct store_task *out,
+                         int *n)
+{
+	struct params p = {0};
+	p_i64(&p, after_seq);
+	p_i64(&p, limit);
+	return read_tasks(run(PG(st), ST_OPEN_AFTER, &p), limit, out, n);
+}
+
+static int pg_open_for_webhook(struct store *st, int64_t webhook_seq, int64_t after_seq, int limit,
+                               struct store_task *out, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, webhook_seq);
+	p_i64(&p, after_seq);
+	p_i64(&p, limit);
+	return read_tasks(run(PG(st), ST_OPEN_WEBHOOK, &p), limit, out, n);
+}
+
+/* read_event: company_seq, id, event, date_ms, unit, data from column first. */
+static void read_event(const PGresult *r, int row, int first, struct store_event *e)
+{
+	e->company_seq = col_i64(r, row, first);
+	e->id = col_dup(r, row, first + 1, NULL);
+	e->event = col_dup(r, row, first + 2, NULL);
+	e->date_ms = col_i64(r, row, first + 3);
+	e->unit = col_dup(r, row, first + 4, NULL);
+	e->data = col_dup(r, row, first + 5, &e->datalen);
+}
+
+static int pg_event_load(struct store *st, int64_t event_seq, struct store_event *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct params p = {0};
+	p_i64(&p, event_seq);
+	PGresult *r = run(PG(st), ST_EVENT_LOAD, &p);
+	if (!r)
+		return GERR_IO;
+	int rc = GERR_NOTFOUND;
+	if (PQntuples(r) > 0) {
+		out->seq = event_seq;
+		read_event(r, 0, 0, out);
+		rc = out->id && out->event && out->data ? 0 : GERR_NOMEM;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* ---- several nodes ------------------------------------------------------------------------------
+ */
+
+static bool pg_shared(struct store *st)
+{
+	(void)st;
+	return true;
+}
+
+static int pg_node_join(struct store *st, const char *node, int64_t now)
+{
+	remember_node(PG(st), node);
+	struct params p = {0};
+	p_text(&p, node);
+	p_i64(&p, now);
+	return exec_ok(q(PG(st),
+	                 "INSERT INTO nodes(id, heartbeat_at) VALUES($1::text, $2::int8)"
+	                 " ON CONFLICT (id) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at",
+	                 &p, false, false))
+	           ? GERR_IO
+	           : 0;
+}
+
+static int pg_node_beat(struct store *st, const char *node, int64_t now)
+{
+	remember_node(PG(st), node);
+	struct params p = {0};
+	p_text(&p, node);
+	p_i64(&p, now);
+	PGresult *r = run(PG(st), ST_NODE_BEAT, &p);
+	if (!r)
+		return GERR_IO;
+	int rc = PQntuples(r) > 0 ? 0 : GERR_NOTFOUND;
+	PQclear(r);
+	return rc;
+}
+
+/* drop_nodes: inside a transaction, the nodes in ids (a text[] parameter) lose
+ * their lanes and open deliveries; *freed = deliveries freed. The lanes go
+ * first: deleting them waits for any commit that holds them (FOR SHARE) and is
+ * still assigning deliveries to them, and the UPDATE after it, a new statement,
+ * sees those deliveries. */
+static int drop_nodes(struct pg_store *s, const struct params *ids, int *freed)
+{
+	if (exec_ok(q(s, "DELETE FROM lanes WHERE owner = ANY($1::text[])", ids, false, false)))
+		return -1;
+	PGresult *r = q(s,
+	                "UPDATE deliveries SET owner = NULL WHERE owner = ANY($1::text[])"
+	                " AND status = 0",
+	                ids, false, false);
+	if (!r)
+		return -1;
+	*freed = atoi(PQcmdTuples(r));
+	PQclear(r);
+	return 0;
+}
+
+static int pg_node_reap(struct store *st, int64_t dead_before, int *n)
+{
+	struct pg_store *s = PG(st);
+	*n = 0;
+	if (tx_begin(s))
+		return GERR_IO;
+	struct params p = {0};
+	struct pgarr a;
+	arr_init(&a, OID_TEXT);
+	p_i64(&p, dead_before);
+	PGresult *r =
+	    q(s, "DELETE FROM nodes WHERE heartbeat_at < $1::int8 RETURNING id", &p, false, false);
+	if (!r)
+		goto fail;
+	int dead = PQntuples(r);
+	for (int row = 0; row < dead; row++) {
+		log_info("node_reaped", "node=%s", PQgetvalue(r, row, 0));
+		arr_text(&a, PQgetvalue(r, row, 0));
+	}
+	PQclear(r);
+	if (dead) {
+		int freed = 0;
+		memset(&p, 0, sizeof(p));
+		if (!arr_param(&p, &a) || drop_nodes(s, &p, &freed))
+			goto fail;
+		struct notes notes = {.work = true};
+		if (notes_send(s, &notes))
+			goto fail;
+	}
+	arr_free(&a, 1);
+	if (tx_commit(s))
+		return GERR_IO;
+	*n = dead;
+	return 0;
+fail:
+	arr_free(&a, 1);
+	tx_rollback(s);
+	return GERR_IO;
+}
+
+static int pg_node_leave(struct store *st, const char *node)
+{
+	struct pg_store *s = PG(st);
+	if (tx_begin(s))
+		return GERR_IO;
+	struct params p = {0};
+	struct pgarr a;
+	arr_init(&a, OID_TEXT);
+	arr_text(&a, node);
+	int freed = 0;
+	if (!arr_param(&p, &a) ||
+	    exec_ok(q(s, "DELETE FROM nodes WHERE id = ANY($1::text[])", &p, false, false)) ||
+	    drop_nodes(s, &p, &freed))
+		goto fail;
+	struct notes notes = {.work = freed > 0};
+	if (notes_send(s, &notes))
+		goto fail;
+	arr_free(&a, 1);
+	return tx_commit(s) ? GERR_IO : 0;
+fail:
+	arr_free(&a, 1);
+	tx_rollback(s);
+	return GERR_IO;
+}
+
+static int task_cmp(const void *a, const void *b)
+{
+	const struct store_task *x = a, *y = b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* claim_lane: take (or route) one lane with unowned work; tasks that are ours
+ * go to out (at most room of them). */
+static int claim_lane(struct pg_store *s, const char *node, const char *lane, struct notes *notes,
+                      struct store_task *out, int room, int *k)
+{
+	struct params p = {0};
+	p_text(&p, lane);
+	p_text(&p, node);
+	PGresult *r = run(s, ST_LANE_TAKE, &p);
+	if (!r)
+		return -1;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return 0; /* created by someone just now: next time */
+	}
+	bool mine = strcmp(PQgetvalue(r, 0, 0), node) == 0;
+	if (!mine) {
+		/* A live node owns the lane: its deliveries are that node's. */
+		p.v[1] = PQgetvalue(r, 0, 0);
+		PGresult *g = run(s, ST_LANE_GIVE, &p);
+		int rc = g ? 0 : -1;
+		for (int row = 0; g && row < PQntuples(g) && rc == 0; row++)
+			rc = notes_own(notes, p.v[1], col_i64(g, row, 0));
+		PQclear(g);
+		PQclear(r);
+		return rc;
+	}
+	PQclear(r);
+	p_i64(&p, room);
+	r = run(s, ST_LANE_MINE, &p);
+	if (!r)
+		return -1;
+	for (int row = 0; row < PQntuples(r) && row < room; row++)
+		read_task(r, row, &out[(*k)++]);
+	PQclear(r);
+	return 0;
+}
+
+static int pg_claim(struct store *st, const char *node, int64_t due_before, int limit,
+                    struct store_task *out, int *n)
+{
+	struct pg_store *s = PG(st);
+	struct notes notes = {0};
+	PGresult *lanes = NULL;
+	remember_node(s, node);
+	int k = 0;
+	*n = 0;
+	if (limit <= 0)
+		return 0;
+	if (tx_begin(s))
+		return GERR_IO;
+	struct params p = {0};
+	p_text(&p, node);
+	PGresult *r = run(s, ST_NODE_LIVE, &p);
+	if (!r)
+		goto fail;
+	bool live = PQntuples(r) > 0;
+	PQclear(r);
+	if (!live) {
+		/* Reaped: store_node_beat tells the caller to join again. */
+		tx_rollback(s);
+		return 0;
+	}
+	/* FIFO lanes first: each comes whole, so unordered work fills what is left. */
+	memset(&p, 0, sizeof(p));
+	p_i64(&p, due_before);
+	p_i64(&p, CLAIM_LANES);
+	if (!(lanes = run(s, ST_CLAIM_LANES, &p)))
+		goto fail;
+	for (int i = 0; i < PQntuples(lanes) && k < limit; i++)
+		if (claim_lane(s, node, PQgetvalue(lanes, i, 0), &notes, out, limit - k, &k))
+			goto fail;
+	PQclear(lanes);
+	lanes = NULL;
+	if (k < limit) {
+		memset(&p, 0, sizeof(p));
+		p_text(&p, node);
+		p_i64(&p, due_before);
+		p_i64(&p, limit - k);
+		if (!(r = run(s, ST_CLAIM_FREE, &p)))
+			goto fail;
+		for (int row = 0; row < PQntuples(r) && k < limit; row++)
+			read_task(r, row, &out[k++]);
+		PQclear(r);
+	}
+	if (notes_send(s, &notes) || tx_commit(s))
+		goto fail_committed;
+	notes_free(&notes);
+	qsort(out, (size_t)k, sizeof(*out), task_cmp);
+	*n = k;
+	return 0;
+fail:
+	PQclear(lanes);
+	tx_rollback(s);
+fail_committed:
+	notes_free(&notes);
+	log_error("store_error", "op=claim err=\"%s\"", s->errmsg);
+	return GERR_IO;
+}
+
+static int pg_notify(struct store *st, const char *payload)
+{
+	struct params p = {0};
+	p_text(&p, payload);
+	return exec_ok(run(PG(st), ST_NOTIFY, &p)) ? GERR_IO : 0;
+}
+
+static int pg_release(struct store *st, const char *node, const int64_t *seqs, int n)
+{
+	struct pg_store *s = PG(st);
+	if (n <= 0)
+		return 0;
+	struct pgarr a;
+	arr_init(&a, OID_INT8);
+	for (int i = 0; i < n; i++)
+		arr_i64(&a, seqs[i]);
+	struct params p = {0};
+	p_text(&p, node);
+	int rc = GERR_IO;
+	if (!arr_param(&p, &a))
+		goto out;
+	/* A lane left with no delivery of ours is given up too, so that whoever
+	 * claims its deliveries next takes the lane with them. (The subquery sees
+	 * the rows as they were before this statement, hence the seq filter.) */
+	PGresult *r =
+	    q(s,
+	      "WITH r AS (UPDATE deliveries SET owner = NULL WHERE seq = ANY($2::int8[])"
+	      " AND owner = $1::text AND status = 0 RETURNING lane),"
+	      " l AS (DELETE FROM lanes WHERE owner = $1::text AND lane IN (SELECT lane FROM r)"
+	      " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.lane = lanes.lane"
+	      " AND d.status = 0 AND d.owner = $1::text AND d.seq <> ALL($2::int8[])))"
+	      " SELECT count(*) FROM r",
+	      &p, false, false);
+	if (!r)
+		goto out;
+	int64_t freed = col_i64(r, 0, 0);
+	PQclear(r);
+	rc = 0;
+	if (freed > 0)
+		pg_notify(st, "work");
+out:
+	arr_free(&a, 1);
+	return rc;
+}
+
+static int pg_load_owned(struct store *st, const char *node, const int64_t *seqs, int nseqs,
+                         struct store_task *out, int *n)
+{
+	remember_node(PG(st), node);
+	*n = 0;
+	if (nseqs <= 0)
+		return 0;
+	struct pgarr a;
+	arr_init(&a, OID_INT8);
+	for (int i = 0; i < nseqs; i++)
+		arr_i64(&a, seqs[i]);
+	struct params p = {0};
+	int rc = GERR_IO;
+	if (arr_param(&p, &a)) {
+		p_text(&p, node);
+		rc = read_tasks(run(PG(st), ST_LOAD_OWNED, &p), nseqs, out, n);
+	}
+	arr_free(&a, 1);
+	return rc;
+}
+
+static void pend(struct pg_store *s, const char *payload)
+{
+	char **p = realloc(s->pending, ((size_t)s->npending + 1) * sizeof(*p));
+	if (!p)
+		return;
+	s->pending = p;
+	if ((p[s->npending] = strdup(payload)) != NULL)
+		s->npending++;
+}
+
+/* missed: what may have been said while the listening connection was down.
+ * Unowned work is found by a claim ("work"); deliveries given to this node's
+ * lanes are announced again ("own", from the store: a reader ignores those it
+ * already holds). */
+static void missed(struct pg_store *s)
+{
+	pend(s, "work");
+	if (!s->node[0])
+		return;
+	const char *v[1] = {s->node};
+	PGresult *r =
+	    PQexecParams(s->lconn,
+	                 "SELECT seq FROM deliveries WHERE owner = $1::text AND status = 0"
+	                 " AND lane IS NOT NULL ORDER BY seq LIMIT 10000",
+	                 1, NULL, v, NULL, NULL, 0);
+	struct buf one;
+	buf_init(&one);
+	for (int row = 0; PQresultStatus(r) == PGRES_TUPLES_OK && row < PQntuples(r); row++) {
+		if (!one.len)
+			buf_printf(&one, "own %s", s->node);
+		buf_printf(&one, " %s", PQgetvalue(r, row, 0));
+		if (row % NOTE_SEQS == NOTE_SEQS - 1 || row == PQntuples(r) - 1) {
+			if (!one.oom)
+				pend(s, one.data);
+			buf_reset(&one);
+		}
+	}
+	buf_free(&one);
+	PQclear(r);
+}
+
+/* relisten: (re)open the listening connection; on a reconnect, queue what may
+ * have been missed and wake the caller. */
+static void relisten(struct pg_store *s)
+{
+	bool again = s->lconn != NULL;
+	if (s->lsock >= 0) {
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lsock, NULL);
+		s->lsock = -1;
+	}
+	if (!s->lconn)
+		s->lconn = PQconnectdb(s->url);
+	else
+		PQreset(s->lconn);
+	s->lretry_at = clock_mono_ms() + 1000;
+	if (!s->lconn || PQstatus(s->lconn) != CONNECTION_OK)
+		return;
+	PQsetNoticeProcessor(s->lconn, quiet, NULL);
+	PGresult *r = PQexec(s->lconn, "LISTEN gancho");
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	struct epoll_event ev = {.events = EPOLLIN};
+	ev.data.fd = PQsocket(s->lconn);
+	if (!ok || epoll_ctl(s->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) != 0) {
+		PQfinish(s->lconn);
+		s->lconn = NULL;
+		return;
+	}
+	s->lsock = ev.data.fd;
+	if (again) {
+		log_info("store_listening_again", "backend=%s", "postgres");
+		missed(s);
+	}
+	/* Wake the caller: made-up notifications, or real ones that libpq read
+	 * along with our own queries here. */
+	uint64_t one = 1;
+	if (write(s->evfd, &one, sizeof(one)) < 0)
+		log_warn("store_wake_failed", "backend=%s", "postgres");
+}
+
+static int pg_listen_fd(struct store *st)
+{
+	struct pg_store *s = PG(st);
+	if (s->epfd < 0) {
+		s->epfd = epoll_create1(EPOLL_CLOEXEC);
+		s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		struct epoll_event ev = {.events = EPOLLIN};
+		ev.data.fd = s->evfd;
+		if (s->epfd < 0 || s->evfd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->evfd, &ev)) {
+			log_error("store_listen_failed", "err=\"%s\"", "epoll/eventfd");
+			if (s->epfd >= 0)
+				close(s->epfd);
+			if (s->evfd >= 0)
+				close(s->evfd);
+			s->epfd = s->evfd = -1;
+			return -1;
+		}
+		relisten(s); /* when the server is down, a later call tries again */
+	}
+	return s->epfd;
+}
+
+static int pg_notifications(struct store *st, void (*fn)(void *ctx, const char *payload), void *ctx)
+{
+	struct pg_store *s = PG(st);
+	if (s->epfd < 0)
+		return 0;
+	uint64_t count;
+	while (read(s->evfd, &count, sizeof(count)) > 0)
+		;
+	int rc = 0;
+	bool lost = !s->lconn || s->lsock < 0 || PQstatus(s->lconn) != CONNECTION_OK;
+	if (!lost && (!PQconsumeInput(s->lconn) || PQstatus(s->lconn) != CONNECTION_OK)) {
+		log_warn("store_listen_lost", "backend=%s", "postgres");
+		lost = true;
+		s->lretry_at = 0; /* at once: the server may only have dropped us */
+	}
+	if (lost) {
+		if (clock_mono_ms() >= s->lretry_at)
+			relisten(s);
+		if (s->lsock < 0)
+			rc = GERR_IO;
+	}
+	PGnotify *nt;
+	while (s->lconn && (nt = PQnotifies(s->lconn)) != NULL) {
+		fn(ctx, nt->extra);
+		PQfreemem(nt);
+	}
+	for (int i = 0; i < s->npending; i++) {
+		fn(ctx, s->pending[i]);
+		free(s->pending[i]);
+	}
+	s->npending = 0;
+	return rc;
+}
+
+/* ---- companies and tokens
+ * ------------------------------------------------------------------------ */
+
+#define COMPANY_COLS "seq, id, name, event_types, created_at"
+
+static void read_company(const PGresult *r, int row, struct store_company *c)
+{
+	c->seq = col_i64(r, row, 0);
+	col_copy(r, row, 1, c->id, sizeof(c->id));
+	col_copy(r, row, 2, c->name, sizeof(c->name));
+	c->event_types = col_dup(r, row, 3, NULL);
+	c->created_at = col_i64(r, row, 4);
+}
+
+static int pg_company_create(struct store *st, const char *name, const char *event_types,
+                             struct store_company *out, struct gerr *err)
+{
+	struct pg_store *s = PG(st);
+	memset(out, 0, sizeof(*out));
+	uuid_v4(out->id);
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	out->created_at = clock_now_ms();
+	struct params p = {0};
+	p_text(&p, out->id);
+	p_text(&p, name);
+	p_text(&p, event_types ? event_types : "[]");
+	p_i64(&p, out->created_at);
+	PGresult *r = q(s,
+	                "INSERT INTO companies(id, name, event_types, created_at)"
+	                " VALUES($1::text, $2::text, $3::text, $4::int8) RETURNING seq",
+	                &p, false, false);
+	if (!r) {
+		if (strcmp(s->sqlstate, "23505") == 0) /* unique_violation */
+			return gerr_set(err, GERR_CONFLICT, 409, "conflict",
+			                "a company named \"%s\" exists", name);
+		return db_error(s, err, "company_create");
+	}
+	out->seq = col_i64(r, 0, 0);
+	PQclear(r);
+	out->event_types = strdup(event_types ? event_types : "[]");
+	return 0;
+}
+
+static int pg_company_list(struct store *st, int64_t before_seq, int limit,
+                           struct store_company *out, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, before_seq ? before_seq : INT64_MAX);
+	p_i64(&p, limit);
+	*n = 0;
+	PGresult *r = q(PG(st),
+	                "SELECT " COMPANY_COLS " FROM companies WHERE seq < $1::int8"
+	                " ORDER BY seq DESC LIMIT $2::int4",
+	                &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit; row++)
+		read_company(r, row, &out[k++]);
+	PQclear(r);
+	*n = k;
+	return 0;
+}
+
+static int pg_company_get(struct store *st, int64_t seq, struct store_company *out)
+{
+	struct params p = {0};
+	p_i64(&p, seq);
+	PGresult *r = q(PG(st), "SELECT " COMPANY_COLS " FROM companies WHERE seq = $1::int8", &p,
+	                false, true);
+	if (!r)
+		return GERR_IO;
+	int rc = GERR_NOTFOUND;
+	if (PQntuples(r) > 0) {
+		read_company(r, 0, out);
+		rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_company_set_event_types(struct store *st, int64_t seq, const char *event_types)
+{
+	struct params p = {0};
+	p_text(&p, event_types);
+	p_i64(&p, seq);
+	return exec_ok(q(PG(st), "UPDATE companies SET event_types = $1::text WHERE seq = $2::int8",
+	                 &p, false, false))
+	           ? GERR_IO
+	           : 0;
+}
+
+static int pg_token_add(struct store *st, int64_t company_seq, const char *token_hash)
+{
+	struct params p = {0};
+	p_text(&p, token_hash);
+	p_i64(&p, company_seq);
+	p_i64(&p, clock_now_ms());
+	return exec_ok(q(PG(st),
+	                 "INSERT INTO tokens(hash, company_seq, created_at)"
+	                 " VALUES($1::text, $2::int8, $3::int8)",
+	                 &p, false, false))
+	           ? GERR_IO
+	           : 0;
+}
+
+static int pg_token_lookup(struct store *st, const char *token_hash, int64_t *company_seq)
+{
+	struct params p = {0};
+	p_text(&p, token_hash);
+	PGresult *r =
+	    q(PG(st), "SELECT company_seq FROM tokens WHERE hash = $1::text", &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int rc = GERR_NOTFOUND;
+	if (PQntuples(r) > 0) {
+		*company_seq = col_i64(r, 0, 0);
+		rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_token_each(struct store *st,
+                         void (*fn)(void *ctx, const char *hash, int64_t company_seq), void *ctx)
+{
+	PGresult *r = q(PG(st), "SELECT hash, company_seq FROM tokens", NULL, false, true);
+	if (!r)
+		return GERR_IO;
+	for (int row = 0; row < PQntuples(r); row++)
+		fn(ctx, PQgetvalue(r, row, 0), col_i64(r, row, 1));
+	PQclear(r);
+	return 0;
+}
+
+/* ---- webhooks
+ * ------------------------------------------------------------------------------------ */
+
+#define WEBHOOK_COLS "seq, id, company_seq, status, fail_since, created_at, updated_at, config"
+
+static void read_webhook(const PGresult *r, int row, struct store_webhook *w)
+{
+	w->seq = col_i64(r, row, 0);
+	col_copy(r, row, 1, w->id, sizeof(w->id));
+	w->company_seq = col_i64(r, row, 2);
+	w->status = (int)col_i64(r, row, 3);
+	w->fail_since = col_i64(r, row, 4);
+	w->created_at = col_i64(r, row, 5);
+	w->updated_at = col_i64(r, row, 6);
+	w->config = col_dup(r, row, 7, NULL);
+}
+
+static int pg_webhook_insert(struct store *st, struct store_webhook *w, struct gerr *err)
+{
+	struct pg_store *s = PG(st);
+	struct params p = {0};
+	p_text(&p, w->id);
+	p_i64(&p, w->company_seq);
+	p_i64(&p, w->status);
+	p_text(&p, w->config);
+	p_i64(&p, w->created_at);
+	p_i64(&p, w->updated_at);
+	PGresult *r = q(s,
+	                "INSERT INTO webhooks(id, company_seq, status, fail_since, config,"
+	                " created_at, updated_at) VALUES($1::text, $2::int8, $3::int4, 0,"
+	                " $4::text, $5::int8, $6::int8) RETURNING seq",
+	                &p, false, false);
+	if (!r)
+		return db_error(s, err, "webhook_insert");
+	w->seq = col_i64(r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
+static int pg_webhook_update(struct store *st, const struct store_webhook *w)
+{
+	struct params p = {0};
+	p_i64(&p, w->status);
+	p_text(&p, w->config);
+	p_i64(&p, w->updated_at);
+	p_i64(&p, w->seq);
+	/* Re-activating a webhook starts its failure streak afresh. */
+	return exec_ok(q(PG(st),
+	                 "UPDATE webhooks SET status = $1::int4, config = $2::text,"
+	                 " updated_at = $3::int8,"
+	                 " fail_since = CASE WHEN $1::int4 = 0 THEN 0 ELSE fail_since END"
+	                 " WHERE seq = $4::int8",
+	                 &p, false, false))
+	           ? GERR_IO
+	           : 0;
+}
+
+static int one_webhook(PGresult *r, struct store_webhook *out)
+{
+	if (!r)
+		return GERR_IO;
+	int rc = GERR_NOTFOUND;
+	if (PQntuples(r) > 0) {
+		read_webhook(r, 0, out);
+		rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_webhook_by_seq(struct store *st, int64_t seq, struct store_webhook *out)
+{
+	struct params p = {0};
+	p_i64(&p, seq);
+	return one_webhook(q(PG(st),
+	                     "SELECT " WEBHOOK_COLS " FROM webhooks WHERE seq = $1::int8"
+	                     " AND status != 2",
+	                     &p, false, true),
+	                   out);
+}
+
+static int pg_webhook_get(struct store *st, int64_t company_seq, const char *id,
+                          struct store_webhook *out)
+{
+	struct params p = {0};
+	p_text(&p, id);
+	p_i64(&p, company_seq);
+	return one_webhook(q(PG(st),
+	                     "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = $1::text"
+	                     " AND ($2::int8 = 0 OR company_seq = $2::int8) AND status != 2",
+	                     &p, false, true),
+	                   out);
+}
+
+static int pg_webhook_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
+                           struct store_webhook *out, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_i64(&p, before_seq ? before_seq : INT64_MAX);
+	p_i64(&p, limit);
+	*n = 0;
+	PGresult *r = q(PG(st),
+	                "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = $1::int8"
+	                " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int4",
+	                &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit; row++)
+		read_webhook(r, row, &out[k++]);
+	PQclear(r);
+	*n = k;
+	return 0;
+}
+
+static int pg_webhook_each(struct store *st, void (*fn)(void *ctx, struct store_webhook *w),
+                           void *ctx)
+{
+	PGresult *r =
+	    q(PG(st), "SELECT " WEBHOOK_COLS " FROM webhooks WHERE status != 2 ORDER BY seq", NULL,
+	      false, true);
+	if (!r)
+		return GERR_IO;
+	for (int row = 0; row < PQntuples(r); row++) {
+		struct store_webhook w;
+		read_webhook(r, row, &w);
+		fn(ctx, &w);
+		store_webhook_free(&w);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* changes: the row count of a finished UPDATE, or GERR_IO. */
+static int changes(PGresult *r)
+{
+	if (!r)
+		return GERR_IO;
+	int n = atoi(PQcmdTuples(r));
+	PQclear(r);
+	return n;
+}
+
+static int pg_webhook_release_held(struct store *st, int64_t webhook_seq, int64_t now)
+{
+	struct pg_store *s = PG(st);
+	struct params p = {0};
+	p_i64(&p, now);
+	p_i64(&p, webhook_seq);
+	if (tx_begin(s))
+		return GERR_IO;
+	/* Released deliveries belong to nobody: any node may claim them. */
+	int n =
+	    changes(q(s,
+	              "UPDATE deliveries SET status = 0, next_at = $1::int8, updated_at = $1::int8,"
+	              " owner = NULL WHERE webhook_seq = $2::int8 AND status = 1",
+	              &p, false, false));
+	if (n < 0)
+		goto fail;
+	if (n > 0) {
+		/* "webhook" first: a node reloads the webhook (active again) before
+		 * it claims the work, or it would hold the deliveries once more.
+		 * Notifications of one transaction arrive in order. */
+		char note[40];
+		snprintf(note, sizeof(note), "webhook %lld", (long long)webhook_seq);
+		if (pg_notify(st, note) || pg_notify(st, "work"))
+			goto fail;
+	}
+	return tx_commit(s) ? GERR_IO : n;
+fail:
+	tx_rollback(s);
+	return GERR_IO;
+}
+
+static int pg_webhook_fail_open(struct store *st, int64_t webhook_seq, const char *reason,
+                                int64_t now)
+{
+	struct params p = {0};
+	p_text(&p, reason);
+	p_i64(&p, now);
+	p_i64(&p, webhook_seq);
+	return changes(q(PG(st),
+	                 "UPDATE deliveries SET status = 3, last_error = $1::text,"
+	                 " updated_at = $2::int8 WHERE webhook_seq = $3::int8 AND status IN (0, 1)",
+	                 &p, false, false));
+}
+
+/* ---- deliveries, attempts, events, operator records -------------------------------------------
+ */
+
+#define DELIVERY_SELECT                                                                            \
+	"SELECT d.seq, w.id, e.id, e.event, d.status, d.attempts, d.next_at, d.last_http_status,"  \
+	" d.last_error, d.created_at, d.updated_at FROM deliveries d JOIN events e ON"             \
+	" e.seq = d.event_seq JOIN webhooks w ON w.seq = d.webhook_seq "
+
+static void read_delivery(const PGresult *r, int row, struct store_delivery *d)
+{
+	d->seq = col_i64(r, row, 0);
+	col_copy(r, row, 1, d->webhook_id, sizeof(d->webhook_id));
+	col_copy(r, row, 2, d->event_id, sizeof(d->event_id));
+	col_copy(r, row, 3, d->event, sizeof(d->event));
+	d->status = (int)col_i64(r, row, 4);
+	d->attempts = (int)col_i64(r, row, 5);
+	d->next_at = col_i64(r, row, 6);
+	d->last_http_status = (int)col_i64(r, row, 7);
+	col_copy(r, row, 8, d->last_error, sizeof(d->last_error));
+	d->created_at = col_i64(r, row, 9);
+	d->updated_at = col_i64(r, row, 10);
+}
+
+static int pg_delivery_list(struct store *st, int64_t company_seq,
+                            const struct store_delivery_filter *f, int64_t before_seq, int limit,
+                            struct store_delivery *out, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_i64(&p, before_seq ? before_seq : INT64_MAX);
+	p_i64(&p, f->status);
+	p_text(&p, f->event);
+	p_i64(&p, limit);
+	/* With a webhook the (webhook_seq, seq) index drives; else (company_seq, seq). */
+	const char *sql = DELIVERY_SELECT "WHERE d.company_seq = $1::int8 AND d.seq < $2::int8"
+	                                  " AND ($3::int4 < 0 OR d.status = $3::int4) AND "
+	                                  "($4::text IS NULL OR e.event = $4::text)"
+	                                  " ORDER BY d.seq DESC LIMIT $5::int4";
+	if (f->webhook_seq) {
+		p_i64(&p, f->webhook_seq);
+		sql = DELIVERY_SELECT
+		    "WHERE d.webhook_seq = $6::int8 AND d.company_seq = $1::int8 AND d.seq < "
+		    "$2::int8"
+		    " AND ($3::int4 < 0 OR d.status = $3::int4) AND ($4::text IS NULL OR"
+		    " e.event = $4::text) ORDER BY d.seq DESC LIMIT $5::int4";
+	}
+	*n = 0;
+	PGresult *r = q(PG(st), sql, &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit; row++)
+		read_delivery(r, row, &out[k++]);
+	PQclear(r);
+	*n = k;
+	return 0;
+}
+
+static int pg_delivery_get(struct store *st, int64_t company_seq, int64_t seq,
+                           struct store_delivery *out)
+{
+	struct params p = {0};
+	p_i64(&p, seq);
+	p_i64(&p, company_seq);
+	PGresult *r =
+	    q(PG(st), DELIVERY_SELECT "WHERE d.seq = $1::int8 AND d.company_seq = $2::int8", &p,
+	      false, true);
+	if (!r)
+		return GERR_IO;
+	int rc = GERR_NOTFOUND;
+	if (PQntuples(r) > 0) {
+		read_delivery(r, 0, out);
+		rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_delivery_retry(struct store *st, int64_t company_seq, int64_t seq, int64_t now,
+                             struct store_task *task, struct gerr *err)
+{
+	struct pg_store *s = PG(st);
+	struct params p = {0};
+	p_i64(&p, now);
+	p_i64(&p, seq);
+	p_i64(&p, company_seq);
+	/* The delivery belongs to nobody again: any node may claim it. */
+	PGresult *r = q(s,
+	                "UPDATE deliveries SET status = 0, attempts = 0, first_attempt_at = 0,"
+	                " next_at = $1::int8, updated_at = $1::int8, owner = NULL"
+	                " WHERE seq = $2::int8 AND company_seq = $3::int8 AND status != 0"
+	                " RETURNING " TASK_COLS,
+	                &p, false, false);
+	if (!r)
+		return db_error(s, err, "delivery_retry");
+	int rows = PQntuples(r);
+	if (rows > 0)
+		read_task(r, 0, task);
+	PQclear(r);
+	if (rows > 0) {
+		pg_notify(st, "work");
+		return 0;
+	}
+	struct store_delivery d;
+	int rc = pg_delivery_get(st, company_seq, seq, &d);
+	if (rc == 0)
+		return gerr_set(err, GERR_CONFLICT, 409, "conflict",
+		                "delivery %lld is already pending", (long long)seq);
+	if (rc == GERR_IO)
+		return db_error(s, err, "delivery_retry");
+	return gerr_set(err, GERR_NOTFOUND, 404, "not_found", "no delivery %lld", (long long)seq);
+}
+
+static int pg_attempt_list(struct store *st, int64_t delivery_seq, int64_t after_seq, int limit,
+                           struct store_attempt *out, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, delivery_seq);
+	p_i64(&p, after_seq);
+	p_i64(&p, limit);
+	*n = 0;
+	PGresult *r =
+	    q(PG(st),
+	      "SELECT seq, at, http_status, latency_ms, error, response FROM attempts"
+	      " WHERE delivery_seq = $1::int8 AND seq > $2::int8 ORDER BY seq LIMIT $3::int4",
+	      &p, true, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit; row++) {
+		struct store_attempt *a = &out[k++];
+		a->seq = col_i64(r, row, 0);
+		a->at = col_i64(r, row, 1);
+		a->http_status = (int)col_i64(r, row, 2);
+		a->latency_ms = (int)col_i64(r, row, 3);
+		col_copy(r, row, 4, a->error, sizeof(a->error));
+		a->response = col_dup(r, row, 5, &a->response_len);
+	}
+	PQclear(r);
+	*n = k;
+	return 0;
+}
+
+static int pg_event_get(struct store *st, int64_t company_seq, const char *id,
+                        struct store_event *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_text(&p, id);
+	PGresult *r = q(PG(st),
+	                "SELECT seq, company_seq, id, event, date_ms, unit, data FROM events"
+	                " WHERE company_seq = $1::int8 AND id = $2::text",
+	                &p, true, true);
+	if (!r)
+		return GERR_IO;
+	int rc = GERR_NOTFOUND;
+	if (PQntuples(r) > 0) {
+		out->seq = col_i64(r, 0, 0);
+		read_event(r, 0, 1, out);
+		rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_event_range(struct store *st, int64_t company_seq, int64_t since_ms, int64_t until_ms,
+                          int64_t after_seq, int limit, struct store_event *out, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_i64(&p, since_ms);
+	p_i64(&p, until_ms);
+	p_i64(&p, after_seq);
+	p_i64(&p, limit);
+	*n = 0;
+	PGresult *r =
+	    q(PG(st),
+	      "SELECT seq, company_seq, id, event, date_ms, unit, data FROM events"
+	      " WHERE company_seq = $1::int8 AND date_ms >= $2::int8 AND date_ms < $3::int8"
+	      " AND seq > $4::int8 ORDER BY seq LIMIT $5::int4",
+	      &p, true, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit; row++) {
+		memset(&out[k], 0, sizeof(out[k]));
+		out[k].seq = col_i64(r, row, 0);
+		read_event(r, row, 1, &out[k]);
+		k++;
+	}
+	PQclear(r);
+	*n = k;
+	return 0;
+}
+
+static int pg_opevent_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
+                           struct store_opevent *out, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_i64(&p, before_seq ? before_seq : INT64_MAX);
+	p_i64(&p, limit);
+	*n = 0;
+	PGresult *r = q(PG(st),
+	                "SELECT o.seq, o.at, o.kind, COALESCE(w.id, ''), o.message"
+	                " FROM opevents o LEFT JOIN webhooks w ON w.seq = o.webhook_seq"
+	                " WHERE o.company_seq = $1::int8 AND o.seq < $2::int8"
+	                " ORDER BY o.seq DESC LIMIT $3::int4",
+	                &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit; row++) {
+		struct store_opevent *o = &out[k++];
+		o->seq = col_i64(r, row, 0);
+		o->at = col_i64(r, row, 1);
+		col_copy(r, row, 2, o->kind, sizeof(o->kind));
+		col_copy(r, row, 3, o->webhook_id, sizeof(o->webhook_id));
+		col_copy(r, row, 4, o->message, sizeof(o->message));
+	}
+	PQclear(r);
+	*n = k;
+	return 0;
+}
+
+static const struct store_ops postgres_ops = {
+    .name = "postgres",
+    .close = pg_close,
+    .ping = pg_ping,
+    .commit = pg_commit,
+    .open_after = pg_open_after,
+    .open_for_webhook = pg_open_for_webhook,
+    .event_load = pg_event_load,
+    .shared = pg_shared,
+    .node_join = pg_node_join,
+    .node_beat = pg_node_beat,
+    .node_reap = pg_node_reap,
+    .node_leave = pg_node_leave,
+    .claim = pg_claim,
+    .release = pg_release,
+    .load_owned = pg_load_owned,
+    .listen_fd = pg_listen_fd,
+    .notifications = pg_notifications,
+    .notify = pg_notify,
+    .company_create = pg_company_create,
+    .company_list = pg_company_list,
+    .company_get = pg_company_get,
+    .company_set_event_types = pg_company_set_event_types,
+    .token_add = pg_token_add,
+    .token_lookup = pg_token_lookup,
+    .token_each = pg_token_each,
+    .webhook_insert = pg_webhook_insert,
+    .webhook_update = pg_webhook_update,
+    .webhook_by_seq = pg_webhook_by_seq,
+    .webhook_get = pg_webhook_get,
+    .webhook_list = pg_webhook_list,
+    .webhook_each = pg_webhook_each,
+    .webhook_release_held = pg_webhook_release_held,
+    .webhook_fail_open = pg_webhook_fail_open,
+    .delivery_list = pg_delivery_list,
+    .delivery_get = pg_delivery_get,
+    .delivery_retry = pg_delivery_retry,
+    .attempt_list = pg_attempt_list,
+    .event_get = pg_event_get,
+    .event_range = pg_event_range,
+    .opevent_list = pg_opevent_list,
+};
+
+#endif /* GANCHO_HAVE_POSTGRES */
