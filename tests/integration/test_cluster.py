@@ -200,3 +200,43 @@ class ClusterTest(H.GanchoTestCase):
         self.rx.wait_for(1, timeout=10)
         time.sleep(0.5)
         self.assertEqual(self.rx.count(), 1, "one event, one delivery, whichever node took it")
+
+    def test_seven_day_rule_is_shared_by_the_nodes(self):
+        """The failure streak lives in the database: a webhook that succeeds on any node
+        stays active; one whose every attempt fails on every node is deactivated once."""
+        nodes = self.nodes(2, args=("--deactivate-after", "2"))
+        flip = {"n": 0}
+        lock = threading.Lock()
+
+        def alternate(index, req):
+            with lock:
+                flip["n"] += 1
+                return H.respond(200 if flip["n"] % 2 else 500)
+
+        rx = self.new_receiver(script=alternate)
+        wh = self.create_webhook(g=nodes[0], rx=rx, retryPolicy={"schedule": [0.2], "deadlineSeconds": 60})
+        H.wait_until(lambda: all(n.api("GET", "/api/v1/webhooks/" + wh["id"], token=self.token)[0] == 200
+                                 for n in nodes), 10)
+        end = time.monotonic() + 4
+        i = 0
+        while time.monotonic() < end:
+            st, _, raw = nodes[i % 2].api("POST", "/api/v1/events", {"event": "candidate.hired",
+                                                                      "data": {"i": i}}, token=self.token)
+            self.assertEqual(st, 202, raw[:200])
+            i += 1
+            time.sleep(0.05)
+        self.assertEqual(self.webhook(wh["id"])["status"], "active",
+                         "successes on any node must keep the webhook active")
+        self.assertEqual(self.list_all("/api/v1/operator-events"), [])
+
+        rx.set(default=H.respond(500), script=None)
+        for k in range(6):
+            nodes[k % 2].api("POST", "/api/v1/events", {"event": "candidate.hired", "data": {"k": k}},
+                             token=self.token)
+        self.wait_webhook_status(wh["id"], "inactive", timeout=20)
+        for n in nodes:  # the other node learns it too
+            H.wait_until(lambda: n.api("GET", "/api/v1/webhooks/" + wh["id"], token=self.token)[1]
+                         .get("status") == "inactive", 10)
+        ops = self.list_all("/api/v1/operator-events")
+        self.assertEqual([o["kind"] for o in ops], ["webhook.deactivated"],
+                         "exactly one operator record, whichever node saw it: %r" % (ops,))
