@@ -113,6 +113,7 @@ struct sqlite_store {
 	struct store base;
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
+	bool synced; /* synchronous=FULL in force (else NORMAL) */
 };
 
 #define SQ(s) ((struct sqlite_store *)(s))
@@ -186,6 +187,7 @@ int sqlite_store_open(const char *path, struct store **out, struct gerr *err)
 		goto fail;
 	}
 	sqlite3_busy_timeout(SQ(s)->db, 10000);
+	s->synced = true;
 	if (exec_sql(SQ(s)->db, "PRAGMA journal_mode=WAL") ||
 	    exec_sql(SQ(s)->db, "PRAGMA synchronous=FULL") ||
 	    exec_sql(SQ(s)->db, "PRAGMA temp_store=MEMORY") ||
@@ -408,9 +410,24 @@ static int apply_change(struct store *s, struct store_webhook_change *c, int64_t
 	return step_done(st);
 }
 
+/* set_sync: what must survive a power cut is every event and delivery that
+ * got a 202, so a batch that inserts any commits with an fsync (FULL). A batch
+ * of attempt outcomes only does not need one (NORMAL): if it is lost, those
+ * deliveries are simply sent again (at least once), and the next FULL commit
+ * flushes the WAL up to and including it, in order. */
+static void set_sync(struct store *s, bool full)
+{
+	if (SQ(s)->synced == full)
+		return;
+	if (exec_sql(SQ(s)->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") ==
+	    0)
+		SQ(s)->synced = full;
+}
+
 static int sqlite_commit(struct store *s, struct store_batch *b, struct gerr *err)
 {
 	int64_t now = clock_now_ms();
+	set_sync(s, b->nevents > 0 || b->ndeliveries > 0);
 	if (step_done(SQ(s)->st[ST_BEGIN]))
 		return db_error(s, err, "begin");
 	for (int i = 0; i < b->nevents; i++)
