@@ -187,26 +187,18 @@ static int int_field(json_t *cfg, const char *key, long long lo, long long hi, s
 	return 0;
 }
 
+/* The fields of a stored config, in the order answers show them (Gupy's
+ * id, action, postbackUrl, status first). The last two are never shown as
+ * they are: authorization only by kind, previous secrets not at all. */
 static const char *const known_keys[] = {
-    "action",
-    "events",
-    "postbackUrl",
-    "techOwnerName",
-    "techOwnerEmail",
-    "clientHeaders",
-    "unit",
-    "authorization",
-    "retryPolicy",
-    "ordering",
-    "orderingKey",
-    "timeoutMs",
-    "concurrency",
-    "filter",
-    "rateLimit",
-    "failPermanentlyOn",
-    "previousSecrets",
-    NULL,
+    "action",        "postbackUrl",     "events",
+    "techOwnerName", "techOwnerEmail",  "clientHeaders",
+    "unit",          "retryPolicy",     "ordering",
+    "orderingKey",   "timeoutMs",       "concurrency",
+    "filter",        "rateLimit",       "failPermanentlyOn",
+    "authorization", "previousSecrets", NULL,
 };
+#define SHOWN_KEYS 15 /* known_keys[0..SHOWN_KEYS) are answered as stored */
 
 static int validate_config(json_t *cfg, bool allow_http, bool allow_private, struct gerr *err)
 {
@@ -533,30 +525,12 @@ void webhook_unref(struct webhook *w)
 json_t *webhook_to_json(const json_t *cfg, const char *id, int status, int64_t created_at,
                         int64_t updated_at)
 {
-	static const char *const order[] = {
-	    "action",
-	    "postbackUrl",
-	    "events",
-	    "techOwnerName",
-	    "techOwnerEmail",
-	    "clientHeaders",
-	    "unit",
-	    "retryPolicy",
-	    "ordering",
-	    "orderingKey",
-	    "timeoutMs",
-	    "concurrency",
-	    "filter",
-	    "rateLimit",
-	    "failPermanentlyOn",
-	    NULL,
-	};
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(id));
-	for (int i = 0; order[i]; i++) {
-		json_t *v = json_object_get(cfg, order[i]);
+	for (int i = 0; i < SHOWN_KEYS; i++) {
+		json_t *v = json_object_get(cfg, known_keys[i]);
 		if (v)
-			json_object_set(o, order[i], v);
+			json_object_set(o, known_keys[i], v);
 		if (i == 1)
 			json_object_set_new(o, "status",
 			                    json_string(status == 0 ? "active" : "inactive"));
