@@ -84,9 +84,10 @@ bool engine_healthy(struct engine *e)
 }
 
 void committer_push(struct engine *e, struct outcome_item *outs, int nouts,
-                    struct change_item *changes, int nchanges)
+                    struct change_item *changes, int nchanges, int64_t gen)
 {
 	pthread_mutex_lock(&e->cmu);
+	e->pushed_gen = gen;
 	if (e->nouts + nouts > e->capouts) {
 		int cap = e->capouts ? e->capouts : 256;
 		while (cap < e->nouts + nouts)
@@ -387,6 +388,7 @@ void *committer_main(void *arg)
 		e->djobs = e->djobs_tail = NULL;
 		struct outcome_item *outs = e->outs;
 		int nouts = e->nouts;
+		int64_t gen = e->pushed_gen;
 		struct change_item *changes = e->changes;
 		int nchanges = e->nchanges;
 		e->outs = NULL;
@@ -406,6 +408,7 @@ void *committer_main(void *arg)
 			usleep((useconds_t)backoff * 1000);
 		} else {
 			backoff = 0;
+			atomic_store(&e->committed_gen, gen);
 		}
 	}
 	return NULL;

@@ -19,6 +19,12 @@
  * the partial index of open deliveries. At start the window is empty and in
  * overflow, so recovery after a crash is just refill.
  *
+ * A window full of deliveries that wait for a distant retry (a receiver that
+ * is down) must not starve every other webhook: under pressure, an unordered
+ * delivery whose next try is more than EVICT_AFTER_MS away is let go of once
+ * its new time is committed, and read back when due — by the due scan over
+ * (next_at, seq) on a single node, by claims with several.
+ *
  * Outcomes are collected per loop turn and handed to the committer as one
  * batch. Bodies are built once per event and shared; a task waiting for a
  * retry drops its body and reloads it from the store when its turn comes.
@@ -38,6 +44,7 @@
 
 #define RESPONSE_EXCERPT 1024
 #define REFILL_PAGE      1000
+#define EVICT_AFTER_MS   10000 /* a retry further away than this may leave memory */
 
 enum task_state { T_WAIT, T_READY, T_FLIGHT };
 
@@ -134,6 +141,15 @@ struct dispatcher {
 	int listen_fd;
 	int64_t *release;
 	int nrelease, caprelease;
+	/* letting go of deliveries that wait long (see the top of the file) */
+	int64_t gen; /* flushes of outcomes so far */
+	struct evictable {
+		int64_t seq, gen;
+	} * evq;
+	size_t evq_head, evq_len, evq_cap; /* a ring of candidates, oldest first */
+	int64_t evicted;                   /* let go of and not yet read back (single node) */
+	int64_t due_at, due_seq;           /* the due scan's cursor */
+	int64_t next_due_scan;             /* monotonic ms */
 };
 
 /* ---- small containers --------------------------------------------------------------- */
@@ -416,7 +432,7 @@ static void flush_outcomes(struct dispatcher *d)
 	changes_collect(d, clock_now_ms());
 	if (!d->nouts && !d->nchanges)
 		return;
-	committer_push(d->e, d->outs, d->nouts, d->changes, d->nchanges);
+	committer_push(d->e, d->outs, d->nouts, d->changes, d->nchanges, ++d->gen);
 	d->nouts = 0;
 	d->nchanges = 0;
 }
@@ -857,6 +873,77 @@ static void hold_all(struct dispatcher *d, struct wstate *ws, int64_t now)
 	}
 }
 
+static void release_later(struct dispatcher *d, int64_t seq);
+
+/* evictable_push: this delivery waits long; it may leave memory once the
+ * outcome that set its next time (the next flush) is committed. */
+static void evictable_push(struct dispatcher *d, int64_t seq)
+{
+	if (d->evq_len == d->evq_cap) {
+		size_t cap = d->evq_cap ? d->evq_cap * 2 : 1024;
+		struct evictable *p = malloc(cap * sizeof(*p));
+		if (!p)
+			return; /* it simply stays in memory */
+		for (size_t i = 0; i < d->evq_len; i++)
+			p[i] = d->evq[(d->evq_head + i) % d->evq_cap];
+		free(d->evq);
+		d->evq = p;
+		d->evq_cap = cap;
+		d->evq_head = 0;
+	}
+	d->evq[(d->evq_head + d->evq_len++) % d->evq_cap] = (struct evictable){seq, d->gen + 1};
+}
+
+/* evict: while the window is under pressure, let go of deliveries that wait
+ * long and whose next time is durable. */
+static void evict(struct dispatcher *d, int64_t now)
+{
+	int64_t committed = atomic_load(&d->e->committed_gen);
+	while (d->evq_len && d->ntasks >= d->e->cfg.window * 3 / 4) {
+		struct evictable ev = d->evq[d->evq_head];
+		if (ev.gen > committed)
+			return;
+		d->evq_head = (d->evq_head + 1) % d->evq_cap;
+		d->evq_len--;
+		struct task *t = hash_get(d, ev.seq);
+		if (!t || t->state != T_WAIT || t->lane || t->next_at - now <= EVICT_AFTER_MS / 2)
+			continue;
+		if (d->shared)
+			release_later(d, t->seq);
+		else
+			d->evicted++;
+		task_free(d, t, now);
+	}
+	if (d->ntasks < d->e->cfg.window / 2)
+		d->evq_len = 0; /* no pressure: forget the candidates */
+}
+
+/* due_scan: bring back the deliveries let go of, as they come due. */
+static void due_scan(struct dispatcher *d, int64_t now)
+{
+	int64_t mono = clock_mono_ms();
+	if (!d->evicted || mono < d->next_due_scan)
+		return;
+	d->next_due_scan = mono + 200;
+	while (d->ntasks < d->e->cfg.window) {
+		struct store_task page[REFILL_PAGE];
+		int n = 0;
+		if (store_open_due(d->e->rstore, d->due_at, d->due_seq, now + 1000, REFILL_PAGE,
+		                   page, &n))
+			return;
+		for (int i = 0; i < n; i++) {
+			d->due_at = page[i].next_at;
+			d->due_seq = page[i].seq;
+			/* newer than the window's edge: the seq refill brings those */
+			if (page[i].seq <= d->mem_hi && task_add(d, &page[i], NULL, now) &&
+			    d->evicted > 0)
+				d->evicted--;
+		}
+		if (n < REFILL_PAGE)
+			return;
+	}
+}
+
 static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t now)
 {
 	struct task *t = x->task;
@@ -956,6 +1043,8 @@ static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t n
 			lane_kick(d, t->lane, now);
 		} else {
 			make_due_or_wait(d, t, now);
+			if (t->next_at - now > EVICT_AFTER_MS)
+				evictable_push(d, t->seq);
 		}
 	} else {
 		task_free(d, t, now);
@@ -1283,10 +1372,13 @@ void *dispatcher_main(void *arg)
 		int64_t now = clock_now_ms();
 		process_inbox(d, now);
 		if (!atomic_load(&e->dstop)) {
-			if (d->shared)
+			evict(d, now);
+			if (d->shared) {
 				cluster_upkeep(d, now);
-			else
+			} else {
+				due_scan(d, now);
 				refill(d, now);
+			}
 		}
 		while (d->nheap && d->heap[0]->next_at <= now) {
 			struct task *t = d->heap[0];
@@ -1391,6 +1483,7 @@ void dispatcher_free(struct engine *e)
 	}
 	payload_unref(d->last_payload);
 	free(d->release);
+	free(d->evq);
 	curl_multi_cleanup(e->multi);
 	free(d->hash);
 	free(d->heap);

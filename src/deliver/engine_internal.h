@@ -58,6 +58,8 @@ struct engine {
 	int nouts, capouts;
 	struct change_item *changes;
 	int nchanges, capchanges;
+	int64_t pushed_gen;            /* the dispatcher's newest flush in the queue */
+	_Atomic int64_t committed_gen; /* every outcome of flushes up to this is committed */
 	bool cstop;
 	atomic_bool healthy;
 	struct store *wstore;
@@ -77,7 +79,7 @@ void *committer_main(void *arg);
 /* committer_push_outcomes: hand a batch of outcomes and webhook changes over
  * (copied); called by the dispatcher. */
 void committer_push(struct engine *e, struct outcome_item *outs, int nouts,
-                    struct change_item *changes, int nchanges);
+                    struct change_item *changes, int nchanges, int64_t gen);
 
 /* dispatcher.c */
 int dispatcher_init(struct engine *e, struct gerr *err);

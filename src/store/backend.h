@@ -17,6 +17,8 @@ struct store_ops {
 	                  int *n);
 	int (*open_for_webhook)(struct store *s, int64_t webhook_seq, int64_t after_seq, int limit,
 	                        struct store_task *out, int *n);
+	int (*open_due)(struct store *s, int64_t after_next_at, int64_t after_seq,
+	                int64_t due_before, int limit, struct store_task *out, int *n);
 	int (*event_load)(struct store *s, int64_t event_seq, struct store_event *out);
 	bool (*shared)(struct store *s);
 	int (*node_join)(struct store *s, const char *node, int64_t now);

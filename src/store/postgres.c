@@ -1454,6 +1454,25 @@ static int pg_open_after(struct store *st, int64_t after_seq, int limit, struct 
 	return read_tasks(run(PG(st), ST_OPEN_AFTER, &p), limit, out, n);
 }
 
+static int pg_open_due(struct store *st, int64_t after_next_at, int64_t after_seq,
+                       int64_t due_before, int limit, struct store_task *out, int *n)
+{
+	/* Several nodes reach due work by claiming; this is the single-node path,
+	 * kept equal to sqlite.c for a store used by one node. */
+	struct params p = {0};
+	p_i64(&p, after_next_at);
+	p_i64(&p, after_seq);
+	p_i64(&p, due_before);
+	p_i64(&p, limit);
+	*n = 0;
+	PGresult *r = q(PG(st),
+	                "SELECT " TASK_COLS " FROM deliveries WHERE status = 0"
+	                " AND (next_at, seq) > ($1::int8, $2::int8) AND next_at < $3::int8"
+	                " ORDER BY next_at, seq LIMIT $4::int4",
+	                &p, false, true);
+	return read_tasks(r, limit, out, n);
+}
+
 static int pg_open_for_webhook(struct store *st, int64_t webhook_seq, int64_t after_seq, int limit,
                                struct store_task *out, int *n)
 {
@@ -2478,6 +2497,7 @@ static const struct store_ops postgres_ops = {
     .ping = pg_ping,
     .commit = pg_commit,
     .open_after = pg_open_after,
+    .open_due = pg_open_due,
     .open_for_webhook = pg_open_for_webhook,
     .event_load = pg_event_load,
     .shared = pg_shared,

@@ -56,6 +56,9 @@ static const char *const migrations[] = {
     "CREATE TABLE opevents(seq INTEGER PRIMARY KEY, company_seq INTEGER NOT NULL,"
     " at INTEGER NOT NULL, kind TEXT NOT NULL, webhook_seq INTEGER, message TEXT NOT NULL);"
     "CREATE INDEX opevents_company ON opevents(company_seq, seq);",
+    /* 2: open deliveries by due time, to bring back those let go of while
+     * they waited for a distant retry */
+    "CREATE INDEX deliveries_due ON deliveries(next_at, seq) WHERE status = 0;",
 };
 
 enum stmt_id {
@@ -73,6 +76,7 @@ enum stmt_id {
 	ST_OPEVENT_INSERT,
 	ST_OPEN_AFTER,
 	ST_OPEN_WEBHOOK,
+	ST_OPEN_DUE,
 	ST_EVENT_LOAD,
 	ST_COUNT
 };
@@ -105,6 +109,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_OPEN_WEBHOOK] = "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
                         " okey FROM deliveries WHERE webhook_seq = ? AND seq > ? AND status = 0"
                         " ORDER BY seq LIMIT ?",
+    [ST_OPEN_DUE] = "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
+                    " okey FROM deliveries WHERE status = 0 AND (next_at, seq) > (?1, ?2)"
+                    " AND next_at < ?3 ORDER BY next_at, seq LIMIT ?4",
     [ST_EVENT_LOAD] =
         "SELECT company_seq, id, event, date_ms, unit, data FROM events WHERE seq = ?",
 };
@@ -479,6 +486,17 @@ static int sqlite_open_after(struct store *s, int64_t after_seq, int limit, stru
 	sqlite3_stmt *st = SQ(s)->st[ST_OPEN_AFTER];
 	sqlite3_bind_int64(st, 1, after_seq);
 	sqlite3_bind_int(st, 2, limit);
+	return read_tasks(st, limit, out, n);
+}
+
+static int sqlite_open_due(struct store *s, int64_t after_next_at, int64_t after_seq,
+                           int64_t due_before, int limit, struct store_task *out, int *n)
+{
+	sqlite3_stmt *st = SQ(s)->st[ST_OPEN_DUE];
+	sqlite3_bind_int64(st, 1, after_next_at);
+	sqlite3_bind_int64(st, 2, after_seq);
+	sqlite3_bind_int64(st, 3, due_before);
+	sqlite3_bind_int(st, 4, limit);
 	return read_tasks(st, limit, out, n);
 }
 
@@ -1097,6 +1115,7 @@ static const struct store_ops sqlite_ops = {
     .ping = sqlite_ping,
     .commit = sqlite_commit,
     .open_after = sqlite_open_after,
+    .open_due = sqlite_open_due,
     .open_for_webhook = sqlite_open_for_webhook,
     .event_load = sqlite_event_load,
     .shared = sqlite_shared,

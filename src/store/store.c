@@ -108,6 +108,12 @@ int store_open_for_webhook(struct store *s, int64_t webhook_seq, int64_t after_s
 	return s->ops->open_for_webhook(s, webhook_seq, after_seq, limit, out, n);
 }
 
+int store_open_due(struct store *s, int64_t after_next_at, int64_t after_seq, int64_t due_before,
+                   int limit, struct store_task *out, int *n)
+{
+	return s->ops->open_due(s, after_next_at, after_seq, due_before, limit, out, n);
+}
+
 int store_event_load(struct store *s, int64_t event_seq, struct store_event *out)
 {
 	return s->ops->event_load(s, event_seq, out);

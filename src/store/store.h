@@ -232,6 +232,11 @@ int store_commit(struct store *s, struct store_batch *b, struct gerr *err);
 int store_open_after(struct store *s, int64_t after_seq, int limit, struct store_task *out, int *n);
 int store_open_for_webhook(struct store *s, int64_t webhook_seq, int64_t after_seq, int limit,
                            struct store_task *out, int *n);
+/* store_open_due: open deliveries due before due_before, in (next_at, seq)
+ * order after the cursor (after_next_at, after_seq): the single node's way
+ * back to deliveries it let go of while they waited for a distant retry. */
+int store_open_due(struct store *s, int64_t after_next_at, int64_t after_seq, int64_t due_before,
+                   int limit, struct store_task *out, int *n);
 int store_event_load(struct store *s, int64_t event_seq, struct store_event *out);
 
 /* ---- several nodes ---------------------------------------------------------
