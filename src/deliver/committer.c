@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "deliver/engine_internal.h"
+#include "util/array.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/uuid.h"
@@ -88,29 +89,15 @@ void committer_push(struct engine *e, struct outcome_item *outs, int nouts,
 {
 	pthread_mutex_lock(&e->cmu);
 	e->pushed_gen = gen;
-	if (e->nouts + nouts > e->capouts) {
-		int cap = e->capouts ? e->capouts : 256;
-		while (cap < e->nouts + nouts)
-			cap *= 2;
-		struct outcome_item *p = realloc(e->outs, (size_t)cap * sizeof(*p));
-		if (!p)
-			abort(); /* losing outcomes silently is worse than stopping */
-		e->outs = p;
-		e->capouts = cap;
-	}
+	/* losing outcomes silently is worse than stopping */
+	if (!array_reserve((void **)&e->outs, &e->capouts, e->nouts + nouts, sizeof(*e->outs),
+	                   256) ||
+	    !array_reserve((void **)&e->changes, &e->capchanges, e->nchanges + nchanges,
+	                   sizeof(*e->changes), 16))
+		abort();
 	if (nouts)
 		memcpy(e->outs + e->nouts, outs, (size_t)nouts * sizeof(*outs));
 	e->nouts += nouts;
-	if (e->nchanges + nchanges > e->capchanges) {
-		int cap = e->capchanges ? e->capchanges : 16;
-		while (cap < e->nchanges + nchanges)
-			cap *= 2;
-		struct change_item *p = realloc(e->changes, (size_t)cap * sizeof(*p));
-		if (!p)
-			abort();
-		e->changes = p;
-		e->capchanges = cap;
-	}
 	if (nchanges)
 		memcpy(e->changes + e->nchanges, changes, (size_t)nchanges * sizeof(*changes));
 	e->nchanges += nchanges;

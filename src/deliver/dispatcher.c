@@ -39,6 +39,7 @@
 #include "core/sign.h"
 #include "core/urlcheck.h"
 #include "deliver/engine_internal.h"
+#include "util/array.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -242,14 +243,8 @@ static void heap_down(struct dispatcher *d, int i)
 
 static void heap_push(struct dispatcher *d, struct task *t)
 {
-	if (d->nheap == d->capheap) {
-		int cap = d->capheap ? d->capheap * 2 : 1024;
-		struct task **p = realloc(d->heap, (size_t)cap * sizeof(*p));
-		if (!p)
-			abort();
-		d->heap = p;
-		d->capheap = cap;
-	}
+	if (!array_reserve((void **)&d->heap, &d->capheap, d->nheap + 1, sizeof(*d->heap), 1024))
+		abort();
 	t->heap_idx = d->nheap;
 	d->heap[d->nheap++] = t;
 	heap_up(d, t->heap_idx);
@@ -359,14 +354,8 @@ static bool ws_active(const struct wstate *ws)
 
 static struct outcome_item *out_new(struct dispatcher *d, const struct task *t, int status)
 {
-	if (d->nouts == d->capouts) {
-		int cap = d->capouts ? d->capouts * 2 : 256;
-		struct outcome_item *p = realloc(d->outs, (size_t)cap * sizeof(*p));
-		if (!p)
-			abort();
-		d->outs = p;
-		d->capouts = cap;
-	}
+	if (!array_reserve((void **)&d->outs, &d->capouts, d->nouts + 1, sizeof(*d->outs), 256))
+		abort();
 	struct outcome_item *o = &d->outs[d->nouts++];
 	memset(o, 0, sizeof(*o));
 	o->o.delivery_seq = t->seq;
@@ -401,14 +390,9 @@ static void changes_collect(struct dispatcher *d, int64_t now)
 		struct wstate *ws = d->changed;
 		d->changed = ws->cnext;
 		ws->ch_pending = false;
-		if (d->nchanges == d->capchanges) {
-			int cap = d->capchanges ? d->capchanges * 2 : 16;
-			struct change_item *p = realloc(d->changes, (size_t)cap * sizeof(*p));
-			if (!p)
-				abort();
-			d->changes = p;
-			d->capchanges = cap;
-		}
+		if (!array_reserve((void **)&d->changes, &d->capchanges, d->nchanges + 1,
+		                   sizeof(*d->changes), 16))
+			abort();
 		struct change_item *c = &d->changes[d->nchanges++];
 		memset(c, 0, sizeof(*c));
 		c->c.webhook_seq = ws->seq;
@@ -1138,14 +1122,9 @@ static void reload_webhook(struct dispatcher *d, int64_t seq, int64_t now)
 
 static void release_later(struct dispatcher *d, int64_t seq)
 {
-	if (d->nrelease == d->caprelease) {
-		int cap = d->caprelease ? d->caprelease * 2 : 256;
-		int64_t *p = realloc(d->release, (size_t)cap * sizeof(*p));
-		if (!p)
-			return; /* it stays ours; reaping frees it if we die */
-		d->release = p;
-		d->caprelease = cap;
-	}
+	if (!array_reserve((void **)&d->release, &d->caprelease, d->nrelease + 1,
+	                   sizeof(*d->release), 256))
+		return; /* it stays ours; reaping frees it if we die */
 	d->release[d->nrelease++] = seq;
 }
 
