@@ -104,8 +104,7 @@ static bool id_valid(const char *s)
 
 /* select_hooks: the subscribed webhooks that also pass their filter; fills
  * seqs, ordering keys and held flags. Returns the count or -1 (400 set). */
-static int select_hooks(struct api *a, struct api_req *req, struct ingest *in,
-                        struct webhook **hooks, int n)
+static int select_hooks(struct api_req *req, struct ingest *in, struct webhook **hooks, int n)
 {
 	json_t *doc = NULL;
 	bool parse = false;
@@ -141,7 +140,6 @@ static int select_hooks(struct api *a, struct api_req *req, struct ingest *in,
 		hooks[k++] = w;
 	}
 	json_decref(doc);
-	(void)a;
 	return k;
 }
 
@@ -251,7 +249,7 @@ static int ingest(struct api *a, struct api_req *req, const struct caller *c)
 		n = registry_match(a->reg, c->company_seq, in->event, in->unit[0] ? in->unit : NULL,
 		                   hv, MAX_FANOUT);
 	}
-	int k = select_hooks(a, req, in, hv, n);
+	int k = select_hooks(req, in, hv, n);
 	if (k < 0) {
 		for (int i = 0; i < n; i++)
 			webhook_unref(hv[i]);

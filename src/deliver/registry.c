@@ -26,7 +26,6 @@ struct company {
 	int ntypes;
 	int64_t *hooks; /* webhook seqs */
 	int nhooks, caphooks;
-	int nparse; /* webhooks needing a parsed event */
 };
 
 struct token_slot {
@@ -207,11 +206,6 @@ int64_t registry_token_company(struct registry *r, const char *token)
 	return seq;
 }
 
-static bool needs_parse(const struct webhook *w)
-{
-	return w->filter || w->ordering_key;
-}
-
 static void company_unlink(struct registry *r, const struct webhook *w)
 {
 	if (w->company_seq <= 0 || w->company_seq >= r->ncompanies)
@@ -220,8 +214,6 @@ static void company_unlink(struct registry *r, const struct webhook *w)
 	for (int i = 0; i < c->nhooks; i++) {
 		if (c->hooks[i] == w->seq) {
 			c->hooks[i] = c->hooks[--c->nhooks];
-			if (needs_parse(w))
-				c->nparse--;
 			return;
 		}
 	}
@@ -251,8 +243,6 @@ void registry_webhook_put(struct registry *r, struct webhook *w)
 	}
 	if (c->nhooks < c->caphooks) {
 		c->hooks[c->nhooks++] = w->seq;
-		if (needs_parse(w))
-			c->nparse++;
 	}
 	pthread_rwlock_unlock(&r->lock);
 	webhook_unref(old);
@@ -308,16 +298,6 @@ int registry_match(struct registry *r, int64_t company_seq, const char *event, c
 	}
 	pthread_rwlock_unlock(&r->lock);
 	return n;
-}
-
-bool registry_company_needs_parse(struct registry *r, int64_t company_seq)
-{
-	bool yes = false;
-	pthread_rwlock_rdlock(&r->lock);
-	if (company_seq > 0 && company_seq < r->ncompanies)
-		yes = r->companies[company_seq].nparse > 0;
-	pthread_rwlock_unlock(&r->lock);
-	return yes;
 }
 
 /* ---- loading ------------------------------------------------------------------------------ */

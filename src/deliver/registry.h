@@ -54,8 +54,5 @@ void registry_webhook_set_status(struct registry *r, int64_t seq, int status);
  * but deleted), as new references in out[0..return). At most max. */
 int registry_match(struct registry *r, int64_t company_seq, const char *event, const char *unit,
                    struct webhook **out, int max);
-/* registry_company_has_filters: any webhook of the company needs the parsed
- * event (filter or orderingKey), so ingest parses only when it must. */
-bool registry_company_needs_parse(struct registry *r, int64_t company_seq);
 
 #endif

@@ -49,21 +49,6 @@ void uuid_v4(char out[UUID_STR_LEN])
 	         b[15]);
 }
 
-bool uuid_valid(const char *s)
-{
-	for (int i = 0; i < 36; i++) {
-		char c = s[i];
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return false;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		             (c >= 'A' && c <= 'F'))) {
-			return false;
-		}
-	}
-	return s[36] == '\0';
-}
-
 void random_token(const char *prefix, char *out, size_t outsz)
 {
 	static const char alphabet[] =

@@ -5,14 +5,11 @@
 #ifndef GANCHO_UTIL_UUID_H
 #define GANCHO_UTIL_UUID_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #define UUID_STR_LEN 37 /* 36 chars + NUL */
 
 void uuid_v4(char out[UUID_STR_LEN]);
-/* uuid_valid: s is a canonical 8-4-4-4-12 hex UUID (any version). */
-bool uuid_valid(const char *s);
 /* random_bytes fills p with n bytes from the kernel CSPRNG. */
 void random_bytes(void *p, size_t n);
 /* random_token writes a prefix + 43 url-safe base64 chars (256 bits). */
