@@ -3,7 +3,7 @@
 # missing. Sourced by scripts/run and scripts/test; safe to run again.
 set -euo pipefail
 
-GANCHO_DEPS=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev
+GANCHO_DEPS=(build-essential cmake pkg-config libcurl4-openssl-dev
   libjansson-dev libsqlite3-dev libssl-dev libpq-dev)
 GANCHO_TEST_DEPS=(libcmocka-dev python3 curl openssl cppcheck clang-format wrk postgresql)
 

@@ -1,7 +1,7 @@
 /*
  * api: the management and ingest API, one file per resource. Handlers take
  * a parsed request (struct api_req) and fill its response; they never see
- * libmicrohttpd, so the HTTP layer stays a thin shell around them.
+ * the sockets, so the HTTP layer stays a thin shell around them.
  *
  * Ingest is asynchronous: api_handle returns API_PENDING, the event waits in
  * the committer's queue, and req->complete(req) runs (on the committer thread)

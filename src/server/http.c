@@ -1,216 +1,631 @@
 /*
  * http: see http.h.
  *
- * libmicrohttpd calls the access handler several times per request: once
- * with the headers, once per chunk of body, and once more with no data when
- * the body is complete. The connection's context (struct conn) gathers the
- * body, runs the API on the last call, and holds the answer. For a pending
- * ingest the handler suspends the connection; the committer's callback
- * (conn_complete) resumes it, and libmicrohttpd calls the handler again, which
- * now finds the answer ready and queues it.
+ * Each loop thread owns its connections: one edge-triggered epoll set, the
+ * shared listening socket (EPOLLEXCLUSIVE: one loop wakes per connection) and
+ * an eventfd through which the committer hands back finished ingests.
  *
- * Suspend and complete can race (a commit may finish before the handler has
- * suspended), so a small state machine decides who resumes: whoever comes
- * second.
+ * A connection runs one request at a time. While an ingest waits for its
+ * commit the connection parses nothing further (at most PIPELINE_MAX later
+ * bytes wait unread), so pipelined answers keep their order. The committer
+ * puts completed requests on their loop's list and only the first of a batch
+ * writes the eventfd: one wakeup answers a whole group commit, where a
+ * suspend/resume per request used to cost three system calls.
+ *
+ * Closing is deferred: a closed connection is freed after the epoll batch
+ * that might still name it, and one whose ingest is in the committer's hands
+ * is freed only when that ingest completes.
  */
 #include "server/http.h"
 
-#include <arpa/inet.h>
-#include <microhttpd.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "server/http_parse.h"
+#include "util/clock.h"
 #include "util/log.h"
 
-enum { C_RUNNING, C_SUSPENDED, C_DONE };
-
-struct http_server {
-	struct MHD_Daemon *d;
-	struct api *api;
-	size_t max_body;
-	atomic_int pending;
-	atomic_bool draining;
+enum {
+	READ_MIN = 4096,      /* free space offered to each recv */
+	PIPELINE_MAX = 65536, /* unparsed bytes held while a request is pending */
+	IDLE_MS = 60000,      /* a connection with nothing going on */
+	HEAD_MS = 30000,      /* to finish sending a request head */
+	LINGER_MS = 2000,     /* reading what a refused client still sends */
+	MAX_CONNS = 10000,
+	MAX_EVENTS = 256,
+	BODY_KEEP = 262144 /* a larger body buffer is freed after its request */
 };
+
+enum conn_state {
+	CS_HEAD,    /* reading a request head */
+	CS_BODY,    /* reading a Content-Length body */
+	CS_CHUNKED, /* reading a chunked body */
+	CS_PENDING, /* the API has the request */
+	CS_LAST     /* answered for the last time: flush, then close */
+};
+
+struct loop;
 
 struct conn {
-	struct http_server *srv;
-	struct MHD_Connection *mc;
-	struct api_req req;
+	struct loop *lp;
+	struct conn *prev, *next; /* the loop's open connections */
+	struct conn *next_list;   /* on the completed or the dead list */
+	int fd;
+	enum conn_state state;
+	bool eof;    /* the peer sends nothing more */
+	bool closed; /* fd closed; waiting to be freed */
+	bool shut;   /* our side shut down, lingering */
+	int64_t last_ms;
+	int64_t head_ms; /* when the current head's first byte came */
+	struct buf in;   /* received; parsed up to inpos */
+	size_t inpos;
+	struct buf out; /* to send; sent up to outpos */
+	size_t outpos;
+	struct buf headbuf; /* the current request head, cut up by the parser */
+	struct http_head head;
+	struct http_chunked ck;
 	struct buf body;
-	char method[16];
-	char *path;
-	bool too_big;
-	bool handled;
-	atomic_int state;
+	int64_t want; /* CS_BODY: bytes still to come */
+	struct api_req req;
 };
 
-static const char *lookup_header(void *c, const char *name)
+struct loop {
+	struct http_server *srv;
+	pthread_t thread;
+	bool started;
+	int ep;
+	int wake;
+	pthread_mutex_t mu;
+	struct conn *done; /* completed ingests, under mu */
+	struct conn *conns;
+	struct conn *dead;
+	int64_t swept_ms;
+	bool listening;
+	time_t date_sec;
+	char date[40];
+};
+
+struct http_server {
+	struct api *api;
+	size_t max_body;
+	int lfd;
+	int spare_fd; /* given up to accept-and-close when out of descriptors */
+	int nloops;
+	struct loop *loops;
+	atomic_int pending;
+	atomic_int nconns;
+	atomic_bool draining;
+	atomic_bool stopping;
+};
+
+static void conn_pump(struct conn *c);
+static void conn_process(struct conn *c);
+
+/* ---- answers --------------------------------------------------------------------- */
+
+static void put_uint(struct buf *b, size_t v)
 {
-	return MHD_lookup_connection_value(((struct conn *)c)->mc, MHD_HEADER_KIND, name);
+	char tmp[24];
+	int i = (int)sizeof(tmp);
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	buf_append(b, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
-static const char *lookup_query(void *c, const char *name)
+static const char *loop_date(struct loop *lp)
 {
-	return MHD_lookup_connection_value(((struct conn *)c)->mc, MHD_GET_ARGUMENT_KIND, name);
+	time_t now = time(NULL);
+	if (now != lp->date_sec) {
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(lp->date, sizeof(lp->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		lp->date_sec = now;
+	}
+	return lp->date;
 }
 
-static void conn_complete(struct api_req *req)
+static void conn_close(struct conn *c)
 {
-	struct conn *c = (struct conn *)((char *)req - offsetof(struct conn, req));
-	atomic_fetch_sub(&c->srv->pending, 1);
-	if (atomic_exchange(&c->state, C_DONE) == C_SUSPENDED)
-		MHD_resume_connection(c->mc);
+	if (c->closed)
+		return;
+	struct loop *lp = c->lp;
+	c->closed = true;
+	epoll_ctl(lp->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		lp->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	atomic_fetch_sub(&lp->srv->nconns, 1);
+	if (c->state == CS_PENDING)
+		return; /* the committer still holds c->req: freed on completion */
+	c->next_list = lp->dead;
+	lp->dead = c;
 }
 
-static enum MHD_Result send_answer(struct conn *c)
+static void conn_free(struct conn *c)
 {
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(c->req.out.len, c->req.out.data, MHD_RESPMEM_MUST_COPY);
-	if (!r)
-		return MHD_NO;
-	if (c->req.out.len)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	enum MHD_Result ret = MHD_queue_response(c->mc, (unsigned)c->req.status, r);
-	MHD_destroy_response(r);
-	return ret;
+	buf_free(&c->in);
+	buf_free(&c->out);
+	buf_free(&c->headbuf);
+	buf_free(&c->body);
+	buf_free(&c->req.out);
+	free(c);
 }
 
-static enum MHD_Result fail_now(struct conn *c, int status, const char *code, const char *msg)
+static void conn_flush(struct conn *c)
+{
+	while (c->outpos < c->out.len) {
+		ssize_t n =
+		    send(c->fd, c->out.data + c->outpos, c->out.len - c->outpos, MSG_NOSIGNAL);
+		if (n > 0) {
+			c->outpos += (size_t)n;
+			c->last_ms = clock_mono_ms();
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			return; /* EPOLLOUT brings us back */
+		} else {
+			conn_close(c);
+			return;
+		}
+	}
+	c->out.len = 0;
+	c->outpos = 0;
+	if (c->state == CS_LAST && !c->shut) {
+		/* Half-close and keep reading a little, so a client still sending a
+		 * refused body gets our answer instead of a reset. */
+		shutdown(c->fd, SHUT_WR);
+		c->shut = true;
+		c->last_ms = clock_mono_ms();
+		if (c->eof)
+			conn_close(c);
+	}
+}
+
+/* conn_answer: queue the answer in c->req and send what the socket takes. */
+static void conn_answer(struct conn *c)
+{
+	struct buf *o = &c->out;
+	int status = c->req.status ? c->req.status : 500;
+	size_t len = c->req.out.len;
+	if (c->eof || !c->head.keep_alive || atomic_load(&c->lp->srv->stopping))
+		c->state = CS_LAST;
+	buf_puts(o, "HTTP/1.1 ");
+	put_uint(o, (size_t)status);
+	buf_putc(o, ' ');
+	buf_puts(o, http_status_text(status));
+	buf_puts(o, "\r\nDate: ");
+	buf_puts(o, loop_date(c->lp));
+	if (len)
+		buf_puts(o, "\r\nContent-Type: application/json");
+	buf_puts(o, "\r\nContent-Length: ");
+	put_uint(o, len);
+	if (c->state == CS_LAST)
+		buf_puts(o, "\r\nConnection: close");
+	else if (c->head.minor == 0)
+		buf_puts(o, "\r\nConnection: keep-alive");
+	buf_puts(o, "\r\n\r\n");
+	if (len && strcmp(c->head.method, "HEAD") != 0)
+		buf_append(o, c->req.out.data, len);
+	if (o->oom) {
+		conn_close(c);
+		return;
+	}
+	conn_flush(c);
+}
+
+/* refusal: what a client is told when its request head is refused. */
+static const char *refusal(int status)
+{
+	switch (status) {
+	case 505: return "only HTTP/1.0 and HTTP/1.1 are spoken here";
+	case 501: return "only the chunked transfer coding is supported";
+	case 417: return "only Expect: 100-continue is supported";
+	case 431: return "too many header fields";
+	default: return "malformed request";
+	}
+}
+
+/* conn_refuse: answer an error of the transport itself, then close. */
+static void conn_refuse(struct conn *c, int status, const char *code, const char *msg)
 {
 	struct gerr e;
 	gerr_set(&e, -1, status, code, "%s", msg);
+	buf_reset(&c->req.out);
 	api_error(&c->req, &e);
-	return send_answer(c);
+	c->head.keep_alive = false;
+	c->state = CS_LAST;
+	conn_answer(c);
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **ctx)
+/* ---- requests -------------------------------------------------------------------- */
+
+static const char *lookup_header(void *conn, const char *name)
 {
-	struct http_server *s = cls;
-	struct conn *c = *ctx;
-	(void)version;
-	if (!c) {
-		c = calloc(1, sizeof(*c));
-		if (!c)
-			return MHD_NO;
-		c->srv = s;
-		c->mc = mc;
-		snprintf(c->method, sizeof(c->method), "%s", method);
-		c->path = strdup(url);
-		buf_init(&c->body);
-		buf_init(&c->req.out);
-		atomic_init(&c->state, C_RUNNING);
-		*ctx = c;
-		const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
-		                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
-		unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
-		if (len > s->max_body) {
-			/* Answer before reading a byte of an oversized body. */
-			c->handled = true;
-			char msg[96];
-			snprintf(msg, sizeof(msg), "the body is over the %zu byte limit",
-			         s->max_body);
-			return fail_now(c, 413, "payload_too_large", msg);
-		}
-		/* One allocation for the whole body instead of doubling as it comes. */
-		if (len)
-			buf_reserve(&c->body, (size_t)len);
-		return MHD_YES;
+	return http_head_header(&((struct conn *)conn)->head, name);
+}
+
+static const char *lookup_query(void *conn, const char *name)
+{
+	return http_head_arg(&((struct conn *)conn)->head, name);
+}
+
+/* conn_complete: on the committer's thread. */
+static void conn_complete(struct api_req *req)
+{
+	struct conn *c = (struct conn *)((char *)req - offsetof(struct conn, req));
+	struct loop *lp = c->lp;
+	pthread_mutex_lock(&lp->mu);
+	bool first = lp->done == NULL;
+	c->next_list = lp->done;
+	lp->done = c;
+	pthread_mutex_unlock(&lp->mu);
+	if (first) {
+		uint64_t one = 1;
+		ssize_t w = write(lp->wake, &one, sizeof(one));
+		(void)w; /* a full counter still wakes the loop */
 	}
-	if (*upload_data_size) {
-		if (!c->too_big) {
-			if (c->body.len + *upload_data_size > s->max_body) {
-				c->too_big = true;
-				buf_free(&c->body);
-			} else {
-				buf_append(&c->body, upload_data, *upload_data_size);
-			}
-		}
-		*upload_data_size = 0;
-		return MHD_YES;
+}
+
+static void conn_run(struct conn *c)
+{
+	struct http_server *s = c->lp->srv;
+	buf_reset(&c->req.out);
+	c->req.status = 0;
+	if (c->body.oom) {
+		conn_refuse(c, 503, "unavailable", "out of memory");
+		return;
 	}
-	if (c->handled) {
-		/* resumed after a pending ingest: the answer is ready */
-		if (atomic_load(&c->state) == C_DONE && c->req.status)
-			return send_answer(c);
-		return MHD_YES;
+	if (atomic_load(&s->draining)) {
+		c->state = CS_HEAD;
+		struct gerr e;
+		gerr_set(&e, -1, 503, "unavailable", "shutting down");
+		api_error(&c->req, &e);
+		conn_answer(c);
+		return;
 	}
-	c->handled = true;
-	if (c->too_big) {
-		char msg[96];
-		snprintf(msg, sizeof(msg), "the body is over the %zu byte limit", s->max_body);
-		return fail_now(c, 413, "payload_too_large", msg);
-	}
-	if (c->body.oom)
-		return fail_now(c, 503, "unavailable", "out of memory");
-	if (atomic_load(&s->draining))
-		return fail_now(c, 503, "unavailable", "shutting down");
-	c->req.method = c->method;
-	c->req.path = c->path ? c->path : "/";
+	c->req.method = c->head.method;
+	c->req.path = c->head.path;
 	c->req.body = c->body.data ? c->body.data : "";
 	c->req.body_len = c->body.len;
 	c->req.header = lookup_header;
 	c->req.query = lookup_query;
 	c->req.conn = c;
 	c->req.complete = conn_complete;
+	c->state = CS_PENDING;
 	atomic_fetch_add(&s->pending, 1);
-	int r = api_handle(s->api, &c->req);
-	if (r == API_DONE) {
+	if (api_handle(s->api, &c->req) == API_DONE) {
 		atomic_fetch_sub(&s->pending, 1);
-		atomic_store(&c->state, C_DONE);
-		return send_answer(c);
+		c->state = CS_HEAD;
+		conn_answer(c);
 	}
-	MHD_suspend_connection(mc);
-	int expect = C_RUNNING;
-	if (!atomic_compare_exchange_strong(&c->state, &expect, C_SUSPENDED))
-		MHD_resume_connection(mc); /* the commit won the race */
-	return MHD_YES;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *mc, void **ctx,
-                         enum MHD_RequestTerminationCode toe)
+/* conn_end_request: the answer is queued; get ready for the next head. */
+static void conn_end_request(struct conn *c)
 {
-	struct conn *c = *ctx;
-	(void)cls;
-	(void)mc;
-	(void)toe;
-	if (!c)
+	if (c->body.cap > BODY_KEEP)
+		buf_free(&c->body);
+	c->head_ms = 0;
+}
+
+/* conn_start_body: the head is parsed; decide how the body comes. */
+static void conn_start_body(struct conn *c)
+{
+	struct http_server *s = c->lp->srv;
+	buf_reset(&c->body);
+	if (c->head.content_length > 0 && (uint64_t)c->head.content_length > s->max_body) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "the body is over the %zu byte limit", s->max_body);
+		conn_refuse(c, 413, "payload_too_large", msg); /* before reading a byte of it */
 		return;
-	buf_free(&c->body);
-	buf_free(&c->req.out);
-	free(c->path);
-	free(c);
-	*ctx = NULL;
+	}
+	if (c->head.chunked) {
+		memset(&c->ck, 0, sizeof(c->ck));
+		c->state = CS_CHUNKED;
+	} else if (c->head.content_length > 0) {
+		buf_reserve(&c->body, (size_t)c->head.content_length);
+		c->want = c->head.content_length;
+		c->state = CS_BODY;
+	} else {
+		conn_run(c);
+		return;
+	}
+	if (c->head.expect_continue && c->inpos == c->in.len) {
+		buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+		conn_flush(c);
+	}
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+static void conn_process(struct conn *c)
 {
-	char msg[256];
-	(void)cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	size_t n = strlen(msg);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '"'))
-		msg[--n] = '\0';
-	log_debug("http", "detail=\"%s\"", msg);
+	struct http_server *s = c->lp->srv;
+	while (!c->closed) {
+		char *p = c->in.data + c->inpos;
+		size_t avail = c->in.len - c->inpos;
+		if (c->state == CS_HEAD) {
+			if (!avail)
+				break;
+			if (!c->head_ms)
+				c->head_ms = clock_mono_ms();
+			size_t hl = http_head_end(p, avail);
+			if (!hl || hl > HTTP_MAX_HEAD) {
+				c->head.method[0] = '\0';
+				if (avail > HTTP_MAX_HEAD || hl > HTTP_MAX_HEAD)
+					conn_refuse(c, 431, "headers_too_large",
+					            "the request head is over 16 KB");
+				break;
+			}
+			buf_reset(&c->headbuf);
+			buf_append(&c->headbuf, p, hl);
+			c->inpos += hl;
+			if (c->headbuf.oom) {
+				conn_refuse(c, 503, "unavailable", "out of memory");
+				break;
+			}
+			int st = http_parse_head(c->headbuf.data, hl, &c->head);
+			if (st) {
+				c->head.method[0] = '\0';
+				conn_refuse(c, st, "bad_request", refusal(st));
+				break;
+			}
+			c->head_ms = 0;
+			conn_start_body(c);
+		} else if (c->state == CS_BODY) {
+			size_t take = avail < (uint64_t)c->want ? avail : (size_t)c->want;
+			buf_append(&c->body, p, take);
+			c->inpos += take;
+			c->want -= (int64_t)take;
+			if (c->want)
+				break;
+			conn_run(c);
+		} else if (c->state == CS_CHUNKED) {
+			if (!avail)
+				break;
+			long n = http_chunked_feed(&c->ck, p, avail, &c->body, s->max_body);
+			if (n == -413) {
+				char msg[96];
+				snprintf(msg, sizeof(msg), "the body is over the %zu byte limit",
+				         s->max_body);
+				conn_refuse(c, 413, "payload_too_large", msg);
+				break;
+			}
+			if (n < 0) {
+				conn_refuse(c, 400, "bad_request", "malformed chunked body");
+				break;
+			}
+			c->inpos += (size_t)n;
+			if (!http_chunked_done(&c->ck))
+				break;
+			conn_run(c);
+		} else {
+			if (c->state == CS_LAST)
+				c->inpos = c->in.len; /* nothing more is read as a request */
+			break;
+		}
+		if (c->state == CS_HEAD)
+			conn_end_request(c);
+	}
+	if (c->closed)
+		return;
+	if (c->inpos == c->in.len) {
+		c->in.len = 0;
+		c->inpos = 0;
+	} else if (c->inpos) {
+		memmove(c->in.data, c->in.data + c->inpos, c->in.len - c->inpos);
+		c->in.len -= c->inpos;
+		c->inpos = 0;
+	}
 }
 
-static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len,
-                        struct gerr *err)
+/* conn_pump: read what has come and act on it. */
+static void conn_pump(struct conn *c)
+{
+	while (!c->closed && !c->eof) {
+		if (c->state == CS_PENDING && c->in.len - c->inpos >= PIPELINE_MAX)
+			break; /* read on once the pending answer is out */
+		if (!buf_reserve(&c->in, READ_MIN)) {
+			conn_close(c);
+			return;
+		}
+		ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1, 0);
+		if (n > 0) {
+			c->in.len += (size_t)n;
+			c->in.data[c->in.len] = '\0';
+			c->last_ms = clock_mono_ms();
+			conn_process(c);
+		} else if (n == 0) {
+			c->eof = true;
+		} else if (errno == EINTR) {
+			continue;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			break;
+		} else {
+			conn_close(c);
+			return;
+		}
+	}
+	if (c->closed || !c->eof || c->state == CS_PENDING)
+		return;
+	/* The peer is done sending: answer what is queued, then close. */
+	if (c->outpos < c->out.len && c->state != CS_LAST) {
+		c->state = CS_LAST;
+		return;
+	}
+	if (c->outpos >= c->out.len)
+		conn_close(c);
+}
+
+/* ---- the loop -------------------------------------------------------------------- */
+
+static void on_accept(struct loop *lp)
+{
+	struct http_server *s = lp->srv;
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if ((errno == EMFILE || errno == ENFILE) && s->spare_fd >= 0) {
+				/* Out of descriptors: take the connection with the spare one and
+				 * close it, rather than spin on a listener that stays ready. */
+				close(s->spare_fd);
+				fd = accept(s->lfd, NULL, NULL);
+				if (fd >= 0)
+					close(fd);
+				s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				log_warn("http_fds",
+				         "note=\"out of file descriptors; connection refused\"");
+			}
+			return;
+		}
+		if (atomic_fetch_add(&s->nconns, 1) >= MAX_CONNS) {
+			atomic_fetch_sub(&s->nconns, 1);
+			close(fd);
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		struct conn *c = calloc(1, sizeof(*c));
+		if (!c) {
+			atomic_fetch_sub(&s->nconns, 1);
+			close(fd);
+			continue;
+		}
+		c->lp = lp;
+		c->fd = fd;
+		c->last_ms = clock_mono_ms();
+		c->next = lp->conns;
+		if (lp->conns)
+			lp->conns->prev = c;
+		lp->conns = c;
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		                         .data.ptr = c};
+		if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, fd, &ev))
+			conn_close(c);
+	}
+}
+
+static void on_wake(struct loop *lp)
+{
+	struct http_server *s = lp->srv;
+	uint64_t v;
+	ssize_t r = read(lp->wake, &v, sizeof(v));
+	(void)r;
+	if (lp->listening && atomic_load(&s->draining)) {
+		epoll_ctl(lp->ep, EPOLL_CTL_DEL, s->lfd, NULL);
+		lp->listening = false;
+	}
+	pthread_mutex_lock(&lp->mu);
+	struct conn *list = lp->done;
+	lp->done = NULL;
+	pthread_mutex_unlock(&lp->mu);
+	while (list) {
+		struct conn *c = list;
+		list = c->next_list;
+		c->state = CS_HEAD;
+		if (c->closed) {
+			c->next_list = lp->dead;
+			lp->dead = c;
+		} else {
+			conn_answer(c);
+			conn_end_request(c);
+			if (!c->closed && c->state == CS_HEAD) {
+				conn_process(c);
+				conn_pump(c);
+			}
+		}
+		atomic_fetch_sub(&s->pending, 1);
+	}
+}
+
+static void sweep(struct loop *lp, int64_t now)
+{
+	struct conn *next;
+	for (struct conn *c = lp->conns; c; c = next) {
+		next = c->next;
+		if (c->state == CS_PENDING)
+			continue;
+		int64_t idle = now - c->last_ms;
+		if ((c->state == CS_LAST && c->shut && idle > LINGER_MS) || idle > IDLE_MS ||
+		    (c->head_ms && now - c->head_ms > HEAD_MS))
+			conn_close(c);
+	}
+}
+
+static void *loop_main(void *arg)
+{
+	struct loop *lp = arg;
+	struct http_server *s = lp->srv;
+	struct epoll_event evs[MAX_EVENTS];
+	while (!atomic_load(&s->stopping)) {
+		int n = epoll_wait(lp->ep, evs, MAX_EVENTS, 1000);
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+			if (p == &lp->wake) {
+				on_wake(lp);
+			} else if (p == s) {
+				on_accept(lp);
+			} else {
+				struct conn *c = p;
+				if (c->closed)
+					continue;
+				if ((evs[i].events & EPOLLOUT) && c->outpos < c->out.len) {
+					conn_flush(c);
+					if (!c->closed && c->eof && c->outpos >= c->out.len)
+						conn_close(c);
+				}
+				if (!c->closed &&
+				    (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+					conn_pump(c);
+			}
+		}
+		while (lp->dead) {
+			struct conn *c = lp->dead;
+			lp->dead = c->next_list;
+			conn_free(c);
+		}
+		int64_t now = clock_mono_ms();
+		if (now - lp->swept_ms >= 1000) {
+			sweep(lp, now);
+			lp->swept_ms = now;
+		}
+	}
+	return NULL;
+}
+
+/* ---- setup ----------------------------------------------------------------------- */
+
+static int listen_on(const char *addr, struct gerr *err)
 {
 	char host[256];
-	const char *colon = strrchr(listen, ':');
-	if (!colon || colon == listen || !colon[1])
+	const char *colon = strrchr(addr, ':');
+	if (!colon || colon == addr || !colon[1])
 		return gerr_set(err, GERR_INVALID, 400, "usage",
-		                "--listen: expected HOST:PORT, got %s", listen);
-	size_t hl = (size_t)(colon - listen);
+		                "--listen: expected HOST:PORT, got %s", addr);
+	size_t hl = (size_t)(colon - addr);
 	if (hl >= sizeof(host))
 		return gerr_set(err, GERR_INVALID, 400, "usage", "--listen: host too long");
-	memcpy(host, listen, hl);
+	memcpy(host, addr, hl);
 	host[hl] = '\0';
 	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
 		memmove(host, host + 1, hl - 2);
@@ -222,53 +637,121 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(host, colon + 1, &hints, &res);
 	if (rc || !res)
-		return gerr_set(err, GERR_INVALID, 400, "usage", "--listen %s: %s", listen,
+		return gerr_set(err, GERR_INVALID, 400, "usage", "--listen %s: %s", addr,
 		                gai_strerror(rc));
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 1024)) {
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return gerr_set(err, GERR_IO, 500, "listen",
+		                "cannot listen on %s (in use, or not an address of this machine)",
+		                addr);
+	}
 	freeaddrinfo(res);
-	return 0;
+	return fd;
+}
+
+static void wake_all(struct http_server *s)
+{
+	uint64_t one = 1;
+	for (int i = 0; i < s->nloops; i++) {
+		ssize_t w = write(s->loops[i].wake, &one, sizeof(one));
+		(void)w;
+	}
+}
+
+static void server_free(struct http_server *s)
+{
+	for (int i = 0; i < s->nloops; i++) {
+		struct loop *lp = &s->loops[i];
+		while (lp->conns)
+			conn_close(lp->conns);
+		while (lp->dead) {
+			struct conn *c = lp->dead;
+			lp->dead = c->next_list;
+			conn_free(c);
+		}
+		if (lp->ep >= 0)
+			close(lp->ep);
+		if (lp->wake >= 0)
+			close(lp->wake);
+		pthread_mutex_destroy(&lp->mu);
+	}
+	if (s->lfd >= 0)
+		close(s->lfd);
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
+	free(s->loops);
+	free(s);
 }
 
 int http_start(const struct http_config *cfg, struct api *api, struct http_server **out,
                struct gerr *err)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	int rc = parse_listen(cfg->listen, &ss, &sslen, err);
-	if (rc)
-		return rc;
+	int lfd = listen_on(cfg->listen, err);
+	if (lfd < 0)
+		return lfd;
 	struct http_server *s = calloc(1, sizeof(*s));
-	if (!s)
+	int nloops = cfg->threads > 0 ? cfg->threads : 1;
+	if (s)
+		s->loops = calloc((size_t)nloops, sizeof(*s->loops));
+	if (!s || !s->loops) {
+		close(lfd);
+		free(s);
 		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+	}
 	s->api = api;
 	s->max_body = cfg->max_body;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	s->d = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 2),
-	    MHD_OPTION_CONNECTION_LIMIT, 10000u, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_END);
-	if (!s->d) {
-		free(s);
-		return gerr_set(err, GERR_IO, 500, "listen",
-		                "cannot listen on %s (in use, or not an address of this machine)",
-		                cfg->listen);
+	s->lfd = lfd;
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	s->nloops = nloops;
+	for (int i = 0; i < nloops; i++) {
+		struct loop *lp = &s->loops[i];
+		lp->srv = s;
+		pthread_mutex_init(&lp->mu, NULL);
+		lp->ep = epoll_create1(EPOLL_CLOEXEC);
+		lp->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		struct epoll_event lev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = s};
+		struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &lp->wake};
+		if (lp->ep < 0 || lp->wake < 0 || epoll_ctl(lp->ep, EPOLL_CTL_ADD, lfd, &lev) ||
+		    epoll_ctl(lp->ep, EPOLL_CTL_ADD, lp->wake, &wev)) {
+			gerr_set(err, GERR_IO, 500, "listen", "cannot set up the event loop: %s",
+			         strerror(errno));
+			goto fail;
+		}
+		lp->listening = true;
+	}
+	for (int i = 0; i < nloops; i++) {
+		struct loop *lp = &s->loops[i];
+		if (pthread_create(&lp->thread, NULL, loop_main, lp)) {
+			gerr_set(err, GERR_IO, 500, "thread", "cannot start an HTTP thread");
+			goto fail;
+		}
+		pthread_setname_np(lp->thread, "http");
+		lp->started = true;
 	}
 	*out = s;
 	return 0;
+fail:
+	atomic_store(&s->stopping, true);
+	wake_all(s);
+	for (int i = 0; i < nloops; i++)
+		if (s->loops[i].started)
+			pthread_join(s->loops[i].thread, NULL);
+	server_free(s);
+	return GERR_IO;
 }
 
 void http_quiesce(struct http_server *s)
 {
 	atomic_store(&s->draining, true);
-	MHD_socket fd = MHD_quiesce_daemon(s->d);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	wake_all(s);
+	/* New connections are refused from here on; open ones get 503s. */
+	shutdown(s->lfd, SHUT_RD);
 }
 
 int http_pending(struct http_server *s)
@@ -280,6 +763,18 @@ void http_stop(struct http_server *s)
 {
 	if (!s)
 		return;
-	MHD_stop_daemon(s->d);
-	free(s);
+	atomic_store(&s->stopping, true);
+	wake_all(s);
+	for (int i = 0; i < s->nloops; i++)
+		if (s->loops[i].started)
+			pthread_join(s->loops[i].thread, NULL);
+	int pending = atomic_load(&s->pending);
+	if (pending > 0) {
+		/* The committer may still complete these: leave the server's memory to
+		 * the process exit rather than have it written after free. */
+		log_warn("http_stop", "pending=%d note=\"ingests still uncommitted at exit\"",
+		         pending);
+		return;
+	}
+	server_free(s);
 }

@@ -1,11 +1,11 @@
 /*
- * http: the libmicrohttpd shell around the API.
+ * http: the HTTP/1.1 server around the API.
  *
- * Epoll with a small pool of threads, keep-alive, no thread per request.
- * Bodies are read into a per-connection buffer up to max_body (413 past it,
- * without reading the rest). When the API answers API_PENDING (an ingest
- * waiting for its commit) the connection is suspended, and resumed from the
- * committer's thread once the answer is written.
+ * A few event-loop threads (epoll), keep-alive and pipelining, no thread per
+ * request. Bodies are read into a per-connection buffer up to max_body (413
+ * past it, without reading the rest). When the API answers API_PENDING (an
+ * ingest waiting for its commit) the connection waits, and the committer's
+ * completion wakes its loop once per batch to send the answers.
  */
 #ifndef GANCHO_SERVER_HTTP_H
 #define GANCHO_SERVER_HTTP_H
