@@ -61,6 +61,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "readfile.h"
+
 #define RBUF       16384
 #define MAX_TRIES  5
 #define MAX_EVENTS 256
@@ -142,28 +144,6 @@ static void usage(FILE *out)
 	    "  --rate R           open loop: R events a second\n"
 	    "  --ids FILE         write \"<id> <send ns>\" per event\n"
 	    "  --join SEND RECV   latency from send to receipt, from two ids files\n");
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct stat st;
-	if (fstat(fileno(f), &st) < 0) {
-		fclose(f);
-		return NULL;
-	}
-	char *b = malloc((size_t)st.st_size + 1);
-	size_t n = b ? fread(b, 1, (size_t)st.st_size, f) : 0;
-	fclose(f);
-	if (!b || n != (size_t)st.st_size) {
-		free(b);
-		return NULL;
-	}
-	b[n] = '\0';
-	*len = n;
-	return b;
 }
 
 /* ---------------------------------------------------------------- requests */
