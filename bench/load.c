@@ -10,7 +10,12 @@
  *   Content-Type: application/json
  *   Content-Length: L
  *
- *   {"event":"NAME","id":"PREFIX-i","data":<bytes of --data FILE>}
+ *   {"event":"NAME","id":"<uuid>","data":<bytes of --data FILE>}
+ *
+ * The id of event i is a version-4-shaped UUID drawn from --prefix and i:
+ * random-looking like the ids real senders use (Gupy's are UUIDs), so the
+ * store pays for unordered keys as it would in production, yet reproducible,
+ * so an event sent again keeps its id.
  *
  * Closed loop by default: each connection sends its next event as soon as
  * the previous one is answered. With --rate R it is open loop: event i is due
@@ -140,7 +145,8 @@ static void usage(FILE *out)
 	    "  -c, --conns C      concurrent keep-alive connections (default 64)\n"
 	    "  --data FILE        the event's data (default tests/data/candidate-hired.data.json)\n"
 	    "  --event NAME       event name (default candidate.hired)\n"
-	    "  --prefix P         ids are P-0, P-1, ... (default: from pid and time)\n"
+	    "  --prefix P         ids are UUIDs drawn from P and the event number\n"
+	    "                     (default P: from pid and time)\n"
 	    "  --rate R           open loop: R events a second\n"
 	    "  --ids FILE         write \"<id> <send ns>\" per event\n"
 	    "  --join SEND RECV   latency from send to receipt, from two ids files\n");
@@ -148,11 +154,33 @@ static void usage(FILE *out)
 
 /* ---------------------------------------------------------------- requests */
 
+static uint64_t splitmix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* event_id: the id of event ev (see the top of this file); 36 bytes. */
+static int event_id(long long ev, char *out, size_t outsz)
+{
+	uint64_t seed = 1469598103934665603ULL; /* FNV-1a of the prefix */
+	for (const char *p = L.prefix; *p; p++)
+		seed = (seed ^ (unsigned char)*p) * 1099511628211ULL;
+	uint64_t hi = splitmix64(seed ^ (uint64_t)ev), lo = splitmix64(hi ^ seed);
+	return snprintf(out, outsz, "%08llx-%04llx-4%03llx-%04llx-%012llx",
+	                (unsigned long long)(hi >> 32), (unsigned long long)((hi >> 16) & 0xffff),
+	                (unsigned long long)(hi & 0xfff),
+	                (unsigned long long)(0x8000 | ((lo >> 48) & 0x3fff)),
+	                (unsigned long long)(lo & 0xffffffffffffULL));
+}
+
 /* Build the request for event ev into c->req. */
 static void build_request(struct conn *c, long long ev)
 {
-	char id[128];
-	int idlen = snprintf(id, sizeof(id), "%s-%lld", L.prefix, ev);
+	char id[64];
+	int idlen = event_id(ev, id, sizeof(id));
 	size_t blen = strlen("{\"event\":\"\",\"id\":\"\",\"data\":}") + strlen(L.event) +
 	              (size_t)idlen + L.datalen;
 	char head[1024];
@@ -254,8 +282,11 @@ static void send_event(struct conn *c, long long ev, int64_t t0, int tries)
 		conn_failed(c);
 		return;
 	}
-	if (L.ids && tries == 0)
-		fprintf(L.ids, "%s-%lld %lld\n", L.prefix, ev, (long long)t0);
+	if (L.ids && tries == 0) {
+		char id[64];
+		event_id(ev, id, sizeof(id));
+		fprintf(L.ids, "%s %lld\n", id, (long long)t0);
+	}
 	if (c->state == C_CONNECTING)
 		return; /* written when the connect completes (EPOLLOUT) */
 	if (conn_write(c) < 0)
@@ -312,9 +343,12 @@ static int parse_answer(struct conn *c, bool *close_after)
 	} else {
 		L.non202++;
 		finish_event(false);
-		if (L.shown++ < SHOW_BAD)
-			fprintf(stderr, "bench_load: %s-%lld: HTTP %d: %.*s\n", L.prefix, c->ev,
-			        status, (int)clen, c->rbuf + hlen);
+		if (L.shown++ < SHOW_BAD) {
+			char id[64];
+			event_id(c->ev, id, sizeof(id));
+			fprintf(stderr, "bench_load: %s: HTTP %d: %.*s\n", id, status, (int)clen,
+			        c->rbuf + hlen);
+		}
 	}
 	c->ev = -1;
 	size_t used = hlen + (size_t)clen;
