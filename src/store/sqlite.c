@@ -10,6 +10,12 @@
  * index, and a longer interval lets the checkpoint write each such page back
  * once for many events.
  *
+ * Event ids are unique per company. Checked against a unique index, random
+ * ids (UUIDs) would dirty an index page of their own per event, which the
+ * page-level WAL then writes whole: 4 KB a event. The newest ids are checked
+ * in memory instead (idmap.h) and merged into event_ids every IDS_MERGE_AT
+ * events in one sorted pass, which writes each index page once for many ids.
+ *
  * Every statement is prepared once per connection (struct store keeps them)
  * and reset after use. Open deliveries are found through a partial index
  * (status = pending) keyed by seq, so refilling the dispatcher's window is a
@@ -25,6 +31,7 @@
 #include <string.h>
 
 #include "store/backend.h"
+#include "store/idmap.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/uuid.h"
@@ -64,7 +71,17 @@ static const char *const migrations[] = {
     /* 2: open deliveries by due time, to bring back those let go of while
      * they waited for a distant retry */
     "CREATE INDEX deliveries_due ON deliveries(next_at, seq) WHERE status = 0;",
+    /* 3: event ids leave the unique index on events for a table filled in
+     * sorted batches (see idmap.h); meta ids_upto is the last seq merged */
+    "CREATE TABLE event_ids(company_seq INTEGER NOT NULL, id TEXT NOT NULL,"
+    " seq INTEGER NOT NULL, PRIMARY KEY(company_seq, id)) WITHOUT ROWID;"
+    "INSERT INTO event_ids SELECT company_seq, id, seq FROM events ORDER BY company_seq, id;"
+    "DROP INDEX events_id;"
+    "INSERT OR REPLACE INTO meta(key, value)"
+    " SELECT 'ids_upto', coalesce(max(seq), 0) FROM events;",
 };
+
+enum { IDS_MERGE_AT = 32768 };
 
 enum stmt_id {
 	ST_BEGIN,
@@ -72,6 +89,12 @@ enum stmt_id {
 	ST_ROLLBACK,
 	ST_EVENT_INSERT,
 	ST_EVENT_FIND,
+	ST_EVENT_BRIEF,
+	ST_IDS_FIND,
+	ST_IDS_MERGE,
+	ST_IDS_UPTO_SET,
+	ST_IDS_UPTO_GET,
+	ST_IDS_RECENT,
 	ST_DELIVERY_INSERT,
 	ST_OUTCOME_UPDATE,
 	ST_ATTEMPT_INSERT,
@@ -92,8 +115,15 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_EVENT_INSERT] = "INSERT OR IGNORE INTO events(company_seq, id, idem_key, event, date_ms,"
                         " unit, data, created_at) VALUES(?,?,?,?,?,?,?,?)",
-    [ST_EVENT_FIND] = "SELECT id, date_ms FROM events WHERE company_seq = ?1 AND"
-                      " (id = ?2 OR (?3 IS NOT NULL AND idem_key = ?3)) LIMIT 1",
+    [ST_EVENT_FIND] = "SELECT id, date_ms FROM events WHERE company_seq = ?1 AND idem_key = ?2"
+                      " LIMIT 1",
+    [ST_EVENT_BRIEF] = "SELECT id, date_ms FROM events WHERE seq = ?1",
+    [ST_IDS_FIND] = "SELECT seq FROM event_ids WHERE company_seq = ?1 AND id = ?2",
+    [ST_IDS_MERGE] = "INSERT OR IGNORE INTO event_ids(company_seq, id, seq) SELECT company_seq, id,"
+                     " seq FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY company_seq, id",
+    [ST_IDS_UPTO_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES('ids_upto', ?1)",
+    [ST_IDS_UPTO_GET] = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'ids_upto'",
+    [ST_IDS_RECENT] = "SELECT company_seq, id, seq FROM events WHERE seq > ?1 ORDER BY seq",
     [ST_DELIVERY_INSERT] = "INSERT INTO deliveries(event_seq, webhook_seq, company_seq, status,"
                            " next_at, okey, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?)",
     [ST_OUTCOME_UPDATE] = "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4,"
@@ -126,6 +156,13 @@ struct sqlite_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
 	bool synced; /* synchronous=FULL in force (else NORMAL) */
+	/* ids newer than the event_ids table (see idmap.h); loaded on the first
+	 * commit with events, dropped when a commit fails */
+	struct idmap *ids;
+	bool ids_ready;
+	int64_t ids_upto; /* the last seq merged into event_ids */
+	int64_t ids_last; /* the newest seq in ids */
+	size_t ids_merge_at;
 };
 
 #define SQ(s) ((struct sqlite_store *)(s))
@@ -219,11 +256,17 @@ int sqlite_store_open(const char *path, struct store **out, struct gerr *err)
 			goto fail;
 		}
 	}
+	SQ(s)->ids_merge_at = IDS_MERGE_AT;
 	*out = &s->base;
 	return 0;
 fail:
 	sqlite_close(&s->base);
 	return GERR_IO;
+}
+
+void sqlite_store_set_ids_merge_at(struct store *s, size_t n)
+{
+	SQ(s)->ids_merge_at = n ? n : 1;
 }
 
 static void sqlite_close(struct store *s)
@@ -233,6 +276,7 @@ static void sqlite_close(struct store *s)
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(SQ(s)->st[i]);
 	sqlite3_close_v2(SQ(s)->db);
+	idmap_free(SQ(s)->ids);
 	free(SQ(s));
 }
 
@@ -288,8 +332,108 @@ static int step_done(sqlite3_stmt *st)
 
 /* ---- hot path ---------------------------------------------------------------------- */
 
+static void set_sync(struct store *s, bool full);
+
+/* ids_load: the map of ids newer than event_ids, from the events table. */
+static int ids_load(struct store *s)
+{
+	struct sqlite_store *q = SQ(s);
+	if (q->ids_ready)
+		return 0;
+	if (!q->ids && !(q->ids = idmap_new()))
+		return -1;
+	idmap_clear(q->ids);
+	sqlite3_stmt *st = q->st[ST_IDS_UPTO_GET];
+	int rc = sqlite3_step(st);
+	q->ids_upto = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	q->ids_last = q->ids_upto;
+	st = q->st[ST_IDS_RECENT];
+	sqlite3_bind_int64(st, 1, q->ids_upto);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 1);
+		q->ids_last = sqlite3_column_int64(st, 2);
+		if (!idmap_put(q->ids, sqlite3_column_int64(st, 0), id ? id : "", q->ids_last)) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	q->ids_ready = true;
+	return 0;
+}
+
+/* ids_merge: move the map into event_ids in one sorted pass. It is only an
+ * index of rows already committed, so it needs no fsync of its own: lost to a
+ * power cut, it is redone from the events table. */
+static void ids_merge(struct store *s)
+{
+	struct sqlite_store *q = SQ(s);
+	set_sync(s, false);
+	if (step_done(q->st[ST_BEGIN]))
+		return;
+	sqlite3_bind_int64(q->st[ST_IDS_MERGE], 1, q->ids_upto);
+	sqlite3_bind_int64(q->st[ST_IDS_MERGE], 2, q->ids_last);
+	sqlite3_bind_int64(q->st[ST_IDS_UPTO_SET], 1, q->ids_last);
+	if (step_done(q->st[ST_IDS_MERGE]) || step_done(q->st[ST_IDS_UPTO_SET]) ||
+	    step_done(q->st[ST_COMMIT])) {
+		log_warn("store_ids_merge", "err=\"%s\" note=\"retried after the next commit\"",
+		         sqlite3_errmsg(q->db));
+		step_done(q->st[ST_ROLLBACK]);
+		return;
+	}
+	q->ids_upto = q->ids_last;
+	idmap_clear(q->ids);
+}
+
+/* brief: the id and date of event seq (or of the idem_key match) for a
+ * duplicate's answer. */
+static int brief(sqlite3_stmt *f, struct store_event_in *e)
+{
+	int rc = sqlite3_step(f);
+	if (rc == SQLITE_ROW) {
+		col_copy(f, 0, e->dup_id, sizeof(e->dup_id));
+		e->dup_date_ms = sqlite3_column_int64(f, 1);
+	}
+	sqlite3_reset(f);
+	sqlite3_clear_bindings(f);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* find_id: the seq of the company's event with this id, 0 if none, -1 on error. */
+static int64_t find_id(struct store *s, int64_t company_seq, const char *id)
+{
+	int64_t seq = idmap_find(SQ(s)->ids, company_seq, id);
+	if (seq)
+		return seq;
+	sqlite3_stmt *st = SQ(s)->st[ST_IDS_FIND];
+	sqlite3_bind_int64(st, 1, company_seq);
+	bind_text(st, 2, id);
+	int rc = sqlite3_step(st);
+	seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return seq;
+}
+
 static int append_event(struct store *s, struct store_event_in *e, int64_t now)
 {
+	e->duplicate = false;
+	e->first_delivery = 0;
+	int64_t dup = find_id(s, e->company_seq, e->id);
+	if (dup < 0)
+		return -1;
+	if (dup > 0) {
+		/* Same id as an earlier call: answer as it was answered. */
+		e->duplicate = true;
+		sqlite3_bind_int64(SQ(s)->st[ST_EVENT_BRIEF], 1, dup);
+		return brief(SQ(s)->st[ST_EVENT_BRIEF], e);
+	}
 	sqlite3_stmt *st = SQ(s)->st[ST_EVENT_INSERT];
 	sqlite3_bind_int64(st, 1, e->company_seq);
 	bind_text(st, 2, e->id);
@@ -301,24 +445,18 @@ static int append_event(struct store *s, struct store_event_in *e, int64_t now)
 	sqlite3_bind_int64(st, 8, now);
 	if (step_done(st))
 		return -1;
-	e->duplicate = sqlite3_changes(SQ(s)->db) == 0;
-	e->first_delivery = 0;
-	if (e->duplicate) {
-		/* Same id or Idempotency-Key as an earlier call: answer as it was answered. */
+	if (sqlite3_changes(SQ(s)->db) == 0) {
+		/* Same Idempotency-Key as an earlier call (its unique index ignored the row). */
+		e->duplicate = true;
 		sqlite3_stmt *f = SQ(s)->st[ST_EVENT_FIND];
 		sqlite3_bind_int64(f, 1, e->company_seq);
-		bind_text(f, 2, e->id);
-		bind_text(f, 3, e->idem_key);
-		int rc = sqlite3_step(f);
-		if (rc == SQLITE_ROW) {
-			col_copy(f, 0, e->dup_id, sizeof(e->dup_id));
-			e->dup_date_ms = sqlite3_column_int64(f, 1);
-		}
-		sqlite3_reset(f);
-		sqlite3_clear_bindings(f);
-		return rc == SQLITE_ROW ? 0 : -1;
+		bind_text(f, 2, e->idem_key);
+		return brief(f, e);
 	}
 	e->seq = sqlite3_last_insert_rowid(SQ(s)->db);
+	if (!idmap_put(SQ(s)->ids, e->company_seq, e->id, e->seq))
+		return -1;
+	SQ(s)->ids_last = e->seq;
 	sqlite3_stmt *d = SQ(s)->st[ST_DELIVERY_INSERT];
 	for (int i = 0; i < e->nwebhooks; i++) {
 		sqlite3_bind_int64(d, 1, e->seq);
@@ -440,6 +578,8 @@ static void set_sync(struct store *s, bool full)
 static int sqlite_commit(struct store *s, struct store_batch *b, struct gerr *err)
 {
 	int64_t now = clock_now_ms();
+	if (b->nevents && ids_load(s))
+		return db_error(s, err, "load ids");
 	set_sync(s, b->nevents > 0 || b->ndeliveries > 0);
 	if (step_done(SQ(s)->st[ST_BEGIN]))
 		return db_error(s, err, "begin");
@@ -457,10 +597,13 @@ static int sqlite_commit(struct store *s, struct store_batch *b, struct gerr *er
 			goto fail;
 	if (step_done(SQ(s)->st[ST_COMMIT]))
 		goto fail;
+	if (SQ(s)->ids_ready && idmap_count(SQ(s)->ids) >= SQ(s)->ids_merge_at)
+		ids_merge(s);
 	return 0;
 fail:
 	db_error(s, err, "commit");
 	step_done(SQ(s)->st[ST_ROLLBACK]);
+	SQ(s)->ids_ready = false; /* the map may hold ids of rows rolled back */
 	return GERR_IO;
 }
 
@@ -945,8 +1088,13 @@ static int sqlite_attempt_list(struct store *s, int64_t delivery_seq, int64_t af
 static int sqlite_event_get(struct store *s, int64_t company_seq, const char *id,
                             struct store_event *out)
 {
-	sqlite3_stmt *st = q_prepare(s, "SELECT seq, company_seq, id, event, date_ms, unit, data"
-	                                " FROM events WHERE company_seq = ? AND id = ?");
+	/* merged ids through event_ids; the newer ones are the tail of events */
+	sqlite3_stmt *st = q_prepare(
+	    s, "SELECT seq, company_seq, id, event, date_ms, unit, data FROM events WHERE seq ="
+	       " (SELECT seq FROM event_ids WHERE company_seq = ?1 AND id = ?2)"
+	       " UNION ALL SELECT seq, company_seq, id, event, date_ms, unit, data FROM events"
+	       " WHERE seq > coalesce((SELECT CAST(value AS INTEGER) FROM meta"
+	       " WHERE key = 'ids_upto'), 0) AND company_seq = ?1 AND id = ?2 LIMIT 1");
 	if (!st)
 		return GERR_IO;
 	memset(out, 0, sizeof(*out));
