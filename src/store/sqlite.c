@@ -5,11 +5,6 @@
  * after the WAL is fsynced; the committer batches many events into one
  * transaction so thousands of acknowledgements share that fsync.
  *
- * Checkpoints run every 10 000 WAL pages (40 MB) instead of SQLite's 1 000:
- * event ids are random (UUIDs), so each event dirties its own page of the id
- * index, and a longer interval lets the checkpoint write each such page back
- * once for many events.
- *
  * Event ids are unique per company. Checked against a unique index, random
  * ids (UUIDs) would dirty an index page of their own per event, which the
  * page-level WAL then writes whole: 4 KB a event. The newest ids are checked
@@ -240,8 +235,7 @@ int sqlite_store_open(const char *path, struct store **out, struct gerr *err)
 	if (exec_sql(SQ(s)->db, "PRAGMA journal_mode=WAL") ||
 	    exec_sql(SQ(s)->db, "PRAGMA synchronous=FULL") ||
 	    exec_sql(SQ(s)->db, "PRAGMA temp_store=MEMORY") ||
-	    exec_sql(SQ(s)->db, "PRAGMA cache_size=-16000") ||
-	    exec_sql(SQ(s)->db, "PRAGMA wal_autocheckpoint=10000")) {
+	    exec_sql(SQ(s)->db, "PRAGMA cache_size=-16000")) {
 		gerr_set(err, GERR_IO, 500, "store", "cannot configure %s: %s", path,
 		         sqlite3_errmsg(SQ(s)->db));
 		goto fail;
