@@ -19,6 +19,14 @@
  * the partial index of open deliveries. At start the window is empty and in
  * overflow, so recovery after a crash is just refill.
  *
+ * A FIFO lane sends one delivery at a time, so on a single node it keeps at
+ * most lane_max of them in memory (LANE_MAX, or a quarter of a small window):
+ * newer ones stay in the store (the lane is "spilled") and the lane reads them
+ * back in seq order when it runs short. A FIFO receiver that is down, or slow,
+ * with a large backlog thus holds a few hundred tasks of the window instead of
+ * all of it. (With several nodes, lanes are not capped yet: a delivery let go
+ * of there loses its owner, and a lane's order needs its owner to keep it.)
+ *
  * A window full of deliveries that wait for a distant retry (a receiver that
  * is down) must not starve every other webhook: under pressure, an unordered
  * delivery whose next try is more than EVICT_AFTER_MS away is let go of once
@@ -46,6 +54,7 @@
 #define RESPONSE_EXCERPT 1024
 #define REFILL_PAGE      1000
 #define EVICT_AFTER_MS   10000 /* a retry further away than this may leave memory */
+#define LANE_MAX         256   /* tasks of one FIFO lane in memory (single node) */
 
 enum task_state { T_WAIT, T_READY, T_FLIGHT };
 
@@ -74,8 +83,14 @@ struct lane {
 	int64_t webhook_seq;
 	char key[64];
 	int inflight; /* 0 or 1: the FIFO rule */
+	int n;        /* tasks in memory */
 	struct task *head, *tail;
 	struct lane *hnext;
+	/* spilled: open deliveries of the lane newer than spill_after wait in the
+	 * store only; the lane reads them back (d->short_lanes) */
+	bool spilled, queued;
+	int64_t spill_after;
+	struct lane *snext;
 };
 
 struct wstate {
@@ -151,6 +166,9 @@ struct dispatcher {
 	int64_t evicted;                   /* let go of and not yet read back (single node) */
 	int64_t due_at, due_seq;           /* the due scan's cursor */
 	int64_t next_due_scan;             /* monotonic ms */
+	struct lane *short_lanes;          /* spilled lanes to read back */
+	struct lane *loading;              /* the lane being read back: not capped */
+	int lane_max, lane_low;            /* a spilled lane reads more back below lane_low */
 };
 
 /* ---- small containers --------------------------------------------------------------- */
@@ -293,7 +311,7 @@ static struct lane *lane_get(struct dispatcher *d, int64_t wseq, const char *key
 
 static void lane_free_if_empty(struct dispatcher *d, struct lane *l)
 {
-	if (l->head)
+	if (l->head || l->spilled || l->queued)
 		return;
 	struct lane **pp = &d->lanes[lslot(d, l->webhook_seq, l->key)];
 	while (*pp && *pp != l)
@@ -487,6 +505,12 @@ static void task_free(struct dispatcher *d, struct task *t, int64_t now)
 			t->lnext->lprev = t->lprev;
 		else
 			l->tail = t->lprev;
+		l->n--;
+		if (l->spilled && l->n < d->lane_low && !l->queued) {
+			l->queued = true;
+			l->snext = d->short_lanes;
+			d->short_lanes = l;
+		}
 		lane_kick(d, l, now);
 		lane_free_if_empty(d, l);
 	}
@@ -513,6 +537,20 @@ static bool task_add(struct dispatcher *d, const struct store_task *st, struct p
 		payload_unref(p);
 		return false;
 	}
+	if (ws->w->fifo && !d->shared && ws_active(ws)) {
+		struct lane *l = lane_get(d, ws->seq, ws->w->ordering_key ? st->okey : "", true);
+		if (l != d->loading &&
+		    (l->spilled ? st->seq > l->spill_after
+		                : l->n >= d->lane_max && l->tail && st->seq > l->tail->seq)) {
+			/* Durable in the store: the lane reads it back in its turn. */
+			if (!l->spilled) {
+				l->spilled = true;
+				l->spill_after = l->tail->seq;
+			}
+			payload_unref(p);
+			return false;
+		}
+	}
 	struct task *t = calloc(1, sizeof(*t));
 	if (!t)
 		abort();
@@ -538,6 +576,7 @@ static bool task_add(struct dispatcher *d, const struct store_task *st, struct p
 	if (ws->w->fifo) {
 		struct lane *l = lane_get(d, ws->seq, ws->w->ordering_key ? st->okey : "", true);
 		t->lane = l;
+		l->n++;
 		/* Keep the lane in seq order; new work nearly always goes last. */
 		struct task *after = l->tail;
 		while (after && after->seq > t->seq)
@@ -883,7 +922,8 @@ static void evictable_push(struct dispatcher *d, int64_t seq)
 static void evict(struct dispatcher *d, int64_t now)
 {
 	int64_t committed = atomic_load(&d->e->committed_gen);
-	while (d->evq_len && d->ntasks >= d->e->cfg.window * 3 / 4) {
+	/* Pressure starts where refill and claims stop: above half the window. */
+	while (d->evq_len && d->ntasks > d->e->cfg.window / 2) {
 		struct evictable ev = d->evq[d->evq_head];
 		if (ev.gen > committed)
 			return;
@@ -898,7 +938,7 @@ static void evict(struct dispatcher *d, int64_t now)
 			d->evicted++;
 		task_free(d, t, now);
 	}
-	if (d->ntasks < d->e->cfg.window / 2)
+	if (d->ntasks < d->e->cfg.window / 4)
 		d->evq_len = 0; /* no pressure: forget the candidates */
 }
 
@@ -909,7 +949,10 @@ static void due_scan(struct dispatcher *d, int64_t now)
 	if (!d->evicted || mono < d->next_due_scan)
 		return;
 	d->next_due_scan = mono + 200;
-	while (d->ntasks < d->e->cfg.window) {
+	/* Retries coming due share the window with new work waiting in the store:
+	 * they fill half of it at most while there is such work (overflow). */
+	int limit = d->overflow ? d->e->cfg.window / 2 : d->e->cfg.window;
+	while (d->ntasks < limit) {
 		struct store_task page[REFILL_PAGE];
 		int n = 0;
 		if (store_open_due(d->e->rstore, d->due_at, d->due_seq, now + 1000, REFILL_PAGE,
@@ -1176,6 +1219,51 @@ static void process_inbox(struct dispatcher *d, int64_t now)
 	}
 }
 
+/* lane_read_back: the next deliveries of a spilled lane, in seq order, from
+ * the open deliveries of its webhook. */
+static int lane_read_back(struct dispatcher *d, struct lane *l, int64_t now)
+{
+	struct wstate *ws = l->webhook_seq < d->nws ? d->ws[l->webhook_seq] : NULL;
+	if (!ws || ws->deleted || !ws_active(ws)) {
+		l->spilled = false; /* held or gone: reactivation reloads the webhook */
+		return 0;
+	}
+	bool keyed = ws->w->ordering_key != NULL;
+	int64_t after = l->spill_after;
+	while (l->spilled && l->n < d->lane_max) {
+		struct store_task page[REFILL_PAGE];
+		int want = keyed ? REFILL_PAGE : d->lane_max - l->n, n = 0, i;
+		if (store_open_for_webhook(d->e->rstore, l->webhook_seq, after, want, page, &n))
+			return -1;
+		for (i = 0; i < n && l->n < d->lane_max; i++) {
+			after = page[i].seq;
+			if (keyed && strcmp(page[i].okey, l->key) != 0)
+				continue; /* another lane of the webhook */
+			d->loading = l;
+			task_add(d, &page[i], NULL, now);
+			d->loading = NULL;
+			l->spill_after = page[i].seq;
+		}
+		if (i < n)
+			break; /* full again before the end of the page: still spilled */
+		if (n < want)
+			l->spilled = false; /* every open delivery of the lane is in memory */
+	}
+	return 0;
+}
+
+static void read_back_lanes(struct dispatcher *d, int64_t now)
+{
+	while (d->short_lanes) {
+		struct lane *l = d->short_lanes;
+		if (lane_read_back(d, l, now))
+			return; /* the store is unavailable: try again next turn */
+		d->short_lanes = l->snext;
+		l->queued = false;
+		lane_free_if_empty(d, l);
+	}
+}
+
 static void refill(struct dispatcher *d, int64_t now)
 {
 	int window = d->e->cfg.window;
@@ -1304,6 +1392,10 @@ int dispatcher_init(struct engine *e, struct gerr *err)
 	d->hcap = 1024;
 	d->hash = calloc(d->hcap, sizeof(*d->hash));
 	d->lcap = 4096;
+	d->lane_max = e->cfg.window / 4 < LANE_MAX ? e->cfg.window / 4 : LANE_MAX;
+	if (d->lane_max < 4)
+		d->lane_max = 4;
+	d->lane_low = d->lane_max / 4;
 	d->lanes = calloc(d->lcap, sizeof(*d->lanes));
 	d->overflow = true; /* recovery: everything open in the store is ours to load */
 	d->rng = (uint64_t)clock_mono_us() | 1;
@@ -1356,6 +1448,7 @@ void *dispatcher_main(void *arg)
 				cluster_upkeep(d, now);
 			} else {
 				due_scan(d, now);
+				read_back_lanes(d, now);
 				refill(d, now);
 			}
 		}

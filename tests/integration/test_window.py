@@ -6,6 +6,7 @@ deliveries waiting for a distant retry leave memory (their new time committed
 first) and come back when due, neither early nor lost.
 """
 import time
+import unittest
 
 import harness as H
 
@@ -53,3 +54,35 @@ class WindowTest(H.GanchoTestCase):
                                     % (eid, t[1] - t[0]))
         time.sleep(0.5)
         self.assertEqual(rx.count(), 600, "no delivery may be sent a third time")
+
+    @unittest.skipUnless(H.backend() == "sqlite",
+                         "FIFO lanes are capped in memory on a single node only (see dispatcher.c)")
+    def test_fifo_backlog_does_not_starve_other_webhooks(self):
+        # A FIFO lane sends one delivery at a time: with its receiver down and
+        # a backlog three times the window, it must keep only a part of the
+        # window, and give every delivery, in order, once the receiver is back.
+        state = {"up": False}
+
+        def down_then_up(index, req):
+            return H.respond(200) if state["up"] else H.respond(500)
+
+        fifo = self.new_receiver(script=down_then_up)
+        self.create_webhook(rx=fifo, action="candidate.hired", ordering="fifo",
+                            retryPolicy={"schedule": [1], "deadlineSeconds": 3600})
+        healthy = self.new_receiver()
+        self.create_webhook(rx=healthy, action="candidate.hired")
+        ids = [self.post_event("candidate.hired", {"i": i})["id"] for i in range(300)]
+        got = healthy.wait_for(300, timeout=30)
+        self.assertEqual(sorted(r.event_id() for r in got), sorted(ids),
+                         "the unordered webhook must get every event while the FIFO head fails")
+        self.assertGreaterEqual(fifo.count(), 1, "the FIFO head must have been tried")
+        self.assertEqual({r.event_id() for r in fifo.requests}, {ids[0]},
+                         "only the FIFO head may be tried while it fails")
+        state["up"] = True
+        H.wait_until(lambda: len({r.event_id() for r in fifo.requests}) >= 300, 60, 0.1,
+                     message="every FIFO delivery must arrive once the receiver is back")
+        first_seen = []
+        for r in fifo.requests:
+            if r.event_id() not in first_seen:
+                first_seen.append(r.event_id())
+        self.assertEqual(first_seen, ids, "FIFO deliveries must arrive in the order of ingest")
