@@ -80,7 +80,8 @@ struct store {
 /* Backends' constructors, chosen by store_open from the URL. */
 int sqlite_store_open(const char *path, struct store **out, struct gerr *err);
 /* sqlite_store_set_ids_merge_at: how many new event ids the store holds in
- * memory before merging them into its id table (tests use small values). */
+ * memory before merging them into its id table, a quarter of them per
+ * transaction (tests use small values). */
 void sqlite_store_set_ids_merge_at(struct store *s, size_t n);
 int postgres_store_open(const char *url, struct store **out, struct gerr *err);
 

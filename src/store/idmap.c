@@ -115,3 +115,53 @@ void idmap_clear(struct idmap *m)
 	m->count = 0;
 	buf_reset(&m->arena);
 }
+
+static int ref_cmp(const void *a, const void *b, void *map)
+{
+	const struct idmap_ref *x = a, *y = b;
+	const char *arena = ((const struct idmap *)map)->arena.data;
+	if (x->company_seq != y->company_seq)
+		return x->company_seq < y->company_seq ? -1 : 1;
+	return strcmp(arena + x->off, arena + y->off);
+}
+
+struct idmap_ref *idmap_sorted(const struct idmap *m, int64_t upto, size_t *n)
+{
+	struct idmap_ref *refs = malloc((m->count + 1) * sizeof(*refs));
+	if (!refs)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < m->cap; i++) {
+		const struct slot *s = &m->slots[i];
+		if (s->hash && s->seq <= upto)
+			refs[k++] = (struct idmap_ref){s->company_seq, s->seq, s->off};
+	}
+	qsort_r(refs, k, sizeof(*refs), ref_cmp, (void *)m);
+	*n = k;
+	return refs;
+}
+
+const char *idmap_ref_id(const struct idmap *m, const struct idmap_ref *r)
+{
+	return m->arena.data + r->off;
+}
+
+bool idmap_drop_upto(struct idmap *m, int64_t upto)
+{
+	struct idmap *keep = idmap_new();
+	if (!keep)
+		return false;
+	for (size_t i = 0; i < m->cap; i++) {
+		const struct slot *s = &m->slots[i];
+		if (s->hash && s->seq > upto &&
+		    !idmap_put(keep, s->company_seq, m->arena.data + s->off, s->seq)) {
+			idmap_free(keep);
+			return false;
+		}
+	}
+	free(m->slots);
+	buf_free(&m->arena);
+	*m = *keep;
+	free(keep);
+	return true;
+}

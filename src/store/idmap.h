@@ -28,4 +28,18 @@ bool idmap_put(struct idmap *m, int64_t company_seq, const char *id, int64_t seq
 size_t idmap_count(const struct idmap *m);
 void idmap_clear(struct idmap *m);
 
+/* A merge's view of the map: entries up to a seq, sorted by (company, id). */
+struct idmap_ref {
+	int64_t company_seq;
+	int64_t seq;
+	size_t off; /* of the id, for idmap_ref_id */
+};
+/* idmap_sorted: the entries with seq <= upto, sorted (free() the array);
+ * NULL when out of memory. They stay valid while entries are only added. */
+struct idmap_ref *idmap_sorted(const struct idmap *m, int64_t upto, size_t *n);
+const char *idmap_ref_id(const struct idmap *m, const struct idmap_ref *r);
+/* idmap_drop_upto: forget the entries with seq <= upto (merged); false when
+ * out of memory (the map is then unchanged). */
+bool idmap_drop_upto(struct idmap *m, int64_t upto);
+
 #endif

@@ -9,7 +9,9 @@
  * ids (UUIDs) would dirty an index page of their own per event, which the
  * page-level WAL then writes whole: 4 KB a event. The newest ids are checked
  * in memory instead (idmap.h) and merged into event_ids every IDS_MERGE_AT
- * events in one sorted pass, which writes each index page once for many ids.
+ * events in (company, id) order, which writes each index page once for many
+ * ids. The merge goes IDS_MERGE_CHUNK ids a transaction, between the batches
+ * of the hot path, so none of them waits for the whole of it.
  *
  * Every statement is prepared once per connection (struct store keeps them)
  * and reset after use. Open deliveries are found through a partial index
@@ -76,7 +78,7 @@ static const char *const migrations[] = {
     " SELECT 'ids_upto', coalesce(max(seq), 0) FROM events;",
 };
 
-enum { IDS_MERGE_AT = 32768 };
+enum { IDS_MERGE_AT = 32768, IDS_MERGE_CHUNK = 4096 };
 
 enum stmt_id {
 	ST_BEGIN,
@@ -86,7 +88,7 @@ enum stmt_id {
 	ST_EVENT_FIND,
 	ST_EVENT_BRIEF,
 	ST_IDS_FIND,
-	ST_IDS_MERGE,
+	ST_IDS_INSERT,
 	ST_IDS_UPTO_SET,
 	ST_IDS_UPTO_GET,
 	ST_IDS_RECENT,
@@ -114,8 +116,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                       " LIMIT 1",
     [ST_EVENT_BRIEF] = "SELECT id, date_ms FROM events WHERE seq = ?1",
     [ST_IDS_FIND] = "SELECT seq FROM event_ids WHERE company_seq = ?1 AND id = ?2",
-    [ST_IDS_MERGE] = "INSERT OR IGNORE INTO event_ids(company_seq, id, seq) SELECT company_seq, id,"
-                     " seq FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY company_seq, id",
+    [ST_IDS_INSERT] = "INSERT OR IGNORE INTO event_ids(company_seq, id, seq) VALUES(?1, ?2, ?3)",
     [ST_IDS_UPTO_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES('ids_upto', ?1)",
     [ST_IDS_UPTO_GET] = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'ids_upto'",
     [ST_IDS_RECENT] = "SELECT company_seq, id, seq FROM events WHERE seq > ?1 ORDER BY seq",
@@ -157,7 +158,12 @@ struct sqlite_store {
 	bool ids_ready;
 	int64_t ids_upto; /* the last seq merged into event_ids */
 	int64_t ids_last; /* the newest seq in ids */
-	size_t ids_merge_at;
+	size_t ids_merge_at, ids_merge_chunk;
+	/* a merge in progress: ids up to merge_upto in (company, id) order, written
+	 * IDS_MERGE_CHUNK a transaction, one transaction after each commit */
+	struct idmap_ref *merge;
+	size_t merge_n, merge_pos;
+	int64_t merge_upto;
 };
 
 #define SQ(s) ((struct sqlite_store *)(s))
@@ -251,6 +257,7 @@ int sqlite_store_open(const char *path, struct store **out, struct gerr *err)
 		}
 	}
 	SQ(s)->ids_merge_at = IDS_MERGE_AT;
+	SQ(s)->ids_merge_chunk = IDS_MERGE_CHUNK;
 	*out = &s->base;
 	return 0;
 fail:
@@ -261,6 +268,7 @@ fail:
 void sqlite_store_set_ids_merge_at(struct store *s, size_t n)
 {
 	SQ(s)->ids_merge_at = n ? n : 1;
+	SQ(s)->ids_merge_chunk = n / 4 ? n / 4 : 1;
 }
 
 static void sqlite_close(struct store *s)
@@ -270,6 +278,7 @@ static void sqlite_close(struct store *s)
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(SQ(s)->st[i]);
 	sqlite3_close_v2(SQ(s)->db);
+	free(SQ(s)->merge);
 	idmap_free(SQ(s)->ids);
 	free(SQ(s));
 }
@@ -336,6 +345,8 @@ static int ids_load(struct store *s)
 		return 0;
 	if (!q->ids && !(q->ids = idmap_new()))
 		return -1;
+	free(q->merge); /* its refs point into the map being rebuilt */
+	q->merge = NULL;
 	idmap_clear(q->ids);
 	sqlite3_stmt *st = q->st[ST_IDS_UPTO_GET];
 	int rc = sqlite3_step(st);
@@ -362,27 +373,59 @@ static int ids_load(struct store *s)
 	return 0;
 }
 
-/* ids_merge: move the map into event_ids in one sorted pass. It is only an
- * index of rows already committed, so it needs no fsync of its own: lost to a
- * power cut, it is redone from the events table. */
-static void ids_merge(struct store *s)
+/* ids_merge_step: the next chunk of a merge, started when the map is full.
+ * event_ids is only an index of rows already committed, so it needs no fsync
+ * of its own: lost to a power cut, it is redone from the events table (a
+ * chunk written twice is ignored). */
+static void ids_merge_step(struct store *s)
 {
 	struct sqlite_store *q = SQ(s);
+	if (!q->merge) {
+		if (!q->ids_ready || idmap_count(q->ids) < q->ids_merge_at)
+			return;
+		q->merge_upto = q->ids_last;
+		q->merge = idmap_sorted(q->ids, q->merge_upto, &q->merge_n);
+		q->merge_pos = 0;
+		if (!q->merge)
+			return;
+	}
+	int64_t t0 = clock_mono_us();
+	size_t left = q->merge_n - q->merge_pos;
+	size_t end = q->merge_pos + (left < q->ids_merge_chunk ? left : q->ids_merge_chunk);
 	set_sync(s, false);
 	if (step_done(q->st[ST_BEGIN]))
 		return;
-	sqlite3_bind_int64(q->st[ST_IDS_MERGE], 1, q->ids_upto);
-	sqlite3_bind_int64(q->st[ST_IDS_MERGE], 2, q->ids_last);
-	sqlite3_bind_int64(q->st[ST_IDS_UPTO_SET], 1, q->ids_last);
-	if (step_done(q->st[ST_IDS_MERGE]) || step_done(q->st[ST_IDS_UPTO_SET]) ||
-	    step_done(q->st[ST_COMMIT])) {
-		log_warn("store_ids_merge", "err=\"%s\" note=\"retried after the next commit\"",
-		         sqlite3_errmsg(q->db));
-		step_done(q->st[ST_ROLLBACK]);
-		return;
+	sqlite3_stmt *ins = q->st[ST_IDS_INSERT];
+	for (size_t i = q->merge_pos; i < end; i++) {
+		const struct idmap_ref *r = &q->merge[i];
+		sqlite3_bind_int64(ins, 1, r->company_seq);
+		sqlite3_bind_text(ins, 2, idmap_ref_id(q->ids, r), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 3, r->seq);
+		if (step_done(ins))
+			goto fail;
 	}
-	q->ids_upto = q->ids_last;
-	idmap_clear(q->ids);
+	if (end == q->merge_n) {
+		sqlite3_bind_int64(q->st[ST_IDS_UPTO_SET], 1, q->merge_upto);
+		if (step_done(q->st[ST_IDS_UPTO_SET]))
+			goto fail;
+	}
+	if (step_done(q->st[ST_COMMIT]))
+		goto fail;
+	log_debug("store_ids_merged", "ids=%zu of=%zu us=%lld", end - q->merge_pos, q->merge_n,
+	          (long long)(clock_mono_us() - t0));
+	q->merge_pos = end;
+	if (end < q->merge_n)
+		return;
+	free(q->merge);
+	q->merge = NULL;
+	q->ids_upto = q->merge_upto;
+	if (!idmap_drop_upto(q->ids, q->merge_upto))
+		q->ids_ready = false; /* out of memory: rebuilt from the events table */
+	return;
+fail:
+	log_warn("store_ids_merge", "err=\"%s\" note=\"retried after the next commit\"",
+	         sqlite3_errmsg(q->db));
+	step_done(q->st[ST_ROLLBACK]);
 }
 
 /* brief: the id and date of event seq (or of the idem_key match) for a
@@ -591,8 +634,7 @@ static int sqlite_commit(struct store *s, struct store_batch *b, struct gerr *er
 			goto fail;
 	if (step_done(SQ(s)->st[ST_COMMIT]))
 		goto fail;
-	if (SQ(s)->ids_ready && idmap_count(SQ(s)->ids) >= SQ(s)->ids_merge_at)
-		ids_merge(s);
+	ids_merge_step(s);
 	return 0;
 fail:
 	db_error(s, err, "commit");
