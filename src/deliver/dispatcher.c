@@ -19,13 +19,14 @@
  * the partial index of open deliveries. At start the window is empty and in
  * overflow, so recovery after a crash is just refill.
  *
- * A FIFO lane sends one delivery at a time, so on a single node it keeps at
- * most lane_max of them in memory (LANE_MAX, or a quarter of a small window):
- * newer ones stay in the store (the lane is "spilled") and the lane reads them
- * back in seq order when it runs short. A FIFO receiver that is down, or slow,
- * with a large backlog thus holds a few hundred tasks of the window instead of
- * all of it. (With several nodes, lanes are not capped yet: a delivery let go
- * of there loses its owner, and a lane's order needs its owner to keep it.)
+ * A FIFO lane sends one delivery at a time, so on a single node, once the
+ * window is over half full, a lane past lane_max (LANE_MAX, or a quarter of a
+ * small window) takes no more: newer ones stay in the store (the lane is
+ * "spilled") and the lane reads them back in seq order when it runs short. A
+ * FIFO receiver that is down, or slow, with a large backlog thus cannot take
+ * the window from every other webhook. (With several nodes, lanes are not
+ * capped yet: a delivery let go of there loses its owner, and a lane's order
+ * needs its owner to keep it.)
  *
  * A window full of deliveries that wait for a distant retry (a receiver that
  * is down) must not starve every other webhook: under pressure, an unordered
@@ -541,7 +542,8 @@ static bool task_add(struct dispatcher *d, const struct store_task *st, struct p
 		struct lane *l = lane_get(d, ws->seq, ws->w->ordering_key ? st->okey : "", true);
 		if (l != d->loading &&
 		    (l->spilled ? st->seq > l->spill_after
-		                : l->n >= d->lane_max && l->tail && st->seq > l->tail->seq)) {
+		                : l->n >= d->lane_max && d->ntasks > d->e->cfg.window / 2 &&
+		                      l->tail && st->seq > l->tail->seq)) {
 			/* Durable in the store: the lane reads it back in its turn. */
 			if (!l->spilled) {
 				l->spilled = true;
