@@ -43,6 +43,9 @@ enum {
 	PIPELINE_MAX = 65536, /* unparsed bytes held while a request is pending */
 	IDLE_MS = 60000,      /* a connection with nothing going on */
 	HEAD_MS = 30000,      /* to finish sending a request head */
+	REQUEST_MS = 120000,  /* to finish sending a whole request, body included */
+	OUT_MAX = 65536,      /* unsent answers past which nothing more is parsed */
+	BUF_KEEP = 65536,     /* larger idle buffers are given back */
 	LINGER_MS = 2000,     /* reading what a refused client still sends */
 	MAX_CONNS = 10000,
 	MAX_EVENTS = 256,
@@ -69,7 +72,7 @@ struct conn {
 	bool closed; /* fd closed; waiting to be freed */
 	bool shut;   /* our side shut down, lingering */
 	int64_t last_ms;
-	int64_t head_ms; /* when the current head's first byte came */
+	int64_t head_ms; /* when the current request's first byte came */
 	struct buf in;   /* received; parsed up to inpos */
 	size_t inpos;
 	struct buf out; /* to send; sent up to outpos */
@@ -102,7 +105,7 @@ struct http_server {
 	struct api *api;
 	size_t max_body;
 	int lfd;
-	int spare_fd; /* given up to accept-and-close when out of descriptors */
+	atomic_int spare_fd; /* given up to accept-and-close when out of descriptors */
 	int nloops;
 	struct loop *loops;
 	atomic_int pending;
@@ -190,6 +193,8 @@ static void conn_flush(struct conn *c)
 	}
 	c->out.len = 0;
 	c->outpos = 0;
+	if (c->out.cap > BUF_KEEP)
+		buf_free(&c->out);
 	if (c->state == CS_LAST && !c->shut) {
 		/* Half-close and keep reading a little, so a client still sending a
 		 * refused body gets our answer instead of a reset. */
@@ -207,7 +212,8 @@ static void conn_answer(struct conn *c)
 	struct buf *o = &c->out;
 	int status = c->req.status ? c->req.status : 500;
 	size_t len = c->req.out.len;
-	if (c->eof || !c->head.keep_alive || atomic_load(&c->lp->srv->stopping))
+	if ((c->eof && c->inpos == c->in.len) || !c->head.keep_alive ||
+	    atomic_load(&c->lp->srv->stopping))
 		c->state = CS_LAST;
 	buf_puts(o, "HTTP/1.1 ");
 	put_uint(o, (size_t)status);
@@ -215,10 +221,14 @@ static void conn_answer(struct conn *c)
 	buf_puts(o, http_status_text(status));
 	buf_puts(o, "\r\nDate: ");
 	buf_puts(o, loop_date(c->lp));
-	if (len)
-		buf_puts(o, "\r\nContent-Type: application/json");
-	buf_puts(o, "\r\nContent-Length: ");
-	put_uint(o, len);
+	if (status == 204 || status < 200) {
+		len = 0; /* no body, and no Content-Length either (RFC 9110 8.6) */
+	} else {
+		if (len)
+			buf_puts(o, "\r\nContent-Type: application/json");
+		buf_puts(o, "\r\nContent-Length: ");
+		put_uint(o, len);
+	}
 	if (c->state == CS_LAST)
 		buf_puts(o, "\r\nConnection: close");
 	else if (c->head.minor == 0)
@@ -274,16 +284,18 @@ static void conn_complete(struct api_req *req)
 {
 	struct conn *c = (struct conn *)((char *)req - offsetof(struct conn, req));
 	struct loop *lp = c->lp;
+	/* The wake-up is written under the lock: once the loop has answered this
+	 * request, http_stop may free the loop, and it takes this lock first. */
 	pthread_mutex_lock(&lp->mu);
 	bool first = lp->done == NULL;
 	c->next_list = lp->done;
 	lp->done = c;
-	pthread_mutex_unlock(&lp->mu);
 	if (first) {
 		uint64_t one = 1;
 		ssize_t w = write(lp->wake, &one, sizeof(one));
 		(void)w; /* a full counter still wakes the loop */
 	}
+	pthread_mutex_unlock(&lp->mu);
 }
 
 static void conn_run(struct conn *c)
@@ -295,7 +307,12 @@ static void conn_run(struct conn *c)
 		conn_refuse(c, 503, "unavailable", "out of memory");
 		return;
 	}
+	/* Counted before draining is checked, so http_quiesce's wait for pending
+	 * work cannot miss a request that is about to be handed over. */
+	atomic_fetch_add(&s->pending, 1);
 	if (atomic_load(&s->draining)) {
+		atomic_fetch_sub(&s->pending, 1);
+		c->head.keep_alive = false;
 		c->state = CS_HEAD;
 		struct gerr e;
 		gerr_set(&e, -1, 503, "unavailable", "shutting down");
@@ -312,7 +329,6 @@ static void conn_run(struct conn *c)
 	c->req.conn = c;
 	c->req.complete = conn_complete;
 	c->state = CS_PENDING;
-	atomic_fetch_add(&s->pending, 1);
 	if (api_handle(s->api, &c->req) == API_DONE) {
 		atomic_fetch_sub(&s->pending, 1);
 		c->state = CS_HEAD;
@@ -325,6 +341,8 @@ static void conn_end_request(struct conn *c)
 {
 	if (c->body.cap > BODY_KEEP)
 		buf_free(&c->body);
+	if (c->req.out.cap > BUF_KEEP)
+		buf_free(&c->req.out);
 	c->head_ms = 0;
 }
 
@@ -343,14 +361,17 @@ static void conn_start_body(struct conn *c)
 		memset(&c->ck, 0, sizeof(c->ck));
 		c->state = CS_CHUNKED;
 	} else if (c->head.content_length > 0) {
-		buf_reserve(&c->body, (size_t)c->head.content_length);
+		/* one allocation for a usual body; a large one grows as it arrives */
+		buf_reserve(&c->body, c->head.content_length < 65536
+		                          ? (size_t)c->head.content_length
+		                          : 65536);
 		c->want = c->head.content_length;
 		c->state = CS_BODY;
 	} else {
 		conn_run(c);
 		return;
 	}
-	if (c->head.expect_continue && c->inpos == c->in.len) {
+	if (c->head.expect_continue && c->inpos == c->in.len && !atomic_load(&s->draining)) {
 		buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
 		conn_flush(c);
 	}
@@ -359,7 +380,9 @@ static void conn_start_body(struct conn *c)
 static void conn_process(struct conn *c)
 {
 	struct http_server *s = c->lp->srv;
-	while (!c->closed) {
+	/* A client that sends without reading its answers is not read further
+	 * until they drain (EPOLLOUT brings us back). */
+	while (!c->closed && c->out.len - c->outpos <= OUT_MAX) {
 		char *p = c->in.data + c->inpos;
 		size_t avail = c->in.len - c->inpos;
 		if (c->state == CS_HEAD) {
@@ -385,10 +408,14 @@ static void conn_process(struct conn *c)
 			int st = http_parse_head(c->headbuf.data, hl, &c->head);
 			if (st) {
 				c->head.method[0] = '\0';
-				conn_refuse(c, st, "bad_request", refusal(st));
+				conn_refuse(c, st,
+				            st == 431   ? "headers_too_large"
+				            : st == 417 ? "expectation_failed"
+				            : st >= 500 ? "not_supported"
+				                        : "bad_request",
+				            refusal(st));
 				break;
 			}
-			c->head_ms = 0;
 			conn_start_body(c);
 		} else if (c->state == CS_BODY) {
 			size_t take = avail < (uint64_t)c->want ? avail : (size_t)c->want;
@@ -430,6 +457,8 @@ static void conn_process(struct conn *c)
 	if (c->inpos == c->in.len) {
 		c->in.len = 0;
 		c->inpos = 0;
+		if (c->in.cap > BUF_KEEP)
+			buf_free(&c->in);
 	} else if (c->inpos) {
 		memmove(c->in.data, c->in.data + c->inpos, c->in.len - c->inpos);
 		c->in.len -= c->inpos;
@@ -443,6 +472,8 @@ static void conn_pump(struct conn *c)
 	while (!c->closed && !c->eof) {
 		if (c->state == CS_PENDING && c->in.len - c->inpos >= PIPELINE_MAX)
 			break; /* read on once the pending answer is out */
+		if (c->out.len - c->outpos > OUT_MAX)
+			break; /* read on once the client has read its answers */
 		if (!buf_reserve(&c->in, READ_MIN)) {
 			conn_close(c);
 			return;
@@ -485,14 +516,16 @@ static void on_accept(struct loop *lp)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if ((errno == EMFILE || errno == ENFILE) && s->spare_fd >= 0) {
+			int spare;
+			if ((errno == EMFILE || errno == ENFILE) &&
+			    (spare = atomic_exchange(&s->spare_fd, -1)) >= 0) {
 				/* Out of descriptors: take the connection with the spare one and
 				 * close it, rather than spin on a listener that stays ready. */
-				close(s->spare_fd);
+				close(spare);
 				fd = accept(s->lfd, NULL, NULL);
 				if (fd >= 0)
 					close(fd);
-				s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				atomic_store(&s->spare_fd, open("/dev/null", O_RDONLY | O_CLOEXEC));
 				log_warn("http_fds",
 				         "note=\"out of file descriptors; connection refused\"");
 			}
@@ -566,8 +599,9 @@ static void sweep(struct loop *lp, int64_t now)
 		if (c->state == CS_PENDING)
 			continue;
 		int64_t idle = now - c->last_ms;
+		int64_t req_age = c->head_ms ? now - c->head_ms : 0;
 		if ((c->state == CS_LAST && c->shut && idle > LINGER_MS) || idle > IDLE_MS ||
-		    (c->head_ms && now - c->head_ms > HEAD_MS))
+		    req_age > (c->state == CS_HEAD ? HEAD_MS : REQUEST_MS))
 			conn_close(c);
 	}
 }
@@ -590,9 +624,17 @@ static void *loop_main(void *arg)
 				if (c->closed)
 					continue;
 				if ((evs[i].events & EPOLLOUT) && c->outpos < c->out.len) {
+					bool held = c->out.len - c->outpos > OUT_MAX;
 					conn_flush(c);
 					if (!c->closed && c->eof && c->outpos >= c->out.len)
 						conn_close(c);
+					if (!c->closed && held &&
+					    c->out.len - c->outpos <= OUT_MAX &&
+					    c->state != CS_PENDING) {
+						conn_process(
+						    c); /* what waited while answers piled up */
+						conn_pump(c);
+					}
 				}
 				if (!c->closed &&
 				    (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
@@ -679,12 +721,14 @@ static void server_free(struct http_server *s)
 			close(lp->ep);
 		if (lp->wake >= 0)
 			close(lp->wake);
+		pthread_mutex_lock(&lp->mu); /* a committer still in conn_complete finishes first */
+		pthread_mutex_unlock(&lp->mu);
 		pthread_mutex_destroy(&lp->mu);
 	}
 	if (s->lfd >= 0)
 		close(s->lfd);
-	if (s->spare_fd >= 0)
-		close(s->spare_fd);
+	if (atomic_load(&s->spare_fd) >= 0)
+		close(atomic_load(&s->spare_fd));
 	free(s->loops);
 	free(s);
 }
@@ -707,7 +751,7 @@ int http_start(const struct http_config *cfg, struct api *api, struct http_serve
 	s->api = api;
 	s->max_body = cfg->max_body;
 	s->lfd = lfd;
-	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	atomic_init(&s->spare_fd, open("/dev/null", O_RDONLY | O_CLOEXEC));
 	s->nloops = nloops;
 	for (int i = 0; i < nloops; i++) {
 		struct loop *lp = &s->loops[i];

@@ -182,6 +182,8 @@ int http_parse_head(char *p, size_t len, struct http_head *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->content_length = -1;
+	if (memchr(p, '\0', len))
+		return 400; /* a NUL would cut a field short for us but not for a proxy */
 	const char *end = p + len;
 	char *eol = find_crlf(p, end);
 	if (!eol)
@@ -240,6 +242,7 @@ const char *http_head_arg(const struct http_head *h, const char *name)
 
 enum {
 	CK_SIZE,
+	CK_SIZE_WS,
 	CK_EXT,
 	CK_SIZE_LF,
 	CK_DATA,
@@ -247,6 +250,7 @@ enum {
 	CK_DATA_LF,
 	CK_TRAILER,
 	CK_TRAILER_LINE,
+	CK_TRAILER_LINE_LF,
 	CK_TRAILER_LF,
 	CK_DONE
 };
@@ -268,7 +272,7 @@ long http_chunked_feed(struct http_chunked *c, const char *in, size_t n, struct 
 			} else if (!c->digits) {
 				return -400;
 			} else if (ch == ';' || ch == ' ' || ch == '\t') {
-				c->state = CK_EXT;
+				c->state = ch == ';' ? CK_EXT : CK_SIZE_WS;
 				c->linelen = 0;
 				i++;
 			} else if (ch == '\r') {
@@ -279,10 +283,19 @@ long http_chunked_feed(struct http_chunked *c, const char *in, size_t n, struct 
 			}
 			break;
 		}
+		case CK_SIZE_WS: /* only more blanks, then extensions or the line end */
+			if (ch == ';')
+				c->state = CK_EXT;
+			else if (ch == '\r')
+				c->state = CK_SIZE_LF;
+			else if (ch != ' ' && ch != '\t')
+				return -400;
+			i++;
+			break;
 		case CK_EXT:
 			if (ch == '\r')
 				c->state = CK_SIZE_LF;
-			else if (ch == '\n' || ++c->linelen > 1024)
+			else if ((ch < 0x20 && ch != '\t') || ch == 0x7f || ++c->linelen > 1024)
 				return -400;
 			i++;
 			break;
@@ -324,16 +337,24 @@ long http_chunked_feed(struct http_chunked *c, const char *in, size_t n, struct 
 			if (ch == '\r') {
 				c->state = CK_TRAILER_LF;
 				i++;
+			} else if (ch == '\n') {
+				return -400; /* a bare LF ends nothing here */
 			} else {
 				c->state = CK_TRAILER_LINE;
 				c->linelen = 0;
 			}
 			break;
 		case CK_TRAILER_LINE:
-			if (ch == '\n')
-				c->state = CK_TRAILER;
-			else if (++c->linelen > 8192)
+			if (ch == '\r')
+				c->state = CK_TRAILER_LINE_LF;
+			else if (ch == '\n' || ch == 0 || ++c->linelen > 8192)
 				return -400;
+			i++;
+			break;
+		case CK_TRAILER_LINE_LF:
+			if (ch != '\n')
+				return -400;
+			c->state = CK_TRAILER;
 			i++;
 			break;
 		case CK_TRAILER_LF:

@@ -598,6 +598,46 @@ class HttpServerTest(H.GanchoTestCase):
         self.assertEqual((got[0], (got[1] or {}).get("id")), (202, eids[0]), "re-POST of the same id: %r" % (got,))
         self.assert_serving("clients leaving before the answer")
 
+    def test_half_close_after_pipelined_ingest_answers_everything(self):
+        # An ingest, then requests behind it, then the client shuts its side: every
+        # request already sent is answered, in order, and then the server closes.
+        eids = [str(uuid.uuid4()) for _ in range(2)]
+        c = self.connect()
+        c.send(self.post_request(eids[0], {"k": 1}) + request("GET", "/healthz")
+               + self.post_request(eids[1], {"k": 2}))
+        c.sock.shutdown(socket.SHUT_WR)
+        self.read(c, "ingest before a half-close", 202)
+        self.read(c, "GET /healthz pipelined behind the ingest, then a half-close", 200)
+        self.read(c, "a second ingest pipelined behind them, then a half-close", 202)
+        self.assert_closed(c, "half-closed connection after its answers")
+        for i, eid in enumerate(eids):
+            self.assert_event_stored(eid, {"k": i + 1}, "pipelined ingest %d before a half-close" % (i + 1))
+
+    def test_client_that_never_reads_is_not_buffered_without_bound(self):
+        # Pipelined requests from a client that reads none of its answers: the server
+        # stops reading once unsent answers pile up, so what the client manages to send
+        # stays bounded (socket buffers and a few dozen KB), and the server keeps serving.
+        s = socket.create_connection(("127.0.0.1", self.g.port), timeout=TIMEOUT)
+        self.addCleanup(s.close)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.setblocking(False)
+        chunk = request("GET", "/healthz") * 512
+        sent, stalled_since = 0, None
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and sent < 64 * 1024 * 1024:
+            try:
+                sent += s.send(chunk)
+                stalled_since = None
+            except BlockingIOError:
+                stalled_since = stalled_since or time.monotonic()
+                if time.monotonic() - stalled_since > 1.5:
+                    break
+                time.sleep(0.01)
+        self.assertLess(sent, 16 * 1024 * 1024,
+                        "a client that never reads could push %d bytes of requests: the server keeps "
+                        "reading while its answers pile up" % sent)
+        self.assert_serving("a client that never reads its answers")
+
     # -- 12. many connections
     def test_two_hundred_connections(self):
         conns = []
