@@ -72,8 +72,9 @@ struct conn {
 	bool closed; /* fd closed; waiting to be freed */
 	bool shut;   /* our side shut down, lingering */
 	int64_t last_ms;
-	int64_t head_ms; /* when the current request's first byte came */
-	struct buf in;   /* received; parsed up to inpos */
+	int64_t head_ms;  /* when the current request's first byte came */
+	size_t head_scan; /* bytes of the head already searched for its end */
+	struct buf in;    /* received; parsed up to inpos */
 	size_t inpos;
 	struct buf out; /* to send; sent up to outpos */
 	size_t outpos;
@@ -386,16 +387,33 @@ static void conn_process(struct conn *c)
 		char *p = c->in.data + c->inpos;
 		size_t avail = c->in.len - c->inpos;
 		if (c->state == CS_HEAD) {
+			/* an empty line before a request line is skipped (RFC 9112 2.2) */
+			while (avail >= 2 && p[0] == '\r' && p[1] == '\n' && !c->head_ms) {
+				c->inpos += 2;
+				p += 2;
+				avail -= 2;
+			}
 			if (!avail)
 				break;
-			if (!c->head_ms)
+			if (!c->head_ms) {
 				c->head_ms = clock_mono_ms();
-			size_t hl = http_head_end(p, avail);
+				c->head_scan = 0;
+			}
+			/* resume the search for the blank line where the last read left it */
+			size_t from = c->head_scan > 3 ? c->head_scan - 3 : 0;
+			size_t hl = http_head_end(p + from, avail - from);
+			hl = hl ? hl + from : 0;
+			c->head_scan = avail;
 			if (!hl || hl > HTTP_MAX_HEAD) {
 				c->head.method[0] = '\0';
 				if (avail > HTTP_MAX_HEAD || hl > HTTP_MAX_HEAD)
 					conn_refuse(c, 431, "headers_too_large",
 					            "the request head is over 16 KB");
+				else if (memmem(p, avail, "\n\n", 2) ||
+				         memmem(p, avail, "\n\r\n", 3) ||
+				         memmem(p, avail, "\r\n\n", 3))
+					conn_refuse(c, 400, "bad_request",
+					            "header lines must end in CRLF");
 				break;
 			}
 			buf_reset(&c->headbuf);

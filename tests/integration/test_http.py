@@ -638,6 +638,17 @@ class HttpServerTest(H.GanchoTestCase):
                         "reading while its answers pile up" % sent)
         self.assert_serving("a client that never reads its answers")
 
+    def test_empty_line_before_the_request_line_is_skipped(self):
+        c = self.connect()
+        c.send(b"\r\n" + request("GET", "/healthz"))
+        self.read(c, "GET /healthz after an empty line", 200)
+        self.assert_open(c, "after a request preceded by an empty line")
+
+    def test_head_with_bare_lf_lines_refused_at_once(self):
+        # Not a 30 s wait for a CRLF CRLF that will never come: 400, then close.
+        self.check_rejected(b"GET /healthz HTTP/1.1\nHost: x\n\n", (400,),
+                            "a request head with bare LF line ends", must_close=True)
+
     # -- 12. many connections
     def test_two_hundred_connections(self):
         conns = []
