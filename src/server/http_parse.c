@@ -143,6 +143,7 @@ static bool has_token(const char *list, const char *token)
 static int interpret(struct http_head *h)
 {
 	bool te = false;
+	int hosts = 0;
 	h->keep_alive = h->minor == 1;
 	for (int i = 0; i < h->nheaders; i++) {
 		const char *n = h->headers[i].name, *v = h->headers[i].value;
@@ -164,12 +165,16 @@ static int interpret(struct http_head *h)
 				h->keep_alive = false;
 			else if (h->minor == 0 && has_token(v, "keep-alive"))
 				h->keep_alive = true;
+		} else if (strcasecmp(n, "Host") == 0) {
+			hosts++;
 		} else if (strcasecmp(n, "Expect") == 0) {
 			if (strcasecmp(v, "100-continue") != 0)
 				return 417;
 			h->expect_continue = h->minor == 1;
 		}
 	}
+	if (hosts > 1 || (hosts == 0 && h->minor == 1))
+		return 400; /* RFC 9112 3.2: exactly one Host in HTTP/1.1 */
 	if (te && h->content_length >= 0)
 		return 400; /* two framings: the classic smuggling vector */
 	if (te && h->minor == 0)

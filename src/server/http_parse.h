@@ -5,8 +5,9 @@
  * Strict where leniency invites request smuggling or ambiguity: CRLF line
  * ends, no obsolete line folding, Content-Length digits only and one value,
  * Content-Length together with Transfer-Encoding refused, only the "chunked"
- * transfer coding. Errors come back as the status to answer (400, 417, 431,
- * 501, 505), after which the connection is closed.
+ * transfer coding, exactly one Host in HTTP/1.1. Errors come back as the
+ * status to answer (400, 417, 431, 501, 505), after which the connection is
+ * closed.
  */
 #ifndef GANCHO_SERVER_HTTP_PARSE_H
 #define GANCHO_SERVER_HTTP_PARSE_H

@@ -649,6 +649,11 @@ class HttpServerTest(H.GanchoTestCase):
         self.check_rejected(b"GET /healthz HTTP/1.1\nHost: x\n\n", (400,),
                             "a request head with bare LF line ends", must_close=True)
 
+    def test_http_1_1_without_host_or_with_two_refused(self):
+        self.check_rejected(request("GET", "/healthz", host=False), (400,), "HTTP/1.1 without Host")
+        self.check_rejected(request("GET", "/healthz", [("Host", "other")]), (400,),
+                            "HTTP/1.1 with two Host headers")
+
     # -- 12. many connections
     def test_two_hundred_connections(self):
         conns = []

@@ -17,8 +17,8 @@
 
 static char scratch[HTTP_MAX_HEAD * 2];
 
-/* parse: copy text (a whole head) and parse it; the status. */
-static int parse(const char *text, struct http_head *h)
+/* parse_raw: copy text (a whole head) and parse it; the status. */
+static int parse_raw(const char *text, struct http_head *h)
 {
 	size_t n = strlen(text);
 	assert_true(n < sizeof(scratch));
@@ -26,6 +26,20 @@ static int parse(const char *text, struct http_head *h)
 	size_t end = http_head_end(scratch, n);
 	assert_int_equal(end, n);
 	return http_parse_head(scratch, end, h);
+}
+
+/* parse: as parse_raw, with a Host header added after the request line when
+ * the text has none (HTTP/1.1 requires one; most cases here are about other
+ * rules). */
+static int parse(const char *text, struct http_head *h)
+{
+	static char with_host[HTTP_MAX_HEAD * 2];
+	const char *eol = strstr(text, "\r\n");
+	if (!eol || strcasestr(text, "\nHost:")) {
+		return parse_raw(text, h);
+	}
+	snprintf(with_host, sizeof(with_host), "%.*s\r\nHost: x%s", (int)(eol - text), text, eol);
+	return parse_raw(with_host, h);
 }
 
 static void test_head_end(void **state)
@@ -123,6 +137,17 @@ static void test_framing(void **state)
 	assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", &h),
 	                 501);
 	assert_int_equal(parse("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", &h), 400);
+}
+
+static void test_host(void **state)
+{
+	(void)state;
+	struct http_head h;
+	assert_int_equal(parse_raw("GET / HTTP/1.1\r\n\r\n", &h), 400);
+	assert_int_equal(parse_raw("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", &h), 400);
+	assert_int_equal(parse_raw("GET / HTTP/1.1\r\nhost: a\r\n\r\n", &h), 0);
+	assert_int_equal(parse_raw("GET / HTTP/1.0\r\n\r\n", &h), 0);
+	assert_int_equal(parse_raw("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", &h), 400);
 }
 
 static void test_expect(void **state)
@@ -267,6 +292,7 @@ int main(void)
 	    cmocka_unit_test(test_query_and_path_decoding),
 	    cmocka_unit_test(test_keep_alive_rules),
 	    cmocka_unit_test(test_framing),
+	    cmocka_unit_test(test_host),
 	    cmocka_unit_test(test_expect),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_nul_refused),
