@@ -538,8 +538,10 @@ static bool task_add(struct dispatcher *d, const struct store_task *st, struct p
 		payload_unref(p);
 		return false;
 	}
-	if (ws->w->fifo && !d->shared && ws_active(ws)) {
-		struct lane *l = lane_get(d, ws->seq, ws->w->ordering_key ? st->okey : "", true);
+	struct lane *l = NULL; /* the task's FIFO lane, looked up once */
+	if (ws->w->fifo && ws_active(ws))
+		l = lane_get(d, ws->seq, ws->w->ordering_key ? st->okey : "", true);
+	if (l && !d->shared) {
 		if (l != d->loading &&
 		    (l->spilled ? st->seq > l->spill_after
 		                : l->n >= d->lane_max && d->ntasks > d->e->cfg.window / 2 &&
@@ -575,8 +577,7 @@ static bool task_add(struct dispatcher *d, const struct store_task *st, struct p
 		task_hold(d, t, now);
 		return true;
 	}
-	if (ws->w->fifo) {
-		struct lane *l = lane_get(d, ws->seq, ws->w->ordering_key ? st->okey : "", true);
+	if (l) {
 		t->lane = l;
 		l->n++;
 		/* Keep the lane in seq order; new work nearly always goes last. */
