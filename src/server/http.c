@@ -244,18 +244,6 @@ static void conn_answer(struct conn *c)
 	conn_flush(c);
 }
 
-/* refusal: what a client is told when its request head is refused. */
-static const char *refusal(int status)
-{
-	switch (status) {
-	case 505: return "only HTTP/1.0 and HTTP/1.1 are spoken here";
-	case 501: return "only the chunked transfer coding is supported";
-	case 417: return "only Expect: 100-continue is supported";
-	case 431: return "too many header fields";
-	default: return "malformed request";
-	}
-}
-
 /* conn_refuse: answer an error of the transport itself, then close. */
 static void conn_refuse(struct conn *c, int status, const char *code, const char *msg)
 {
@@ -266,6 +254,37 @@ static void conn_refuse(struct conn *c, int status, const char *code, const char
 	c->head.keep_alive = false;
 	c->state = CS_LAST;
 	conn_answer(c);
+}
+
+/* refuse_head: a request head the parser refused with status. */
+static void refuse_head(struct conn *c, int status)
+{
+	c->head.method[0] = '\0'; /* not a HEAD request: the answer has its body */
+	switch (status) {
+	case 505:
+		conn_refuse(c, 505, "not_supported", "only HTTP/1.0 and HTTP/1.1 are spoken here");
+		break;
+	case 501:
+		conn_refuse(c, 501, "not_supported",
+		            "only the chunked transfer coding is supported");
+		break;
+	case 417:
+		conn_refuse(c, 417, "expectation_failed", "only Expect: 100-continue is supported");
+		break;
+	case 431:
+		conn_refuse(c, 431, "headers_too_large",
+		            "the request head is over 16 KB or 64 fields");
+		break;
+	default: conn_refuse(c, status, "bad_request", "malformed request"); break;
+	}
+}
+
+/* refuse_too_large: a body over max_body, refused before it is read whole. */
+static void refuse_too_large(struct conn *c)
+{
+	char msg[96];
+	snprintf(msg, sizeof(msg), "the body is over the %zu byte limit", c->lp->srv->max_body);
+	conn_refuse(c, 413, "payload_too_large", msg);
 }
 
 /* ---- requests -------------------------------------------------------------------- */
@@ -313,12 +332,7 @@ static void conn_run(struct conn *c)
 	atomic_fetch_add(&s->pending, 1);
 	if (atomic_load(&s->draining)) {
 		atomic_fetch_sub(&s->pending, 1);
-		c->head.keep_alive = false;
-		c->state = CS_HEAD;
-		struct gerr e;
-		gerr_set(&e, -1, 503, "unavailable", "shutting down");
-		api_error(&c->req, &e);
-		conn_answer(c);
+		conn_refuse(c, 503, "unavailable", "shutting down");
 		return;
 	}
 	c->req.method = c->head.method;
@@ -353,9 +367,7 @@ static void conn_start_body(struct conn *c)
 	struct http_server *s = c->lp->srv;
 	buf_reset(&c->body);
 	if (c->head.content_length > 0 && (uint64_t)c->head.content_length > s->max_body) {
-		char msg[96];
-		snprintf(msg, sizeof(msg), "the body is over the %zu byte limit", s->max_body);
-		conn_refuse(c, 413, "payload_too_large", msg); /* before reading a byte of it */
+		refuse_too_large(c); /* before reading a byte of it */
 		return;
 	}
 	if (c->head.chunked) {
@@ -405,10 +417,10 @@ static void conn_process(struct conn *c)
 			hl = hl ? hl + from : 0;
 			c->head_scan = avail;
 			if (!hl || hl > HTTP_MAX_HEAD) {
-				c->head.method[0] = '\0';
+				c->head.method[0] =
+				    '\0'; /* the last request's: any answer has a body */
 				if (avail > HTTP_MAX_HEAD || hl > HTTP_MAX_HEAD)
-					conn_refuse(c, 431, "headers_too_large",
-					            "the request head is over 16 KB");
+					refuse_head(c, 431);
 				else if (memmem(p, avail, "\n\n", 2) ||
 				         memmem(p, avail, "\n\r\n", 3) ||
 				         memmem(p, avail, "\r\n\n", 3))
@@ -425,13 +437,7 @@ static void conn_process(struct conn *c)
 			}
 			int st = http_parse_head(c->headbuf.data, hl, &c->head);
 			if (st) {
-				c->head.method[0] = '\0';
-				conn_refuse(c, st,
-				            st == 431   ? "headers_too_large"
-				            : st == 417 ? "expectation_failed"
-				            : st >= 500 ? "not_supported"
-				                        : "bad_request",
-				            refusal(st));
+				refuse_head(c, st);
 				break;
 			}
 			conn_start_body(c);
@@ -448,10 +454,7 @@ static void conn_process(struct conn *c)
 				break;
 			long n = http_chunked_feed(&c->ck, p, avail, &c->body, s->max_body);
 			if (n == -413) {
-				char msg[96];
-				snprintf(msg, sizeof(msg), "the body is over the %zu byte limit",
-				         s->max_body);
-				conn_refuse(c, 413, "payload_too_large", msg);
+				refuse_too_large(c);
 				break;
 			}
 			if (n < 0) {
