@@ -38,7 +38,8 @@ static char *event_types_text(struct api_req *req, const json_t *v)
 	size_t i;
 	json_t *e;
 	json_array_foreach (v, i, e) {
-		if (!json_is_string(e) || !webhook_event_name_valid(json_string_value(e))) {
+		if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e) ||
+		    !webhook_event_name_valid(json_string_value(e))) {
 			api_fail(req, 400, "invalid_field",
 			         "eventTypes: each must be 1-128 chars of [A-Za-z0-9._:-]");
 			return NULL;

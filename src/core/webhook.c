@@ -131,6 +131,10 @@ static int string_field(const json_t *body, const char *key, size_t minlen, size
 		                "%s: longer than %zu bytes", key, maxlen);
 	if (json_string_length(v) < minlen)
 		return bad(err, "%s: must not be empty", key);
+	/* The API refuses NUL in every body; a caller that builds bodies
+	 * itself gets the same answer rather than a string cut short. */
+	if (memchr(json_string_value(v), '\0', json_string_length(v)))
+		return bad(err, "%s: must not contain a NUL character", key);
 	return 0;
 }
 
@@ -228,7 +232,8 @@ static int validate_events(json_t *cfg, struct gerr *err)
 	size_t i;
 	json_t *e;
 	json_array_foreach (list, i, e) {
-		if (!json_is_string(e) || !webhook_event_name_valid(json_string_value(e))) {
+		if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e) ||
+		    !webhook_event_name_valid(json_string_value(e))) {
 			json_decref(list);
 			return bad(err,
 			           "%s: each event must be a name of [A-Za-z0-9._:-], 1-128 chars",
@@ -376,6 +381,8 @@ int webhook_status_from_body(const json_t *body, int dflt, struct gerr *err)
 	if (!v || json_is_null(v))
 		return dflt;
 	const char *s = json_string_value(v);
+	if (s && strlen(s) != json_string_length(v))
+		s = NULL; /* a NUL inside: not "active" */
 	if (s && strcmp(s, "active") == 0)
 		return 0;
 	if (s && strcmp(s, "inactive") == 0)

@@ -146,6 +146,12 @@ class ClientHeadersTest(H.GanchoTestCase):
         self.assertEqual(r.header_list("X-Full"), ["v"])
         # clientHeaders without Content-Type: none is sent (Gupy's rule), even with empty values
         self.assertEqual(r.header_list("Content-Type"), [], r.raw_headers)
+        # an empty Content-Type is sent as given, once
+        rx2 = self.new_receiver()
+        self.create_webhook(rx=rx2, action="job.changed", clientHeaders={"Content-Type": ""})
+        self.post_event("job.changed", {"n": 2})
+        r2 = rx2.wait_for(1)[0]
+        self.assertEqual(r2.header_list("Content-Type"), [""], r2.raw_headers)
 
 
 class SubscriptionTest(H.GanchoTestCase):

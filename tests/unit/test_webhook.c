@@ -32,7 +32,7 @@
 static json_t *load(const char *text)
 {
 	json_error_t jerr;
-	json_t *v = json_loads(text, JSON_DECODE_ANY, &jerr);
+	json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (!v)
 		fail_msg("bad test JSON: %s: %s", jerr.text, text);
 	return v;
@@ -202,6 +202,11 @@ static void test_status(void **state)
 	assert_int_equal(webhook_status_from_body(b, 0, &err), GERR_INVALID);
 	assert_int_equal(err.status, 400);
 	assert_string_equal(err.code, "invalid_field");
+	json_decref(b);
+
+	memset(&err, 0, sizeof(err));
+	b = load("{\"status\":\"active\\u0000x\"}"); /* not "active" cut short */
+	assert_int_equal(webhook_status_from_body(b, 1, &err), GERR_INVALID);
 	json_decref(b);
 
 	memset(&err, 0, sizeof(err));
@@ -1109,6 +1114,13 @@ static void test_unknown_and_contradictory_fields(void **state)
 	json_decref(cfg);
 	/* url is an alias: both at once is a contradiction */
 	refused_msg("{\"url\":\"https://other.example.com\"}", "not both");
+	/* NUL: refused here too, not cut short (the API refuses it in every body) */
+	refused_msg("{\"unit\":\"SP\\u0000RJ\"}", "unit: must not contain a NUL");
+	refused_msg("{\"techOwnerName\":\"a\\u0000\"}", "techOwnerName: must not contain a NUL");
+	refused_msg("{\"events\":[\"job.published\\u0000x\"],\"action\":null}", "events:");
+	refused_msg("{\"authorization\":{\"kind\":\"basic\",\"data\":{\"username\":\"u\","
+	            "\"password\":\"p\\u0000\\r\\nX-Evil: 1\"}}}",
+	            "authorization.data.password");
 	/* previousSecrets is gancho's */
 	refused_msg("{\"previousSecrets\":[]}", "cannot be set");
 }
