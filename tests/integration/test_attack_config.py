@@ -74,6 +74,20 @@ class NulInConfigTest(H.GanchoTestCase):
         got = self.api("DELETE", path)
         self.assertEqual(got[0], 204, "DELETE after the refusals: %r" % (got[2][:300],))
 
+    def test_webhook_survives_a_restart_after_refused_nul(self):
+        g = self.new_gancho()
+        _, token = g.create_company()
+        wh = self.create_webhook(g=g, token=token, unit="SP")
+        path = "/api/v1/webhooks/%s" % wh["id"]
+        for body in ({"unit": "SP" + NUL + "x"}, {"clientHeaders": {"X-A": NUL}}):
+            got = self.api("PATCH", path, body, token=token, g=g)
+            self.assertStatus(got, 400, "PATCH %r" % (body,), code="invalid_field")
+        g.restart()
+        got = self.api("GET", path, token=token, g=g)
+        self.assertEqual(self.assertStatus(got, 200, "GET after the restart").get("unit"), "SP")
+        self.post_event("candidate.hired", {"n": 1}, token=token, g=g, unit="SP")
+        self.rx.wait_for(1)
+
     def test_nul_refused_in_company_bodies(self):
         got = self.g.admin("POST", "/api/v1/companies", {"name": "ACME" + NUL + "x"})
         js = self.assertStatus(got, 400, "company name with a NUL", code="invalid_field")
