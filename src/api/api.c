@@ -73,6 +73,47 @@ void api_error(struct api_req *req, const struct gerr *err)
 	           err->msg[0] ? err->msg : "internal error");
 }
 
+/* nul_path: the path of the first string in v holding a NUL ("" for v
+ * itself; "clientHeaders.X-Key", "eventTypes[1]"), written into path, or
+ * false when there is none. jansson refuses NUL in object keys, so only
+ * values are looked at. A name too long for path is cut on a UTF-8 character
+ * boundary. */
+static bool nul_path(const json_t *v, char *path, size_t len, size_t cap)
+{
+	if (json_is_string(v))
+		return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach (v, i, e) {
+			snprintf(path + len, cap - len, "[%zu]", i);
+			if (nul_path(e, path, strlen(path), cap))
+				return true;
+			path[len] = '\0';
+		}
+	} else if (json_is_object(v)) {
+		const char *k;
+		json_t *e;
+		json_object_foreach ((json_t *)v, k, e) {
+			size_t n = len;
+			if (n && n + 1 < cap)
+				path[n++] = '.';
+			size_t kn = strlen(k);
+			if (kn > cap - n - 1) {
+				kn = cap - n - 1;
+				while (kn > 0 && ((unsigned char)k[kn] & 0xC0) == 0x80)
+					kn--;
+			}
+			memcpy(path + n, k, kn);
+			path[n + kn] = '\0';
+			if (nul_path(e, path, n + kn, cap))
+				return true;
+			path[len] = '\0';
+		}
+	}
+	return false;
+}
+
 json_t *api_body(struct api_req *req)
 {
 	json_error_t je;
@@ -90,6 +131,17 @@ json_t *api_body(struct api_req *req)
 	if (!json_is_object(v)) {
 		json_decref(v);
 		api_fail(req, 400, "invalid_json", "the body must be a JSON object");
+		return NULL;
+	}
+	/* \u0000 is parsed (JSON_ALLOW_NUL) only to name the field: no field of
+	 * a management body may hold one. C strings would stop at it — a
+	 * stored config would read back differently, and checks for CR/LF
+	 * would stop early. (Event data, which may, is not read here.) */
+	char path[160] = "";
+	if (nul_path(v, path, 0, sizeof(path))) {
+		json_decref(v);
+		api_fail(req, 400, "invalid_field",
+		         "%s: must not contain a NUL character (\\u0000)", path);
 		return NULL;
 	}
 	return v;

@@ -38,13 +38,29 @@ static char *event_types_text(struct api_req *req, const json_t *v)
 	size_t i;
 	json_t *e;
 	json_array_foreach (v, i, e) {
-		if (!json_is_string(e) || !webhook_event_name_valid(json_string_value(e))) {
+		if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e) ||
+		    !webhook_event_name_valid(json_string_value(e))) {
 			api_fail(req, 400, "invalid_field",
 			         "eventTypes: each must be 1-128 chars of [A-Za-z0-9._:-]");
 			return NULL;
 		}
 	}
 	return json_dumps(v, JSON_COMPACT);
+}
+
+/* key_excerpt: at most 64 bytes of a client-given key for a message, cut on
+ * a UTF-8 character boundary so the answer stays valid UTF-8. */
+static const char *key_excerpt(const char *k, char out[72])
+{
+	size_t n = strlen(k);
+	if (n <= 64)
+		return k;
+	n = 64;
+	while (n > 0 && ((unsigned char)k[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(out, k, n);
+	memcpy(out + n, "...", 4);
+	return out;
 }
 
 static bool name_valid(const char *s)
@@ -74,6 +90,18 @@ static int create(struct api *a, struct api_req *req)
 	json_t *body = api_body(req);
 	if (!body)
 		return API_DONE;
+	const char *k;
+	json_t *v;
+	json_object_foreach (body, k, v) {
+		if (strcmp(k, "name") != 0 && strcmp(k, "eventTypes") != 0) {
+			char ex[72];
+			int out = api_fail(req, 400, "invalid_field",
+			                   "%s: unknown field (expected name, eventTypes)",
+			                   key_excerpt(k, ex));
+			json_decref(body);
+			return out;
+		}
+	}
 	const char *name = json_string_value(json_object_get(body, "name"));
 	if (!name || !name_valid(name)) {
 		json_decref(body);
@@ -144,8 +172,12 @@ static int own(struct api *a, struct api_req *req, const struct caller *c)
 		json_t *v;
 		json_object_foreach (body, k, v) {
 			if (strcmp(k, "eventTypes") != 0) {
+				char ex[72];
+				int out = api_fail(req, 400, "invalid_field",
+				                   "%s: unknown field (expected eventTypes)",
+				                   key_excerpt(k, ex));
 				json_decref(body);
-				return api_fail(req, 400, "invalid_field", "%s: unknown field", k);
+				return out;
 			}
 		}
 	}

@@ -11,6 +11,11 @@
  * Order of effects on a change: the store first (the truth), then the
  * registry (what ingest and the dispatcher read), then a message to the
  * dispatcher, so no reader ever sees a webhook the store does not have.
+ *
+ * Everything that can fail — validation, compiling, the answer — is done
+ * before the store commits, so an error answer always means nothing
+ * changed: a client that retries after an error never creates a second
+ * webhook. What runs after the commit cannot turn the answer into an error.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +26,7 @@
 #include "core/filter.h"
 #include "core/webhook.h"
 #include "util/clock.h"
+#include "util/log.h"
 #include "util/uuid.h"
 
 static json_t *answer(const struct store_webhook *w, const json_t *cfg)
@@ -36,24 +42,60 @@ static void tell_nodes(struct api *a, int64_t seq)
 	store_notify(a->s, msg);
 }
 
-/* publish: compile the stored webhook into the registry. */
-static int publish(struct api *a, const struct store_webhook *w, const json_t *cfg,
-                   struct gerr *err)
+/* events_known: every event of cfg is built in or declared by the company,
+ * as POST /events requires; else the same 422 and false. Checked only when
+ * the body names events, so a later change to the company's declarations
+ * does not block unrelated changes to a webhook. */
+static bool events_known(struct api *a, struct api_req *req, const struct caller *c,
+                         const json_t *body, const json_t *cfg)
 {
-	struct webhook *cw;
-	int rc = webhook_compile(cfg, w->seq, w->id, w->company_seq, w->status, clock_now_ms(), &cw,
-	                         err);
+	if (!json_object_get(body, "action") && !json_object_get(body, "events"))
+		return true;
+	size_t i;
+	json_t *e;
+	json_array_foreach (json_object_get(cfg, "events"), i, e) {
+		const char *name = json_string_value(e);
+		if (!registry_event_allowed(a->reg, c->company_seq, name)) {
+			api_fail(req, 422, "unknown_event",
+			         "event \"%s\" is not a known event; declare it with PATCH "
+			         "/api/v1/company {\"eventTypes\": [...]}",
+			         name);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* prepare: the compiled webhook and the answer for a config about to be
+ * stored, so that nothing after the commit can fail. w->seq is not known yet
+ * for a new webhook: the caller sets cw->seq after the insert. */
+static int prepare(const struct store_webhook *w, const json_t *cfg, struct webhook **cw,
+                   json_t **ans, struct gerr *err)
+{
+	*ans = NULL;
+	int rc =
+	    webhook_compile(cfg, w->seq, w->id, w->company_seq, w->status, clock_now_ms(), cw, err);
 	if (rc)
 		return rc;
-	registry_webhook_put(a->reg, cw);
+	*ans = answer(w, cfg);
+	if (!*ans) {
+		webhook_unref(*cw);
+		*cw = NULL;
+		return gerr_set(err, GERR_NOMEM, 503, "unavailable", "out of memory");
+	}
 	return 0;
 }
 
 static int create(struct api *a, struct api_req *req, const struct caller *c)
 {
-	json_t *body = api_body(req), *cfg = NULL;
+	json_t *body = api_body(req), *cfg = NULL, *ans = NULL;
 	if (!body)
 		return API_DONE;
+	if (json_object_get(body, "id")) {
+		json_decref(body);
+		return api_fail(req, 400, "invalid_field",
+		                "id: chosen by gancho, not by the client");
+	}
 	struct gerr err = {0};
 	int64_t now = clock_now_ms();
 	int status = webhook_status_from_body(body, WH_ACTIVE, &err);
@@ -63,26 +105,40 @@ static int create(struct api *a, struct api_req *req, const struct caller *c)
 		api_error(req, &err);
 		return API_DONE;
 	}
+	if (!events_known(a, req, c, body, cfg)) {
+		json_decref(body);
+		json_decref(cfg);
+		return API_DONE;
+	}
 	json_decref(body);
 	struct store_webhook w = {0};
+	struct webhook *cw = NULL;
 	uuid_v4(w.id);
 	w.company_seq = c->company_seq;
 	w.status = status;
 	w.created_at = w.updated_at = now;
 	w.config = json_dumps(cfg, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	api_lock(a);
-	int rc = w.config ? store_webhook_insert(a->s, &w, &err) : GERR_NOMEM;
-	if (rc == 0)
-		rc = publish(a, &w, cfg, &err);
-	if (rc == 0)
-		tell_nodes(a, w.seq);
-	api_unlock(a);
+	int rc = w.config ? prepare(&w, cfg, &cw, &ans, &err) : GERR_NOMEM;
+	if (rc == 0) {
+		api_lock(a);
+		rc = store_webhook_insert(a->s, &w, &err);
+		if (rc == 0) {
+			/* committed: from here on the answer is 201 */
+			cw->seq = w.seq;
+			registry_webhook_put(a->reg, cw);
+			cw = NULL;
+			tell_nodes(a, w.seq);
+		}
+		api_unlock(a);
+	}
 	if (rc) {
 		if (!err.status)
 			gerr_set(&err, rc, 503, "unavailable", "cannot store the webhook");
 		api_error(req, &err);
+		webhook_unref(cw);
+		json_decref(ans);
 	} else {
-		api_json(req, 201, answer(&w, cfg));
+		api_json(req, 201, ans);
 	}
 	free(w.config);
 	json_decref(cfg);
@@ -118,11 +174,18 @@ static int list(struct api *a, struct api_req *req, const struct caller *c)
 	return API_DONE;
 }
 
-static int patch(struct api *a, struct api_req *req, struct store_webhook *w, json_t *cfg)
+static int patch(struct api *a, struct api_req *req, const struct caller *c,
+                 struct store_webhook *w, json_t *cfg)
 {
-	json_t *body = api_body(req), *ncfg = NULL;
+	json_t *body = api_body(req), *ncfg = NULL, *ans = NULL;
 	if (!body)
 		return API_DONE;
+	const json_t *id = json_object_get(body, "id");
+	if (id && !(json_is_string(id) && strcmp(json_string_value(id), w->id) == 0)) {
+		json_decref(body);
+		return api_fail(req, 400, "invalid_field",
+		                "id: does not match the webhook in the path");
+	}
 	struct gerr err = {0};
 	int64_t now = clock_now_ms();
 	int old_status = w->status;
@@ -133,6 +196,11 @@ static int patch(struct api *a, struct api_req *req, struct store_webhook *w, js
 		api_error(req, &err);
 		return API_DONE;
 	}
+	if (!events_known(a, req, c, body, ncfg)) {
+		json_decref(body);
+		json_decref(ncfg);
+		return API_DONE;
+	}
 	json_decref(body);
 	char *text = json_dumps(ncfg, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	free(w->config);
@@ -141,27 +209,42 @@ static int patch(struct api *a, struct api_req *req, struct store_webhook *w, js
 	w->updated_at = now;
 	if (status == WH_ACTIVE && old_status != WH_ACTIVE)
 		w->fail_since = 0;
-	api_lock(a);
-	int rc = text ? store_webhook_update(a->s, w) : GERR_NOMEM;
-	if (rc == 0)
-		rc = publish(a, w, ncfg, &err);
+	struct webhook *cw = NULL;
+	int rc = text ? prepare(w, ncfg, &cw, &ans, &err) : GERR_NOMEM;
 	int released = 0;
-	if (rc == 0 && status == WH_ACTIVE && old_status != WH_ACTIVE)
-		released = store_webhook_release_held(a->s, w->seq, now);
-	if (rc == 0)
-		tell_nodes(a, w->seq);
-	api_unlock(a);
+	if (rc == 0) {
+		api_lock(a);
+		rc = store_webhook_update(a->s, w);
+		if (rc == 0) {
+			/* committed: from here on the answer is 200 */
+			registry_webhook_put(a->reg, cw);
+			cw = NULL;
+			if (status == WH_ACTIVE && old_status != WH_ACTIVE) {
+				released = store_webhook_release_held(a->s, w->seq, now);
+				if (released < 0)
+					log_error(
+					    "release_held_failed",
+					    "webhook=%s rc=%d: held deliveries stay held until "
+					    "the next resume or restart",
+					    w->id, released);
+			}
+			tell_nodes(a, w->seq);
+		}
+		api_unlock(a);
+	}
 	if (rc) {
 		if (!err.status)
 			gerr_set(&err, rc, 503, "unavailable", "cannot store the webhook");
 		api_error(req, &err);
+		webhook_unref(cw);
+		json_decref(ans);
 		json_decref(ncfg);
 		return API_DONE;
 	}
 	engine_webhook_changed(a->eng, w->seq);
 	if (released > 0 || (status == WH_ACTIVE && old_status != WH_ACTIVE))
 		engine_webhook_reload(a->eng, w->seq);
-	api_json(req, 200, answer(w, ncfg));
+	api_json(req, 200, ans);
 	json_decref(ncfg);
 	return API_DONE;
 }
@@ -174,7 +257,12 @@ static int delete (struct api *a, struct api_req *req, struct store_webhook *w)
 	api_lock(a);
 	int rc = store_webhook_update(a->s, w);
 	if (rc == 0) {
-		store_webhook_fail_open(a->s, w->seq, "webhook deleted", now);
+		/* committed: the answer is 204 whatever follows */
+		int failed = store_webhook_fail_open(a->s, w->seq, "webhook deleted", now);
+		if (failed < 0)
+			log_error("fail_open_failed",
+			          "webhook=%s rc=%d: its open deliveries were not marked failed",
+			          w->id, failed);
 		tell_nodes(a, w->seq);
 	}
 	api_unlock(a);
@@ -338,7 +426,7 @@ int api_webhooks(struct api *a, struct api_req *req, const struct caller *c, cha
 	else if (strcmp(m, "GET") == 0)
 		api_json(req, 200, answer(&w, cfg)), out = API_DONE;
 	else if (strcmp(m, "PATCH") == 0)
-		out = patch(a, req, &w, cfg);
+		out = patch(a, req, c, &w, cfg);
 	else if (strcmp(m, "DELETE") == 0)
 		out = delete (a, req, &w);
 	else

@@ -39,28 +39,34 @@ static const char cli_webhook_add_usage[] =
     "the new webhook's id and a summary.\n"
     "  --url URL                  where deliveries are POSTed (https://; http:// and\n"
     "                             private hosts only on a server run with --dev)\n"
-    "  --event E                  an event to receive (repeatable, at least one)\n"
-    "  --unit U                   only events of this unit\n"
+    "  --event E                  an event to receive (repeatable, at least one);\n"
+    "                             built in, or declared with PATCH /api/v1/company\n"
+    "  --unit U                   only events of this unit (1-256 bytes)\n"
     "  --header 'Name: value'     a header sent exactly, instead of the default\n"
-    "                             Content-Type (repeatable)\n"
+    "                             Content-Type (repeatable; an empty value is sent\n"
+    "                             empty). Headers gancho sets are refused:\n"
+    "                             Authorization, User-Agent, Acesso-Signature,\n"
+    "                             webhook-*, Host, Content-Length and framing ones\n"
     "  --auth basic:USER:PASS     Authorization: basic <base64(USER:PASS)>\n"
     "  --auth apikey:KEY          Authorization: KEY\n"
     "  --auth apikey:PREFIX:KEY   Authorization: PREFIX KEY\n"
     "  --auth secret:SECRET       Acesso-Signature: base64 HMAC-SHA256 of the body\n"
     "  --auth standard:whsec_...  Standard Webhooks signature headers\n"
     "  --retry gupy|acesso        a built-in retry policy (default gupy)\n"
-    "  --retry schedule:1,5,30[:DEADLINE_S]\n"
-    "                             waits in seconds between tries, then give up\n"
-    "                             DEADLINE_S seconds after the event\n"
+    "  --retry schedule:1,5,30:DEADLINE_S\n"
+    "                             waits in seconds between tries (the last one\n"
+    "                             repeats), then give up DEADLINE_S seconds after\n"
+    "                             the first attempt (DEADLINE_S is required)\n"
     "  --retry exponential:INITIAL_S:MAX_S:DEADLINE_S\n"
     "  --fifo                     deliver in order, one at a time\n"
-    "  --ordering-key PATH        with --fifo: order per value of PATH\n"
-    "                             (e.g. data.application.id)\n"
+    "  --ordering-key PATH        FIFO per value of PATH, e.g. data.application.id\n"
+    "                             (implies --fifo, one lane per value)\n"
     "  --timeout-ms N             per request, 1-300000 (default 30000)\n"
     "  --concurrency N            requests in flight when unordered, 1-256\n"
-    "  --rate N                   at most N requests a second\n"
+    "  --rate N                   at most N requests a second (0 < N <= 100000)\n"
     "  --filter JSON              e.g. '{\"unit\": {\"$in\": [\"SP\",\"RJ\"]}}'\n"
     "  --fail-on CODES            statuses that fail at once, e.g. 404,410\n"
+    "                             (100-599, at most 16)\n"
     "  --inactive                 create it paused\n"
     "  --owner-name N, --owner-email E   who to call when it breaks\n"
     "  --server URL               gancho server (default: $GANCHO_URL or " CLI_DEFAULT_URL ")\n"
@@ -218,7 +224,9 @@ static json_t *cli_webhook_retry(const char *spec)
 			p = comma < end ? comma + 1 : end;
 		}
 		ok = ok && json_array_size(arr) > 0 && json_object_set(o, "schedule", arr) == 0;
-		if (ok && *end == ':') {
+		/* the server requires the deadline: a usage error here, not a 400 */
+		ok = ok && *end == ':';
+		if (ok) {
 			num = cli_number(end + 1, strlen(end + 1));
 			ok = num && json_object_set_new(o, "deadlineSeconds", num) == 0;
 		}
@@ -384,7 +392,7 @@ static int cli_webhook_add(int argc, char **argv)
 		if (!v || json_object_set_new(req, "retryPolicy", v)) {
 			cli_usage_error(spec.name,
 			                "bad --retry '%s': want gupy, acesso, "
-			                "schedule:S1,S2,...[:DEADLINE_S] or "
+			                "schedule:S1,S2,...:DEADLINE_S or "
 			                "exponential:INITIAL_S:MAX_S:DEADLINE_S",
 			                retry);
 			goto out;
@@ -413,14 +421,15 @@ static int cli_webhook_add(int argc, char **argv)
 	}
 	if (rate) {
 		v = cli_number(rate, strlen(rate));
-		if (v && json_number_value(v) <= 0) {
+		if (v && (json_number_value(v) <= 0 || json_number_value(v) > 100000)) {
 			json_decref(v);
 			v = NULL;
 		}
 		if (!v ||
 		    json_object_set_new(req, "rateLimit", json_pack("{s:o}", "perSecond", v))) {
-			cli_usage_error(spec.name, "--rate wants a positive number, not '%s'",
-			                rate);
+			cli_usage_error(
+			    spec.name,
+			    "--rate wants a number from 0 (excluded) to 100000, not '%s'", rate);
 			goto out;
 		}
 	}

@@ -7,14 +7,26 @@
  * Transfer-Encoding, Connection, ...) let a tenant desynchronise a proxy.
  * Host is ours too: it must match the URL we checked with urlcheck.
  *
- * Rules: a name is an RFC 9110 token; a value is a string of at most 8 KiB
+ * The headers gancho writes itself (Authorization, the signature headers,
+ * User-Agent) are refused too: a copy from clientHeaders would arrive twice,
+ * or before the real one, so a receiver could read a forged signature.
+ * Content-Type stays allowed: by Gupy's rule clientHeaders replace it.
+ *
+ * Rules: a name is an RFC 9110 token, given once (names compare
+ * case-insensitively, as HTTP does); a value is a string of at most 8 KiB
  * without CR, LF, NUL or other control characters (HTAB is allowed, as in
- * RFC 9110 field-value); framing and hop-by-hop names are refused, compared
- * case-insensitively; at most 64 headers.
+ * RFC 9110 field-value); reserved names are refused; at most 64 headers.
+ *
+ * headers_line makes the line handed to libcurl. libcurl reads "Name:" with
+ * nothing after the colon as "remove this header", so an empty value (or one
+ * of only blanks, which HTTP trims to empty) is written "Name;", libcurl's
+ * way of sending a header with an empty value.
  */
 #include "core/headers.h"
 
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -23,9 +35,15 @@
 
 static int headers_fail(struct gerr *err, const char *name, const char *reason)
 {
-	if (name)
-		return gerr_set(err, GERR_INVALID, 400, "invalid_field",
-		                "clientHeaders: %.100s: %s", name, reason);
+	if (name) {
+		/* at most 100 bytes of the name, cut on a UTF-8 character boundary */
+		int n = (int)strnlen(name, 101);
+		if (n > 100)
+			for (n = 100; n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80; n--)
+				;
+		return gerr_set(err, GERR_INVALID, 400, "invalid_field", "clientHeaders: %.*s: %s",
+		                n, name, reason);
+	}
 	return gerr_set(err, GERR_INVALID, 400, "invalid_field", "clientHeaders: %s", reason);
 }
 
@@ -48,8 +66,25 @@ static bool headers_is_token(const char *s)
 static bool headers_reserved(const char *name)
 {
 	static const char *const reserved[] = {
-	    "Host", "Content-Length", "Transfer-Encoding", "Connection", "Upgrade",
-	    "TE",   "Trailer",        "Keep-Alive",        "Expect",
+	    /* framing and hop-by-hop: they would desynchronise the connection */
+	    "Host",
+	    "Content-Length",
+	    "Transfer-Encoding",
+	    "Content-Encoding",
+	    "Connection",
+	    "Upgrade",
+	    "TE",
+	    "Trailer",
+	    "Keep-Alive",
+	    "Expect",
+	    "HTTP2-Settings",
+	    /* written by gancho on every delivery */
+	    "Authorization",
+	    "User-Agent",
+	    "Acesso-Signature",
+	    "webhook-id",
+	    "webhook-timestamp",
+	    "webhook-signature",
 	};
 	for (size_t k = 0; k < sizeof(reserved) / sizeof(reserved[0]); k++)
 		if (strcasecmp(name, reserved[k]) == 0)
@@ -72,6 +107,17 @@ int headers_validate(const json_t *v, struct gerr *err)
 	json_object_foreach ((json_t *)v, name, val) {
 		if (!headers_is_token(name))
 			return headers_fail(err, name, "invalid header name");
+		/* JSON keys differ by case where HTTP names do not: one of them
+		 * would be sent twice. */
+		const char *other;
+		json_t *ov;
+		json_object_foreach ((json_t *)v, other, ov) {
+			if (other == name)
+				break;
+			if (strcasecmp(other, name) == 0)
+				return headers_fail(err, name,
+				                    "given twice (header names ignore case)");
+		}
 		if (headers_reserved(name))
 			return headers_fail(err, name,
 			                    "header is set by gancho and cannot be overridden");
@@ -92,4 +138,20 @@ int headers_validate(const json_t *v, struct gerr *err)
 		}
 	}
 	return 0;
+}
+
+char *headers_line(const char *name, const char *value, size_t vlen)
+{
+	bool blank = true;
+	for (size_t k = 0; k < vlen && blank; k++)
+		blank = value[k] == ' ' || value[k] == '\t';
+	size_t n = strlen(name) + vlen + 3;
+	char *line = malloc(n);
+	if (!line)
+		return NULL;
+	if (blank)
+		snprintf(line, n, "%s;", name);
+	else
+		snprintf(line, n, "%s: %.*s", name, (int)vlen, value);
+	return line;
 }

@@ -9,6 +9,17 @@
  *            during a rotation ("previousSecrets": [{secret, expiresAt}]);
  *   struct webhook — compiled for the engine: parsed policy, decoded keys,
  *            the Authorization line and client header lines ready to send.
+ *
+ * One rule for bodies: a field gancho does not know, in the body or in any
+ * of its nested objects (authorization, authorization.data, rateLimit;
+ * retryPolicy in policy.c, filter in filter.c), or fields that contradict
+ * each other (action vs events, orderingKey with ordering "unordered"), are
+ * refused with 400 rather than ignored.
+ *
+ * Secret rotation: every previous secret signs for WEBHOOK_ROTATION_MS from
+ * the moment it was replaced, each with its own expiry. At most
+ * WEBHOOK_MAX_KEYS - 1 can be signing at once; a rotation beyond that is
+ * refused (409) instead of cutting a secret short.
  */
 #include "core/webhook.h"
 
@@ -68,8 +79,43 @@ static int bad(struct gerr *err, const char *fmt, const char *field)
 	return gerr_set(err, GERR_INVALID, 400, "invalid_field", fmt, field);
 }
 
-static int string_field(const json_t *body, const char *key, size_t maxlen, bool required,
-                        struct gerr *err)
+/* excerpt: at most 64 bytes of a client-given name for a message, cut on a
+ * UTF-8 character boundary so the answer stays valid UTF-8. */
+static const char *excerpt(const char *s, char out[72])
+{
+	size_t n = strlen(s);
+	if (n <= 64)
+		return s;
+	n = 64;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(out, s, n);
+	memcpy(out + n, "...", 4);
+	return out;
+}
+
+/* only_keys: every key of obj is in allowed (NULL-terminated); where names
+ * obj in the message ("authorization.data"). */
+static int only_keys(const json_t *obj, const char *const *allowed, const char *where,
+                     struct gerr *err)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach ((json_t *)obj, key, v) {
+		bool ok = false;
+		for (int i = 0; allowed[i] && !ok; i++)
+			ok = strcmp(key, allowed[i]) == 0;
+		if (!ok) {
+			char ex[72];
+			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
+			                "%s.%s: unknown field", where, excerpt(key, ex));
+		}
+	}
+	return 0;
+}
+
+static int string_field(const json_t *body, const char *key, size_t minlen, size_t maxlen,
+                        bool required, struct gerr *err)
 {
 	const json_t *v = json_object_get(body, key);
 	if (!v || json_is_null(v)) {
@@ -83,6 +129,12 @@ static int string_field(const json_t *body, const char *key, size_t maxlen, bool
 	if (json_string_length(v) > maxlen)
 		return gerr_set(err, GERR_INVALID, 400, "invalid_field",
 		                "%s: longer than %zu bytes", key, maxlen);
+	if (json_string_length(v) < minlen)
+		return bad(err, "%s: must not be empty", key);
+	/* The API refuses NUL in every body; a caller that builds bodies
+	 * itself gets the same answer rather than a string cut short. */
+	if (memchr(json_string_value(v), '\0', json_string_length(v)))
+		return bad(err, "%s: must not contain a NUL character", key);
 	return 0;
 }
 
@@ -97,19 +149,32 @@ static int validate_auth(const json_t *a, struct gerr *err)
 		                "authorization.kind: required");
 	if (!json_is_object(data))
 		return bad(err, "%s: must be an object", "authorization.data");
+	static const char *const outer[] = {"kind", "data", NULL};
+	static const char *const basic[] = {"username", "password", NULL};
+	static const char *const apikey[] = {"key", "prefix", NULL};
+	static const char *const secret[] = {"secret", NULL};
+	int rc;
+	if ((rc = only_keys(a, outer, "authorization", err)))
+		return rc;
 	const char *need[3] = {NULL, NULL, NULL};
+	const char *const *allowed = secret;
 	if (strcmp(kind, "basic") == 0) {
 		need[0] = "username";
 		need[1] = "password";
+		allowed = basic;
 	} else if (strcmp(kind, "apiKey") == 0) {
 		need[0] = "key";
+		allowed = apikey;
 		const json_t *prefix = json_object_get(data, "prefix");
+		/* memchr over the whole length: a NUL must not hide a CR/LF after it */
 		if (prefix && !json_is_null(prefix) &&
 		    (!json_is_string(prefix) || json_string_length(prefix) > 256 ||
-		     strpbrk(json_string_value(prefix), "\r\n")))
+		     memchr(json_string_value(prefix), '\r', json_string_length(prefix)) ||
+		     memchr(json_string_value(prefix), '\n', json_string_length(prefix)) ||
+		     memchr(json_string_value(prefix), '\0', json_string_length(prefix))))
 			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
 			                "authorization.data.prefix: a string of at most 256 bytes,"
-			                " without CR or LF");
+			                " without CR, LF or NUL");
 	} else if (strcmp(kind, "secret") == 0) {
 		need[0] = "secret";
 	} else if (strcmp(kind, "standard") == 0) {
@@ -125,15 +190,20 @@ static int validate_auth(const json_t *a, struct gerr *err)
 		return bad(err, "%s: must be basic, apiKey, secret or standard",
 		           "authorization.kind");
 	}
+	if ((rc = only_keys(data, allowed, "authorization.data", err)))
+		return rc;
 	for (int i = 0; need[i]; i++) {
 		const json_t *v = json_object_get(data, need[i]);
 		if (!json_is_string(v) || json_string_length(v) == 0)
 			return gerr_set(err, GERR_INVALID, 400, "missing_field",
 			                "authorization.data.%s: required (non-empty string)",
 			                need[i]);
-		if (json_string_length(v) > 4096 || strpbrk(json_string_value(v), "\r\n"))
+		const char *sv = json_string_value(v);
+		size_t n = json_string_length(v);
+		if (n > 4096 || memchr(sv, '\r', n) || memchr(sv, '\n', n) || memchr(sv, '\0', n))
 			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
-			                "authorization.data.%s: too long or holds CR/LF", need[i]);
+			                "authorization.data.%s: too long or holds CR, LF or NUL",
+			                need[i]);
 	}
 	return 0;
 }
@@ -162,7 +232,8 @@ static int validate_events(json_t *cfg, struct gerr *err)
 	size_t i;
 	json_t *e;
 	json_array_foreach (list, i, e) {
-		if (!json_is_string(e) || !webhook_event_name_valid(json_string_value(e))) {
+		if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e) ||
+		    !webhook_event_name_valid(json_string_value(e))) {
 			json_decref(list);
 			return bad(err,
 			           "%s: each event must be a name of [A-Za-z0-9._:-], 1-128 chars",
@@ -200,20 +271,43 @@ static const char *const known_keys[] = {
 };
 #define SHOWN_KEYS 15 /* known_keys[0..SHOWN_KEYS) are answered as stored */
 
+/* ordering_key_valid: a dotted path of at most 128 bytes whose first segment
+ * is a field of the event (data, event, unit, id, date, companyName) and whose
+ * segments are non-empty and free of control characters. */
+static bool ordering_key_valid(const char *s, size_t n)
+{
+	static const char *const roots[] = {"data", "event", "unit", "id", "date", "companyName"};
+	if (n == 0 || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f)
+			return false;
+		if (c == '.' && (i == 0 || i + 1 == n || s[i + 1] == '.'))
+			return false;
+	}
+	const char *dot = memchr(s, '.', n);
+	size_t first = dot ? (size_t)(dot - s) : n;
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
+		if (strlen(roots[i]) == first && memcmp(s, roots[i], first) == 0)
+			return true;
+	return false;
+}
+
 static int validate_config(json_t *cfg, bool allow_http, bool allow_private, struct gerr *err)
 {
 	int rc;
 	if ((rc = validate_events(cfg, err)))
 		return rc;
-	if ((rc = string_field(cfg, "postbackUrl", 2048, true, err)))
+	if ((rc = string_field(cfg, "postbackUrl", 1, 2048, true, err)))
 		return rc;
 	if ((rc = urlcheck_target(json_string_value(json_object_get(cfg, "postbackUrl")),
 	                          allow_http, allow_private, err)))
 		return rc;
-	if ((rc = string_field(cfg, "techOwnerName", 256, false, err)) ||
-	    (rc = string_field(cfg, "techOwnerEmail", 256, false, err)) ||
-	    (rc = string_field(cfg, "unit", 256, false, err)) ||
-	    (rc = string_field(cfg, "orderingKey", 256, false, err)))
+	/* unit as events take it: 1-256 bytes (an empty unit would match nothing) */
+	if ((rc = string_field(cfg, "techOwnerName", 0, 256, false, err)) ||
+	    (rc = string_field(cfg, "techOwnerEmail", 0, 256, false, err)) ||
+	    (rc = string_field(cfg, "unit", 1, 256, false, err)))
 		return rc;
 	json_t *h = json_object_get(cfg, "clientHeaders");
 	if (h && !json_is_null(h) && (rc = headers_validate(h, err)))
@@ -225,10 +319,27 @@ static int validate_config(json_t *cfg, bool allow_http, bool allow_private, str
 	if ((rc = policy_parse(json_object_get(cfg, "retryPolicy"), &p, err)))
 		return rc;
 	json_t *ord = json_object_get(cfg, "ordering");
+	const char *o = json_string_value(ord);
 	if (ord && !json_is_null(ord)) {
-		const char *o = json_string_value(ord);
 		if (!o || (strcmp(o, "fifo") != 0 && strcmp(o, "unordered") != 0))
 			return bad(err, "%s: must be \"unordered\" or \"fifo\"", "ordering");
+	}
+	json_t *okey = json_object_get(cfg, "orderingKey");
+	if (okey && !json_is_null(okey)) {
+		if (!json_is_string(okey) ||
+		    !ordering_key_valid(json_string_value(okey), json_string_length(okey)))
+			return bad(err,
+			           "%s: must be a dotted path into the event of at most 128 bytes,"
+			           " starting with data, event, unit, id, date or companyName,"
+			           " with non-empty segments (e.g. data.application.id)",
+			           "orderingKey");
+		/* The key means FIFO per key value: it cannot go with unordered. */
+		if (o && strcmp(o, "unordered") == 0)
+			return bad(
+			    err,
+			    "%s: orders deliveries per key value, so it cannot go with"
+			    " ordering \"unordered\" (set ordering to \"fifo\" or leave it out)",
+			    "orderingKey");
 	}
 	if ((rc = int_field(cfg, "timeoutMs", 1, 300000, err)) ||
 	    (rc = int_field(cfg, "concurrency", 1, 256, err)))
@@ -238,11 +349,14 @@ static int validate_config(json_t *cfg, bool allow_http, bool allow_private, str
 		return rc;
 	json_t *rl = json_object_get(cfg, "rateLimit");
 	if (rl && !json_is_null(rl)) {
+		static const char *const rl_keys[] = {"perSecond", NULL};
 		json_t *ps = json_object_get(rl, "perSecond");
 		if (!json_is_object(rl) || !json_is_number(ps) || json_number_value(ps) <= 0 ||
 		    json_number_value(ps) > 100000)
 			return bad(err, "%s: must be {\"perSecond\": N} with 0 < N <= 100000",
 			           "rateLimit");
+		if ((rc = only_keys(rl, rl_keys, "rateLimit", err)))
+			return rc;
 	}
 	json_t *perm = json_object_get(cfg, "failPermanentlyOn");
 	if (perm && !json_is_null(perm)) {
@@ -267,6 +381,8 @@ int webhook_status_from_body(const json_t *body, int dflt, struct gerr *err)
 	if (!v || json_is_null(v))
 		return dflt;
 	const char *s = json_string_value(v);
+	if (s && strlen(s) != json_string_length(v))
+		s = NULL; /* a NUL inside: not "active" */
 	if (s && strcmp(s, "active") == 0)
 		return 0;
 	if (s && strcmp(s, "inactive") == 0)
@@ -274,39 +390,70 @@ int webhook_status_from_body(const json_t *body, int dflt, struct gerr *err)
 	return bad(err, "%s: must be \"active\" or \"inactive\"", "status");
 }
 
+/* same_secret: a and b are both strings and equal. */
+static bool same_secret(const json_t *a, const json_t *b)
+{
+	return json_is_string(a) && json_is_string(b) && json_equal((json_t *)a, (json_t *)b);
+}
+
 /* rotate_secret: when a Standard Webhooks secret changes, keep the old one
- * signing for WEBHOOK_ROTATION_MS so receivers can switch without a gap. */
-static void rotate_secret(json_t *cfg, const json_t *existing, int64_t now_ms)
+ * signing for WEBHOOK_ROTATION_MS from now, so receivers can switch without a
+ * gap. Earlier previous secrets keep their own expiry. 409 when
+ * WEBHOOK_MAX_KEYS - 1 previous secrets are still signing. */
+static int rotate_secret(json_t *cfg, const json_t *existing, int64_t now_ms, struct gerr *err)
 {
 	const json_t *old_auth = json_object_get(existing, "authorization");
 	const json_t *new_auth = json_object_get(cfg, "authorization");
 	const char *old_kind = json_string_value(json_object_get(old_auth, "kind"));
 	const char *new_kind = json_string_value(json_object_get(new_auth, "kind"));
+	bool standard = new_kind && strcmp(new_kind, "standard") == 0;
+	if (!standard) {
+		json_object_del(cfg, "previousSecrets");
+		return 0;
+	}
+	const json_t *olds = NULL;
+	if (old_kind && strcmp(old_kind, "standard") == 0)
+		olds = json_object_get(json_object_get(old_auth, "data"), "secret");
+	const json_t *news = json_object_get(json_object_get(new_auth, "data"), "secret");
+	bool rotated = olds && !same_secret(olds, news);
 	json_t *prev = json_array();
-	/* keep still-valid previous secrets */
+	if (!prev)
+		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+	/* Keep every previous secret still signing, except the new current one
+	 * (rotating back to it) and the one being replaced (it gets a fresh 24 h). */
 	size_t i;
 	json_t *p;
+	int64_t first_end = 0;
 	json_array_foreach (json_object_get(existing, "previousSecrets"), i, p) {
 		json_int_t exp = json_integer_value(json_object_get(p, "expiresAt"));
-		if (exp > now_ms && json_array_size(prev) < WEBHOOK_MAX_KEYS - 2)
-			json_array_append(prev, p);
+		const json_t *sec = json_object_get(p, "secret");
+		if (exp <= now_ms || same_secret(sec, news) || (rotated && same_secret(sec, olds)))
+			continue;
+		json_array_append(prev, p);
+		if (!first_end || exp < first_end)
+			first_end = exp;
 	}
-	if (old_kind && new_kind && strcmp(old_kind, "standard") == 0 &&
-	    strcmp(new_kind, "standard") == 0) {
-		const json_t *olds = json_object_get(json_object_get(old_auth, "data"), "secret");
-		const json_t *news = json_object_get(json_object_get(new_auth, "data"), "secret");
-		if (!json_equal((json_t *)olds, (json_t *)news))
-			json_array_insert_new(
-			    prev, 0,
-			    json_pack("{s:O,s:I}", "secret", olds, "expiresAt",
-			              (json_int_t)(now_ms + WEBHOOK_ROTATION_MS)));
+	if (rotated) {
+		if (json_array_size(prev) >= WEBHOOK_MAX_KEYS - 1) {
+			char date[DATE_STR_LEN];
+			envelope_format_date(first_end, date);
+			json_decref(prev);
+			return gerr_set(err, GERR_CONFLICT, 409, "conflict",
+			                "authorization.data.secret: %d previous secrets still sign;"
+			                " the first of them stops at %s, rotate again after that",
+			                WEBHOOK_MAX_KEYS - 1, date);
+		}
+		json_array_insert_new(prev, 0,
+		                      json_pack("{s:O,s:I}", "secret", olds, "expiresAt",
+		                                (json_int_t)(now_ms + WEBHOOK_ROTATION_MS)));
 	}
-	if (new_kind && strcmp(new_kind, "standard") == 0 && json_array_size(prev))
+	if (json_array_size(prev))
 		json_object_set_new(cfg, "previousSecrets", prev);
 	else {
 		json_decref(prev);
 		json_object_del(cfg, "previousSecrets");
 	}
+	return 0;
 }
 
 int webhook_config_build(const json_t *body, const json_t *existing, bool allow_http,
@@ -315,21 +462,42 @@ int webhook_config_build(const json_t *body, const json_t *existing, bool allow_
 	if (!json_is_object(body))
 		return gerr_set(err, GERR_INVALID, 400, "invalid_json",
 		                "the body must be a JSON object");
+	/* action and events together must say the same (action is the first
+	 * event, as answers show it); otherwise one of them would be dropped. */
+	const json_t *ba = json_object_get(body, "action");
+	const json_t *be = json_object_get(body, "events");
+	if (ba && !json_is_null(ba) && be && !json_is_null(be) &&
+	    !(json_is_array(be) && json_equal((json_t *)ba, json_array_get(be, 0))))
+		return bad(err,
+		           "%s: action and events disagree (action is the first of events);"
+		           " give one of them",
+		           "action");
+	if (json_object_get(body, "url") && json_object_get(body, "postbackUrl"))
+		return bad(err, "%s: give postbackUrl or its alias url, not both", "url");
 	json_t *cfg = existing ? json_deep_copy(existing) : json_object();
+	if (!cfg)
+		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
 	const char *key;
 	json_t *v;
 	json_object_foreach ((json_t *)body, key, v) {
 		const char *k = strcmp(key, "url") == 0 ? "postbackUrl" : key;
-		if (strcmp(k, "status") == 0 || strcmp(k, "id") == 0 ||
-		    strcmp(k, "previousSecrets") == 0)
+		/* status is read by webhook_status_from_body; id by the API */
+		if (strcmp(k, "status") == 0 || strcmp(k, "id") == 0)
 			continue;
+		if (strcmp(k, "previousSecrets") == 0) {
+			json_decref(cfg);
+			return bad(err,
+			           "%s: kept by gancho during a secret rotation; it cannot be set",
+			           "previousSecrets");
+		}
 		bool known = false;
 		for (int i = 0; known_keys[i]; i++)
 			known |= strcmp(k, known_keys[i]) == 0;
 		if (!known) {
+			char ex[72];
 			json_decref(cfg);
 			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
-			                "%s: unknown field", key);
+			                "%s: unknown field", excerpt(key, ex));
 		}
 		/* A PATCH that sets "action" replaces the event list, and vice versa. */
 		if (existing && strcmp(k, "action") == 0)
@@ -342,11 +510,12 @@ int webhook_config_build(const json_t *body, const json_t *existing, bool allow_
 			json_object_set(cfg, k, v);
 	}
 	int rc = validate_config(cfg, allow_http, allow_private, err);
+	if (!rc)
+		rc = rotate_secret(cfg, existing, now_ms, err);
 	if (rc) {
 		json_decref(cfg);
 		return rc;
 	}
-	rotate_secret(cfg, existing, now_ms);
 	*out = cfg;
 	return 0;
 }
@@ -398,6 +567,8 @@ static int compile_auth(struct webhook *w, const json_t *cfg, int64_t now_ms)
 	} else if (strcmp(kind, "secret") == 0) {
 		w->auth_kind = AUTH_SECRET;
 		w->secret = dup_str(json_string_value(json_object_get(data, "secret")));
+		if (!w->secret)
+			return -1;
 	} else if (strcmp(kind, "standard") == 0) {
 		w->auth_kind = AUTH_STANDARD;
 		int n = sign_standard_key(json_string_value(json_object_get(data, "secret")),
@@ -416,9 +587,8 @@ static int compile_auth(struct webhook *w, const json_t *cfg, int64_t now_ms)
 			                      w->keys[w->nkeys]);
 			if (n <= 0)
 				continue;
+			w->keys_expire[w->nkeys] = exp;
 			w->keylens[w->nkeys++] = (size_t)n;
-			if (!w->keys_expire_at || exp < w->keys_expire_at)
-				w->keys_expire_at = exp;
 		}
 	}
 	return 0;
@@ -449,8 +619,11 @@ int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t comp
 		goto fail;
 	const char *ord = json_string_value(json_object_get(cfg, "ordering"));
 	/* Acesso RH's retry comes with its queue: FIFO unless said otherwise. */
-	w->fifo = ord ? strcmp(ord, "fifo") == 0 : w->policy.kind == POLICY_ACESSO;
 	w->ordering_key = dup_str(json_string_value(json_object_get(cfg, "orderingKey")));
+	/* An orderingKey means FIFO per key value (validation refuses it with
+	 * "unordered"). */
+	w->fifo = ord ? strcmp(ord, "fifo") == 0
+	              : w->ordering_key != NULL || w->policy.kind == POLICY_ACESSO;
 	const json_t *t = json_object_get(cfg, "timeoutMs");
 	w->timeout_ms = t ? (int)json_integer_value(t) : 30000;
 	const json_t *c = json_object_get(cfg, "concurrency");
@@ -469,11 +642,13 @@ int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t comp
 		const char *k;
 		json_t *v;
 		json_object_foreach ((json_t *)h, k, v) {
-			size_t n = strlen(k) + json_string_length(v) + 3;
-			char *line = malloc(n);
-			if (!line || !w->headers)
-				break;
-			snprintf(line, n, "%s: %s", k, json_string_value(v));
+			char *line = w->headers ? headers_line(k, json_string_value(v),
+			                                       json_string_length(v))
+			                        : NULL;
+			if (!line) {
+				gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+				goto fail;
+			}
 			w->headers[w->nheaders++] = line;
 		}
 	}
@@ -557,6 +732,11 @@ bool webhook_wants(const struct webhook *w, const char *event, const char *unit)
 		if (strcmp(w->events[i], event) == 0)
 			return true;
 	return false;
+}
+
+bool webhook_key_signs(const struct webhook *w, int i, int64_t now_ms)
+{
+	return i >= 0 && i < w->nkeys && (w->keys_expire[i] == 0 || w->keys_expire[i] > now_ms);
 }
 
 bool webhook_is_permanent(const struct webhook *w, int http_status)

@@ -18,7 +18,10 @@
 #include "core/sign.h"
 #include "util/gerr.h"
 
-#define WEBHOOK_MAX_KEYS    4
+/* Standard Webhooks keys that may sign at once: the current one and up to
+ * seven previous ones, each signing for WEBHOOK_ROTATION_MS after it was
+ * replaced. Eight signatures fit the dispatcher's header line. */
+#define WEBHOOK_MAX_KEYS    8
 #define WEBHOOK_MAX_PERM    16
 #define WEBHOOK_ROTATION_MS (24LL * 3600 * 1000)
 
@@ -47,8 +50,8 @@ struct webhook {
 	unsigned char keys[WEBHOOK_MAX_KEYS][SIGN_KEY_MAX]; /* standard: current first */
 	size_t keylens[WEBHOOK_MAX_KEYS];
 	int nkeys;
-	int64_t keys_expire_at; /* when the previous keys stop signing (0 = none) */
-	char **headers;         /* clientHeaders as "Name: value" lines */
+	int64_t keys_expire[WEBHOOK_MAX_KEYS]; /* when each key stops signing; 0 = never */
+	char **headers; /* clientHeaders as libcurl lines ("Name: value" or "Name;") */
 	int nheaders;
 	bool client_headers;        /* clientHeaders given: no default Content-Type */
 	int perm[WEBHOOK_MAX_PERM]; /* failPermanentlyOn */
@@ -79,6 +82,9 @@ json_t *webhook_to_json(const json_t *config, const char *id, int status, int64_
 
 /* webhook_wants: does this webhook take event `event` of `unit`? (not the filter) */
 bool webhook_wants(const struct webhook *w, const char *event, const char *unit);
+/* webhook_key_signs: key i (0 <= i < nkeys) still signs at now_ms. Each
+ * previous key has its own expiry, so check every key, not the first. */
+bool webhook_key_signs(const struct webhook *w, int i, int64_t now_ms);
 /* webhook_is_permanent: a status in failPermanentlyOn. */
 bool webhook_is_permanent(const struct webhook *w, int http_status);
 /* webhook_event_name_valid: 1–128 chars of [A-Za-z0-9._:-]. */

@@ -709,15 +709,15 @@ static struct curl_slist *build_headers(const struct webhook *w, const struct pa
 	}
 	case AUTH_STANDARD: {
 		int64_t ts = now_ms / 1000;
-		int nkeys = w->keys_expire_at > now_ms ? w->nkeys : 1;
 		snprintf(line, sizeof(line), "webhook-id: %s", p->event_id);
 		h = curl_slist_append(h, line);
 		snprintf(line, sizeof(line), "webhook-timestamp: %lld", (long long)ts);
 		h = curl_slist_append(h, line);
 		int n = snprintf(line, sizeof(line), "webhook-signature:");
-		for (int i = 0; i < nkeys; i++) {
+		for (int i = 0; i < w->nkeys; i++) {
 			char sig[SIGN_STANDARD_LEN];
-			if (sign_standard(w->keys[i], w->keylens[i], p->event_id, ts, p->body,
+			if (!webhook_key_signs(w, i, now_ms) ||
+			    sign_standard(w->keys[i], w->keylens[i], p->event_id, ts, p->body,
 			                  p->len, sig))
 				continue;
 			n += snprintf(line + n, sizeof(line) - (size_t)n, " %s", sig);

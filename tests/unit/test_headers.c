@@ -42,8 +42,9 @@ static void test_accepts(void **state)
 	static const char *const ok[] = {
 	    "{}",
 	    "{\"X-Api-Key\": \"abc\"}",
-	    "{\"Content-Type\": \"application/json;charset=utf-8\", \"Authorization\": \"Bearer "
-	    "x.y.z\"}",
+	    /* Gupy: clientHeaders replace the default Content-Type */
+	    "{\"Content-Type\": \"application/json;charset=utf-8\", \"Accept\": \"*/*\"}",
+	    "{\"X-Authorization\": \"v\", \"X-Webhook-Id\": \"w\", \"Signature\": \"s\"}",
 	    "{\"x-weird!#$%&'*+-.^_`|~123\": \"v\"}",
 	    "{\"X-Empty\": \"\"}",
 	    "{\"X-Tab\": \"a\\tb\"}",
@@ -94,6 +95,19 @@ static void test_rejects(void **state)
 	     "clientHeaders: Proxy-Authorization: header is set"},
 	    {"{\"proxy-connection\": \"keep-alive\"}",
 	     "clientHeaders: proxy-connection: header is set"},
+	    /* headers gancho writes itself, in any case */
+	    {"{\"Authorization\": \"Bearer x\"}", "clientHeaders: Authorization: header is set"},
+	    {"{\"authorization\": \"Bearer x\"}", "clientHeaders: authorization: header is set"},
+	    {"{\"User-Agent\": \"x\"}", "clientHeaders: User-Agent: header is set"},
+	    {"{\"ACESSO-SIGNATURE\": \"x\"}", "clientHeaders: ACESSO-SIGNATURE: header is set"},
+	    {"{\"Webhook-Id\": \"x\"}", "clientHeaders: Webhook-Id: header is set"},
+	    {"{\"webhook-timestamp\": \"1\"}", "clientHeaders: webhook-timestamp: header is set"},
+	    {"{\"webhook-signature\": \"v1,x\"}",
+	     "clientHeaders: webhook-signature: header is set"},
+	    {"{\"Content-Encoding\": \"gzip\"}", "clientHeaders: Content-Encoding: header is set"},
+	    {"{\"HTTP2-Settings\": \"x\"}", "clientHeaders: HTTP2-Settings: header is set"},
+	    /* one name twice, by case: it would be sent twice */
+	    {"{\"X-Key\": \"a\", \"x-key\": \"b\"}", "clientHeaders: x-key: given twice"},
 	    {"{\"\": \"x\"}", "clientHeaders: : invalid header name"},
 	    {"{\"X Foo\": \"x\"}", "clientHeaders: X Foo: invalid header name"},
 	    {"{\"X-Foo:\": \"x\"}", "clientHeaders: X-Foo:: invalid header name"},
@@ -165,12 +179,33 @@ static void test_limits(void **state)
 	json_decref(o);
 }
 
+/* An empty value must reach the receiver: libcurl drops "Name:" with nothing
+ * after it, so such a header is written "Name;" (issue 11, item 17). */
+static void test_line(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name, *value, *line;
+	} cases[] = {
+	    {"X-Api-Key", "abc", "X-Api-Key: abc"}, {"X-Empty", "", "X-Empty;"},
+	    {"X-Blank", "  \t ", "X-Blank;"},       {"X-Inner", " a b ", "X-Inner:  a b "},
+	    {"Content-Type", "", "Content-Type;"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *line = headers_line(cases[i].name, cases[i].value, strlen(cases[i].value));
+		assert_non_null(line);
+		assert_string_equal(line, cases[i].line);
+		free(line);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_accepts),
 	    cmocka_unit_test(test_rejects),
 	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

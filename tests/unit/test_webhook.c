@@ -32,7 +32,7 @@
 static json_t *load(const char *text)
 {
 	json_error_t jerr;
-	json_t *v = json_loads(text, JSON_DECODE_ANY, &jerr);
+	json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (!v)
 		fail_msg("bad test JSON: %s: %s", jerr.text, text);
 	return v;
@@ -205,6 +205,11 @@ static void test_status(void **state)
 	json_decref(b);
 
 	memset(&err, 0, sizeof(err));
+	b = load("{\"status\":\"active\\u0000x\"}"); /* not "active" cut short */
+	assert_int_equal(webhook_status_from_body(b, 1, &err), GERR_INVALID);
+	json_decref(b);
+
+	memset(&err, 0, sizeof(err));
 	b = load("{\"status\":1}");
 	assert_int_equal(webhook_status_from_body(b, 0, &err), GERR_INVALID);
 	assert_string_equal(err.code, "invalid_field");
@@ -288,7 +293,7 @@ static void test_events(void **state)
 	json_t *cfg;
 
 	/* A list: action is its first entry. */
-	cfg = build_ok("{\"events\":[\"position-created\",\"position-applied\"]}");
+	cfg = build_ok("{\"action\":null,\"events\":[\"position-created\",\"position-applied\"]}");
 	json_t *want = load("[\"position-created\",\"position-applied\"]");
 	assert_true(json_equal(json_object_get(cfg, "events"), want));
 	assert_string_equal(str_at(cfg, "action"), "position-created");
@@ -310,6 +315,7 @@ static void test_events(void **state)
 		json_array_append_new(list, json_string(name));
 	}
 	json_object_set_new(b, "events", list);
+	json_object_del(b, "action");
 	assert_int_equal(webhook_config_build(b, NULL, false, false, 0, &cfg, &err), 0);
 	assert_int_equal(json_array_size(json_object_get(cfg, "events")), 64);
 	json_decref(cfg);
@@ -486,7 +492,7 @@ static void test_client_headers(void **state)
 	assert_true(w->client_headers);
 	assert_int_equal(w->nheaders, 2);
 	assert_string_equal(w->headers[0], "Content-Type: text/plain");
-	assert_string_equal(w->headers[1], "X-B: ");
+	assert_string_equal(w->headers[1], "X-B;"); /* sent with an empty value */
 	webhook_unref(w);
 
 	/* An empty object still replaces the default Content-Type. */
@@ -548,7 +554,8 @@ static void test_compiled_auth(void **state)
 	assert_int_equal(w->nkeys, 1);
 	assert_int_equal(w->keylens[0], 24);
 	assert_memory_equal(w->keys[0], key, 24);
-	assert_int_equal(w->keys_expire_at, 0);
+	assert_int_equal(w->keys_expire[0], 0);
+	assert_true(webhook_key_signs(w, 0, INT64_MAX));
 	assert_null(w->auth_header);
 	assert_null(w->secret);
 	webhook_unref(w);
@@ -660,7 +667,10 @@ static void test_rotation(void **state)
 	assert_memory_equal(w->keys[0], kb, 24);
 	assert_int_equal(w->keylens[1], 24);
 	assert_memory_equal(w->keys[1], ka, 24);
-	assert_int_equal(w->keys_expire_at, 1000 + ROT);
+	assert_int_equal(w->keys_expire[0], 0);
+	assert_int_equal(w->keys_expire[1], 1000 + ROT);
+	assert_true(webhook_key_signs(w, 1, 1000 + ROT - 1));
+	assert_false(webhook_key_signs(w, 1, 1000 + ROT));
 	webhook_unref(w);
 	/* One ms before the end A still signs; at the end it does not. */
 	w = compile_at(vb, 1000 + ROT - 1);
@@ -669,7 +679,7 @@ static void test_rotation(void **state)
 	w = compile_at(vb, 1000 + ROT);
 	assert_int_equal(w->nkeys, 1);
 	assert_memory_equal(w->keys[0], kb, 24);
-	assert_int_equal(w->keys_expire_at, 0);
+	assert_int_equal(w->keys_expire[0], 0);
 	webhook_unref(w);
 
 	/* The same secret again is no rotation; other changes keep previousSecrets. */
@@ -700,13 +710,17 @@ static void test_rotation(void **state)
 	assert_memory_equal(w->keys[0], kc, 32);
 	assert_memory_equal(w->keys[1], kb, 24);
 	assert_memory_equal(w->keys[2], ka, 24);
-	assert_int_equal(w->keys_expire_at, 1000 + ROT);
+	assert_int_equal(w->keys_expire[1], 3000 + ROT);
+	assert_int_equal(w->keys_expire[2], 1000 + ROT);
+	/* Each previous key stops at its own time, not at the earliest one. */
+	assert_false(webhook_key_signs(w, 2, 1000 + ROT));
+	assert_true(webhook_key_signs(w, 1, 1000 + ROT));
 	webhook_unref(w);
 	/* After A expires, B still signs. */
 	w = compile_at(vc, 2000 + ROT);
 	assert_int_equal(w->nkeys, 2);
 	assert_memory_equal(w->keys[1], kb, 24);
-	assert_int_equal(w->keys_expire_at, 3000 + ROT);
+	assert_int_equal(w->keys_expire[1], 3000 + ROT);
 	webhook_unref(w);
 
 	/* B → C once A has expired: only B is previous. */
@@ -719,29 +733,6 @@ static void test_rotation(void **state)
 	assert_string_equal(
 	    str_at(json_array_get(json_object_get(vc2, "previousSecrets"), 0), "secret"), SECRET_B);
 	json_decref(vc2);
-
-	/* Rotating on and on keeps at most WEBHOOK_MAX_KEYS - 1 previous secrets. */
-	static const char *const cycle[] = {SECRET_A, SECRET_B, SECRET_C};
-	json_t *cur = json_incref(vc);
-	for (int i = 0; i < 6; i++) {
-		char body[256];
-		snprintf(body, sizeof(body),
-		         "{\"authorization\":{\"kind\":\"standard\",\"data\":{\"secret\":\"%s\"}}}",
-		         cycle[i % 3]);
-		json_t *next;
-		assert_int_equal(build(body, cur, 4000 + i, &next, &err), 0);
-		json_t *prev = json_object_get(next, "previousSecrets");
-		assert_true(json_array_size(prev) <= WEBHOOK_MAX_KEYS - 1);
-		assert_true(json_array_size(prev) >= 1);
-		json_decref(cur);
-		cur = next;
-		w = compile_at(cur, 5000);
-		assert_true(w->nkeys >= 2 && w->nkeys <= WEBHOOK_MAX_KEYS);
-		webhook_unref(w);
-	}
-	assert_int_equal(json_array_size(json_object_get(cur, "previousSecrets")),
-	                 WEBHOOK_MAX_KEYS - 1);
-	json_decref(cur);
 
 	/* Switching to another kind drops previousSecrets, and so does removing it. */
 	json_t *vs;
@@ -760,14 +751,14 @@ static void test_rotation(void **state)
 	assert_null(json_object_get(vs, "authorization"));
 	json_decref(vs);
 
-	/* A body cannot set previousSecrets itself. */
+	/* A body cannot set previousSecrets itself: refused, not ignored. */
 	snprintf(want, sizeof(want),
 	         "{\"previousSecrets\":[{\"secret\":\"%s\",\"expiresAt\":99999999999999}]}",
 	         SECRET_C);
 	json_t *forged;
-	assert_int_equal(build(want, va, 5000, &forged, &err), 0);
-	assert_null(json_object_get(forged, "previousSecrets"));
-	json_decref(forged);
+	assert_int_equal(build(want, va, 5000, &forged, &err), GERR_INVALID);
+	assert_int_equal(err.status, 400);
+	assert_non_null(strstr(err.msg, "previousSecrets"));
 
 	json_decref(vc);
 	json_decref(vb);
@@ -943,6 +934,247 @@ static void test_apikey_prefix_injection(void **state)
 }
 
 /* The longest credentials validation accepts must also compile. */
+#define HOUR (3600LL * 1000)
+#define T0   1700000000000LL /* a realistic wall-clock time */
+
+/* nth_secret: a distinct valid Standard Webhooks secret for each i. */
+static void nth_secret(int i, char out[64])
+{
+	unsigned char raw[24];
+	memset(raw, 'a' + i, sizeof(raw));
+	memcpy(out, "whsec_", 6);
+	assert_true(base64_encode(raw, sizeof(raw), out + 6, 58) > 0);
+}
+
+/* rotate_to: PATCH the standard secret of cur to secret number i at now. */
+static int rotate_to(const json_t *cur, int i, int64_t now, json_t **out, struct gerr *err)
+{
+	char sec[64], body[160];
+	nth_secret(i, sec);
+	snprintf(body, sizeof(body),
+	         "{\"authorization\":{\"kind\":\"standard\",\"data\":{\"secret\":\"%s\"}}}", sec);
+	return build(body, cur, now, out, err);
+}
+
+/* key_of: the index in w->keys of secret number i, or -1. */
+static int key_of(const struct webhook *w, int i)
+{
+	char sec[64];
+	unsigned char key[SIGN_KEY_MAX];
+	nth_secret(i, sec);
+	int n = sign_standard_key(sec, key);
+	for (int k = 0; k < w->nkeys; k++)
+		if ((int)w->keylens[k] == n && memcmp(w->keys[k], key, (size_t)n) == 0)
+			return k;
+	return -1;
+}
+
+/* signs: secret number i signs at now in the webhook compiled at compiled_at
+ * (the registry keeps a compiled webhook for as long as nothing changes). */
+static bool signs(const json_t *cfg, int64_t compiled_at, int i, int64_t now)
+{
+	struct webhook *w = compile_at(cfg, compiled_at);
+	int k = key_of(w, i);
+	bool yes = k >= 0 && webhook_key_signs(w, k, now);
+	webhook_unref(w);
+	return yes;
+}
+
+/* Each previous secret signs for 24 h from the moment it was replaced, even
+ * when another rotation follows within those 24 h (issue 11, item 14). */
+static void test_rotation_each_secret_keeps_its_day(void **state)
+{
+	(void)state;
+	struct gerr err = {0};
+	char sec[64], body[160];
+	nth_secret(0, sec);
+	snprintf(body, sizeof(body),
+	         "{\"authorization\":{\"kind\":\"standard\",\"data\":{\"secret\":\"%s\"}}}", sec);
+	json_t *va = build_ok(body), *vb, *vc;
+	/* A → B at t0, B → C at t0 + 12 h. */
+	assert_int_equal(rotate_to(va, 1, T0, &vb, &err), 0);
+	assert_int_equal(rotate_to(vb, 2, T0 + 12 * HOUR, &vc, &err), 0);
+	int64_t at = T0 + 12 * HOUR; /* compiled right after the second rotation */
+	assert_true(signs(vc, at, 2, T0 + 24 * HOUR));
+	assert_true(signs(vc, at, 0, T0 + 24 * HOUR - 1));
+	assert_false(signs(vc, at, 0, T0 + 24 * HOUR));
+	/* B still signs at t0 + 24 h, and until t0 + 36 h. */
+	assert_true(signs(vc, at, 1, T0 + 24 * HOUR));
+	assert_true(signs(vc, at, 1, T0 + 36 * HOUR - 1));
+	assert_false(signs(vc, at, 1, T0 + 36 * HOUR));
+	/* Compiled later (a restart at t0 + 30 h): A is gone, B is there. */
+	assert_true(signs(vc, T0 + 30 * HOUR, 1, T0 + 30 * HOUR));
+	assert_false(signs(vc, T0 + 30 * HOUR, 0, T0 + 30 * HOUR));
+	json_decref(vb);
+
+	/* A third and more rotations within 24 h drop no secret: each of the
+	 * seven previous ones stops at its own time. */
+	json_t *cur = json_incref(vc);
+	for (int i = 3; i < WEBHOOK_MAX_KEYS; i++) {
+		json_t *next;
+		assert_int_equal(rotate_to(cur, i, T0 + (12 + i - 2) * HOUR, &next, &err), 0);
+		json_decref(cur);
+		cur = next;
+	}
+	/* secret i was replaced at T0 + (12 + i - 1) h for i >= 1, secret 0 at T0 */
+	int64_t last = T0 + (12 + WEBHOOK_MAX_KEYS - 3) * HOUR;
+	struct webhook *w = compile_at(cur, last);
+	assert_int_equal(w->nkeys, WEBHOOK_MAX_KEYS);
+	webhook_unref(w);
+	for (int i = 0; i < WEBHOOK_MAX_KEYS - 1; i++) {
+		int64_t replaced = i == 0 ? T0 : T0 + (12 + i - 1) * HOUR;
+		assert_true(signs(cur, last, i, replaced + 24 * HOUR - 1));
+		assert_false(signs(cur, last, i, replaced + 24 * HOUR));
+	}
+	assert_true(signs(cur, last, WEBHOOK_MAX_KEYS - 1, INT64_MAX));
+
+	/* One rotation more while all seven still sign: refused, nothing dropped. */
+	json_t *next = NULL;
+	err = (struct gerr){0};
+	assert_int_equal(rotate_to(cur, WEBHOOK_MAX_KEYS, last + HOUR, &next, &err), GERR_CONFLICT);
+	assert_int_equal(err.status, 409);
+	assert_non_null(strstr(err.msg, "previous secrets still sign"));
+	/* Once the first of them (A, replaced at t0) has stopped, it goes through. */
+	assert_int_equal(rotate_to(cur, WEBHOOK_MAX_KEYS, T0 + 24 * HOUR, &next, &err), 0);
+	assert_int_equal(json_array_size(json_object_get(next, "previousSecrets")),
+	                 WEBHOOK_MAX_KEYS - 1);
+	assert_false(signs(next, T0 + 24 * HOUR, 0, T0 + 24 * HOUR));
+	for (int i = 1; i <= WEBHOOK_MAX_KEYS; i++)
+		assert_true(signs(next, T0 + 24 * HOUR, i, T0 + 24 * HOUR));
+	json_decref(next);
+	json_decref(cur);
+
+	/* Rotating back to a previous secret: it is current, not also previous,
+	 * and the one it replaces gets its full 24 h. */
+	json_t *back;
+	assert_int_equal(rotate_to(vc, 1, T0 + 13 * HOUR, &back, &err), 0);
+	json_t *prev = json_object_get(back, "previousSecrets");
+	assert_int_equal(json_array_size(prev), 2); /* C (new), A */
+	nth_secret(2, sec);
+	assert_string_equal(str_at(json_array_get(prev, 0), "secret"), sec);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(prev, 0), "expiresAt")),
+	                 T0 + 37 * HOUR);
+	nth_secret(0, sec);
+	assert_string_equal(str_at(json_array_get(prev, 1), "secret"), sec);
+	json_decref(back);
+	json_decref(vc);
+	json_decref(va);
+}
+
+/* refused_msg: like refused, and the message holds `part`. */
+static void refused_msg(const char *extra, const char *part)
+{
+	struct gerr err = {0};
+	json_t *b = body_with(extra);
+	json_t *cfg = NULL;
+	int rc = webhook_config_build(b, NULL, false, false, 0, &cfg, &err);
+	json_decref(b);
+	if (rc == 0) {
+		json_decref(cfg);
+		fail_msg("%s: accepted", extra);
+	}
+	assert_int_equal(err.status, 400);
+	if (!strstr(err.msg, part))
+		fail_msg("%s: message \"%s\" lacks \"%s\"", extra, err.msg, part);
+}
+
+/* One rule for every nested object: unknown or contradictory fields are
+ * refused, never ignored (issue 11, item 25). */
+static void test_unknown_and_contradictory_fields(void **state)
+{
+	(void)state;
+	/* unit as events take it: an empty one would match no event */
+	refused_msg("{\"unit\":\"\"}", "unit: must not be empty");
+	json_decref(build_ok("{\"unit\":\"SP\"}"));
+	/* rateLimit and authorization refuse what they do not know, as retryPolicy does */
+	refused_msg("{\"rateLimit\":{\"perSecond\":5,\"burst\":10}}",
+	            "rateLimit.burst: unknown field");
+	refused_msg("{\"authorization\":{\"kind\":\"secret\",\"data\":{\"secret\":\"s\"},"
+	            "\"extra\":1}}",
+	            "authorization.extra: unknown field");
+	refused_msg("{\"authorization\":{\"kind\":\"basic\",\"data\":{\"username\":\"u\","
+	            "\"password\":\"p\",\"prefix\":\"Bearer\"}}}",
+	            "authorization.data.prefix: unknown field");
+	refused_msg("{\"authorization\":{\"kind\":\"standard\",\"data\":{\"secret\":\"" SECRET_A
+	            "\",\"key\":\"k\"}}}",
+	            "authorization.data.key: unknown field");
+	refused_msg("{\"retryPolicy\":{\"schedule\":[1],\"deadlineSeconds\":9,\"x\":1}}",
+	            "unknown field");
+	json_decref(build_ok("{\"rateLimit\":{\"perSecond\":5}}"));
+	json_decref(build_ok("{\"authorization\":{\"kind\":\"apiKey\",\"data\":{\"key\":\"k\","
+	                     "\"prefix\":\"Bearer\"}}}"));
+	/* action and events: together they must agree, else one would be dropped */
+	refused_msg("{\"action\":\"job.changed\",\"events\":[\"job.published\"]}",
+	            "action and events disagree");
+	refused_msg("{\"events\":[\"job.published\",\"application.moved\"]}",
+	            "action and events disagree");
+	json_t *cfg = build_ok("{\"action\":\"job.published\",\"events\":[\"job.published\","
+	                       "\"job.changed\"]}");
+	assert_int_equal(json_array_size(json_object_get(cfg, "events")), 2);
+	json_decref(cfg);
+	/* url is an alias: both at once is a contradiction */
+	refused_msg("{\"url\":\"https://other.example.com\"}", "not both");
+	/* NUL: refused here too, not cut short (the API refuses it in every body) */
+	refused_msg("{\"unit\":\"SP\\u0000RJ\"}", "unit: must not contain a NUL");
+	refused_msg("{\"techOwnerName\":\"a\\u0000\"}", "techOwnerName: must not contain a NUL");
+	refused_msg("{\"events\":[\"job.published\\u0000x\"],\"action\":null}", "events:");
+	refused_msg("{\"authorization\":{\"kind\":\"basic\",\"data\":{\"username\":\"u\","
+	            "\"password\":\"p\\u0000\\r\\nX-Evil: 1\"}}}",
+	            "authorization.data.password");
+	/* previousSecrets is gancho's */
+	refused_msg("{\"previousSecrets\":[]}", "cannot be set");
+}
+
+/* orderingKey: a well-formed path, and it means FIFO per key value
+ * (issue 11, item 15). */
+static void test_ordering_key(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+	    "\"data..x\"",   "\"\"",           "\".data.x\"", "\"data.x.\"",  "\"data.\"",
+	    "\"payload.x\"", "\"data.a\\tb\"", "7",           "[\"data.x\"]",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char extra[128];
+		snprintf(extra, sizeof(extra), "{\"orderingKey\":%s}", bad[i]);
+		refused_msg(extra, "orderingKey");
+	}
+	char extra[256], path[140];
+	memset(path, 'k', sizeof(path));
+	memcpy(path, "data.", 5);
+	path[129] = '\0'; /* 129 bytes: one too many */
+	snprintf(extra, sizeof(extra), "{\"orderingKey\":\"%s\"}", path);
+	refused_msg(extra, "orderingKey");
+	path[128] = '\0';
+	snprintf(extra, sizeof(extra), "{\"orderingKey\":\"%s\"}", path);
+	json_decref(build_ok(extra));
+
+	/* With ordering "unordered" it contradicts itself. */
+	refused_msg("{\"orderingKey\":\"data.application.id\",\"ordering\":\"unordered\"}",
+	            "cannot go with ordering \"unordered\"");
+	/* Without ordering, the key makes the webhook FIFO per key value. */
+	struct webhook *w = compile_extra("{\"orderingKey\":\"data.application.id\"}");
+	assert_true(w->fifo);
+	assert_string_equal(w->ordering_key, "data.application.id");
+	webhook_unref(w);
+	w = compile_extra("{\"orderingKey\":\"unit\",\"ordering\":\"fifo\"}");
+	assert_true(w->fifo);
+	webhook_unref(w);
+	w = compile_extra("{}");
+	assert_false(w->fifo);
+	webhook_unref(w);
+
+	/* PATCH: ordering "unordered" onto a keyed webhook is refused too. */
+	struct gerr err = {0};
+	json_t *cfg = build_ok("{\"orderingKey\":\"data.application.id\"}"), *out;
+	assert_int_equal(build("{\"ordering\":\"unordered\"}", cfg, 0, &out, &err), GERR_INVALID);
+	assert_int_equal(
+	    build("{\"ordering\":\"unordered\",\"orderingKey\":null}", cfg, 0, &out, &err), 0);
+	assert_null(json_object_get(out, "orderingKey"));
+	json_decref(out);
+	json_decref(cfg);
+}
+
 static void test_long_basic_credentials_compile(void **state)
 {
 	(void)state;
@@ -980,6 +1212,9 @@ int main(void)
 	    cmocka_unit_test(test_event_names),
 	    cmocka_unit_test(test_apikey_prefix_injection),
 	    cmocka_unit_test(test_long_basic_credentials_compile),
+	    cmocka_unit_test(test_rotation_each_secret_keeps_its_day),
+	    cmocka_unit_test(test_unknown_and_contradictory_fields),
+	    cmocka_unit_test(test_ordering_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
