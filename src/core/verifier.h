@@ -11,14 +11,17 @@
  *
  * Kinds (body → meaning):
  *   {kind:"none"}                     every request passes;
- *   {kind:"basic", username, password} Authorization: Basic base64(user:password);
+ *   {kind:"basic", username, password} Authorization: Basic base64(user:password)
+ *                                     (scheme in any case; username without ":");
  *   {kind:"apiKey", header?, key, prefix?}
  *                                     header (default Authorization) is
- *                                     "<prefix> <key>", or "<key>" without prefix;
+ *                                     "<prefix> <key>" (prefix in any case,
+ *                                     one or more spaces), or "<key>";
  *   {kind:"hmac", header, hash, encoding, prefix?, secret | secrets}
  *                                     header is prefix + hex or base64 of
  *                                     HMAC-<hash>(secret, raw body); hash is
- *                                     sha1, sha256 or sha512; hex in any case;
+ *                                     sha1, sha256 or sha512; hex in any case,
+ *                                     base64 padded or not, prefix in any case;
  *   {kind:"standard", secret | secrets, toleranceSeconds?}
  *                                     Standard Webhooks: webhook-id,
  *                                     webhook-timestamp, webhook-signature
@@ -35,7 +38,8 @@
  * A preset is stored by its name ({preset, secrets}) and expanded when
  * compiled, so answers keep showing the preset the person chose.
  * "secrets" (1 to VERIFIER_MAX_SECRETS) accepts any of several secrets while
- * the sender rotates; every one is tried on every request.
+ * the sender rotates; every one is tried on every request. basic and apiKey
+ * take one credential (no rotation list).
  */
 #ifndef GANCHO_CORE_VERIFIER_H
 #define GANCHO_CORE_VERIFIER_H
@@ -71,8 +75,9 @@ struct verifier_result {
 	                     "timestamp_out_of_tolerance" */
 	char reason[160];
 	/* standard / svix, when ok: the signed message id (the sender's
-	 * identity for the message, to deduplicate by) and timestamp. Empty
-	 * and 0 otherwise. */
+	 * identity for the message, to deduplicate by; 1 to VERIFIER_ID_MAX
+	 * printable ASCII characters without spaces, else malformed_id) and
+	 * timestamp. Empty and 0 otherwise. */
 	char msg_id[VERIFIER_ID_MAX + 1];
 	int64_t timestamp;
 };
