@@ -49,7 +49,7 @@ static int headers_fail(struct gerr *err, const char *name, const char *reason)
 
 /* RFC 9110 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" /
  * "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA */
-static bool headers_is_token(const char *s)
+bool headers_is_token(const char *s)
 {
 	if (!*s)
 		return false;

@@ -13,10 +13,13 @@
 #define GANCHO_CORE_HEADERS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/gerr.h"
 
+/* headers_is_token: s is a non-empty RFC 9110 token (what a header name is). */
+bool headers_is_token(const char *s);
 /* headers_validate: v must be an object of string values, at most 64 entries. */
 int headers_validate(const json_t *v, struct gerr *err);
 /* headers_line: the libcurl header line for one validated header, malloc'd:

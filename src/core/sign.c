@@ -1,6 +1,7 @@
 /*
  * sign: HMAC signatures for outgoing webhooks (Acesso RH, Standard
- * Webhooks) and their verification, plus the basic auth header.
+ * Webhooks) and their verification, plus the basic auth header and the
+ * raw HMACs and comparisons the inbound verifier (core/verifier.c) uses.
  *
  * Everything goes through OpenSSL's one-shot HMAC(); comparisons of
  * secrets-derived values use CRYPTO_memcmp so a receiver (or an attacker
@@ -19,17 +20,23 @@
 #include "util/base64.h"
 #include "util/buf.h"
 
-/* sign_md: the digest for a hash name, or NULL when we do not offer it. */
+/* sign_md: the digest for a hash name, or NULL when we do not offer it.
+ * SHA-1 is here only to check senders that still sign with it (HMAC-SHA1 is
+ * not broken the way plain SHA-1 collisions are); gancho never signs with it. */
 static const EVP_MD *sign_md(const char *hash)
 {
 	if (!hash)
 		return NULL;
+	if (strcmp(hash, "sha1") == 0)
+		return EVP_sha1();
 	if (strcmp(hash, "sha256") == 0)
 		return EVP_sha256();
 	if (strcmp(hash, "sha512") == 0)
 		return EVP_sha512();
 	return NULL;
 }
+
+_Static_assert(SIGN_MAC_MAX >= EVP_MAX_MD_SIZE, "SIGN_MAC_MAX holds any digest");
 
 /* sign_raw: HMAC into md (EVP_MAX_MD_SIZE bytes); returns its length or -1. */
 static int sign_raw(const EVP_MD *md, const void *key, size_t keylen, const void *msg, size_t len,
@@ -49,6 +56,18 @@ static int sign_raw(const EVP_MD *md, const void *key, size_t keylen, const void
 	if (!HMAC(md, key, (int)keylen, msg, len, out, &outlen))
 		return -1;
 	return (int)outlen;
+}
+
+int sign_hmac_raw(const char *hash, const void *key, size_t keylen, const void *msg, size_t len,
+                  unsigned char out[SIGN_MAC_MAX])
+{
+	return sign_raw(sign_md(hash), key, keylen, msg, len, out);
+}
+
+int sign_hmac_len(const char *hash)
+{
+	const EVP_MD *md = sign_md(hash);
+	return md ? EVP_MD_get_size(md) : -1;
 }
 
 int sign_hmac_b64(const char *hash, const void *key, size_t keylen, const void *msg, size_t len,
@@ -125,9 +144,7 @@ int sign_standard(const unsigned char *key, size_t keylen, const char *msg_id, i
 	return sign_standard_b64(key, keylen, msg_id, tsbuf, body, len, out + 3);
 }
 
-/* sign_parse_ts: ts_str as seconds; only plain digits, few enough not to
- * overflow. Returns -1 when malformed. */
-static int64_t sign_parse_ts(const char *s)
+int64_t sign_standard_ts(const char *s)
 {
 	int64_t v = 0;
 	size_t n = 0;
@@ -142,26 +159,35 @@ static int64_t sign_parse_ts(const char *s)
 	return n ? v : -1;
 }
 
-bool sign_standard_verify(const unsigned char *const *keys, const size_t *keylens, int nkeys,
-                          const char *msg_id, const char *ts_str, const void *body, size_t len,
-                          const char *header, int64_t now_s, int64_t tolerance_s)
+bool sign_standard_match(const unsigned char *const *keys, const size_t *keylens, int nkeys,
+                         const char *msg_id, const char *ts_str, const void *body, size_t len,
+                         const char *header)
 {
-	int64_t ts = sign_parse_ts(ts_str);
+	struct buf m;
 	bool ok = false;
 
-	if (ts < 0 || !header || !keys || !keylens || nkeys <= 0 || tolerance_s < 0)
+	if (!header || !keys || !keylens || nkeys <= 0 || !msg_id || !ts_str)
 		return false;
-	/* Both directions: a stale timestamp is a replay, a future one would
-	 * let a captured message be replayed later. */
-	if (now_s - ts > tolerance_s || ts - now_s > tolerance_s)
+	/* The signed content once, whatever the number of keys. The timestamp
+	 * is signed exactly as received. */
+	buf_init(&m);
+	buf_puts(&m, msg_id);
+	buf_putc(&m, '.');
+	buf_puts(&m, ts_str);
+	buf_putc(&m, '.');
+	if (len)
+		buf_append(&m, body, len);
+	if (m.oom) {
+		buf_free(&m);
 		return false;
-
-	for (int k = 0; k < nkeys && !ok; k++) {
+	}
+	/* Every key is tried and every entry compared, matched or not, so the
+	 * time taken says nothing about which key (if any) matched. */
+	for (int k = 0; k < nkeys; k++) {
 		char want[SIGN_B64_LEN];
 		if (!keys[k] || keylens[k] == 0)
 			continue;
-		/* Sign the timestamp exactly as received: it was checked to be digits. */
-		if (sign_standard_b64(keys[k], keylens[k], msg_id, ts_str, body, len, want) < 0)
+		if (sign_hmac_b64("sha256", keys[k], keylens[k], m.data, m.len, want, sizeof(want)))
 			continue;
 		size_t wlen = strlen(want);
 		const char *p = header;
@@ -172,13 +198,31 @@ bool sign_standard_verify(const unsigned char *const *keys, const size_t *keylen
 			while (*e && *e != ' ')
 				e++;
 			/* Entries for other versions (v1a, …) are not ours to judge. */
-			if (e - p > 3 && memcmp(p, "v1,", 3) == 0 &&
-			    sign_equal(p + 3, (size_t)(e - p - 3), want, wlen))
-				ok = true;
+			if (e - p > 3 && memcmp(p, "v1,", 3) == 0)
+				ok |= sign_equal(p + 3, (size_t)(e - p - 3), want, wlen);
 			p = e;
 		}
 	}
+	buf_free(&m);
 	return ok;
+}
+
+bool sign_standard_verify(const unsigned char *const *keys, const size_t *keylens, int nkeys,
+                          const char *msg_id, const char *ts_str, const void *body, size_t len,
+                          const char *header, int64_t now_s, int64_t tolerance_s)
+{
+	int64_t ts = sign_standard_ts(ts_str);
+
+	if (ts < 0 || tolerance_s < 0)
+		return false;
+	/* Both directions: a stale timestamp is a replay, a future one would
+	 * let a captured message be replayed later. ts is below 10^18, so the
+	 * differences overflow only for an absurd now_s: refuse then too. */
+	int64_t age, ahead;
+	if (__builtin_sub_overflow(now_s, ts, &age) || __builtin_sub_overflow(ts, now_s, &ahead) ||
+	    age > tolerance_s || ahead > tolerance_s)
+		return false;
+	return sign_standard_match(keys, keylens, nkeys, msg_id, ts_str, body, len, header);
 }
 
 int sign_basic(const char *user, const char *password, char *out, size_t outsz)
@@ -201,6 +245,25 @@ int sign_basic(const char *user, const char *password, char *out, size_t outsz)
 		OPENSSL_cleanse(cred.data, cred.cap);
 	buf_free(&cred);
 	return rc;
+}
+
+bool sign_secret_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+	/* Compare digests of fixed size: no early exit on the length, so a
+	 * prober cannot learn a password's or key's length from timing. The
+	 * length check after the digest comparison closes the (theoretical)
+	 * collision gap without a data-dependent branch before it. */
+	unsigned char da[32], db[32];
+	unsigned int la = 0, lb = 0;
+	static const unsigned char empty[1];
+
+	if (!EVP_Digest(a ? a : empty, alen, da, &la, EVP_sha256(), NULL) ||
+	    !EVP_Digest(b ? b : empty, blen, db, &lb, EVP_sha256(), NULL) || la != 32 || lb != 32)
+		return false;
+	bool same = CRYPTO_memcmp(da, db, 32) == 0;
+	OPENSSL_cleanse(da, sizeof(da));
+	OPENSSL_cleanse(db, sizeof(db));
+	return same && alen == blen;
 }
 
 bool sign_equal(const void *a, size_t alen, const void *b, size_t blen)

@@ -178,6 +178,22 @@ static void test_standard_verify(void **state)
 	assert_true(verify_one(key, (size_t)klen, "1614265330", SW_BODY, "v1a,xyz " SW_SIG, SW_TS));
 	assert_false(verify_one(key, (size_t)klen, "1614265330", SW_BODY, "", SW_TS));
 	assert_false(verify_one(key, (size_t)klen, "1614265330", SW_BODY, "v1,", SW_TS));
+
+	/* An absurd clock does not overflow the tolerance arithmetic. */
+	assert_false(verify_one(key, (size_t)klen, "1614265330", SW_BODY, SW_SIG, INT64_MIN));
+	assert_false(verify_one(key, (size_t)klen, "1614265330", SW_BODY, SW_SIG, INT64_MAX));
+	assert_false(
+	    verify_one(key, (size_t)klen, "999999999999999999", SW_BODY, SW_SIG, INT64_MIN + 5));
+
+	/* The signature alone, whatever the clock. */
+	const unsigned char *one[1] = {key};
+	size_t onelen[1] = {(size_t)klen};
+	assert_true(sign_standard_match(one, onelen, 1, SW_ID, "1614265330", SW_BODY,
+	                                strlen(SW_BODY), SW_SIG));
+	assert_false(sign_standard_match(one, onelen, 1, SW_ID, "1614265331", SW_BODY,
+	                                 strlen(SW_BODY), SW_SIG));
+	assert_false(sign_standard_match(one, onelen, 0, SW_ID, "1614265330", SW_BODY,
+	                                 strlen(SW_BODY), SW_SIG));
 }
 
 static void test_acesso(void **state)
@@ -225,8 +241,28 @@ static void test_hmac_variants(void **state)
 	assert_int_equal(strlen(out), 88);
 	assert_int_equal(sign_hmac_b64("sha512", "k", 1, "m", 1, out, 88), -1);
 
+	/* SHA-1, offered for checking senders that still use it:
+	 *   printf '%s' 'hello gancho' | openssl dgst -sha1 -hmac 'k3y' -hex
+	 *   printf '%s' 'hello gancho' | openssl dgst -sha1 -hmac 'k3y' -binary | base64 */
+	assert_int_equal(sign_hmac_hex("sha1", "k3y", 3, "hello gancho", 12, out, sizeof(out)), 0);
+	assert_string_equal(out, "8b1e4dfa7f7214e227ab4acc6de2af65dc266205");
+	assert_int_equal(sign_hmac_b64("sha1", "k3y", 3, "hello gancho", 12, out, sizeof(out)), 0);
+	assert_string_equal(out, "ix5N+n9yFOInq0rMbeKvZdwmYgU=");
+	unsigned char raw[SIGN_MAC_MAX];
+	assert_int_equal(sign_hmac_raw("sha1", "k3y", 3, "hello gancho", 12, raw), 20);
+	assert_int_equal(raw[0], 0x8b);
+	assert_int_equal(raw[19], 0x05);
+	assert_int_equal(sign_hmac_raw("sha512", "k3y", 3, "hello gancho", 12, raw), 64);
+	assert_int_equal(raw[0], 0xe5);
+	assert_int_equal(raw[63], 0x65);
+	assert_int_equal(sign_hmac_len("sha1"), 20);
+	assert_int_equal(sign_hmac_len("sha256"), 32);
+	assert_int_equal(sign_hmac_len("sha512"), 64);
+	assert_int_equal(sign_hmac_len("md5"), -1);
+	assert_int_equal(sign_hmac_len(NULL), -1);
+
 	/* Unknown hashes are refused. */
-	assert_int_equal(sign_hmac_b64("sha1", "k", 1, "m", 1, out, sizeof(out)), -1);
+	assert_int_equal(sign_hmac_raw("SHA1", "k", 1, "m", 1, raw), -1);
 	assert_int_equal(sign_hmac_hex("md5", "k", 1, "m", 1, out, sizeof(out)), -1);
 	assert_int_equal(sign_hmac_hex("SHA256x", "k", 1, "m", 1, out, sizeof(out)), -1);
 
@@ -257,6 +293,40 @@ static void test_equal(void **state)
 	assert_true(sign_equal("", 0, "", 0));
 }
 
+static void test_secret_equal(void **state)
+{
+	(void)state;
+	assert_true(sign_secret_equal("abc", 3, "abc", 3));
+	assert_false(sign_secret_equal("abc", 3, "abd", 3));
+	assert_false(sign_secret_equal("abc", 3, "abcd", 4));
+	assert_false(sign_secret_equal("abc", 3, "ab", 2));
+	assert_false(sign_secret_equal("abc", 3, "", 0));
+	assert_true(sign_secret_equal("", 0, "", 0));
+	assert_true(sign_secret_equal(NULL, 0, "", 0));
+	/* Bytes after a NUL count. */
+	assert_false(sign_secret_equal("a\0b", 3, "a\0c", 3));
+	assert_true(sign_secret_equal("a\0b", 3, "a\0b", 3));
+}
+
+static void test_standard_ts(void **state)
+{
+	(void)state;
+	assert_int_equal(sign_standard_ts("0"), 0);
+	assert_int_equal(sign_standard_ts("1614265330"), 1614265330);
+	assert_int_equal(sign_standard_ts("000000000000000042"), 42);
+	assert_true(sign_standard_ts("999999999999999999") == 999999999999999999LL);
+	assert_int_equal(sign_standard_ts("1000000000000000000"), -1); /* 19 digits */
+	assert_int_equal(sign_standard_ts("99999999999999999999999999"), -1);
+	assert_int_equal(sign_standard_ts(""), -1);
+	assert_int_equal(sign_standard_ts(NULL), -1);
+	assert_int_equal(sign_standard_ts("-5"), -1);
+	assert_int_equal(sign_standard_ts("+5"), -1);
+	assert_int_equal(sign_standard_ts(" 5"), -1);
+	assert_int_equal(sign_standard_ts("5 "), -1);
+	assert_int_equal(sign_standard_ts("1e9"), -1);
+	assert_int_equal(sign_standard_ts("0x10"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +338,8 @@ int main(void)
 	    cmocka_unit_test(test_hmac_variants),
 	    cmocka_unit_test(test_basic),
 	    cmocka_unit_test(test_equal),
+	    cmocka_unit_test(test_secret_equal),
+	    cmocka_unit_test(test_standard_ts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
