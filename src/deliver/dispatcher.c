@@ -38,6 +38,7 @@
  * batch. Bodies are built once per event and shared; a task waiting for a
  * retry drops its body and reloads it from the store when its turn comes.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -45,6 +46,7 @@
 
 #include "core/envelope.h"
 #include "core/filter.h"
+#include "core/policy.h"
 #include "core/sign.h"
 #include "core/urlcheck.h"
 #include "deliver/engine_internal.h"
@@ -56,6 +58,7 @@
 #define REFILL_PAGE      1000
 #define EVICT_AFTER_MS   10000 /* a retry further away than this may leave memory */
 #define LANE_MAX         256   /* tasks of one FIFO lane in memory (single node) */
+#define RETRY_AFTER_MAX  64    /* longer Retry-After values are not valid anyway */
 
 enum task_state { T_WAIT, T_READY, T_FLIGHT };
 
@@ -123,6 +126,8 @@ struct xfer {
 	size_t resp_len;
 	int64_t started_us;
 	bool blocked_addr;
+	/* the last answer's Retry-After, as sent (cut values fail to parse) */
+	char retry_after[RETRY_AFTER_MAX + 2];
 	struct xfer *next; /* free list */
 };
 
@@ -525,6 +530,12 @@ static void task_free(struct dispatcher *d, struct task *t, int64_t now)
 static void task_hold(struct dispatcher *d, struct task *t, int64_t now)
 {
 	out_new(d, t, DLV_HELD);
+	/* An attempt of it was logged with next=pending: say what it is now, in
+	 * the API's words. */
+	if (t->attempts > 0)
+		log_info("delivery_held",
+		         "webhook=%s delivery=%lld attempts=%d reason=\"webhook %s\"", t->ws->w->id,
+		         (long long)t->seq, t->attempts, t->ws->deleted ? "deleted" : "inactive");
 	task_free(d, t, now);
 }
 
@@ -628,6 +639,31 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	size_t k = n < room ? n : room;
 	memcpy(x->resp + x->resp_len, ptr, k);
 	x->resp_len += k;
+	return n;
+}
+
+/* on_header: keep the Retry-After of the final answer. libcurl's
+ * CURLINFO_RETRY_AFTER is not used: it hands back whatever number the
+ * receiver sent, and its date arithmetic is its own; gancho parses the
+ * header itself, with bounds (policy_retry_after_ms). */
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct xfer *x = userdata;
+	size_t n = size * nmemb;
+	static const char name[] = "retry-after:";
+
+	if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+		x->retry_after[0] = '\0'; /* a new answer (after a 1xx) */
+	} else if (n > sizeof(name) - 1 && strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
+		const char *v = ptr + sizeof(name) - 1;
+		size_t k = n - (sizeof(name) - 1);
+		while (k && (v[k - 1] == '\r' || v[k - 1] == '\n'))
+			k--;
+		if (k > RETRY_AFTER_MAX + 1)
+			k = RETRY_AFTER_MAX + 1; /* too long: left unparseable on purpose */
+		memcpy(x->retry_after, v, k);
+		x->retry_after[k] = '\0';
+	}
 	return n;
 }
 
@@ -758,6 +794,7 @@ static void start(struct dispatcher *d, struct task *t, int64_t now)
 	x->task = t;
 	x->resp_len = 0;
 	x->blocked_addr = false;
+	x->retry_after[0] = '\0';
 	x->next = NULL;
 	x->hdrs = build_headers(w, t->payload, now);
 	CURL *c = x->easy;
@@ -775,6 +812,11 @@ static void start(struct dispatcher *d, struct task *t, int64_t now)
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+	/* Never a proxy from the environment (http_proxy, HTTPS_PROXY, ALL_PROXY):
+	 * the SSRF check at connect time must see the receiver, not a proxy. */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
 	if (!d->e->cfg.allow_private) {
 		curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
@@ -811,7 +853,10 @@ static bool rate_ok(struct wstate *ws, int64_t mono)
 		ws->rate_wake = 0;
 		return true;
 	}
-	ws->rate_wake = mono + (int64_t)((1 - ws->tokens) * 1000.0 / rate) + 1;
+	/* A tiny rate (the API only asks for > 0) would make a wait no int64
+	 * holds: look again within a minute at the latest. */
+	double wait_ms = (1 - ws->tokens) * 1000.0 / rate;
+	ws->rate_wake = mono + (wait_ms < 60000.0 ? (int64_t)wait_ms : 60000) + 1;
 	return false;
 }
 
@@ -980,14 +1025,19 @@ static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t n
 	struct wstate *ws = t->ws;
 	CURL *c = x->easy;
 	long code = 0;
-	curl_off_t retry_after = -1;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	int64_t retry_after_ms = -1;
+	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code < 0 ||
+	    code > 999)
+		code = 0; /* libcurl reads three digits; anything else is no answer */
 	if (code == 429 || code == 503)
-		curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &retry_after);
+		retry_after_ms = policy_retry_after_ms(x->retry_after, now);
 	curl_multi_remove_handle(d->e->multi, c);
 	curl_slist_free_all(x->hdrs);
 	x->hdrs = NULL;
-	int latency = (int)((clock_mono_us() - x->started_us) / 1000);
+	int64_t elapsed_us = clock_mono_us() - x->started_us;
+	int latency = elapsed_us <= 0               ? 0
+	              : elapsed_us / 1000 > INT_MAX ? INT_MAX
+	                                            : (int)(elapsed_us / 1000);
 	ws->inflight--;
 	d->inflight--;
 	t->xfer = NULL;
@@ -1024,11 +1074,22 @@ static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t n
 		if (webhook_is_permanent(ws->w, (int)code)) {
 			status = DLV_FAILED;
 		} else {
-			int64_t next = policy_next_attempt(
-			    &ws->w->policy, t->attempts, t->first_attempt_at, now,
-			    retry_after >= 0 ? retry_after * 1000 : -1, &d->rng);
+			int64_t next =
+			    policy_next_attempt(&ws->w->policy, t->attempts, t->first_attempt_at,
+			                        now, retry_after_ms, &d->rng);
 			if (next < 0) {
 				status = DLV_FAILED;
+				if (t->attempts >= POLICY_MAX_ATTEMPTS)
+					snprintf(
+					    error + strlen(error), sizeof(error) - strlen(error),
+					    "; gave up after %d attempts (the most per delivery)",
+					    t->attempts);
+			} else if (next < now) {
+				/* Cannot happen with a valid policy; if it ever does, it is
+				 * this delivery's error, not the process's. */
+				status = DLV_FAILED;
+				snprintf(error + strlen(error), sizeof(error) - strlen(error),
+				         "; no valid time for the next attempt");
 			} else {
 				status = DLV_PENDING;
 				t->next_at = next;
@@ -1102,8 +1163,17 @@ static void post_simple(struct engine *e, enum dmsg_kind kind, int64_t seq,
                         const struct store_task *t)
 {
 	struct dmsg *m = calloc(1, sizeof(*m));
-	if (!m)
+	if (!m) {
+		/* Not silently dropped: the dispatcher reads everything back
+		 * (resync) on its next turn. */
+		log_error("dispatcher_message_lost",
+		          "kind=%d note=\"out of memory; every webhook and open delivery is "
+		          "read again\"",
+		          (int)kind);
+		atomic_store(&e->resync, true);
+		curl_multi_wakeup(e->multi);
 		return;
+	}
 	m->kind = kind;
 	m->webhook_seq = seq;
 	if (t)
@@ -1174,9 +1244,28 @@ static void release_later(struct dispatcher *d, int64_t seq)
 	d->release[d->nrelease++] = seq;
 }
 
+/* resync: a message from the API was lost (post_simple could not allocate
+ * it): take every webhook's config again and read every open delivery back
+ * from the store, as recovery at start does. Deliveries already in memory
+ * are skipped by task_add. */
+static void resync(struct dispatcher *d, int64_t now)
+{
+	for (int64_t seq = 1; seq < d->nws; seq++)
+		if (d->ws[seq] && !d->ws[seq]->deleted)
+			webhook_changed(d, seq, now);
+	if (d->shared) {
+		d->claim_due = true;
+	} else {
+		d->overflow = true;
+		d->mem_hi = 0;
+	}
+}
+
 static void process_inbox(struct dispatcher *d, int64_t now)
 {
 	struct engine *e = d->e;
+	if (atomic_exchange(&e->resync, false))
+		resync(d, now);
 	pthread_mutex_lock(&e->dmu);
 	struct dmsg *m = e->inbox;
 	e->inbox = e->inbox_tail = NULL;
