@@ -34,6 +34,18 @@
  * its new time is committed, and read back when due — by the due scan over
  * (next_at, seq) on a single node, by claims with several.
  *
+ * Requests in flight are shared fairly, since one cannot be taken back once
+ * started and a slow receiver may hold its slot for up to 300 s (may_start):
+ * of cfg.max_inflight, a reserve (an eighth) is kept for whoever has had
+ * less. A company may start a request while the total in flight is below
+ * max_inflight - reserve, or while its own in flight is below its share,
+ * (max_inflight - reserve) / companies with work. The same rule, one level
+ * down, shares a company's part between its webhooks with work. A webhook
+ * refused a slot waits in d->starved and is woken, in the order it came
+ * (round-robin), when a request ends or the shares change. So another
+ * company's hanging receivers may take only their share, and a fast
+ * receiver keeps getting slots.
+ *
  * Outcomes are collected per loop turn and handed to the committer as one
  * batch. Bodies are built once per event and shared; a task waiting for a
  * retry drops its body and reloads it from the store when its turn comes.
@@ -42,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "core/envelope.h"
@@ -64,6 +77,12 @@ enum task_state { T_WAIT, T_READY, T_FLIGHT };
 
 struct wstate;
 struct lane;
+
+/* A company's part of the in-flight requests (fair sharing). */
+struct cstate {
+	int inflight; /* requests in flight to the company's webhooks */
+	int nactive;  /* its webhooks with work: due tasks or requests in flight */
+};
 
 struct task {
 	int64_t seq;
@@ -100,7 +119,9 @@ struct lane {
 struct wstate {
 	int64_t seq;
 	struct webhook *w;
+	struct cstate *cs; /* the company's */
 	bool deleted;
+	bool active; /* counted in cs->nactive */
 	int inflight;
 	struct task *rhead, *rtail; /* ready queue */
 	struct task *all;           /* every task of this webhook */
@@ -142,9 +163,15 @@ struct dispatcher {
 	int64_t nws;
 	struct lane **lanes;
 	size_t lcap;
-	struct wstate *dirty;
+	struct wstate *dirty, *dirty_tail; /* pumped in this order */
 	struct xfer *free_xfers;
 	int inflight;
+	struct cstate **cs; /* by company seq */
+	int64_t ncs;
+	int ncomp_active;  /* companies with work */
+	int reserve;       /* slots kept for whoever has had less (fair sharing) */
+	int64_t slots_gen; /* bumped when a slot frees or the shares change */
+	int64_t woken_gen; /* slots_gen when d->starved was last woken */
 	int64_t mem_hi;
 	bool overflow;
 	uint64_t rng;
@@ -152,10 +179,10 @@ struct dispatcher {
 	int nouts, capouts;
 	struct change_item *changes;
 	int nchanges, capchanges;
-	struct wstate *changed;       /* webhooks with something to tell the store */
-	struct wstate *rated;         /* webhooks waiting for a rateLimit token */
-	struct wstate *starved;       /* webhooks that found every global slot taken */
-	struct payload *last_payload; /* cache: fan-out loads one event many times */
+	struct wstate *changed;                /* webhooks with something to tell the store */
+	struct wstate *rated;                  /* webhooks waiting for a rateLimit token */
+	struct wstate *starved, *starved_tail; /* webhooks refused a slot, oldest first */
+	struct payload *last_payload;          /* cache: fan-out loads one event many times */
 	/* several nodes (a shared store): claims, heartbeat, notifications */
 	bool shared;
 	bool claim_due;
@@ -333,9 +360,70 @@ static void mark_dirty(struct dispatcher *d, struct wstate *ws)
 {
 	if (!ws->dirty) {
 		ws->dirty = true;
-		ws->dnext = d->dirty;
-		d->dirty = ws;
+		ws->dnext = NULL;
+		if (d->dirty_tail)
+			d->dirty_tail->dnext = ws;
+		else
+			d->dirty = ws;
+		d->dirty_tail = ws;
 	}
+}
+
+/* cs_get: the company's share state, made on first use (kept until exit:
+ * a few bytes per company). */
+static struct cstate *cs_get(struct dispatcher *d, int64_t seq)
+{
+	if (seq < 0)
+		seq = 0;
+	if (seq >= d->ncs) {
+		int64_t n = d->ncs ? d->ncs : 64;
+		while (n <= seq)
+			n *= 2;
+		struct cstate **p = realloc(d->cs, (size_t)n * sizeof(*p));
+		if (!p)
+			abort();
+		memset(p + d->ncs, 0, (size_t)(n - d->ncs) * sizeof(*p));
+		d->cs = p;
+		d->ncs = n;
+	}
+	if (!d->cs[seq] && !(d->cs[seq] = calloc(1, sizeof(**d->cs))))
+		abort();
+	return d->cs[seq];
+}
+
+/* ws_update: count the webhook, and its company, as having work or not (due
+ * tasks or requests in flight); the shares of may_start follow. */
+static void ws_update(struct dispatcher *d, struct wstate *ws)
+{
+	bool active = ws->rhead != NULL || ws->inflight > 0;
+	if (active == ws->active)
+		return;
+	ws->active = active;
+	struct cstate *c = ws->cs;
+	c->nactive += active ? 1 : -1;
+	if (c->nactive == (active ? 1 : 0))
+		d->ncomp_active += active ? 1 : -1;
+	d->slots_gen++;
+}
+
+/* may_start: whether ws may start one more request now (the fair sharing
+ * rule at the top of the file). */
+static bool may_start(const struct dispatcher *d, const struct wstate *ws)
+{
+	int max = d->e->cfg.max_inflight;
+	if (d->inflight >= max)
+		return false;
+	int usable = max - d->reserve;
+	int ncomp = d->ncomp_active > 0 ? d->ncomp_active : 1;
+	int share = usable / ncomp > 0 ? usable / ncomp : 1;
+	const struct cstate *c = ws->cs;
+	if (d->inflight >= usable && c->inflight >= share)
+		return false;
+	/* One level down: the company's share between its webhooks. */
+	int nwh = c->nactive > 0 ? c->nactive : 1;
+	int wshare = share / nwh > 0 ? share / nwh : 1;
+	int wreserve = share / 8 > 0 ? share / 8 : 1;
+	return c->inflight < share - wreserve || ws->inflight < wshare;
 }
 
 static struct wstate *ws_get(struct dispatcher *d, int64_t seq)
@@ -363,6 +451,7 @@ static struct wstate *ws_get(struct dispatcher *d, int64_t seq)
 		abort();
 	ws->seq = seq;
 	ws->w = w;
+	ws->cs = cs_get(d, w->company_seq);
 	ws->tokens = w->rate_per_sec > 0 ? 1 : 0;
 	ws->tokens_at = clock_mono_ms();
 	d->ws[seq] = ws;
@@ -447,7 +536,7 @@ static void flush_outcomes(struct dispatcher *d)
 
 /* ---- task lifecycle ---------------------------------------------------------------------- */
 
-static void ready_remove(struct wstate *ws, struct task *t)
+static void ready_remove(struct dispatcher *d, struct wstate *ws, struct task *t)
 {
 	if (t->qprev)
 		t->qprev->qnext = t->qnext;
@@ -458,6 +547,7 @@ static void ready_remove(struct wstate *ws, struct task *t)
 	else
 		ws->rtail = t->qprev;
 	t->qnext = t->qprev = NULL;
+	ws_update(d, ws);
 }
 
 static void make_due_or_wait(struct dispatcher *d, struct task *t, int64_t now)
@@ -471,6 +561,7 @@ static void make_due_or_wait(struct dispatcher *d, struct task *t, int64_t now)
 		else
 			t->ws->rhead = t;
 		t->ws->rtail = t;
+		ws_update(d, t->ws);
 		mark_dirty(d, t->ws);
 	} else {
 		t->state = T_WAIT;
@@ -493,7 +584,7 @@ static void task_free(struct dispatcher *d, struct task *t, int64_t now)
 	struct wstate *ws = t->ws;
 	heap_remove(d, t);
 	if (t->state == T_READY)
-		ready_remove(ws, t);
+		ready_remove(d, ws, t);
 	if (t->aprev)
 		t->aprev->anext = t->anext;
 	else
@@ -617,7 +708,7 @@ static bool task_add(struct dispatcher *d, const struct store_task *st, struct p
 			if (old && old->state != T_FLIGHT) {
 				heap_remove(d, old);
 				if (old->state == T_READY)
-					ready_remove(ws, old);
+					ready_remove(d, ws, old);
 				old->state = T_WAIT;
 			}
 		}
@@ -771,7 +862,7 @@ static void start(struct dispatcher *d, struct task *t, int64_t now)
 {
 	struct wstate *ws = t->ws;
 	struct webhook *w = ws->w;
-	ready_remove(ws, t);
+	ready_remove(d, ws, t);
 	if (!t->payload)
 		t->payload = load_payload(d, t->event_seq);
 	if (!t->payload) {
@@ -831,7 +922,9 @@ static void start(struct dispatcher *d, struct task *t, int64_t now)
 		t->lane->inflight++;
 	x->started_us = clock_mono_us();
 	ws->inflight++;
+	ws->cs->inflight++;
 	d->inflight++;
+	ws_update(d, ws);
 	CURLMcode mc = curl_multi_add_handle(d->e->multi, c);
 	if (mc != CURLM_OK)
 		finish(d, x, CURLE_FAILED_INIT, now);
@@ -865,15 +958,6 @@ static void pump(struct dispatcher *d, struct wstate *ws, int64_t now)
 	int limit = ws->w->concurrency;
 	int64_t mono = clock_mono_ms();
 	while (ws->rhead && !atomic_load(&d->e->dstop)) {
-		if (d->inflight >= d->e->cfg.max_inflight) {
-			/* every slot is taken: go again when one frees up */
-			if (!ws->in_starved) {
-				ws->in_starved = true;
-				ws->snext = d->starved;
-				d->starved = ws;
-			}
-			break;
-		}
 		if (ws->deleted) {
 			task_free(d, ws->rhead, now);
 			continue;
@@ -883,7 +967,20 @@ static void pump(struct dispatcher *d, struct wstate *ws, int64_t now)
 			continue;
 		}
 		if (ws->inflight >= limit)
+			break; /* its own request ending pumps it again */
+		if (!may_start(d, ws)) {
+			/* no slot for it now: wait in line for one */
+			if (!ws->in_starved) {
+				ws->in_starved = true;
+				ws->snext = NULL;
+				if (d->starved_tail)
+					d->starved_tail->snext = ws;
+				else
+					d->starved = ws;
+				d->starved_tail = ws;
+			}
 			break;
+		}
 		if (!rate_ok(ws, mono)) {
 			if (!ws->in_rated) {
 				ws->in_rated = true;
@@ -893,6 +990,12 @@ static void pump(struct dispatcher *d, struct wstate *ws, int64_t now)
 			break;
 		}
 		start(d, ws->rhead, now);
+		if (ws->rhead && d->dirty) {
+			/* others wait to be pumped: one request each in turn, so the
+			 * first pumped cannot take every free slot */
+			mark_dirty(d, ws);
+			break;
+		}
 	}
 }
 
@@ -901,12 +1004,17 @@ static void pump(struct dispatcher *d, struct wstate *ws, int64_t now)
  * the next token (ms), at most max_wait. */
 static long wake_waiting(struct dispatcher *d, long max_wait)
 {
-	if (d->starved && d->inflight < d->e->cfg.max_inflight) {
-		while (d->starved) {
-			struct wstate *ws = d->starved;
-			d->starved = ws->snext;
+	/* Only when something changed (a slot freed, the shares moved): a
+	 * webhook refused before would be refused again. In line order. */
+	if (d->starved && d->woken_gen != d->slots_gen && d->inflight < d->e->cfg.max_inflight) {
+		d->woken_gen = d->slots_gen;
+		struct wstate *ws = d->starved;
+		d->starved = d->starved_tail = NULL;
+		while (ws) {
+			struct wstate *next = ws->snext;
 			ws->in_starved = false;
 			mark_dirty(d, ws);
+			ws = next;
 		}
 	}
 	long wait = max_wait;
@@ -1039,7 +1147,10 @@ static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t n
 	              : elapsed_us / 1000 > INT_MAX ? INT_MAX
 	                                            : (int)(elapsed_us / 1000);
 	ws->inflight--;
+	ws->cs->inflight--;
 	d->inflight--;
+	d->slots_gen++;
+	ws_update(d, ws);
 	t->xfer = NULL;
 	if (t->lane)
 		t->lane->inflight--;
@@ -1509,6 +1620,21 @@ int dispatcher_init(struct engine *e, struct gerr *err)
 			log_warn("node_join_failed", "node=%s", e->node);
 		d->listen_fd = store_listen_fd(e->rstore);
 	}
+	/* Every request in flight holds a socket: leave half of the descriptors
+	 * to the API's connections, the store and the rest. */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)e->cfg.max_inflight > nofile.rlim_cur / 2) {
+		int cap = nofile.rlim_cur / 2 > 1 ? (int)(nofile.rlim_cur / 2) : 1;
+		log_warn("max_inflight_lowered",
+		         "max_inflight=%d now=%d note=\"the open-files limit is %llu; raise it "
+		         "(ulimit -n) for more\"",
+		         e->cfg.max_inflight, cap, (unsigned long long)nofile.rlim_cur);
+		e->cfg.max_inflight = cap;
+	}
+	d->reserve = e->cfg.max_inflight / 8;
+	if (d->reserve < 1 && e->cfg.max_inflight > 1)
+		d->reserve = 1;
 	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
 	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->cfg.max_inflight);
 	e->d = d;
@@ -1520,6 +1646,8 @@ static void run_dirty(struct dispatcher *d, int64_t now)
 	while (d->dirty) {
 		struct wstate *ws = d->dirty;
 		d->dirty = ws->dnext;
+		if (!d->dirty)
+			d->dirty_tail = NULL;
 		ws->dirty = false;
 		pump(d, ws, now);
 	}
@@ -1653,6 +1781,9 @@ void dispatcher_free(struct engine *e)
 	free(d->heap);
 	free(d->lanes);
 	free(d->ws);
+	for (int64_t i = 0; i < d->ncs; i++)
+		free(d->cs[i]);
+	free(d->cs);
 	free(d->outs);
 	free(d->changes);
 	free(d);

@@ -140,6 +140,43 @@ class ProxyEnvTest(DeliveryAttackBase):
         self.assertEqual(proxy.count(), 0, "the proxy from the environment got: %r" % (proxy.requests,))
 
 
+class FairShareTest(DeliveryAttackBase):
+    """--max-inflight 8: company A's four receivers hang; company B's fast receiver, and
+    A's own fast one, must still get their events promptly."""
+
+    gancho_args = ("--max-inflight", "8")
+    HANG = 25
+
+    def test_hanging_receivers_of_one_company_do_not_starve_others(self):
+        slow = self.new_receiver(default=H.hang(self.HANG))
+        fast_a = self.new_receiver(default=H.OK)
+        for i in range(4):
+            self.create_webhook(rx=slow, path="/slow/%d" % i, concurrency=64, timeoutMs=self.HANG * 1000,
+                                retryPolicy={"schedule": [60], "deadlineSeconds": 600})
+        ids = [self.post_event("candidate.hired", {"n": n})["id"] for n in range(12)]
+        wait(lambda: slow.inflight >= 6, 10, "company A's receivers never filled the slots")
+        time.sleep(0.5)
+        self.assertLessEqual(slow.inflight, 7, "A alone leaves a reserve: at most 7 of 8 in flight")
+        # A's own fast webhook, added while its slow ones hang, gets its share.
+        wh_a = self.create_webhook(rx=fast_a, path="/fast-a")
+        t0 = time.monotonic()
+        more = [self.post_event("candidate.hired", {"m": n})["id"] for n in range(3)]
+        fast_a.wait_ids(more, 6)
+        self.assertLess(time.monotonic() - t0, 6)
+        # Company B, a fast receiver: each event arrives within seconds, not after A's 25 s hangs.
+        _, tok_b = self.g.create_company("B-" + uuid.uuid4().hex[:8])
+        fast_b = self.new_receiver(default=H.OK)
+        self.create_webhook(rx=fast_b, token=tok_b)
+        for n in range(5):
+            t0 = time.monotonic()
+            eid = self.post_event("candidate.hired", {"b": n}, token=tok_b)["id"]
+            fast_b.wait_ids([eid], 5)
+            self.assertLess(time.monotonic() - t0, 5, "B's event %d waited behind A's hanging receivers" % n)
+        self.assertLessEqual(slow.inflight, 7, "A's slow receivers stay within their share")
+        self.assertTrue(ids and wh_a)
+        self.assertAlive()
+
+
 class LogNamesTest(DeliveryAttackBase):
     """--deactivate-after 2: a webhook whose every attempt fails is deactivated within
     seconds; the log must name it and its delivery as the API does."""
