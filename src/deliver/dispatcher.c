@@ -104,7 +104,6 @@ struct task {
 
 struct lane {
 	int64_t webhook_seq;
-	char key[64];
 	int inflight; /* 0 or 1: the FIFO rule */
 	int n;        /* tasks in memory */
 	struct task *head, *tail;
@@ -114,6 +113,7 @@ struct lane {
 	bool spilled, queued;
 	int64_t spill_after;
 	struct lane *snext;
+	char key[]; /* the ordering key value, whole: lanes compare it exactly */
 };
 
 struct wstate {
@@ -332,11 +332,12 @@ static struct lane *lane_get(struct dispatcher *d, int64_t wseq, const char *key
 			return l;
 	if (!create)
 		return NULL;
-	struct lane *l = calloc(1, sizeof(*l));
+	size_t klen = strlen(key);
+	struct lane *l = calloc(1, sizeof(*l) + klen + 1);
 	if (!l)
 		abort();
 	l->webhook_seq = wseq;
-	snprintf(l->key, sizeof(l->key), "%s", key);
+	memcpy(l->key, key, klen + 1);
 	l->hnext = d->lanes[s];
 	d->lanes[s] = l;
 	return l;
