@@ -958,7 +958,14 @@ static void pump(struct dispatcher *d, struct wstate *ws, int64_t now)
 {
 	int limit = ws->w->concurrency;
 	int64_t mono = clock_mono_ms();
+	bool started = false;
 	while (ws->rhead && !atomic_load(&d->e->dstop)) {
+		if (started && d->dirty) {
+			/* others wait to be pumped: one request each in turn, so the
+			 * first pumped cannot take every free slot */
+			mark_dirty(d, ws);
+			break;
+		}
 		if (ws->deleted) {
 			task_free(d, ws->rhead, now);
 			continue;
@@ -991,12 +998,7 @@ static void pump(struct dispatcher *d, struct wstate *ws, int64_t now)
 			break;
 		}
 		start(d, ws->rhead, now);
-		if (ws->rhead && d->dirty) {
-			/* others wait to be pumped: one request each in turn, so the
-			 * first pumped cannot take every free slot */
-			mark_dirty(d, ws);
-			break;
-		}
+		started = true;
 	}
 }
 
