@@ -4,7 +4,9 @@ and log lines that must name things as the API does."""
 
 import email.utils
 import json
+import os
 import re
+import subprocess
 import time
 import unittest
 import uuid
@@ -138,6 +140,19 @@ class ProxyEnvTest(DeliveryAttackBase):
         wait(lambda: [d for d in self.deliveries(wh["id"], token=tok, g=g) if d["status"] == "delivered"],
              10, "the delivery must be delivered, directly")
         self.assertEqual(proxy.count(), 0, "the proxy from the environment got: %r" % (proxy.requests,))
+
+    def test_cli_ignores_proxy_variables(self):
+        """The CLI carries the bearer token: it goes only to --url, never to a proxy
+        named in the environment."""
+        proxy = self.new_receiver(default=H.respond(200, b'{"items":[]}', {"Content-Type": "application/json"}))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GANCHO_")}
+        for k in ("http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"):
+            env[k] = proxy.url("/")
+        env["NO_PROXY"] = env["no_proxy"] = ""
+        env.update(GANCHO_URL=self.g.base, GANCHO_TOKEN=self.token)
+        p = subprocess.run([H.gancho_bin(), "webhook", "list", "--json"], env=env, capture_output=True, timeout=30)
+        self.assertEqual(proxy.count(), 0, "the token went to the proxy: %r" % (proxy.requests,))
+        self.assertEqual(p.returncode, 0, p.stderr[-500:])
 
 
 class FairShareTest(DeliveryAttackBase):
