@@ -559,8 +559,10 @@ int cli_call(struct cli_conn *c, const char *method, const char *path, const cha
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
-	/* A redirect would carry the bearer token somewhere else. */
+	/* A redirect would carry the bearer token somewhere else; so would a
+	 * proxy named in the environment (http_proxy, ALL_PROXY): only --url. */
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_PROXY, "");
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #else

@@ -9,6 +9,8 @@
 #include "core/policy.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #define SEC 1000LL
@@ -88,7 +90,52 @@ static int policy_only_keys(const json_t *obj, const char *const *allowed, struc
 	return 0;
 }
 
-static int policy_parse_schedule(const json_t *v, struct policy *out, struct gerr *err)
+/* policy_floor: refuse (strict) or raise (lenient, a stored policy) a delay
+ * under the floor. Returns 0 or -1. */
+static int policy_floor(int64_t *ms, bool strict)
+{
+	if (*ms >= POLICY_MIN_STEP_MS)
+		return 0;
+	if (strict)
+		return -1;
+	*ms = POLICY_MIN_STEP_MS;
+	return 0;
+}
+
+/* policy_max_attempts: the most attempts p could make before its deadline,
+ * counting every delay at its smallest (jitter's low end, the floor), or
+ * POLICY_MAX_ATTEMPTS + 1 when that is more than the cap. */
+static int64_t policy_max_attempts(const struct policy *p)
+{
+	int64_t at = 0, n = 1, d;
+	int i = 0;
+
+	for (;;) {
+		if (p->kind == POLICY_EXPONENTIAL) {
+			d = p->initial_ms;
+			for (int k = 0; k < i && d < p->max_ms; k++)
+				d *= 2;
+			if (d > p->max_ms)
+				d = p->max_ms;
+			d /= 2;
+		} else {
+			d = p->steps_ms[i < p->nsteps ? i : p->nsteps - 1];
+		}
+		if (d < POLICY_MIN_STEP_MS)
+			d = POLICY_MIN_STEP_MS;
+		if (i >= p->nsteps && (p->kind != POLICY_EXPONENTIAL || d * 2 >= p->max_ms))
+			break; /* from here on the delay repeats */
+		if (at + d > p->deadline_ms)
+			return n;
+		at += d;
+		n++;
+		i++;
+	}
+	n += (p->deadline_ms - at) / d;
+	return n > POLICY_MAX_ATTEMPTS ? POLICY_MAX_ATTEMPTS + 1 : n;
+}
+
+static int policy_parse_schedule(const json_t *v, struct policy *out, bool strict, struct gerr *err)
 {
 	static const char *const keys[] = {"schedule", "deadlineSeconds", NULL};
 	const json_t *steps = json_object_get(v, "schedule");
@@ -106,16 +153,18 @@ static int policy_parse_schedule(const json_t *v, struct policy *out, struct ger
 	memset(out, 0, sizeof(*out));
 	out->kind = POLICY_SCHEDULE;
 	json_array_foreach (steps, i, s) {
-		if (policy_seconds(s, &out->steps_ms[i]) < 0)
+		if (policy_seconds(s, &out->steps_ms[i]) < 0 ||
+		    policy_floor(&out->steps_ms[i], strict) < 0)
 			return policy_bad(
 			    err,
-			    "schedule steps must be numbers of seconds, >= 0 and at most 30 days");
+			    "schedule steps must be numbers of seconds, >= 1 and at most 30 days");
 	}
 	out->nsteps = (int)json_array_size(steps);
 	return policy_deadline(v, out, err);
 }
 
-static int policy_parse_exponential(const json_t *v, struct policy *out, struct gerr *err)
+static int policy_parse_exponential(const json_t *v, struct policy *out, bool strict,
+                                    struct gerr *err)
 {
 	static const char *const keys[] = {"initialSeconds", "maxSeconds", "deadlineSeconds", NULL};
 	const json_t *init, *max;
@@ -128,16 +177,18 @@ static int policy_parse_exponential(const json_t *v, struct policy *out, struct 
 	out->kind = POLICY_EXPONENTIAL;
 	init = json_object_get(v, "initialSeconds");
 	max = json_object_get(v, "maxSeconds");
-	if (!init || policy_seconds(init, &out->initial_ms) < 0 || out->initial_ms < 1)
-		return policy_bad(err, "exponential.initialSeconds must be a number of seconds, > "
-		                       "0 and at most 30 days");
+	if (!init || policy_seconds(init, &out->initial_ms) < 0 || out->initial_ms <= 0 ||
+	    policy_floor(&out->initial_ms, strict) < 0)
+		return policy_bad(err, "exponential.initialSeconds must be a number of seconds, >= "
+		                       "1 and at most 30 days");
 	if (!max || policy_seconds(max, &out->max_ms) < 0 || out->max_ms < out->initial_ms)
 		return policy_bad(err, "exponential.maxSeconds must be a number of seconds, >= "
 		                       "initialSeconds and at most 30 days");
 	return policy_deadline(v, out, err);
 }
 
-int policy_parse(const json_t *v, struct policy *out, struct gerr *err)
+/* policy_parse_mode: policy_parse (strict) or policy_load (lenient). */
+static int policy_parse_mode(const json_t *v, struct policy *out, bool strict, struct gerr *err)
 {
 	struct policy p;
 	int rc;
@@ -170,14 +221,29 @@ int policy_parse(const json_t *v, struct policy *out, struct gerr *err)
 		static const char *const keys[] = {"exponential", NULL};
 		if (policy_only_keys(v, keys, err) < 0)
 			return GERR_INVALID;
-		rc = policy_parse_exponential(expo, &p, err);
+		rc = policy_parse_exponential(expo, &p, strict, err);
 	} else {
-		rc = policy_parse_schedule(v, &p, err);
+		rc = policy_parse_schedule(v, &p, strict, err);
 	}
+	if (rc == 0 && strict && policy_max_attempts(&p) > POLICY_MAX_ATTEMPTS)
+		rc = gerr_set(err, GERR_INVALID, 400, "invalid_field",
+		              "retryPolicy: allows more than %d attempts before its deadline; use "
+		              "longer steps or a shorter deadline",
+		              POLICY_MAX_ATTEMPTS);
 	/* Only touch *out on success, so a failed PATCH leaves the old policy. */
 	if (rc == 0)
 		*out = p;
 	return rc;
+}
+
+int policy_parse(const json_t *v, struct policy *out, struct gerr *err)
+{
+	return policy_parse_mode(v, out, true, err);
+}
+
+int policy_load(const json_t *v, struct policy *out, struct gerr *err)
+{
+	return policy_parse_mode(v, out, false, err);
 }
 
 /* policy_json_seconds: ms as seconds, an integer when whole so "60" stays "60". */
@@ -264,11 +330,109 @@ int64_t policy_next_attempt(const struct policy *p, int attempts, int64_t first_
 	int64_t delay = policy_delay(p, attempts, rng);
 	int64_t limit = first_ms + p->deadline_ms;
 
-	if (retry_after_ms > delay)
-		delay = retry_after_ms;
-	/* Compared as "delay > room" rather than "now + delay > limit" so a
-	 * huge Retry-After cannot overflow. */
-	if (now_ms > limit || delay > limit - now_ms)
+	if (attempts >= POLICY_MAX_ATTEMPTS)
 		return -1;
+	if (delay < POLICY_MIN_STEP_MS)
+		delay = POLICY_MIN_STEP_MS; /* a policy stored before the floor */
+	/* Compared as "delay > room" rather than "now + delay > limit" so no
+	 * sum can overflow. */
+	if (now_ms >= limit || delay > limit - now_ms)
+		return -1;
+	/* The receiver's wish, but never past the deadline: a Retry-After
+	 * beyond it gets one last try at the deadline. */
+	if (retry_after_ms > delay)
+		delay = retry_after_ms < limit - now_ms ? retry_after_ms : limit - now_ms;
 	return now_ms + delay;
+}
+
+/* policy_days_from_civil: days since 1970-01-01 of a proleptic Gregorian
+ * date (Howard Hinnant's algorithm; no timegm, which reads TZ). */
+static int64_t policy_days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int policy_month(const char *s)
+{
+	static const char *const names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	for (int i = 0; i < 12; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i + 1;
+	return 0;
+}
+
+/* policy_http_date_ms: an HTTP-date as ms since the epoch, or -1. */
+static int64_t policy_http_date_ms(const char *v)
+{
+	char mon[4] = "";
+	int d = 0, y = 0, hh = 0, mm = 0, ss = 0, end = -1;
+
+	/* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+	if (sscanf(v, "%*3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", &d, mon, &y, &hh, &mm,
+	           &ss, &end) == 6 &&
+	    end > 0 && v[end] == '\0')
+		goto got;
+	end = -1;
+	/* obsolete RFC 850: Sunday, 06-Nov-94 08:49:37 GMT */
+	if (sscanf(v, "%*9[A-Za-z], %2d-%3[A-Za-z]-%2d %2d:%2d:%2d GMT%n", &d, mon, &y, &hh, &mm,
+	           &ss, &end) == 6 &&
+	    end > 0 && v[end] == '\0') {
+		y += y < 70 ? 2000 : 1900;
+		goto got;
+	}
+	end = -1;
+	/* obsolete asctime: Sun Nov  6 08:49:37 1994 */
+	if (sscanf(v, "%*3[A-Za-z] %3[A-Za-z] %2d %2d:%2d:%2d %4d%n", mon, &d, &hh, &mm, &ss, &y,
+	           &end) == 6 &&
+	    end > 0 && v[end] == '\0')
+		goto got;
+	return -1;
+got : {
+	int m = policy_month(mon);
+	if (!m || d < 1 || d > 31 || y < 1970 || hh > 23 || mm > 59 || ss > 60 || hh < 0 ||
+	    mm < 0 || ss < 0)
+		return -1;
+	return ((policy_days_from_civil(y, m, d) * 24 + hh) * 60 + mm) * 60 * SEC + ss * SEC;
+}
+}
+
+int64_t policy_retry_after_ms(const char *v, int64_t now_ms)
+{
+	if (!v)
+		return -1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	size_t n = strlen(v);
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (!n || n > 64)
+		return -1;
+	char s[65];
+	memcpy(s, v, n);
+	s[n] = '\0';
+
+	if (s[0] >= '0' && s[0] <= '9') {
+		/* delay-seconds: digits only, saturated at the 30-day bound
+		 * while reading, so no length of digits can overflow */
+		int64_t secs = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return -1;
+			if (secs <= POLICY_MAX_MS / SEC)
+				secs = secs * 10 + (s[i] - '0');
+		}
+		return secs >= POLICY_MAX_MS / SEC ? POLICY_MAX_MS : secs * SEC;
+	}
+	int64_t at = policy_http_date_ms(s);
+	if (at < 0)
+		return -1;
+	if (at <= now_ms)
+		return 0; /* a date in the past: now */
+	return at - now_ms > POLICY_MAX_MS ? POLICY_MAX_MS : at - now_ms;
 }

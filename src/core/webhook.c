@@ -615,7 +615,7 @@ int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t comp
 	json_t *f = json_object_get(cfg, "filter");
 	w->filter = f && !json_is_null(f) ? json_incref(f) : NULL;
 	const json_t *rp = json_object_get(cfg, "retryPolicy");
-	if (policy_parse(rp, &w->policy, err))
+	if (policy_load(rp, &w->policy, err))
 		goto fail;
 	const char *ord = json_string_value(json_object_get(cfg, "ordering"));
 	/* Acesso RH's retry comes with its queue: FIFO unless said otherwise. */

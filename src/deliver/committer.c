@@ -197,8 +197,12 @@ static void after_commit(struct engine *e, struct store_webhook_change *cs, int 
 			continue;
 		registry_webhook_set_status(e->reg, cs[i].webhook_seq, WH_INACTIVE);
 		engine_webhook_changed(e, cs[i].webhook_seq);
-		log_warn("webhook_deactivated", "webhook_seq=%lld reason=\"%s\"",
-		         (long long)cs[i].webhook_seq, cs[i].reason ? cs[i].reason : "");
+		/* the webhook as the API names it; its deliveries are logged
+		 * "delivery_held" as the dispatcher holds them */
+		struct webhook *w = registry_webhook_get(e->reg, cs[i].webhook_seq);
+		log_warn("webhook_deactivated", "webhook=%s status=inactive reason=\"%s\"",
+		         w ? w->id : "(deleted)", cs[i].reason ? cs[i].reason : "");
+		webhook_unref(w);
 	}
 }
 

@@ -34,17 +34,32 @@
  * its new time is committed, and read back when due — by the due scan over
  * (next_at, seq) on a single node, by claims with several.
  *
+ * Requests in flight are shared fairly, since one cannot be taken back once
+ * started and a slow receiver may hold its slot for up to 300 s (may_start):
+ * of cfg.max_inflight, a reserve (an eighth) is kept for whoever has had
+ * less. A company may start a request while the total in flight is below
+ * max_inflight - reserve, or while its own in flight is below its share,
+ * (max_inflight - reserve) / companies with work. The same rule, one level
+ * down, shares a company's part between its webhooks with work. A webhook
+ * refused a slot waits in d->starved and is woken, in the order it came
+ * (round-robin), when a request ends or the shares change. So another
+ * company's hanging receivers may take only their share, and a fast
+ * receiver keeps getting slots.
+ *
  * Outcomes are collected per loop turn and handed to the committer as one
  * batch. Bodies are built once per event and shared; a task waiting for a
  * retry drops its body and reloads it from the store when its turn comes.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "core/envelope.h"
 #include "core/filter.h"
+#include "core/policy.h"
 #include "core/sign.h"
 #include "core/urlcheck.h"
 #include "deliver/engine_internal.h"
@@ -56,11 +71,18 @@
 #define REFILL_PAGE      1000
 #define EVICT_AFTER_MS   10000 /* a retry further away than this may leave memory */
 #define LANE_MAX         256   /* tasks of one FIFO lane in memory (single node) */
+#define RETRY_AFTER_MAX  64    /* longer Retry-After values are not valid anyway */
 
 enum task_state { T_WAIT, T_READY, T_FLIGHT };
 
 struct wstate;
 struct lane;
+
+/* A company's part of the in-flight requests (fair sharing). */
+struct cstate {
+	int inflight; /* requests in flight to the company's webhooks */
+	int nactive;  /* its webhooks with work: due tasks or requests in flight */
+};
 
 struct task {
 	int64_t seq;
@@ -82,7 +104,6 @@ struct task {
 
 struct lane {
 	int64_t webhook_seq;
-	char key[64];
 	int inflight; /* 0 or 1: the FIFO rule */
 	int n;        /* tasks in memory */
 	struct task *head, *tail;
@@ -92,12 +113,15 @@ struct lane {
 	bool spilled, queued;
 	int64_t spill_after;
 	struct lane *snext;
+	char key[]; /* the ordering key value, whole: lanes compare it exactly */
 };
 
 struct wstate {
 	int64_t seq;
 	struct webhook *w;
+	struct cstate *cs; /* the company's */
 	bool deleted;
+	bool active; /* counted in cs->nactive */
 	int inflight;
 	struct task *rhead, *rtail; /* ready queue */
 	struct task *all;           /* every task of this webhook */
@@ -123,6 +147,8 @@ struct xfer {
 	size_t resp_len;
 	int64_t started_us;
 	bool blocked_addr;
+	/* the last answer's Retry-After, as sent (cut values fail to parse) */
+	char retry_after[RETRY_AFTER_MAX + 2];
 	struct xfer *next; /* free list */
 };
 
@@ -137,9 +163,15 @@ struct dispatcher {
 	int64_t nws;
 	struct lane **lanes;
 	size_t lcap;
-	struct wstate *dirty;
+	struct wstate *dirty, *dirty_tail; /* pumped in this order */
 	struct xfer *free_xfers;
 	int inflight;
+	struct cstate **cs; /* by company seq */
+	int64_t ncs;
+	int ncomp_active;  /* companies with work */
+	int reserve;       /* slots kept for whoever has had less (fair sharing) */
+	int64_t slots_gen; /* bumped when a slot frees or the shares change */
+	int64_t woken_gen; /* slots_gen when d->starved was last woken */
 	int64_t mem_hi;
 	bool overflow;
 	uint64_t rng;
@@ -147,10 +179,10 @@ struct dispatcher {
 	int nouts, capouts;
 	struct change_item *changes;
 	int nchanges, capchanges;
-	struct wstate *changed;       /* webhooks with something to tell the store */
-	struct wstate *rated;         /* webhooks waiting for a rateLimit token */
-	struct wstate *starved;       /* webhooks that found every global slot taken */
-	struct payload *last_payload; /* cache: fan-out loads one event many times */
+	struct wstate *changed;                /* webhooks with something to tell the store */
+	struct wstate *rated;                  /* webhooks waiting for a rateLimit token */
+	struct wstate *starved, *starved_tail; /* webhooks refused a slot, oldest first */
+	struct payload *last_payload;          /* cache: fan-out loads one event many times */
 	/* several nodes (a shared store): claims, heartbeat, notifications */
 	bool shared;
 	bool claim_due;
@@ -300,11 +332,12 @@ static struct lane *lane_get(struct dispatcher *d, int64_t wseq, const char *key
 			return l;
 	if (!create)
 		return NULL;
-	struct lane *l = calloc(1, sizeof(*l));
+	size_t klen = strlen(key);
+	struct lane *l = calloc(1, sizeof(*l) + klen + 1);
 	if (!l)
 		abort();
 	l->webhook_seq = wseq;
-	snprintf(l->key, sizeof(l->key), "%s", key);
+	memcpy(l->key, key, klen + 1);
 	l->hnext = d->lanes[s];
 	d->lanes[s] = l;
 	return l;
@@ -328,9 +361,70 @@ static void mark_dirty(struct dispatcher *d, struct wstate *ws)
 {
 	if (!ws->dirty) {
 		ws->dirty = true;
-		ws->dnext = d->dirty;
-		d->dirty = ws;
+		ws->dnext = NULL;
+		if (d->dirty_tail)
+			d->dirty_tail->dnext = ws;
+		else
+			d->dirty = ws;
+		d->dirty_tail = ws;
 	}
+}
+
+/* cs_get: the company's share state, made on first use (kept until exit:
+ * a few bytes per company). */
+static struct cstate *cs_get(struct dispatcher *d, int64_t seq)
+{
+	if (seq < 0)
+		seq = 0;
+	if (seq >= d->ncs) {
+		int64_t n = d->ncs ? d->ncs : 64;
+		while (n <= seq)
+			n *= 2;
+		struct cstate **p = realloc(d->cs, (size_t)n * sizeof(*p));
+		if (!p)
+			abort();
+		memset(p + d->ncs, 0, (size_t)(n - d->ncs) * sizeof(*p));
+		d->cs = p;
+		d->ncs = n;
+	}
+	if (!d->cs[seq] && !(d->cs[seq] = calloc(1, sizeof(**d->cs))))
+		abort();
+	return d->cs[seq];
+}
+
+/* ws_update: count the webhook, and its company, as having work or not (due
+ * tasks or requests in flight); the shares of may_start follow. */
+static void ws_update(struct dispatcher *d, struct wstate *ws)
+{
+	bool active = ws->rhead != NULL || ws->inflight > 0;
+	if (active == ws->active)
+		return;
+	ws->active = active;
+	struct cstate *c = ws->cs;
+	c->nactive += active ? 1 : -1;
+	if (c->nactive == (active ? 1 : 0))
+		d->ncomp_active += active ? 1 : -1;
+	d->slots_gen++;
+}
+
+/* may_start: whether ws may start one more request now (the fair sharing
+ * rule at the top of the file). */
+static bool may_start(const struct dispatcher *d, const struct wstate *ws)
+{
+	int max = d->e->cfg.max_inflight;
+	if (d->inflight >= max)
+		return false;
+	int usable = max - d->reserve;
+	int ncomp = d->ncomp_active > 0 ? d->ncomp_active : 1;
+	int share = usable / ncomp > 0 ? usable / ncomp : 1;
+	const struct cstate *c = ws->cs;
+	if (d->inflight >= usable && c->inflight >= share)
+		return false;
+	/* One level down: the company's share between its webhooks. */
+	int nwh = c->nactive > 0 ? c->nactive : 1;
+	int wshare = share / nwh > 0 ? share / nwh : 1;
+	int wreserve = share / 8 > 0 ? share / 8 : 1;
+	return c->inflight < share - wreserve || ws->inflight < wshare;
 }
 
 static struct wstate *ws_get(struct dispatcher *d, int64_t seq)
@@ -358,6 +452,7 @@ static struct wstate *ws_get(struct dispatcher *d, int64_t seq)
 		abort();
 	ws->seq = seq;
 	ws->w = w;
+	ws->cs = cs_get(d, w->company_seq);
 	ws->tokens = w->rate_per_sec > 0 ? 1 : 0;
 	ws->tokens_at = clock_mono_ms();
 	d->ws[seq] = ws;
@@ -442,7 +537,7 @@ static void flush_outcomes(struct dispatcher *d)
 
 /* ---- task lifecycle ---------------------------------------------------------------------- */
 
-static void ready_remove(struct wstate *ws, struct task *t)
+static void ready_remove(struct dispatcher *d, struct wstate *ws, struct task *t)
 {
 	if (t->qprev)
 		t->qprev->qnext = t->qnext;
@@ -453,6 +548,7 @@ static void ready_remove(struct wstate *ws, struct task *t)
 	else
 		ws->rtail = t->qprev;
 	t->qnext = t->qprev = NULL;
+	ws_update(d, ws);
 }
 
 static void make_due_or_wait(struct dispatcher *d, struct task *t, int64_t now)
@@ -466,6 +562,7 @@ static void make_due_or_wait(struct dispatcher *d, struct task *t, int64_t now)
 		else
 			t->ws->rhead = t;
 		t->ws->rtail = t;
+		ws_update(d, t->ws);
 		mark_dirty(d, t->ws);
 	} else {
 		t->state = T_WAIT;
@@ -488,7 +585,7 @@ static void task_free(struct dispatcher *d, struct task *t, int64_t now)
 	struct wstate *ws = t->ws;
 	heap_remove(d, t);
 	if (t->state == T_READY)
-		ready_remove(ws, t);
+		ready_remove(d, ws, t);
 	if (t->aprev)
 		t->aprev->anext = t->anext;
 	else
@@ -525,6 +622,12 @@ static void task_free(struct dispatcher *d, struct task *t, int64_t now)
 static void task_hold(struct dispatcher *d, struct task *t, int64_t now)
 {
 	out_new(d, t, DLV_HELD);
+	/* An attempt of it was logged with next=pending: say what it is now, in
+	 * the API's words. */
+	if (t->attempts > 0)
+		log_info("delivery_held",
+		         "webhook=%s delivery=%lld attempts=%d reason=\"webhook %s\"", t->ws->w->id,
+		         (long long)t->seq, t->attempts, t->ws->deleted ? "deleted" : "inactive");
 	task_free(d, t, now);
 }
 
@@ -606,7 +709,7 @@ static bool task_add(struct dispatcher *d, const struct store_task *st, struct p
 			if (old && old->state != T_FLIGHT) {
 				heap_remove(d, old);
 				if (old->state == T_READY)
-					ready_remove(ws, old);
+					ready_remove(d, ws, old);
 				old->state = T_WAIT;
 			}
 		}
@@ -628,6 +731,31 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	size_t k = n < room ? n : room;
 	memcpy(x->resp + x->resp_len, ptr, k);
 	x->resp_len += k;
+	return n;
+}
+
+/* on_header: keep the Retry-After of the final answer. libcurl's
+ * CURLINFO_RETRY_AFTER is not used: it hands back whatever number the
+ * receiver sent, and its date arithmetic is its own; gancho parses the
+ * header itself, with bounds (policy_retry_after_ms). */
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct xfer *x = userdata;
+	size_t n = size * nmemb;
+	static const char name[] = "retry-after:";
+
+	if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+		x->retry_after[0] = '\0'; /* a new answer (after a 1xx) */
+	} else if (n > sizeof(name) - 1 && strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
+		const char *v = ptr + sizeof(name) - 1;
+		size_t k = n - (sizeof(name) - 1);
+		while (k && (v[k - 1] == '\r' || v[k - 1] == '\n'))
+			k--;
+		if (k > RETRY_AFTER_MAX + 1)
+			k = RETRY_AFTER_MAX + 1; /* too long: left unparseable on purpose */
+		memcpy(x->retry_after, v, k);
+		x->retry_after[k] = '\0';
+	}
 	return n;
 }
 
@@ -735,7 +863,7 @@ static void start(struct dispatcher *d, struct task *t, int64_t now)
 {
 	struct wstate *ws = t->ws;
 	struct webhook *w = ws->w;
-	ready_remove(ws, t);
+	ready_remove(d, ws, t);
 	if (!t->payload)
 		t->payload = load_payload(d, t->event_seq);
 	if (!t->payload) {
@@ -758,6 +886,7 @@ static void start(struct dispatcher *d, struct task *t, int64_t now)
 	x->task = t;
 	x->resp_len = 0;
 	x->blocked_addr = false;
+	x->retry_after[0] = '\0';
 	x->next = NULL;
 	x->hdrs = build_headers(w, t->payload, now);
 	CURL *c = x->easy;
@@ -775,6 +904,11 @@ static void start(struct dispatcher *d, struct task *t, int64_t now)
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+	/* Never a proxy from the environment (http_proxy, HTTPS_PROXY, ALL_PROXY):
+	 * the SSRF check at connect time must see the receiver, not a proxy. */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
 	if (!d->e->cfg.allow_private) {
 		curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
@@ -789,7 +923,9 @@ static void start(struct dispatcher *d, struct task *t, int64_t now)
 		t->lane->inflight++;
 	x->started_us = clock_mono_us();
 	ws->inflight++;
+	ws->cs->inflight++;
 	d->inflight++;
+	ws_update(d, ws);
 	CURLMcode mc = curl_multi_add_handle(d->e->multi, c);
 	if (mc != CURLM_OK)
 		finish(d, x, CURLE_FAILED_INIT, now);
@@ -811,7 +947,10 @@ static bool rate_ok(struct wstate *ws, int64_t mono)
 		ws->rate_wake = 0;
 		return true;
 	}
-	ws->rate_wake = mono + (int64_t)((1 - ws->tokens) * 1000.0 / rate) + 1;
+	/* A tiny rate (the API only asks for > 0) would make a wait no int64
+	 * holds: look again within a minute at the latest. */
+	double wait_ms = (1 - ws->tokens) * 1000.0 / rate;
+	ws->rate_wake = mono + (wait_ms < 60000.0 ? (int64_t)wait_ms : 60000) + 1;
 	return false;
 }
 
@@ -819,14 +958,12 @@ static void pump(struct dispatcher *d, struct wstate *ws, int64_t now)
 {
 	int limit = ws->w->concurrency;
 	int64_t mono = clock_mono_ms();
+	bool started = false;
 	while (ws->rhead && !atomic_load(&d->e->dstop)) {
-		if (d->inflight >= d->e->cfg.max_inflight) {
-			/* every slot is taken: go again when one frees up */
-			if (!ws->in_starved) {
-				ws->in_starved = true;
-				ws->snext = d->starved;
-				d->starved = ws;
-			}
+		if (started && d->dirty) {
+			/* others wait to be pumped: one request each in turn, so the
+			 * first pumped cannot take every free slot */
+			mark_dirty(d, ws);
 			break;
 		}
 		if (ws->deleted) {
@@ -838,7 +975,20 @@ static void pump(struct dispatcher *d, struct wstate *ws, int64_t now)
 			continue;
 		}
 		if (ws->inflight >= limit)
+			break; /* its own request ending pumps it again */
+		if (!may_start(d, ws)) {
+			/* no slot for it now: wait in line for one */
+			if (!ws->in_starved) {
+				ws->in_starved = true;
+				ws->snext = NULL;
+				if (d->starved_tail)
+					d->starved_tail->snext = ws;
+				else
+					d->starved = ws;
+				d->starved_tail = ws;
+			}
 			break;
+		}
 		if (!rate_ok(ws, mono)) {
 			if (!ws->in_rated) {
 				ws->in_rated = true;
@@ -848,6 +998,7 @@ static void pump(struct dispatcher *d, struct wstate *ws, int64_t now)
 			break;
 		}
 		start(d, ws->rhead, now);
+		started = true;
 	}
 }
 
@@ -856,12 +1007,17 @@ static void pump(struct dispatcher *d, struct wstate *ws, int64_t now)
  * the next token (ms), at most max_wait. */
 static long wake_waiting(struct dispatcher *d, long max_wait)
 {
-	if (d->starved && d->inflight < d->e->cfg.max_inflight) {
-		while (d->starved) {
-			struct wstate *ws = d->starved;
-			d->starved = ws->snext;
+	/* Only when something changed (a slot freed, the shares moved): a
+	 * webhook refused before would be refused again. In line order. */
+	if (d->starved && d->woken_gen != d->slots_gen && d->inflight < d->e->cfg.max_inflight) {
+		d->woken_gen = d->slots_gen;
+		struct wstate *ws = d->starved;
+		d->starved = d->starved_tail = NULL;
+		while (ws) {
+			struct wstate *next = ws->snext;
 			ws->in_starved = false;
 			mark_dirty(d, ws);
+			ws = next;
 		}
 	}
 	long wait = max_wait;
@@ -980,16 +1136,24 @@ static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t n
 	struct wstate *ws = t->ws;
 	CURL *c = x->easy;
 	long code = 0;
-	curl_off_t retry_after = -1;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	int64_t retry_after_ms = -1;
+	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code < 0 ||
+	    code > 999)
+		code = 0; /* libcurl reads three digits; anything else is no answer */
 	if (code == 429 || code == 503)
-		curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &retry_after);
+		retry_after_ms = policy_retry_after_ms(x->retry_after, now);
 	curl_multi_remove_handle(d->e->multi, c);
 	curl_slist_free_all(x->hdrs);
 	x->hdrs = NULL;
-	int latency = (int)((clock_mono_us() - x->started_us) / 1000);
+	int64_t elapsed_us = clock_mono_us() - x->started_us;
+	int latency = elapsed_us <= 0               ? 0
+	              : elapsed_us / 1000 > INT_MAX ? INT_MAX
+	                                            : (int)(elapsed_us / 1000);
 	ws->inflight--;
+	ws->cs->inflight--;
 	d->inflight--;
+	d->slots_gen++;
+	ws_update(d, ws);
 	t->xfer = NULL;
 	if (t->lane)
 		t->lane->inflight--;
@@ -1024,11 +1188,22 @@ static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t n
 		if (webhook_is_permanent(ws->w, (int)code)) {
 			status = DLV_FAILED;
 		} else {
-			int64_t next = policy_next_attempt(
-			    &ws->w->policy, t->attempts, t->first_attempt_at, now,
-			    retry_after >= 0 ? retry_after * 1000 : -1, &d->rng);
+			int64_t next =
+			    policy_next_attempt(&ws->w->policy, t->attempts, t->first_attempt_at,
+			                        now, retry_after_ms, &d->rng);
 			if (next < 0) {
 				status = DLV_FAILED;
+				if (t->attempts >= POLICY_MAX_ATTEMPTS)
+					snprintf(
+					    error + strlen(error), sizeof(error) - strlen(error),
+					    "; gave up after %d attempts (the most per delivery)",
+					    t->attempts);
+			} else if (next < now) {
+				/* Cannot happen with a valid policy; if it ever does, it is
+				 * this delivery's error, not the process's. */
+				status = DLV_FAILED;
+				snprintf(error + strlen(error), sizeof(error) - strlen(error),
+				         "; no valid time for the next attempt");
 			} else {
 				status = DLV_PENDING;
 				t->next_at = next;
@@ -1102,8 +1277,17 @@ static void post_simple(struct engine *e, enum dmsg_kind kind, int64_t seq,
                         const struct store_task *t)
 {
 	struct dmsg *m = calloc(1, sizeof(*m));
-	if (!m)
+	if (!m) {
+		/* Not silently dropped: the dispatcher reads everything back
+		 * (resync) on its next turn. */
+		log_error("dispatcher_message_lost",
+		          "kind=%d note=\"out of memory; every webhook and open delivery is "
+		          "read again\"",
+		          (int)kind);
+		atomic_store(&e->resync, true);
+		curl_multi_wakeup(e->multi);
 		return;
+	}
 	m->kind = kind;
 	m->webhook_seq = seq;
 	if (t)
@@ -1174,9 +1358,28 @@ static void release_later(struct dispatcher *d, int64_t seq)
 	d->release[d->nrelease++] = seq;
 }
 
+/* resync: a message from the API was lost (post_simple could not allocate
+ * it): take every webhook's config again and read every open delivery back
+ * from the store, as recovery at start does. Deliveries already in memory
+ * are skipped by task_add. */
+static void resync(struct dispatcher *d, int64_t now)
+{
+	for (int64_t seq = 1; seq < d->nws; seq++)
+		if (d->ws[seq] && !d->ws[seq]->deleted)
+			webhook_changed(d, seq, now);
+	if (d->shared) {
+		d->claim_due = true;
+	} else {
+		d->overflow = true;
+		d->mem_hi = 0;
+	}
+}
+
 static void process_inbox(struct dispatcher *d, int64_t now)
 {
 	struct engine *e = d->e;
+	if (atomic_exchange(&e->resync, false))
+		resync(d, now);
 	pthread_mutex_lock(&e->dmu);
 	struct dmsg *m = e->inbox;
 	e->inbox = e->inbox_tail = NULL;
@@ -1420,6 +1623,21 @@ int dispatcher_init(struct engine *e, struct gerr *err)
 			log_warn("node_join_failed", "node=%s", e->node);
 		d->listen_fd = store_listen_fd(e->rstore);
 	}
+	/* Every request in flight holds a socket: leave half of the descriptors
+	 * to the API's connections, the store and the rest. */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)e->cfg.max_inflight > nofile.rlim_cur / 2) {
+		int cap = nofile.rlim_cur / 2 > 1 ? (int)(nofile.rlim_cur / 2) : 1;
+		log_warn("max_inflight_lowered",
+		         "max_inflight=%d now=%d note=\"the open-files limit is %llu; raise it "
+		         "(ulimit -n) for more\"",
+		         e->cfg.max_inflight, cap, (unsigned long long)nofile.rlim_cur);
+		e->cfg.max_inflight = cap;
+	}
+	d->reserve = e->cfg.max_inflight / 8;
+	if (d->reserve < 1 && e->cfg.max_inflight > 1)
+		d->reserve = 1;
 	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
 	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->cfg.max_inflight);
 	e->d = d;
@@ -1431,6 +1649,8 @@ static void run_dirty(struct dispatcher *d, int64_t now)
 	while (d->dirty) {
 		struct wstate *ws = d->dirty;
 		d->dirty = ws->dnext;
+		if (!d->dirty)
+			d->dirty_tail = NULL;
 		ws->dirty = false;
 		pump(d, ws, now);
 	}
@@ -1564,6 +1784,9 @@ void dispatcher_free(struct engine *e)
 	free(d->heap);
 	free(d->lanes);
 	free(d->ws);
+	for (int64_t i = 0; i < d->ncs; i++)
+		free(d->cs[i]);
+	free(d->cs);
 	free(d->outs);
 	free(d->changes);
 	free(d);

@@ -45,6 +45,8 @@ static void usage(FILE *out)
 	    "seconds\n"
 	    "                         (GANCHO_DEACTIVATE_AFTER, default 604800 = 7 days)\n"
 	    "  --window N             open deliveries kept in memory (default 20000)\n"
+	    "  --max-inflight N       requests in flight to receivers, shared fairly between\n"
+	    "                         companies and webhooks (default 1024)\n"
 	    "  --threads N            HTTP threads (default 2)\n"
 	    "  --log-level LEVEL      debug|info|warn|error (GANCHO_LOG_LEVEL, default info)\n"
 	    "\n"
@@ -77,7 +79,7 @@ int serve_main(int argc, char **argv)
 	const char *listen = env_or("GANCHO_LISTEN", "127.0.0.1:8080");
 	const char *db = env_or("GANCHO_DB", "sqlite:./gancho.db");
 	bool dev = strcmp(env_or("GANCHO_DEV", "0"), "1") == 0;
-	long long max_body = 1048576, deact = 604800, window = 20000, threads = 2;
+	long long max_body = 1048576, deact = 604800, window = 20000, threads = 2, inflight = 1024;
 	const char *lvl = env_or("GANCHO_LOG_LEVEL", "info");
 	if (parse_num("GANCHO_MAX_BODY", env_or("GANCHO_MAX_BODY", "1048576"), 1024, 64LL << 20,
 	              &max_body) ||
@@ -92,6 +94,7 @@ int serve_main(int argc, char **argv)
 	    {"max-body", required_argument, NULL, 'b'},
 	    {"deactivate-after", required_argument, NULL, 'a'},
 	    {"window", required_argument, NULL, 'w'},
+	    {"max-inflight", required_argument, NULL, 'm'},
 	    {"threads", required_argument, NULL, 't'},
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"help", no_argument, NULL, 'h'},
@@ -114,6 +117,10 @@ int serve_main(int argc, char **argv)
 			break;
 		case 'w':
 			if (parse_num("--window", optarg, 100, 10000000, &window))
+				return 2;
+			break;
+		case 'm':
+			if (parse_num("--max-inflight", optarg, 1, 65536, &inflight))
 				return 2;
 			break;
 		case 't':
@@ -164,6 +171,7 @@ int serve_main(int argc, char **argv)
 	ec.allow_private = dev;
 	ec.deactivate_after_ms = deact * 1000;
 	ec.window = (int)window;
+	ec.max_inflight = (int)inflight;
 	if (engine_start(&ec, reg, &eng, &err))
 		goto out;
 	const char *admin = getenv("GANCHO_ADMIN_TOKEN");

@@ -49,7 +49,7 @@ ACESSO_EVENTS = [
 ]
 
 # A short retry policy for tests: retry every 0.3 s for 2 s.
-FAST_RETRY = {"schedule": [0.3], "deadlineSeconds": 2}
+FAST_RETRY = {"schedule": [1], "deadlineSeconds": 3}
 
 
 def data_path(name):

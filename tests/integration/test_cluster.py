@@ -89,7 +89,7 @@ class ClusterTest(H.GanchoTestCase):
 
     def test_three_nodes_kill9_one_nothing_lost(self):
         nodes = self.nodes(3)
-        wh = self.create_webhook(g=nodes[0], retryPolicy={"schedule": [0.5], "deadlineSeconds": 600})
+        wh = self.create_webhook(g=nodes[0], retryPolicy={"schedule": [1], "deadlineSeconds": 600})
         # every node must know the webhook (created on node 0, announced to the others)
         H.wait_until(lambda: all(n.api("GET", "/api/v1/webhooks/" + wh["id"], token=self.token)[0] == 200
                                  for n in nodes), 10)
@@ -142,7 +142,7 @@ class ClusterTest(H.GanchoTestCase):
         script = [H.respond(500)] * 3  # the head fails three times, the rest must wait
         rx = self.new_receiver(script=script)
         wh = self.create_webhook(g=nodes[0], rx=rx, ordering="fifo",
-                                 retryPolicy={"schedule": [0.3], "deadlineSeconds": 120})
+                                 retryPolicy={"schedule": [1], "deadlineSeconds": 120})
         H.wait_until(lambda: all(n.api("GET", "/api/v1/webhooks/" + wh["id"], token=self.token)[0] == 200
                                  for n in nodes), 10)
         ids = []
@@ -168,7 +168,7 @@ class ClusterTest(H.GanchoTestCase):
     def test_postgres_restart_loses_nothing(self):
         import pg
         nodes = self.nodes(2)
-        self.create_webhook(g=nodes[0], retryPolicy={"schedule": [0.5], "deadlineSeconds": 600})
+        self.create_webhook(g=nodes[0], retryPolicy={"schedule": [1], "deadlineSeconds": 600})
         ids = ["r-%d-%s" % (i, uuid.uuid4().hex[:6]) for i in range(3000)]
         restarted = {}
 
@@ -214,7 +214,7 @@ class ClusterTest(H.GanchoTestCase):
                 return H.respond(200 if flip["n"] % 2 else 500)
 
         rx = self.new_receiver(script=alternate)
-        wh = self.create_webhook(g=nodes[0], rx=rx, retryPolicy={"schedule": [0.2], "deadlineSeconds": 60})
+        wh = self.create_webhook(g=nodes[0], rx=rx, retryPolicy={"schedule": [1], "deadlineSeconds": 60})
         H.wait_until(lambda: all(n.api("GET", "/api/v1/webhooks/" + wh["id"], token=self.token)[0] == 200
                                  for n in nodes), 10)
         end = time.monotonic() + 4

@@ -264,7 +264,7 @@ class SuccessStatusTest(H.GanchoTestCase):
 
         self.rx.set(script=script)
         whs = {code: self.create_webhook(action="candidate.hired", path="/s/%d" % code,
-                                         retryPolicy={"schedule": [0.3], "deadlineSeconds": 5})
+                                         retryPolicy={"schedule": [1], "deadlineSeconds": 5})
                for code in (200, 201, 202, 204, 299)}
         ev = self.post_event("candidate.hired", {"x": 1})
         for code, wh in whs.items():

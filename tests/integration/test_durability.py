@@ -27,7 +27,7 @@ class DurabilityTest(H.GanchoTestCase):
 
     def test_kill9_under_load_loses_nothing_acknowledged(self):
         total, nthreads = 2000, 4
-        self.create_webhook(action="candidate.hired", retryPolicy={"schedule": [0.3], "deadlineSeconds": 120},
+        self.create_webhook(action="candidate.hired", retryPolicy={"schedule": [1], "deadlineSeconds": 120},
                             timeoutMs=5000)
         acked = {}           # event id -> answer
         lock = threading.Lock()
@@ -95,7 +95,7 @@ class DurabilityTest(H.GanchoTestCase):
 
     def test_in_flight_delivery_is_retried_after_a_crash(self):
         self.rx.set(default=H.hang(60))
-        wh = self.create_webhook(action="candidate.hired", retryPolicy={"schedule": [0.3], "deadlineSeconds": 120})
+        wh = self.create_webhook(action="candidate.hired", retryPolicy={"schedule": [1], "deadlineSeconds": 120})
         ev = self.post_event("candidate.hired", {"in": "flight"})
         self.rx.wait_for(1, 10)  # the request is in flight, the receiver does not answer
         self.g.kill9()
@@ -107,7 +107,7 @@ class DurabilityTest(H.GanchoTestCase):
 
     def test_sigterm_exits_0_and_loses_nothing(self):
         self.rx.set(default=H.slow(0.05, 200))
-        wh = self.create_webhook(action="candidate.hired", retryPolicy={"schedule": [0.3], "deadlineSeconds": 120},
+        wh = self.create_webhook(action="candidate.hired", retryPolicy={"schedule": [1], "deadlineSeconds": 120},
                                  concurrency=2)
         ids = [self.post_event("candidate.hired", {"seq": i})["id"] for i in range(200)]
         rc = self.g.terminate(20)

@@ -15,7 +15,7 @@ class FifoTest(H.GanchoTestCase):
 
     def test_fifo_failing_head_blocks_the_rest(self):
         self.rx.set(script=[H.respond(500)] * 3)
-        wh = self.create_webhook(ordering="fifo", retryPolicy={"schedule": [0.3], "deadlineSeconds": 30})
+        wh = self.create_webhook(ordering="fifo", retryPolicy={"schedule": [1], "deadlineSeconds": 30})
         self.assertEqual(wh.get("ordering"), "fifo")
         ids = [self.post_event("candidate.hired", {"seq": i})["id"] for i in range(6)]
         self.rx.wait_ids(ids, 15)
@@ -57,7 +57,7 @@ class FifoTest(H.GanchoTestCase):
 
         self.rx.set(default=behaviour)
         wh = self.create_webhook(action="application.moved", ordering="fifo", orderingKey="data.application.id",
-                                 retryPolicy={"schedule": [0.3], "deadlineSeconds": 30})
+                                 retryPolicy={"schedule": [1], "deadlineSeconds": 30})
         plan = [(1, "a1"), (2, "b1"), (1, "a2"), (2, "b2"), (2, "b3")]
         ids = {}
         for app, name in plan:
@@ -87,7 +87,7 @@ class ConcurrencyTest(H.GanchoTestCase):
 
     def test_unordered_concurrency_bound(self):
         self.rx.set(default=H.slow(0.3, 200))
-        wh = self.create_webhook(concurrency=2, retryPolicy={"schedule": [0.3], "deadlineSeconds": 30})
+        wh = self.create_webhook(concurrency=2, retryPolicy={"schedule": [1], "deadlineSeconds": 30})
         ids = [self.post_event("candidate.hired", {"seq": i})["id"] for i in range(10)]
         self.rx.wait_ids(ids, 15)
         for eid in ids:
@@ -96,7 +96,7 @@ class ConcurrencyTest(H.GanchoTestCase):
         self.assertEqual(len(self.rx.requests), 10, "each event once")
 
     def test_rate_limit(self):
-        wh = self.create_webhook(rateLimit={"perSecond": 5}, retryPolicy={"schedule": [0.3], "deadlineSeconds": 30})
+        wh = self.create_webhook(rateLimit={"perSecond": 5}, retryPolicy={"schedule": [1], "deadlineSeconds": 30})
         ids = [self.post_event("candidate.hired", {"seq": i})["id"] for i in range(10)]
         self.rx.wait_ids(ids, 15)
         reqs = self.rx.requests

@@ -50,7 +50,7 @@ class RetryTest(RetryBase):
 
     def test_500_then_200_delivered_with_attempts(self):
         self.rx.set(script=[H.respond(500, b"boom-500"), H.respond(500, b"boom-500"), H.respond(200, b"fine")])
-        wh = self.create_webhook(retryPolicy={"schedule": [0.3], "deadlineSeconds": 10})
+        wh = self.create_webhook(retryPolicy={"schedule": [1], "deadlineSeconds": 10})
         ev = self.post_event("candidate.hired", {"a": 1})
         d = self.wait_delivery(wh["id"], ev["id"], "delivered", 10)
         atts = self.attempts(d)
@@ -67,24 +67,24 @@ class RetryTest(RetryBase):
 
     def test_schedule_timing_roughly_honoured(self):
         self.rx.set(script=[H.respond(500)] * 3)
-        wh = self.create_webhook(retryPolicy={"schedule": [0.5, 1.0], "deadlineSeconds": 20})
+        wh = self.create_webhook(retryPolicy={"schedule": [1.0, 1.5], "deadlineSeconds": 20})
         ev = self.post_event("candidate.hired", {"a": 1})
         self.wait_delivery(wh["id"], ev["id"], "delivered", 15)
         gaps = self.gaps(self.rx.wait_for(4, 1))
-        steps = [0.5, 1.0, 1.0]  # the last step repeats
+        steps = [1.0, 1.5, 1.5]  # the last step repeats
         for i, (g, s) in enumerate(zip(gaps, steps)):
             self.assertGreaterEqual(g, s - 0.05, "gap %d must be >= %.1f s, got %.3f (gaps %r)" % (i, s, g, gaps))
             self.assertLess(g, s + 1.5, "gap %d must be about %.1f s, got %.3f (gaps %r)" % (i, s, g, gaps))
 
     def test_deadline_then_dead_letter_then_manual_retry(self):
         self.rx.set(default=H.respond(500))
-        wh = self.create_webhook(retryPolicy={"schedule": [0.3], "deadlineSeconds": 1.5})
+        wh = self.create_webhook(retryPolicy={"schedule": [1], "deadlineSeconds": 2.5})
         ev = self.post_event("candidate.hired", {"a": 1})
         d = self.wait_delivery(wh["id"], ev["id"], "failed", 10)
         reqs = self.rx.requests
         self.assertGreaterEqual(len(reqs), 3, "retried until the deadline: %r" % (reqs,))
         span = reqs[-1].mono - reqs[0].mono
-        self.assertLessEqual(span, 1.5 + 0.5, "no attempt long after the 1.5 s deadline (span %.2f s)" % span)
+        self.assertLessEqual(span, 2.5 + 0.5, "no attempt long after the 2.5 s deadline (span %.2f s)" % span)
         n = len(self.attempts(d))
         self.assertEqual(n, len(reqs), "one attempt per request the receiver got")
         self.assertEqual(self.deliveries(wh["id"], status="failed")[0]["id"], d["id"], "status=failed filter")
@@ -122,7 +122,7 @@ class FailureKindsTest(RetryBase):
 
     def test_hang_beyond_timeout_then_success(self):
         self.rx.set(script=[H.hang(5)])
-        wh = self.create_webhook(timeoutMs=500, retryPolicy={"schedule": [0.3], "deadlineSeconds": 10})
+        wh = self.create_webhook(timeoutMs=500, retryPolicy={"schedule": [1], "deadlineSeconds": 10})
         ev = self.post_event("candidate.hired", {"a": 1})
         d = self.wait_delivery(wh["id"], ev["id"], "delivered", 10)
         atts = self.attempts(d)
@@ -131,11 +131,11 @@ class FailureKindsTest(RetryBase):
         self.assertTrue("timeout" in err or "timed out" in err, "the first attempt's error says timeout: %r" % err)
         self.assertTrue(400 <= atts[0]["latencyMs"] <= 3000, "timed out after about 500 ms: %r" % (atts[0],))
         reqs = self.rx.wait_for(2, 1)
-        self.assertGreaterEqual(reqs[1].mono - reqs[0].mono, 0.5 + 0.3 - 0.05, "timeout then the 0.3 s step")
+        self.assertGreaterEqual(reqs[1].mono - reqs[0].mono, 0.5 + 1.0 - 0.05, "timeout then the 1 s step")
 
     def test_connection_reset_is_retried(self):
         self.rx.set(script=[H.reset(), H.reset()])
-        wh = self.create_webhook(retryPolicy={"schedule": [0.3], "deadlineSeconds": 10})
+        wh = self.create_webhook(retryPolicy={"schedule": [1], "deadlineSeconds": 10})
         ev = self.post_event("candidate.hired", {"a": 1})
         d = self.wait_delivery(wh["id"], ev["id"], "delivered", 10)
         atts = self.attempts(d)
@@ -145,7 +145,7 @@ class FailureKindsTest(RetryBase):
 
     def test_slow_but_within_timeout_is_one_success(self):
         self.rx.set(default=H.slow(0.3, 200))
-        wh = self.create_webhook(timeoutMs=3000, retryPolicy={"schedule": [0.3], "deadlineSeconds": 10})
+        wh = self.create_webhook(timeoutMs=3000, retryPolicy={"schedule": [1], "deadlineSeconds": 10})
         ev = self.post_event("candidate.hired", {"a": 1})
         d = self.wait_delivery(wh["id"], ev["id"], "delivered", 10)
         atts = self.attempts(d)
@@ -155,7 +155,7 @@ class FailureKindsTest(RetryBase):
 
     def test_redirect_is_a_failure_and_not_followed(self):
         self.rx.set(default=H.redirect("/elsewhere"))
-        wh = self.create_webhook(retryPolicy={"schedule": [0.3], "deadlineSeconds": 1.2})
+        wh = self.create_webhook(retryPolicy={"schedule": [1], "deadlineSeconds": 1.5})
         ev = self.post_event("candidate.hired", {"a": 1})
         d = self.wait_delivery(wh["id"], ev["id"], "failed", 10)
         codes = self.codes(d)
@@ -167,11 +167,11 @@ class FailureKindsTest(RetryBase):
         def script(i, req):
             if req.path_index == 0:
                 code = int(req.path.rsplit("/", 1)[1])
-                return H.respond(code, b"later", {"Retry-After": "1"})
+                return H.respond(code, b"later", {"Retry-After": "2"})
             return None
 
         self.rx.set(script=script)
-        pol = {"schedule": [0.2], "deadlineSeconds": 10}
+        pol = {"schedule": [1], "deadlineSeconds": 10}
         whs = {code: self.create_webhook(path="/ra/%d" % code, retryPolicy=pol) for code in (429, 503)}
         ev = self.post_event("candidate.hired", {"a": 1})
         for code, wh in whs.items():
@@ -179,13 +179,13 @@ class FailureKindsTest(RetryBase):
             self.assertEqual(self.codes(d), [code, 200])
             reqs = self.rx.wait_for(2, 1, path="/ra/%d" % code)
             gap = reqs[1].mono - reqs[0].mono
-            self.assertGreaterEqual(gap, 0.95, "Retry-After: 1 on %d: next try not before 1 s (got %.3f s, the "
-                                               "schedule step is 0.2 s)" % (code, gap))
-            self.assertLess(gap, 3.0, "Retry-After: 1 must not delay much longer (%.3f s)" % gap)
+            self.assertGreaterEqual(gap, 1.95, "Retry-After: 2 on %d: next try not before 2 s (got %.3f s, the "
+                                               "schedule step is 1 s)" % (code, gap))
+            self.assertLess(gap, 4.0, "Retry-After: 2 must not delay much longer (%.3f s)" % gap)
 
     def test_fail_permanently_on_404(self):
         self.rx.set(default=H.respond(404, b'{"statusCode":404,"error":"Not Found"}'))
-        pol = {"schedule": [0.3], "deadlineSeconds": 1.5}
+        pol = {"schedule": [1], "deadlineSeconds": 1.5}
         perm = self.create_webhook(path="/perm", retryPolicy=pol, failPermanentlyOn=[404])
         plain = self.create_webhook(path="/plain", retryPolicy=pol)
         ev = self.post_event("candidate.hired", {"a": 1})
@@ -201,7 +201,7 @@ class DeactivationTest(RetryBase):
 
     def test_410_deactivates_and_holds_until_resumed(self):
         self.rx.set(script=[H.respond(410, b"gone")])
-        wh = self.create_webhook(retryPolicy={"schedule": [0.3], "deadlineSeconds": 10})
+        wh = self.create_webhook(retryPolicy={"schedule": [1], "deadlineSeconds": 10})
         e1 = self.post_event("candidate.hired", {"n": 1})
         self.rx.wait_for(1, 10)
         self.wait_webhook_status(wh["id"], "inactive", 10)
@@ -222,7 +222,7 @@ class DeactivationTest(RetryBase):
             self.wait_delivery(wh["id"], eid, "delivered", 10)
 
     def test_pause_holds_and_resume_delivers(self):
-        wh = self.create_webhook(retryPolicy={"schedule": [0.3], "deadlineSeconds": 10})
+        wh = self.create_webhook(retryPolicy={"schedule": [1], "deadlineSeconds": 10})
         got = self.api("PATCH", "/api/v1/webhooks/%s" % (wh["id"],), {"status": "inactive"})
         self.assertStatus(got, 200, "pause")
         ids = [self.post_event("candidate.hired", {"n": n})["id"] for n in range(3)]
@@ -236,7 +236,7 @@ class DeactivationTest(RetryBase):
             self.wait_delivery(wh["id"], eid, "delivered", 10)
 
     def test_replay_since(self):
-        wh = self.create_webhook(retryPolicy={"schedule": [0.3], "deadlineSeconds": 10})
+        wh = self.create_webhook(retryPolicy={"schedule": [1], "deadlineSeconds": 10})
         dates = ["2024-01-01T00:00:00.000Z", "2024-01-02T00:00:00.000Z", "2024-01-03T00:00:00.000Z"]
         ids = [self.post_event("candidate.hired", {"n": i}, date=dt)["id"] for i, dt in enumerate(dates)]
         self.post_event("job.published", {"other": True}, date=dates[1])  # not this webhook's event
@@ -269,7 +269,7 @@ class SevenDayRuleTest(RetryBase):
 
     def test_always_failing_webhook_is_deactivated(self):
         self.rx.set(default=lambda req: H.OK if req.path == "/ok" else H.respond(500))
-        pol = {"schedule": [0.3], "deadlineSeconds": 60}
+        pol = {"schedule": [1], "deadlineSeconds": 60}
         bad = self.create_webhook(path="/fail", retryPolicy=pol)
         good = self.create_webhook(path="/ok", retryPolicy=pol)
         ev = self.post_event("candidate.hired", {"a": 1})

@@ -233,8 +233,8 @@ class WebhookValidationTest(H.GanchoTestCase):
                          ("invalid_field", "missing_field"))
         self.assertNoWebhooks("bad fields")
         good = [("retryPolicy", "gupy"), ("retryPolicy", "acesso"),
-                ("retryPolicy", {"schedule": [0.3, 1.5], "deadlineSeconds": 2.5}),
-                ("retryPolicy", {"exponential": {"initialSeconds": 0.5, "maxSeconds": 10, "deadlineSeconds": 60}}),
+                ("retryPolicy", {"schedule": [1.3, 1.5], "deadlineSeconds": 4.5}),
+                ("retryPolicy", {"exponential": {"initialSeconds": 1.5, "maxSeconds": 10, "deadlineSeconds": 60}}),
                 ("timeoutMs", 1), ("timeoutMs", 300000), ("concurrency", 1), ("concurrency", 256),
                 ("ordering", "fifo"), ("orderingKey", "data.application.id"),
                 ("filter", {"data.application.currentStep.name": "Entrevista", "unit": {"$in": ["SP", "RJ"]}}),
@@ -356,7 +356,7 @@ class ConnectTimeSsrfTest(H.GanchoTestCase):
         url = "https://%s:%d/hook" % (name, self.rx.port)
         got = g2.api("POST", "/api/v1/webhooks",
                      {"action": "candidate.hired", "postbackUrl": url,
-                      "retryPolicy": {"schedule": [0.2], "deadlineSeconds": 30}}, token=tok)
+                      "retryPolicy": {"schedule": [1], "deadlineSeconds": 30}}, token=tok)
         self.assertEqual(got[0], 201, "a name is accepted at creation (%s): %r" % (url, got[2][:300]))
         wid = got[1]["id"]
         ev = self.post_event(token=tok, g=g2)
