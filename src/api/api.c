@@ -18,6 +18,7 @@
 #include "core/envelope.h"
 #include "core/sign.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 #define MAX_SEGMENTS 8
 
@@ -52,7 +53,8 @@ static void error_body(struct api_req *req, int status, const char *code, const 
 	buf_puts(&req->out, "{\"error\":{\"code\":");
 	buf_json_str(&req->out, code, strlen(code));
 	buf_puts(&req->out, ",\"message\":");
-	buf_json_str(&req->out, msg, strlen(msg));
+	/* msg may have been cut at a byte count: end it on a whole character */
+	buf_json_str(&req->out, msg, utf8_trim_partial(msg, strlen(msg)));
 	buf_puts(&req->out, "}}");
 }
 

@@ -13,6 +13,7 @@
  * case-insensitively; at most 64 headers.
  */
 #include "core/headers.h"
+#include "util/utf8.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -24,8 +25,8 @@
 static int headers_fail(struct gerr *err, const char *name, const char *reason)
 {
 	if (name)
-		return gerr_set(err, GERR_INVALID, 400, "invalid_field",
-		                "clientHeaders: %.100s: %s", name, reason);
+		return gerr_set(err, GERR_INVALID, 400, "invalid_field", "clientHeaders: %.*s: %s",
+		                (int)utf8_cut(name, strlen(name), 100), name, reason);
 	return gerr_set(err, GERR_INVALID, 400, "invalid_field", "clientHeaders: %s", reason);
 }
 

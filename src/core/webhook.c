@@ -22,6 +22,7 @@
 #include "core/headers.h"
 #include "core/urlcheck.h"
 #include "util/base64.h"
+#include "util/utf8.h"
 
 static const char *const builtin_events[] = {
     "application.created",
@@ -329,7 +330,8 @@ int webhook_config_build(const json_t *body, const json_t *existing, bool allow_
 		if (!known) {
 			json_decref(cfg);
 			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
-			                "%s: unknown field", key);
+			                "%.*s: unknown field", (int)utf8_cut(key, strlen(key), 64),
+			                key);
 		}
 		/* A PATCH that sets "action" replaces the event list, and vice versa. */
 		if (existing && strcmp(k, "action") == 0)
