@@ -6,8 +6,9 @@
  * A literal IP host in a block of the IANA IPv4 or IPv6 special-purpose
  * address registries, or an IPv6 address outside 2000::/3, is refused unless
  * allow_private (IPv6 forms carrying an IPv4 address are judged by that
- * address); so are "localhost", ".local" and ".internal" names. Names are checked again at connect time with urlcheck_addr_allowed,
- * so DNS cannot point a public name at a private address.
+ * address); so are "localhost", ".local" and ".internal" names. Names are
+ * checked again at connect time with urlcheck_addr_allowed, so DNS cannot
+ * point a public name at a private address.
  */
 #ifndef GANCHO_CORE_URLCHECK_H
 #define GANCHO_CORE_URLCHECK_H
