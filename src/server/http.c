@@ -56,6 +56,7 @@ enum {
 	OUT_MAX = 65536,      /* unsent answers past which nothing more is parsed */
 	BUF_KEEP = 65536,     /* larger idle buffers are given back */
 	LINGER_MS = 2000,     /* reading what a refused client still sends */
+	LINGER_MAX_MS = 10000, /* and at most this long, however it trickles */
 	MAX_CONNS = 10000,
 	MAX_EVENTS = 256,
 	BODY_KEEP = 262144 /* a larger body buffer is freed after its request */
@@ -80,6 +81,7 @@ struct conn {
 	bool eof;    /* the peer sends nothing more */
 	bool closed; /* fd closed; waiting to be freed */
 	bool shut;   /* our side shut down, lingering */
+	int64_t shut_ms;
 	int64_t last_ms;
 	int64_t head_ms;  /* when the current request's first byte came */
 	int64_t write_ms; /* when unsent answer bytes were first queued; 0: none */
@@ -218,7 +220,7 @@ static void conn_flush(struct conn *c)
 		 * refused body gets our answer instead of a reset. */
 		shutdown(c->fd, SHUT_WR);
 		c->shut = true;
-		c->last_ms = clock_mono_ms();
+		c->last_ms = c->shut_ms = clock_mono_ms();
 		if (c->eof)
 			conn_close(c);
 	}
@@ -658,7 +660,9 @@ static void sweep(struct loop *lp, int64_t now)
 			continue;
 		int64_t idle = now - c->last_ms;
 		int64_t req_age = c->head_ms ? now - c->head_ms : 0;
-		if ((c->state == CS_LAST && c->shut && idle > LINGER_MS) || idle > s->idle_ms ||
+		if ((c->state == CS_LAST && c->shut &&
+		     (idle > LINGER_MS || now - c->shut_ms > LINGER_MAX_MS)) ||
+		    idle > s->idle_ms ||
 		    req_age > (c->state == CS_HEAD ? s->head_ms : s->request_ms))
 			conn_close(c);
 	}

@@ -202,13 +202,45 @@ class ConnectionLimitsTest(H.GanchoTestCase):
         self.assertEqual(r.status, 400, "%r" % r)
         self.assertTrue(c.closed_within(5), "the connection must close after the 400")
 
+    def test_trickle_after_a_refusal_does_not_hold_the_connection(self):
+        # After a refused request gancho reads a little longer so the client gets its answer;
+        # a byte every 0.5 s must not stretch that (before: until the 120 s request limit).
+        c = Conn(self.g.port)
+        self.addCleanup(c.close)
+        c.send(request("GET", "/healthz", [("Content-Length", "x")]))
+        r = c.read_response("a malformed Content-Length")
+        self.assertEqual(r.status, 400, "%r" % r)
+        start = time.monotonic()
+        closed = False
+        # gancho half-closes at once (EOF here); a send fails once it has closed for good
+        while time.monotonic() - start < 20:
+            try:
+                c.sock.sendall(b"x")
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            time.sleep(0.5)
+        self.assertTrue(closed, "a client trickling bytes after a refusal kept the connection %.1f s"
+                        % (time.monotonic() - start))
+
     def test_slow_reader_is_closed(self):
         # A tiny receive window and many pipelined requests whose answers are never read fast:
         # the answers pile up unsent, and a client reading a byte now and then may not keep
         # the connection past the write deadline.
         s = self.connect(rcvbuf=2048)
-        n = 60000  # ~7 MB of answers: more than the kernel buffers can take (4 MB at most)
         one = request("GET", "/healthz")
+        # More answers than the kernel's socket buffers can hold, so some wait in gancho.
+        c = Conn(self.g.port)
+        c.send(one)
+        answer_len = len(c.read_response("one /healthz").head) + 4 + len(b'{"status":"ok"}')
+        c.close()
+        wmem_max = 4 << 20
+        try:
+            with open("/proc/sys/net/ipv4/tcp_wmem") as f:
+                wmem_max = int(f.read().split()[2])
+        except (OSError, ValueError, IndexError):
+            pass
+        n = max(60000, (wmem_max + (3 << 20)) // answer_len)
         payload = one * n
 
         def send_all():
