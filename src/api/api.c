@@ -1,8 +1,9 @@
 /*
  * api: routing, authentication and the helpers every resource uses.
  *
- * A request's path is split into segments after /api/v1/ and handed to the
- * resource named by the first one. Authentication happens here, once: the
+ * A request's path is split into segments after /api/v1/, each segment is
+ * percent-decoded (so an id may hold an encoded "/"), and they are handed to
+ * the resource named by the first one. Authentication happens here, once: the
  * admin token (GANCHO_ADMIN_TOKEN, compared in constant time) or a company
  * token looked up by hash in the registry. Handlers receive the caller and
  * scope every read and write to caller->company_seq, which is how a company
@@ -18,6 +19,7 @@
 #include "core/envelope.h"
 #include "core/sign.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 #define MAX_SEGMENTS 8
 
@@ -52,7 +54,8 @@ static void error_body(struct api_req *req, int status, const char *code, const 
 	buf_puts(&req->out, "{\"error\":{\"code\":");
 	buf_json_str(&req->out, code, strlen(code));
 	buf_puts(&req->out, ",\"message\":");
-	buf_json_str(&req->out, msg, strlen(msg));
+	/* msg may have been cut at a byte count: end it on a whole character */
+	buf_json_str(&req->out, msg, utf8_trim_partial(msg, strlen(msg)));
 	buf_puts(&req->out, "}}");
 }
 
@@ -98,12 +101,7 @@ static bool nul_path(const json_t *v, char *path, size_t len, size_t cap)
 			size_t n = len;
 			if (n && n + 1 < cap)
 				path[n++] = '.';
-			size_t kn = strlen(k);
-			if (kn > cap - n - 1) {
-				kn = cap - n - 1;
-				while (kn > 0 && ((unsigned char)k[kn] & 0xC0) == 0x80)
-					kn--;
-			}
+			size_t kn = utf8_cut(k, strlen(k), cap - n - 1);
 			memcpy(path + n, k, kn);
 			path[n + kn] = '\0';
 			if (nul_path(e, path, n + kn, cap))
@@ -251,6 +249,37 @@ static bool authenticate(struct api *a, struct api_req *req, struct caller *c)
 	return true;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* segment_decode: decode the %XX escapes of one path segment in place;
+ * -1 for a broken escape or an encoded NUL. */
+static int segment_decode(char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r; r++) {
+		int hi, lo;
+		if (*r != '%') {
+			*w++ = *r;
+			continue;
+		}
+		if ((hi = hexval(r[1])) < 0 || (lo = hexval(r[2])) < 0 || (hi == 0 && lo == 0))
+			return -1;
+		*w++ = (char)(hi * 16 + lo);
+		r += 2;
+	}
+	*w = '\0';
+	return 0;
+}
+
 int api_handle(struct api *a, struct api_req *req)
 {
 	req->status = 500;
@@ -270,13 +299,23 @@ int api_handle(struct api *a, struct api_req *req)
 		return api_fail(req, 404, "not_found", "no route %s", req->path);
 
 	char path[512];
+	if (strlen(req->path + 8) >= sizeof(path))
+		return api_fail(req, 404, "not_found", "no route (the path is too long)");
 	snprintf(path, sizeof(path), "%s", req->path + 8);
+	/* Split first, then decode each segment: an id may hold an encoded "/". */
 	char *seg[MAX_SEGMENTS];
 	int nseg = 0;
 	for (char *save = NULL, *p = strtok_r(path, "/", &save); p;
 	     p = strtok_r(NULL, "/", &save)) {
 		if (nseg == MAX_SEGMENTS)
 			return api_fail(req, 404, "not_found", "no route %s", req->path);
+		if (segment_decode(p))
+			return api_fail(req, 400, "bad_request",
+			                "malformed percent-encoding in the path");
+		/* every name and id is UTF-8 text: other bytes name nothing */
+		if (!utf8_valid(p, strlen(p)))
+			return api_fail(req, 400, "bad_request",
+			                "the path is not UTF-8 once percent-decoded");
 		seg[nseg++] = p;
 	}
 	if (!nseg)

@@ -13,6 +13,7 @@
 
 #include "api/api_internal.h"
 #include "util/clock.h"
+#include "util/utf8.h"
 
 /* id_json: sequence numbers go out as strings, like every other id. */
 static json_t *id_json(int64_t seq)
@@ -52,6 +53,9 @@ static json_t *attempt_json(const struct store_attempt *at)
 	json_t *resp = NULL;
 	if (at->response && at->response_len)
 		resp = json_stringn(at->response, at->response_len);
+	if (!resp && at->response_len) /* cut in the middle of a character? */
+		resp =
+		    json_stringn(at->response, utf8_trim_partial(at->response, at->response_len));
 	if (!resp && at->response_len)
 		resp = json_sprintf("<%zu bytes, not UTF-8>", at->response_len);
 	json_object_set_new(o, "response", resp ? resp : json_null());

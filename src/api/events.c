@@ -22,6 +22,7 @@
 #include "util/clock.h"
 #include "util/json_scan.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/uuid.h"
 
 #define MAX_FANOUT 4096
@@ -226,6 +227,10 @@ static int ingest(struct api *a, struct api_req *req, const struct caller *c)
 		size_t n = strlen(idem);
 		if (n == 0 || n >= sizeof(in->idem)) {
 			api_fail(req, 400, "invalid_field", "Idempotency-Key: 1-255 characters");
+			goto fail;
+		}
+		if (!utf8_valid(idem, n)) { /* it is stored as text */
+			api_fail(req, 400, "invalid_field", "Idempotency-Key: must be UTF-8");
 			goto fail;
 		}
 		memcpy(in->idem, idem, n + 1);

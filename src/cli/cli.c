@@ -25,6 +25,7 @@
 #include <curl/curl.h>
 
 #include "cli/cli_http.h"
+#include "util/redact.h"
 
 #ifndef GANCHO_VERSION
 #define GANCHO_VERSION "0"
@@ -589,9 +590,13 @@ int cli_call(struct cli_conn *c, const char *method, const char *path, const cha
 	buf_free(&auth);
 
 	if (cc != CURLE_OK) {
-		char where[256], why[CURL_ERROR_SIZE];
-		cli_safe(url.data, where, sizeof(where));
-		cli_safe(errbuf[0] ? errbuf : curl_easy_strerror(cc), why, sizeof(why));
+		char where[256], why[CURL_ERROR_SIZE], shown[CURL_ERROR_SIZE];
+		/* A server URL may carry user-info: show it without the password. */
+		redact_url(url.data, shown, sizeof(shown));
+		cli_safe(shown, where, sizeof(where));
+		redact_scrub(errbuf[0] ? errbuf : curl_easy_strerror(cc), url.data, shown,
+		             sizeof(shown));
+		cli_safe(shown, why, sizeof(why));
 		fprintf(stderr, "error: unreachable: %s %s: %s\n", method, where, why);
 		buf_free(&url);
 		return CLI_FAIL;

@@ -15,6 +15,7 @@
  * filter_validate runs when a filter is stored; filter_match trusts it.
  */
 #include "core/filter.h"
+#include "util/utf8.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -24,8 +25,8 @@
 static int filter_fail(struct gerr *err, const char *path, const char *reason)
 {
 	if (path)
-		return gerr_set(err, GERR_INVALID, 400, "invalid_field", "filter: %.100s: %s", path,
-		                reason);
+		return gerr_set(err, GERR_INVALID, 400, "invalid_field", "filter: %.*s: %s",
+		                (int)utf8_cut(path, strlen(path), 100), path, reason);
 	return gerr_set(err, GERR_INVALID, 400, "invalid_field", "filter: %s", reason);
 }
 

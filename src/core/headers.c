@@ -23,6 +23,7 @@
  * way of sending a header with an empty value.
  */
 #include "core/headers.h"
+#include "util/utf8.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,15 +36,9 @@
 
 static int headers_fail(struct gerr *err, const char *name, const char *reason)
 {
-	if (name) {
-		/* at most 100 bytes of the name, cut on a UTF-8 character boundary */
-		int n = (int)strnlen(name, 101);
-		if (n > 100)
-			for (n = 100; n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80; n--)
-				;
+	if (name)
 		return gerr_set(err, GERR_INVALID, 400, "invalid_field", "clientHeaders: %.*s: %s",
-		                n, name, reason);
-	}
+		                (int)utf8_cut(name, strlen(name), 100), name, reason);
 	return gerr_set(err, GERR_INVALID, 400, "invalid_field", "clientHeaders: %s", reason);
 }
 

@@ -7,6 +7,7 @@
  * (possibly fractional), converted once here in parse and to_json.
  */
 #include "core/policy.h"
+#include "util/utf8.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -85,7 +86,8 @@ static int policy_only_keys(const json_t *obj, const char *const *allowed, struc
 				found = 1;
 		if (!found)
 			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
-			                "retryPolicy: unknown field \"%.64s\"", key);
+			                "retryPolicy: unknown field \"%.*s\"",
+			                (int)utf8_cut(key, strlen(key), 64), key);
 	}
 	return 0;
 }
@@ -206,8 +208,8 @@ static int policy_parse_mode(const json_t *v, struct policy *out, bool strict, s
 		else
 			return gerr_set(
 			    err, GERR_INVALID, 400, "invalid_field",
-			    "retryPolicy: unknown preset \"%.64s\" (use \"gupy\" or \"acesso\")",
-			    s);
+			    "retryPolicy: unknown preset \"%.*s\" (use \"gupy\" or \"acesso\")",
+			    (int)utf8_cut(s, strlen(s), 64), s);
 		return 0;
 	}
 	if (!json_is_object(v))

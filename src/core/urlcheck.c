@@ -31,27 +31,44 @@ static int urlcheck_fail(struct gerr *err, const char *reason)
 	return gerr_set(err, GERR_INVALID, 400, "invalid_field", "postbackUrl: %s", reason);
 }
 
-/* urlcheck_v4_blocked: a (host byte order) is private, loopback, link-local,
- * unspecified, CGNAT, IETF-reserved, benchmarking, multicast or reserved. */
+/* The IANA IPv4 Special-Purpose Address Registry (RFC 6890 and its updates),
+ * every block of it, globally reachable or not: none is a place a webhook
+ * belongs, and a blocklist that picks among them is one more thing to get
+ * wrong. Then multicast and the reserved 240/4 (with the broadcast address). */
+static const struct {
+	uint32_t net;
+	unsigned len;
+} urlcheck_v4_special[] = {
+    {0x00000000, 8},  /* 0/8 "this network" */
+    {0x0a000000, 8},  /* 10/8 private */
+    {0x64400000, 10}, /* 100.64/10 shared address space (CGNAT) */
+    {0x7f000000, 8},  /* 127/8 loopback */
+    {0xa9fe0000, 16}, /* 169.254/16 link-local, cloud metadata */
+    {0xac100000, 12}, /* 172.16/12 private */
+    {0xc0000000, 24}, /* 192.0.0/24 IETF protocol assignments */
+    {0xc0000200, 24}, /* 192.0.2/24 TEST-NET-1 */
+    {0xc01fc400, 24}, /* 192.31.196/24 AS112-v4 */
+    {0xc034c100, 24}, /* 192.52.193/24 AMT */
+    {0xc0586300, 24}, /* 192.88.99/24 deprecated 6to4 relay anycast */
+    {0xc0a80000, 16}, /* 192.168/16 private */
+    {0xc0af3000, 24}, /* 192.175.48/24 direct delegation AS112 */
+    {0xc6120000, 15}, /* 198.18/15 benchmarking */
+    {0xc6336400, 24}, /* 198.51.100/24 TEST-NET-2 */
+    {0xcb007100, 24}, /* 203.0.113/24 TEST-NET-3 */
+    {0xe0000000, 4},  /* 224/4 multicast */
+    {0xf0000000, 4},  /* 240/4 reserved, 255.255.255.255 broadcast */
+};
+
+/* urlcheck_v4_blocked: a (host byte order) is in a special-purpose block. */
 static bool urlcheck_v4_blocked(uint32_t a)
 {
-	unsigned a0 = a >> 24, a1 = (a >> 16) & 0xff, a2 = (a >> 8) & 0xff;
-
-	if (a0 == 0 || a0 == 10 || a0 == 127) /* this-network, private, loopback */
-		return true;
-	if (a0 == 100 && (a1 & 0xc0) == 64) /* 100.64/10 CGNAT */
-		return true;
-	if (a0 == 169 && a1 == 254) /* link-local, cloud metadata */
-		return true;
-	if (a0 == 172 && (a1 & 0xf0) == 16) /* 172.16/12 */
-		return true;
-	if (a0 == 192 && a1 == 0 && a2 == 0) /* 192.0.0/24 IETF protocol */
-		return true;
-	if (a0 == 192 && a1 == 168) /* 192.168/16 */
-		return true;
-	if (a0 == 198 && (a1 & 0xfe) == 18) /* 198.18/15 benchmarking */
-		return true;
-	return a0 >= 224; /* multicast, reserved, broadcast */
+	for (size_t i = 0; i < sizeof(urlcheck_v4_special) / sizeof(urlcheck_v4_special[0]); i++) {
+		unsigned len = urlcheck_v4_special[i].len;
+		uint32_t mask = len ? ~(uint32_t)0 << (32 - len) : 0;
+		if ((a & mask) == urlcheck_v4_special[i].net)
+			return true;
+	}
+	return false;
 }
 
 static uint32_t urlcheck_be32(const uint8_t *b)
@@ -59,24 +76,43 @@ static uint32_t urlcheck_be32(const uint8_t *b)
 	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
+/* urlcheck_v6_blocked: the IANA IPv6 Special-Purpose Address Registry, and
+ * everything outside 2000::/3, the only block IANA allocates global unicast
+ * from (so ::/8, 100::/64 discard, 5f00::/16 SRv6, fc00::/7 unique local,
+ * fe80::/10 link-local, fec0::/10 site-local, ff00::/8 multicast and any
+ * unassigned space are refused by one rule). The forms that carry an IPv4
+ * address and reach it are decided by that address. */
 static bool urlcheck_v6_blocked(const uint8_t b[16])
 {
 	static const uint8_t zero12[12];
 	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const uint8_t translated[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0};
 	static const uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b};
 
 	/* ::, ::1 and the deprecated IPv4-compatible ::a.b.c.d: nothing public. */
 	if (memcmp(b, zero12, 12) == 0)
 		return true;
-	/* IPv4-mapped and the well-known NAT64 prefix reach an IPv4 host, so
-	 * that host decides. */
-	if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
+	/* ::ffff:a.b.c.d (IPv4-mapped), ::ffff:0:a.b.c.d (IPv4-translated, SIIT)
+	 * and 64:ff9b::a.b.c.d (the well-known NAT64 prefix) reach an IPv4 host,
+	 * so that host decides. The local-use NAT64 prefix 64:ff9b:1::/48 is a
+	 * network's own translator, refused with the rest of ::/3 below. */
+	if (memcmp(b, mapped, 12) == 0 || memcmp(b, translated, 12) == 0 ||
+	    memcmp(b, nat64, 12) == 0)
 		return urlcheck_v4_blocked(urlcheck_be32(b + 12));
-	if ((b[0] & 0xfe) == 0xfc) /* fc00::/7 unique local */
+	if ((b[0] & 0xe0) != 0x20) /* outside 2000::/3 global unicast */
 		return true;
-	if (b[0] == 0xfe && (b[1] & 0x80) == 0x80) /* fe80::/10 link-local, fec0::/10 site-local */
+	/* 2001::/23 IETF protocol assignments, Teredo 2001::/32 among them (its
+	 * client address is obfuscated IPv4; the relay reaches anything). */
+	if (b[0] == 0x20 && b[1] == 0x01 && b[2] < 0x02)
 		return true;
-	return b[0] == 0xff; /* ff00::/8 multicast */
+	if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) /* 2001:db8::/32 */
+		return true;
+	if (b[0] == 0x3f && b[1] == 0xff && b[2] < 0x10) /* 3fff::/20 documentation */
+		return true;
+	/* 2002:a.b.c.d::/48 (6to4) is reached through the embedded IPv4 host. */
+	if (b[0] == 0x20 && b[1] == 0x02)
+		return urlcheck_v4_blocked(urlcheck_be32(b + 2));
+	return false;
 }
 
 bool urlcheck_addr_allowed(const struct sockaddr *sa)

@@ -33,6 +33,7 @@
 #include "core/headers.h"
 #include "core/urlcheck.h"
 #include "util/base64.h"
+#include "util/utf8.h"
 
 static const char *const builtin_events[] = {
     "application.created",
@@ -86,9 +87,7 @@ static const char *excerpt(const char *s, char out[72])
 	size_t n = strlen(s);
 	if (n <= 64)
 		return s;
-	n = 64;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
+	n = utf8_cut(s, n, 64);
 	memcpy(out, s, n);
 	memcpy(out + n, "...", 4);
 	return out;

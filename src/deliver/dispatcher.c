@@ -54,7 +54,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "core/envelope.h"
@@ -1622,18 +1621,6 @@ int dispatcher_init(struct engine *e, struct gerr *err)
 		if (store_node_join(e->rstore, e->node, clock_now_ms()))
 			log_warn("node_join_failed", "node=%s", e->node);
 		d->listen_fd = store_listen_fd(e->rstore);
-	}
-	/* Every request in flight holds a socket: leave half of the descriptors
-	 * to the API's connections, the store and the rest. */
-	struct rlimit nofile;
-	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY &&
-	    (rlim_t)e->cfg.max_inflight > nofile.rlim_cur / 2) {
-		int cap = nofile.rlim_cur / 2 > 1 ? (int)(nofile.rlim_cur / 2) : 1;
-		log_warn("max_inflight_lowered",
-		         "max_inflight=%d now=%d note=\"the open-files limit is %llu; raise it "
-		         "(ulimit -n) for more\"",
-		         e->cfg.max_inflight, cap, (unsigned long long)nofile.rlim_cur);
-		e->cfg.max_inflight = cap;
 	}
 	d->reserve = e->cfg.max_inflight / 8;
 	if (d->reserve < 1 && e->cfg.max_inflight > 1)

@@ -15,9 +15,16 @@
  * Closing is deferred: a closed connection is freed after the epoll batch
  * that might still name it, and one whose ingest is in the committer's hands
  * is freed only when that ingest completes.
+ *
+ * Time limits (sweep, once a second) are counted from fixed starts, never
+ * from the last progress, so a trickling client cannot stretch them: a
+ * request head from its first byte (empty lines before it included), a
+ * whole request from the same point, an answer from when it was queued.
+ * Only the idle limit counts from the last byte either way.
  */
 #include "server/http.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -42,11 +49,14 @@ enum {
 	READ_MIN = 4096,      /* free space offered to each recv */
 	PIPELINE_MAX = 65536, /* unparsed bytes held while a request is pending */
 	IDLE_MS = 60000,      /* a connection with nothing going on */
-	HEAD_MS = 30000,      /* to finish sending a request head */
+	HEAD_MS = 30000,      /* to finish sending a request head, empty lines before it included */
 	REQUEST_MS = 120000,  /* to finish sending a whole request, body included */
+	WRITE_MS = 60000,     /* to take an answer once it is queued: a slow reader ends there */
+	BLANKS_MAX = 8,       /* empty lines tolerated before a request line */
 	OUT_MAX = 65536,      /* unsent answers past which nothing more is parsed */
 	BUF_KEEP = 65536,     /* larger idle buffers are given back */
 	LINGER_MS = 2000,     /* reading what a refused client still sends */
+	LINGER_MAX_MS = 10000, /* and at most this long, however it trickles */
 	MAX_CONNS = 10000,
 	MAX_EVENTS = 256,
 	BODY_KEEP = 262144 /* a larger body buffer is freed after its request */
@@ -71,9 +81,12 @@ struct conn {
 	bool eof;    /* the peer sends nothing more */
 	bool closed; /* fd closed; waiting to be freed */
 	bool shut;   /* our side shut down, lingering */
+	int64_t shut_ms;
 	int64_t last_ms;
 	int64_t head_ms;  /* when the current request's first byte came */
+	int64_t write_ms; /* when unsent answer bytes were first queued; 0: none */
 	size_t head_scan; /* bytes of the head already searched for its end */
+	int blanks;       /* empty lines before this request */
 	struct buf in;    /* received; parsed up to inpos */
 	size_t inpos;
 	struct buf out; /* to send; sent up to outpos */
@@ -105,6 +118,7 @@ struct loop {
 struct http_server {
 	struct api *api;
 	size_t max_body;
+	int64_t idle_ms, head_ms, request_ms, write_ms;
 	int lfd;
 	atomic_int spare_fd; /* given up to accept-and-close when out of descriptors */
 	int nloops;
@@ -177,6 +191,10 @@ static void conn_free(struct conn *c)
 
 static void conn_flush(struct conn *c)
 {
+	/* The write deadline runs from the first unsent byte, not from the last
+	 * progress, so a client that reads a byte now and then is still bounded. */
+	if (!c->write_ms && c->outpos < c->out.len)
+		c->write_ms = clock_mono_ms();
 	while (c->outpos < c->out.len) {
 		ssize_t n =
 		    send(c->fd, c->out.data + c->outpos, c->out.len - c->outpos, MSG_NOSIGNAL);
@@ -194,6 +212,7 @@ static void conn_flush(struct conn *c)
 	}
 	c->out.len = 0;
 	c->outpos = 0;
+	c->write_ms = 0; /* all taken: the next answer gets its own time */
 	if (c->out.cap > BUF_KEEP)
 		buf_free(&c->out);
 	if (c->state == CS_LAST && !c->shut) {
@@ -201,7 +220,7 @@ static void conn_flush(struct conn *c)
 		 * refused body gets our answer instead of a reset. */
 		shutdown(c->fd, SHUT_WR);
 		c->shut = true;
-		c->last_ms = clock_mono_ms();
+		c->last_ms = c->shut_ms = clock_mono_ms();
 		if (c->eof)
 			conn_close(c);
 	}
@@ -399,18 +418,31 @@ static void conn_process(struct conn *c)
 		char *p = c->in.data + c->inpos;
 		size_t avail = c->in.len - c->inpos;
 		if (c->state == CS_HEAD) {
-			/* an empty line before a request line is skipped (RFC 9112 2.2) */
-			while (avail >= 2 && p[0] == '\r' && p[1] == '\n' && !c->head_ms) {
-				c->inpos += 2;
-				p += 2;
-				avail -= 2;
-			}
 			if (!avail)
 				break;
+			/* The head clock starts at the first byte, empty lines included,
+			 * so a client cannot hold a connection with a CRLF now and then. */
 			if (!c->head_ms) {
 				c->head_ms = clock_mono_ms();
 				c->head_scan = 0;
+				c->blanks = 0;
 			}
+			/* a few empty lines before a request line are skipped (RFC 9112 2.2) */
+			while (!c->head_scan && avail >= 2 && p[0] == '\r' && p[1] == '\n') {
+				c->inpos += 2;
+				p += 2;
+				avail -= 2;
+				if (++c->blanks > BLANKS_MAX)
+					break;
+			}
+			if (c->blanks > BLANKS_MAX) {
+				c->head.method[0] = '\0';
+				conn_refuse(c, 400, "bad_request",
+				            "too many empty lines before the request line");
+				break;
+			}
+			if (!avail || (!c->head_scan && avail == 1 && p[0] == '\r'))
+				break; /* the rest of an empty line, or of a request, comes later */
 			/* resume the search for the blank line where the last read left it */
 			size_t from = c->head_scan > 3 ? c->head_scan - 3 : 0;
 			size_t hl = http_head_end(p + from, avail - from);
@@ -615,14 +647,23 @@ static void on_wake(struct loop *lp)
 static void sweep(struct loop *lp, int64_t now)
 {
 	struct conn *next;
+	struct http_server *s = lp->srv;
 	for (struct conn *c = lp->conns; c; c = next) {
 		next = c->next;
+		/* An answer the client will not take ends the connection, whatever
+		 * else it waits for (a pending ingest is completed all the same). */
+		if (c->write_ms && c->outpos < c->out.len && now - c->write_ms > s->write_ms) {
+			conn_close(c);
+			continue;
+		}
 		if (c->state == CS_PENDING)
 			continue;
 		int64_t idle = now - c->last_ms;
 		int64_t req_age = c->head_ms ? now - c->head_ms : 0;
-		if ((c->state == CS_LAST && c->shut && idle > LINGER_MS) || idle > IDLE_MS ||
-		    req_age > (c->state == CS_HEAD ? HEAD_MS : REQUEST_MS))
+		if ((c->state == CS_LAST && c->shut &&
+		     (idle > LINGER_MS || now - c->shut_ms > LINGER_MAX_MS)) ||
+		    idle > s->idle_ms ||
+		    req_age > (c->state == CS_HEAD ? s->head_ms : s->request_ms))
 			conn_close(c);
 	}
 }
@@ -678,27 +719,78 @@ static void *loop_main(void *arg)
 
 /* ---- setup ----------------------------------------------------------------------- */
 
-static int listen_on(const char *addr, struct gerr *err)
+int http_listen_parse(const char *addr, char *host, size_t hostsz, char *port, size_t portsz,
+                      struct gerr *err)
 {
-	char host[256];
-	const char *colon = strrchr(addr, ':');
+	const char *colon = addr ? strrchr(addr, ':') : NULL;
 	if (!colon || colon == addr || !colon[1])
 		return gerr_set(err, GERR_INVALID, 400, "usage",
-		                "--listen: expected HOST:PORT, got %s", addr);
-	size_t hl = (size_t)(colon - addr);
-	if (hl >= sizeof(host))
-		return gerr_set(err, GERR_INVALID, 400, "usage", "--listen: host too long");
-	memcpy(host, addr, hl);
-	host[hl] = '\0';
-	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-		memmove(host, host + 1, hl - 2);
-		host[hl - 2] = '\0';
+		                "--listen: expected HOST:PORT, got \"%s\"", addr ? addr : "");
+	/* The port: digits only, 1 to 65535 (getaddrinfo would take "0", and
+	 * wrap "99999" to a port nobody asked for). */
+	const char *p = colon + 1;
+	size_t plen = strlen(p);
+	unsigned v = 0;
+	for (size_t k = 0; k < plen; k++) {
+		if (p[k] < '0' || p[k] > '9' || plen > 5)
+			return gerr_set(err, GERR_INVALID, 400, "usage",
+			                "--listen: the port must be a number from 1 to 65535, got "
+			                "\"%s\"",
+			                p);
+		v = v * 10 + (unsigned)(p[k] - '0');
 	}
+	if (v < 1 || v > 65535)
+		return gerr_set(err, GERR_INVALID, 400, "usage",
+		                "--listen: the port must be a number from 1 to 65535, got \"%s\"",
+		                p);
+	if (plen >= portsz)
+		return gerr_set(err, GERR_INVALID, 400, "usage", "--listen: port too long");
+	memcpy(port, p, plen + 1);
+
+	const char *h = addr;
+	size_t hl = (size_t)(colon - addr);
+	if (h[0] == '[') {
+		/* [IPv6]: the brackets hold exactly an IPv6 address */
+		struct in6_addr a6;
+		if (hl < 3 || h[hl - 1] != ']' || hl - 2 >= hostsz)
+			return gerr_set(err, GERR_INVALID, 400, "usage",
+			                "--listen: expected [IPv6]:PORT, got \"%s\"", addr);
+		memcpy(host, h + 1, hl - 2);
+		host[hl - 2] = '\0';
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			return gerr_set(err, GERR_INVALID, 400, "usage",
+			                "--listen: \"%s\" is not an IPv6 address", host);
+		return 0;
+	}
+	if (hl >= hostsz)
+		return gerr_set(err, GERR_INVALID, 400, "usage", "--listen: host too long");
+	for (size_t k = 0; k < hl; k++) {
+		char c = h[k];
+		if (c == ':')
+			return gerr_set(
+			    err, GERR_INVALID, 400, "usage",
+			    "--listen: an IPv6 address goes in brackets, as [::1]:8080");
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.' || c == '_'))
+			return gerr_set(err, GERR_INVALID, 400, "usage",
+			                "--listen: invalid character in the host of \"%s\"", addr);
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	return 0;
+}
+
+static int listen_on(const char *addr, struct gerr *err)
+{
+	char host[256], port[8];
+	int rc = http_listen_parse(addr, host, sizeof(host), port, sizeof(port), err);
+	if (rc)
+		return rc;
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
 	                         .ai_socktype = SOCK_STREAM,
 	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
-	int rc = getaddrinfo(host, colon + 1, &hints, &res);
+	rc = getaddrinfo(host, port, &hints, &res);
 	if (rc || !res)
 		return gerr_set(err, GERR_INVALID, 400, "usage", "--listen %s: %s", addr,
 		                gai_strerror(rc));
@@ -771,6 +863,10 @@ int http_start(const struct http_config *cfg, struct api *api, struct http_serve
 	}
 	s->api = api;
 	s->max_body = cfg->max_body;
+	s->idle_ms = cfg->idle_ms > 0 ? cfg->idle_ms : IDLE_MS;
+	s->head_ms = cfg->head_ms > 0 ? cfg->head_ms : HEAD_MS;
+	s->request_ms = REQUEST_MS > s->head_ms ? REQUEST_MS : s->head_ms;
+	s->write_ms = cfg->write_ms > 0 ? cfg->write_ms : WRITE_MS;
 	s->lfd = lfd;
 	atomic_init(&s->spare_fd, open("/dev/null", O_RDONLY | O_CLOEXEC));
 	s->nloops = nloops;

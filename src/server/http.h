@@ -16,10 +16,21 @@
 #include "util/gerr.h"
 
 struct http_config {
-	const char *listen; /* HOST:PORT */
+	const char *listen; /* HOST:PORT, as checked by http_listen_parse */
 	size_t max_body;
 	int threads;
+	/* Connection time limits in ms; 0 takes the default. */
+	int idle_ms;  /* nothing going on: 60 s */
+	int head_ms;  /* from a request's first byte (an empty line counts) to its head: 30 s */
+	int write_ms; /* to get an answer, once queued, to the client: 60 s */
 };
+
+/* http_listen_parse: check a --listen value, HOST:PORT with a port of 1 to
+ * 65535 in digits and an IPv6 host in brackets ([::1]:8080); copy the host
+ * (brackets removed) and the port out. Returns 0 or GERR_INVALID with a
+ * message for a person. */
+int http_listen_parse(const char *addr, char *host, size_t hostsz, char *port, size_t portsz,
+                      struct gerr *err);
 
 struct http_server;
 

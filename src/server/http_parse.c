@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/utf8.h"
+
 static bool is_tchar(unsigned char c)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
@@ -105,7 +107,11 @@ static int parse_request_line(char *line, struct http_head *h)
 				char *eq = strchr(q, '=');
 				if (eq)
 					*eq = '\0';
-				if (pct_decode(q, true) || (eq && pct_decode(eq + 1, true)))
+				/* decoded arguments are text: a store compares them
+				 * with UTF-8 columns, so other bytes are refused here */
+				if (pct_decode(q, true) || (eq && pct_decode(eq + 1, true)) ||
+				    !utf8_valid(q, strlen(q)) ||
+				    (eq && !utf8_valid(eq + 1, strlen(eq + 1))))
 					return 400;
 				h->args[h->nargs++] = (struct http_kv){q, eq ? eq + 1 : ""};
 			}
@@ -114,8 +120,13 @@ static int parse_request_line(char *line, struct http_head *h)
 			q = amp + 1;
 		}
 	}
-	if (pct_decode(target, false))
-		return 400;
+	/* The path stays encoded: it is split at its slashes before a segment is
+	 * decoded, so an encoded "/" (%2F) stays inside its segment. Here only
+	 * the escapes are checked (and %00 refused, as in a query). */
+	for (const char *t = target; *t; t++)
+		if (*t == '%' && (hexval((unsigned char)t[1]) < 0 ||
+		                  hexval((unsigned char)t[2]) < 0 || (t[1] == '0' && t[2] == '0')))
+			return 400;
 	h->path = target;
 	return 0;
 }

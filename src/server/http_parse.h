@@ -27,10 +27,10 @@ struct http_kv {
 
 struct http_head {
 	char method[16];
-	char *path; /* percent-decoded, without the query */
+	char *path; /* as sent, without the query: escapes checked, not decoded */
 	struct http_kv headers[HTTP_MAX_HEADERS];
 	int nheaders;
-	struct http_kv args[HTTP_MAX_ARGS]; /* query arguments, decoded */
+	struct http_kv args[HTTP_MAX_ARGS]; /* query arguments, decoded, UTF-8 */
 	int nargs;
 	int minor; /* HTTP/1.minor */
 	bool keep_alive;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -27,6 +28,10 @@
 #include "server/http.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/redact.h"
+
+/* Descriptors kept for the store, the event loops, logs and libraries. */
+#define SERVE_FD_RESERVE 64
 
 static void usage(FILE *out)
 {
@@ -74,6 +79,31 @@ static int parse_num(const char *opt, const char *s, long long lo, long long hi,
 	return 0;
 }
 
+/* serve_fd_limit: raise the soft limit on open files to the hard one, and if
+ * it is still small, keep the dispatcher's requests in flight (a socket
+ * each) to half of what is left after a reserve, so deliveries can never
+ * take the descriptors the API, its clients and the store need. */
+static void serve_fd_limit(struct engine_config *ec)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rlim_t before = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = before;
+	}
+	long long nofile = rl.rlim_cur == RLIM_INFINITY ? 1LL << 30 : (long long)rl.rlim_cur;
+	long long cap = (nofile - SERVE_FD_RESERVE) / 2;
+	if (cap < 16)
+		cap = 16;
+	if (ec->max_inflight > cap)
+		ec->max_inflight = (int)cap;
+	log_info("fd_limit", "nofile=%lld was=%lld max_inflight=%d", nofile,
+	         before == RLIM_INFINITY ? -1LL : (long long)before, ec->max_inflight);
+}
+
 int serve_main(int argc, char **argv)
 {
 	const char *listen = env_or("GANCHO_LISTEN", "127.0.0.1:8080");
@@ -100,6 +130,7 @@ int serve_main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	struct gerr err = {0};
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -137,6 +168,23 @@ int serve_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	{
+		char host[256], port[8];
+		if (http_listen_parse(listen, host, sizeof(host), port, sizeof(port), &err)) {
+			fprintf(stderr, "gancho serve: %s\n", err.msg);
+			return 2;
+		}
+	}
+	/* Connection time limits, for tests that cannot wait a minute (not in
+	 * the usage: the defaults are what a deployment wants). */
+	long long idle_ms = 0, head_ms = 0, write_ms = 0;
+	if (parse_num("GANCHO_HTTP_IDLE_MS", env_or("GANCHO_HTTP_IDLE_MS", "0"), 0, 3600000,
+	              &idle_ms) ||
+	    parse_num("GANCHO_HTTP_HEAD_MS", env_or("GANCHO_HTTP_HEAD_MS", "0"), 0, 3600000,
+	              &head_ms) ||
+	    parse_num("GANCHO_HTTP_WRITE_MS", env_or("GANCHO_HTTP_WRITE_MS", "0"), 0, 3600000,
+	              &write_ms))
+		return 2;
 	int level = log_parse_level(lvl);
 	if (level < 0) {
 		fprintf(stderr, "gancho serve: --log-level: debug, info, warn or error\n");
@@ -154,7 +202,6 @@ int serve_main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	int code = 1;
-	struct gerr err = {0};
 	struct store *boot = NULL;
 	struct registry *reg = registry_new();
 	struct engine *eng = NULL;
@@ -172,18 +219,26 @@ int serve_main(int argc, char **argv)
 	ec.deactivate_after_ms = deact * 1000;
 	ec.window = (int)window;
 	ec.max_inflight = (int)inflight;
+	serve_fd_limit(&ec);
 	if (engine_start(&ec, reg, &eng, &err))
 		goto out;
 	const char *admin = getenv("GANCHO_ADMIN_TOKEN");
 	struct api_config ac = {.dev = dev, .admin_token = admin, .db_url = db};
 	if (api_new(&ac, reg, eng, &api, &err))
 		goto out;
-	struct http_config hc = {
-	    .listen = listen, .max_body = (size_t)max_body, .threads = (int)threads};
+	struct http_config hc = {.listen = listen,
+	                         .max_body = (size_t)max_body,
+	                         .threads = (int)threads,
+	                         .idle_ms = (int)idle_ms,
+	                         .head_ms = (int)head_ms,
+	                         .write_ms = (int)write_ms};
 	if (http_start(&hc, api, &http, &err))
 		goto out;
 
-	log_info("listening", "addr=%s db=%s dev=%d version=%s", listen, db, dev, GANCHO_VERSION);
+	char shown_db[512]; /* the password never reaches a log line */
+	redact_url(db, shown_db, sizeof(shown_db));
+	log_info("listening", "addr=%s db=%s dev=%d version=%s", listen, shown_db, dev,
+	         GANCHO_VERSION);
 	if (!admin || !*admin)
 		log_warn("no_admin_token",
 		         "note=\"GANCHO_ADMIN_TOKEN is unset: POST /api/v1/companies is refused;"
@@ -197,7 +252,7 @@ int serve_main(int argc, char **argv)
 		    "  gancho webhook add --url https://example.com/hook --event candidate.hired\n"
 		    "  gancho send candidate.hired --data '{\"candidate\":{\"name\":\"John\"}}'\n"
 		    "  gancho deliveries\n\n",
-		    listen, db);
+		    listen, shown_db);
 
 	int sig = 0;
 	sigwait(&sigs, &sig);

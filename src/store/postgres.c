@@ -84,6 +84,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/redact.h"
 #include "util/uuid.h"
 
 /* Advisory lock keys ("gancho" + a byte): one for migrations, one for inserts. */
@@ -521,7 +522,8 @@ static void note_error(struct pg_store *s, const PGresult *r)
 	const char *m = r ? PQresultErrorMessage(r) : NULL;
 	if (!m || !*m)
 		m = PQerrorMessage(s->conn);
-	snprintf(s->errmsg, sizeof(s->errmsg), "%s", m && *m ? m : "unknown error");
+	/* libpq may quote the part of the URL it could not parse: no password. */
+	redact_scrub(m && *m ? m : "unknown error", s->url, s->errmsg, sizeof(s->errmsg));
 	/* libpq's messages span lines and quote names; a logfmt value may not. */
 	char *o = s->errmsg;
 	for (const char *c = s->errmsg; *c; c++) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 void buf_init(struct buf *b)
 {
 	memset(b, 0, sizeof(*b));
@@ -87,6 +89,19 @@ void buf_json_str(struct buf *b, const char *s, size_t n)
 	size_t start = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x80) {
+			/* Whole characters pass; a byte that is not UTF-8 becomes
+			 * U+FFFD, so the answer stays valid whatever came in. */
+			size_t k = utf8_seq(s + i, n - i);
+			if (k) {
+				i += k - 1;
+				continue;
+			}
+			buf_append(b, s + start, i - start);
+			buf_append(b, "\xef\xbf\xbd", 3);
+			start = i + 1;
+			continue;
+		}
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		buf_append(b, s + start, i - start);

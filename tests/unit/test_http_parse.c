@@ -93,10 +93,19 @@ static void test_query_and_path_decoding(void **state)
 	assert_string_equal(http_head_arg(&h, "q"), "a b+");
 	assert_null(http_head_arg(&h, "cursor"));
 	assert_int_equal(parse("GET /a%20b HTTP/1.1\r\n\r\n", &h), 0);
-	assert_string_equal(h.path, "/a b");
+	assert_string_equal(h.path, "/a%20b"); /* decoded per segment by the router */
+	assert_int_equal(parse("GET /api/v1/events/a%2Fb HTTP/1.1\r\n\r\n", &h), 0);
+	assert_string_equal(h.path, "/api/v1/events/a%2Fb");
+	assert_int_equal(parse("GET /a%zz HTTP/1.1\r\n\r\n", &h), 400);
+	assert_int_equal(parse("GET /a% HTTP/1.1\r\n\r\n", &h), 400);
 	assert_int_equal(parse("GET /a%2 HTTP/1.1\r\n\r\n", &h), 400);
 	assert_int_equal(parse("GET /a%00b HTTP/1.1\r\n\r\n", &h), 400);
 	assert_int_equal(parse("GET /?a=%zz HTTP/1.1\r\n\r\n", &h), 400);
+	/* decoded query arguments are UTF-8 text */
+	assert_int_equal(parse("GET /?event=%ff HTTP/1.1\r\n\r\n", &h), 400);
+	assert_int_equal(parse("GET /?%c3=1 HTTP/1.1\r\n\r\n", &h), 400);
+	assert_int_equal(parse("GET /?event=%c3%a7 HTTP/1.1\r\n\r\n", &h), 0);
+	assert_string_equal(http_head_arg(&h, "event"), "\xc3\xa7");
 }
 
 static void test_keep_alive_rules(void **state)
