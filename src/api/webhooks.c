@@ -206,22 +206,25 @@ static void replay_done(struct delivery_job *job, int rc)
 	pthread_mutex_unlock(&rw->mu);
 }
 
-static bool replay_matches(const struct webhook *cw, const struct store_event *ev, char *okey,
-                           size_t okeysz)
+/* replay_matches: the same test as ingest's, on the same document
+ * (envelope_match_doc), so replay picks exactly the events ingest did. */
+static bool replay_matches(const struct webhook *cw, const char *company,
+                           const struct store_event *ev, char *okey, size_t okeysz)
 {
 	okey[0] = '\0';
 	if (!webhook_wants(cw, ev->event, ev->unit))
 		return false;
 	if (!cw->filter && !cw->ordering_key)
 		return true;
-	json_t *doc =
-	    json_pack("{s:s,s:s,s:s?}", "id", ev->id, "event", ev->event, "unit", ev->unit);
-	json_t *data = json_loadb(ev->data, ev->datalen, JSON_DECODE_ANY, NULL);
-	json_object_set_new(doc, "data", data ? data : json_null());
-	bool ok = !cw->filter || filter_match(cw->filter, doc);
+	char date[DATE_STR_LEN];
+	envelope_format_date(ev->date_ms, date);
+	struct buf doc;
+	buf_init(&doc);
+	envelope_match_doc(&doc, company, ev->id, ev->event, date, ev->unit, ev->data, ev->datalen);
+	bool ok = !doc.oom && (!cw->filter || filter_match(cw->filter, doc.data, doc.len));
 	if (ok && cw->ordering_key)
-		filter_key_string(doc, cw->ordering_key, okey, okeysz);
-	json_decref(doc);
+		filter_key_string(doc.data, doc.len, cw->ordering_key, okey, okeysz);
+	buf_free(&doc);
 	return ok;
 }
 
@@ -248,6 +251,8 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 	struct webhook *cw = registry_webhook_get(a->reg, w->seq);
 	if (!cw)
 		return api_fail(req, 404, "not_found", "no webhook %s", w->id);
+	char company[256] = "";
+	registry_company_name(a->reg, w->company_seq, company, sizeof(company));
 	int total = 0, rc = 0;
 	int64_t after = 0;
 	enum { PAGE = 500 };
@@ -266,7 +271,7 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 			break;
 		int k = 0;
 		for (int i = 0; i < n; i++) {
-			if (replay_matches(cw, &evs[i], okeys[k], sizeof(okeys[k]))) {
+			if (replay_matches(cw, company, &evs[i], okeys[k], sizeof(okeys[k]))) {
 				dl[k] = (struct store_delivery_in){.event_seq = evs[i].seq,
 				                                   .webhook_seq = w->seq,
 				                                   .company_seq = w->company_seq,

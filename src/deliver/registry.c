@@ -288,11 +288,14 @@ int registry_match(struct registry *r, int64_t company_seq, const char *event, c
 	pthread_rwlock_rdlock(&r->lock);
 	if (company_seq > 0 && company_seq < r->ncompanies) {
 		struct company *c = &r->companies[company_seq];
-		for (int i = 0; i < c->nhooks && n < max; i++) {
+		for (int i = 0; i < c->nhooks; i++) {
 			struct webhook *w = r->hooks[c->hooks[i]];
 			if (w && webhook_wants(w, event, unit)) {
-				webhook_ref(w);
-				out[n++] = w;
+				if (n < max) {
+					webhook_ref(w);
+					out[n] = w;
+				}
+				n++;
 			}
 		}
 	}

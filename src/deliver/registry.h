@@ -51,7 +51,8 @@ struct webhook *registry_webhook_get(struct registry *r, int64_t seq);
 /* registry_webhook_set_status: the engine's deactivation. */
 void registry_webhook_set_status(struct registry *r, int64_t seq, int status);
 /* registry_match: the webhooks of a company that take event/unit (status any
- * but deleted), as new references in out[0..return). At most max. */
+ * but deleted), as new references in out[0..min(return, max)). Returns how
+ * many there are, which may exceed max: then ask again with more room. */
 int registry_match(struct registry *r, int64_t company_seq, const char *event, const char *unit,
                    struct webhook **out, int max);
 

