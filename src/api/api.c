@@ -126,7 +126,8 @@ void api_list(struct api_req *req, json_t *items, int n, int limit, int64_t last
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "data", items);
-	if (n == limit && last_seq > 0) {
+	/* The caller read limit+1 rows: a cursor only when there is a next page. */
+	if (n > limit && last_seq > 0) {
 		char cur[32];
 		snprintf(cur, sizeof(cur), "%lld", (long long)last_seq);
 		json_object_set_new(o, "nextCursor", json_string(cur));

@@ -35,7 +35,9 @@ int api_fail(struct api_req *req, int status, const char *code, const char *fmt,
 json_t *api_body(struct api_req *req);
 /* api_page: limit (1..500, default 50) and cursor (a sequence number) from the query. */
 int api_page(struct api_req *req, int *limit, int64_t *cursor);
-/* api_list: {"data": items, "nextCursor": next or null}. */
+/* api_list: {"data": items, "nextCursor": next or null}. The caller reads
+ * limit+1 rows and puts at most limit in items; n is how many it read and
+ * last_seq the seq of the last row shown: n > limit means another page. */
 void api_list(struct api_req *req, json_t *items, int n, int limit, int64_t last_seq);
 /* api_date: ISO-8601 UTC ms string, or JSON null for 0. */
 json_t *api_date(int64_t ms);

@@ -115,21 +115,23 @@ static int list(struct api *a, struct api_req *req)
 	int64_t cursor;
 	if (api_page(req, &limit, &cursor))
 		return API_DONE;
-	struct store_company *rows = calloc((size_t)limit, sizeof(*rows));
+	struct store_company *rows = calloc((size_t)limit + 1, sizeof(*rows));
 	int n = 0;
 	api_lock(a);
-	int rc = rows ? store_company_list(a->s, cursor, limit, rows, &n) : GERR_NOMEM;
+	int rc = rows ? store_company_list(a->s, cursor, limit + 1, rows, &n) : GERR_NOMEM;
 	api_unlock(a);
 	if (rc) {
 		free(rows);
 		return api_fail(req, 503, "unavailable", "cannot read companies");
 	}
+	int shown = n > limit ? limit : n;
 	json_t *items = json_array();
 	for (int i = 0; i < n; i++) {
-		json_array_append_new(items, company_json(&rows[i]));
+		if (i < shown)
+			json_array_append_new(items, company_json(&rows[i]));
 		store_company_free(&rows[i]);
 	}
-	api_list(req, items, n, limit, n ? rows[n - 1].seq : 0);
+	api_list(req, items, n, limit, shown ? rows[shown - 1].seq : 0);
 	free(rows);
 	return API_DONE;
 }

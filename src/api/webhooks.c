@@ -95,25 +95,27 @@ static int list(struct api *a, struct api_req *req, const struct caller *c)
 	int64_t cursor;
 	if (api_page(req, &limit, &cursor))
 		return API_DONE;
-	struct store_webhook *rows = calloc((size_t)limit, sizeof(*rows));
+	struct store_webhook *rows = calloc((size_t)limit + 1, sizeof(*rows));
 	int n = 0;
 	api_lock(a);
-	int rc =
-	    rows ? store_webhook_list(a->s, c->company_seq, cursor, limit, rows, &n) : GERR_NOMEM;
+	int rc = rows ? store_webhook_list(a->s, c->company_seq, cursor, limit + 1, rows, &n)
+	              : GERR_NOMEM;
 	api_unlock(a);
 	if (rc) {
 		free(rows);
 		return api_fail(req, 503, "unavailable", "cannot read webhooks");
 	}
+	int shown = n > limit ? limit : n;
+	int64_t last = shown ? rows[shown - 1].seq : 0;
 	json_t *items = json_array();
 	for (int i = 0; i < n; i++) {
-		json_t *cfg = json_loads(rows[i].config, 0, NULL);
+		json_t *cfg = i < shown ? json_loads(rows[i].config, 0, NULL) : NULL;
 		if (cfg)
 			json_array_append_new(items, answer(&rows[i], cfg));
 		json_decref(cfg);
 		store_webhook_free(&rows[i]);
 	}
-	api_list(req, items, n, limit, n ? rows[n - 1].seq : 0);
+	api_list(req, items, n, limit, last);
 	free(rows);
 	return API_DONE;
 }

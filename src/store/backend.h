@@ -65,6 +65,8 @@ struct store_ops {
 	                      struct store_task *task, struct gerr *err);
 	int (*attempt_list)(struct store *s, int64_t delivery_seq, int64_t after_seq, int limit,
 	                    struct store_attempt *out, int *n);
+	int (*attempt_latest)(struct store *s, int64_t delivery_seq, int limit,
+	                      struct store_attempt *out, int *n);
 	int (*event_get)(struct store *s, int64_t company_seq, const char *id,
 	                 struct store_event *out);
 	int (*event_range)(struct store *s, int64_t company_seq, int64_t since_ms, int64_t until_ms,
@@ -77,12 +79,18 @@ struct store {
 	const struct store_ops *ops;
 };
 
+/* store_retry_refusal: why store_delivery_retry changed nothing, from the
+ * delivery's status and its webhook's (-1: no such delivery). Fills err. */
+int store_retry_refusal(int64_t seq, int delivery_status, int webhook_status, struct gerr *err);
+
 /* Backends' constructors, chosen by store_open from the URL. */
 int sqlite_store_open(const char *path, struct store **out, struct gerr *err);
 /* sqlite_store_set_ids_merge_at: how many new event ids the store holds in
  * memory before merging them into its id table, a quarter of them per
  * transaction (tests use small values). */
 void sqlite_store_set_ids_merge_at(struct store *s, size_t n);
+/* sqlite_store_handle: the connection, borrowed (tests make reads fail with it). */
+struct sqlite3 *sqlite_store_handle(struct store *s);
 int postgres_store_open(const char *url, struct store **out, struct gerr *err);
 
 #endif

@@ -280,6 +280,30 @@ int store_attempt_list(struct store *s, int64_t delivery_seq, int64_t after_seq,
 	return s->ops->attempt_list(s, delivery_seq, after_seq, limit, out, n);
 }
 
+int store_retry_refusal(int64_t seq, int delivery_status, int webhook_status, struct gerr *err)
+{
+	if (delivery_status < 0)
+		return gerr_set(err, GERR_NOTFOUND, 404, "not_found", "no delivery %lld",
+		                (long long)seq);
+	if (delivery_status == DLV_PENDING)
+		return gerr_set(err, GERR_CONFLICT, 409, "conflict",
+		                "delivery %lld is already pending", (long long)seq);
+	if (webhook_status == WH_INACTIVE)
+		return gerr_set(err, GERR_CONFLICT, 409, "conflict",
+		                "delivery %lld: its webhook is paused; resume it (PATCH"
+		                " {\"status\": \"active\"}) and its held deliveries are sent",
+		                (long long)seq);
+	return gerr_set(err, GERR_CONFLICT, 409, "conflict",
+	                "delivery %lld: its webhook was deleted; nothing can send it",
+	                (long long)seq);
+}
+
+int store_attempt_latest(struct store *s, int64_t delivery_seq, int limit,
+                         struct store_attempt *out, int *n)
+{
+	return s->ops->attempt_latest(s, delivery_seq, limit, out, n);
+}
+
 int store_event_get(struct store *s, int64_t company_seq, const char *id, struct store_event *out)
 {
 	return s->ops->event_get(s, company_seq, id, out);

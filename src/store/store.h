@@ -312,11 +312,16 @@ int store_delivery_list(struct store *s, int64_t company_seq, const struct store
 int store_delivery_get(struct store *s, int64_t company_seq, int64_t seq,
                        struct store_delivery *out);
 /* store_delivery_retry: a finished or held delivery becomes pending, due now,
- * with a fresh schedule. GERR_CONFLICT when it is already pending. */
+ * with a fresh schedule. GERR_CONFLICT when it is already pending, or when
+ * its webhook is paused (resuming it releases held deliveries) or deleted:
+ * such a delivery could only wait forever. */
 int store_delivery_retry(struct store *s, int64_t company_seq, int64_t seq, int64_t now,
                          struct store_task *task, struct gerr *err);
 int store_attempt_list(struct store *s, int64_t delivery_seq, int64_t after_seq, int limit,
                        struct store_attempt *out, int *n);
+/* store_attempt_latest: the newest limit attempts of a delivery, oldest first. */
+int store_attempt_latest(struct store *s, int64_t delivery_seq, int limit,
+                         struct store_attempt *out, int *n);
 void store_attempt_free(struct store_attempt *a);
 
 /* Events for the API and replay. */

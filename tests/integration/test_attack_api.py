@@ -112,5 +112,79 @@ class NumbersAndEnvelopeTest(H.GanchoTestCase):
             self.assertEqual({r.json()["id"] for r in rx.requests}, want)
 
 
+class RetryAndListsTest(H.GanchoTestCase):
+
+    def failed_delivery(self, **fields):
+        self.rx.set(default=H.respond(500))
+        wh = self.create_webhook(failPermanentlyOn=[500], **fields)
+        ev = self.post_event()
+        d = self.wait_delivery(wh["id"], ev["id"], status="failed")
+        return wh, ev, d
+
+    def test_retry_of_a_deleted_webhooks_delivery_is_refused(self):
+        wh, ev, d = self.failed_delivery()
+        self.assertEqual(self.api("DELETE", "/api/v1/webhooks/%s" % wh["id"])[0], 204)
+        for _ in range(2):
+            got = self.api("POST", "/api/v1/deliveries/%s/retry" % d["id"])
+            self.assertStatus(got, 409, "retry of a deleted webhook's delivery", code="conflict")
+            self.assertIn("deleted", got[1]["error"]["message"])
+        after = self.get_delivery(d["id"])
+        self.assertNotEqual(after["status"], "pending", "a refused retry must change nothing")
+
+    def test_retry_of_a_paused_webhooks_held_delivery_is_refused_consistently(self):
+        wh = self.create_webhook(status="inactive")
+        ev = self.post_event()
+        d = self.wait_delivery(wh["id"], ev["id"], status="held")
+        for what in ("first", "second"):
+            got = self.api("POST", "/api/v1/deliveries/%s/retry" % d["id"])
+            self.assertStatus(got, 409, "%s retry of a held delivery of a paused webhook" % what,
+                              code="conflict")
+            self.assertIn("paused", got[1]["error"]["message"])
+            self.assertEqual(self.get_delivery(d["id"])["status"], "held")
+        self.assertEqual(self.rx.count(), 0)
+        # resuming sends it
+        self.assertStatus(self.api("PATCH", "/api/v1/webhooks/%s" % wh["id"], {"status": "active"}),
+                          200, "resume")
+        self.wait_delivery(wh["id"], ev["id"])
+
+    def test_delivery_shows_the_latest_100_attempts(self):
+        wh, ev, d = self.failed_delivery()
+        for i in range(104):
+            got = self.api("POST", "/api/v1/deliveries/%s/retry" % d["id"])
+            self.assertStatus(got, 202, "retry %d" % i)
+            self.wait_delivery(wh["id"], ev["id"], status="failed")
+        every = self.attempts_of(d["id"])
+        self.assertEqual(len(every), 105)
+        shown = self.get_delivery(d["id"])["attempts"]
+        self.assertEqual([a["id"] for a in shown], [a["id"] for a in every[-100:]],
+                         "GET /deliveries/{id} must show the latest 100 attempts, oldest first")
+
+    def test_a_full_last_page_has_no_next_cursor(self):
+        for _ in range(3):
+            self.create_webhook()
+        ids = [self.post_event()["id"] for _ in range(3)]
+        self.rx.wait_ids(ids, 10)
+        path = "/api/v1/deliveries"
+        js = self.assertStatus(self.api("GET", path + "?limit=9"), 200, path)
+        self.assertEqual(len(js["data"]), 9)
+        self.assertIsNone(js["nextCursor"], "an exactly full last page has no next page")
+        js = self.assertStatus(self.api("GET", path + "?limit=4"), 200, path)
+        self.assertEqual(len(js["data"]), 4)
+        nxt = self.assertStatus(self.api("GET", path + "?limit=5&cursor=" + js["nextCursor"]),
+                                200, path)
+        self.assertEqual(len(nxt["data"]), 5)
+        self.assertIsNone(nxt["nextCursor"])
+        self.assertEqual(len({x["id"] for x in js["data"] + nxt["data"]}), 9)
+        js = self.assertStatus(self.api("GET", "/api/v1/webhooks?limit=3"), 200, "webhooks")
+        self.assertIsNone(js["nextCursor"])
+        js = self.assertStatus(self.api("GET", "/api/v1/webhooks?limit=2"), 200, "webhooks")
+        self.assertIsNotNone(js["nextCursor"])
+        wh, ev, d = self.failed_delivery()
+        path = "/api/v1/deliveries/%s/attempts?limit=1" % d["id"]
+        self.assertIsNone(self.assertStatus(self.api("GET", path), 200, path)["nextCursor"])
+        admin = self.g.admin("GET", "/api/v1/companies?limit=500")
+        self.assertEqual(admin[0], 200)
+
+
 if __name__ == "__main__":
     unittest.main()
