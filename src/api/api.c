@@ -17,6 +17,7 @@
 
 #include "core/envelope.h"
 #include "core/sign.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define MAX_SEGMENTS 8
@@ -160,11 +161,16 @@ bool api_healthy(struct api *a)
 static int64_t token_from_store(struct api *a, const char *tok)
 {
 	char hash[65];
-	int64_t seq = 0;
+	int64_t seq = 0, now = clock_now_ms();
 	struct store_company co;
 	token_hash(tok, hash);
+	/* A token found unknown a moment ago is not looked up again: a stream
+	 * of bad tokens must not queue every management call behind the store. */
+	if (tokcache_unknown(&a->unknown, hash, now))
+		return 0;
 	api_lock(a);
-	if (store_token_lookup(a->s, hash, &seq) == 0 && store_company_get(a->s, seq, &co) == 0) {
+	int rc = store_token_lookup(a->s, hash, &seq);
+	if (rc == 0 && store_company_get(a->s, seq, &co) == 0) {
 		registry_company_put(a->reg, co.seq, co.id, co.name, co.event_types);
 		registry_token_put(a->reg, hash, seq);
 		store_company_free(&co);
@@ -172,6 +178,8 @@ static int64_t token_from_store(struct api *a, const char *tok)
 		seq = 0;
 	}
 	api_unlock(a);
+	if (rc == GERR_NOTFOUND)
+		tokcache_put(&a->unknown, hash, now); /* only a sure "no": not a store failure */
 	return seq;
 }
 
@@ -261,8 +269,11 @@ int api_new(const struct api_config *cfg, struct registry *reg, struct engine *e
 	a->reg = reg;
 	a->eng = eng;
 	pthread_mutex_init(&a->smu, NULL);
+	tokcache_init(&a->unknown);
 	int rc = store_open(cfg->db_url, &a->s, err);
 	if (rc) {
+		tokcache_destroy(&a->unknown);
+		pthread_mutex_destroy(&a->smu);
 		free(a);
 		return rc;
 	}
@@ -275,6 +286,7 @@ void api_free(struct api *a)
 	if (!a)
 		return;
 	store_close(a->s);
+	tokcache_destroy(&a->unknown);
 	pthread_mutex_destroy(&a->smu);
 	free(a);
 }

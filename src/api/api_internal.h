@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "api/api.h"
+#include "api/tokcache.h"
 #include "deliver/engine.h"
 #include "deliver/registry.h"
 #include "store/store.h"
@@ -20,6 +21,7 @@ struct api {
 	struct engine *eng;
 	pthread_mutex_t smu; /* guards s: management calls are rare, one connection is enough */
 	struct store *s;
+	struct tokcache unknown; /* bearer tokens recently found unknown */
 };
 
 struct caller {

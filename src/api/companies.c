@@ -66,6 +66,7 @@ static int new_token(struct api *a, int64_t company_seq, char *tok, size_t toksz
 	if (store_token_add(a->s, company_seq, hash))
 		return GERR_IO;
 	registry_token_put(a->reg, hash, company_seq);
+	tokcache_forget(&a->unknown, hash);
 	return 0;
 }
 

@@ -424,16 +424,32 @@ int engine_start(const struct engine_config *cfg, struct registry *reg, struct e
 	rc = dispatcher_init(e, err);
 	if (rc)
 		goto fail;
-	if (pthread_create(&e->committer, NULL, committer_main, e) ||
-	    pthread_create(&e->dispatcher_thr, NULL, dispatcher_main, e)) {
-		rc = gerr_set(err, GERR_IO, 500, "thread", "cannot start engine threads");
-		goto fail; /* not reached in practice; threads are cheap */
+	if (pthread_create(&e->committer, NULL, committer_main, e)) {
+		rc = gerr_set(err, GERR_IO, 500, "thread", "cannot start the committer thread");
+		goto fail_dispatcher;
+	}
+	if (pthread_create(&e->dispatcher_thr, NULL, dispatcher_main, e)) {
+		rc = gerr_set(err, GERR_IO, 500, "thread", "cannot start the dispatcher thread");
+		/* The committer runs and uses e: stop it and wait before freeing. */
+		pthread_mutex_lock(&e->cmu);
+		e->cstop = true;
+		pthread_cond_signal(&e->ccond);
+		pthread_mutex_unlock(&e->cmu);
+		pthread_join(e->committer, NULL);
+		goto fail_dispatcher;
 	}
 	*out = e;
 	return 0;
+fail_dispatcher:
+	if (e->shared)
+		store_node_leave(e->wstore, e->node);
+	dispatcher_free(e);
 fail:
 	store_close(e->wstore);
 	store_close(e->rstore);
+	pthread_mutex_destroy(&e->cmu);
+	pthread_cond_destroy(&e->ccond);
+	pthread_mutex_destroy(&e->dmu);
 	free(e);
 	return rc ? rc : GERR_IO;
 }
