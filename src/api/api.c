@@ -214,7 +214,17 @@ int api_handle(struct api *a, struct api_req *req)
 	if (strcmp(req->path, "/healthz") == 0) {
 		if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
 			return api_fail(req, 405, "method_not_allowed", "use GET");
-		if (api_healthy(a)) {
+		char ids[16][40];
+		int nb = registry_broken(a->reg, ids, 16);
+		if (api_healthy(a) && nb) {
+			/* Serving, but some stored webhooks receive nothing: say which. */
+			json_t *list = json_array();
+			for (int i = 0; i < nb && i < 16; i++)
+				json_array_append_new(list, json_string(ids[i]));
+			api_json(req, 200,
+			         json_pack("{s:s,s:i,s:o}", "status", "degraded",
+			                   "webhooksNotLoaded", nb, "webhookIds", list));
+		} else if (api_healthy(a)) {
 			req->status = 200;
 			buf_reset(&req->out);
 			buf_puts(&req->out, "{\"status\":\"ok\"}");

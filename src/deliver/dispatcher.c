@@ -1181,6 +1181,14 @@ static void process_inbox(struct dispatcher *d, int64_t now)
 	struct dmsg *m = e->inbox;
 	e->inbox = e->inbox_tail = NULL;
 	pthread_mutex_unlock(&e->dmu);
+	/* The committer could not hand some over: they are in the store, newer
+	 * than mem_hi; read it (before this inbox can move mem_hi past them). */
+	if (atomic_exchange(&e->tasks_lost, false)) {
+		if (d->shared)
+			d->claim_due = true;
+		else
+			d->overflow = true;
+	}
 	while (m) {
 		struct dmsg *next = m->next;
 		switch (m->kind) {

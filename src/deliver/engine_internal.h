@@ -68,6 +68,7 @@ struct engine {
 	pthread_t dispatcher_thr;
 	pthread_mutex_t dmu;
 	struct dmsg *inbox, *inbox_tail;
+	atomic_bool tasks_lost; /* new deliveries were not handed over: read the store */
 	atomic_bool dstop;
 	CURLM *multi;
 	struct store *rstore;

@@ -43,8 +43,13 @@ void registry_token_put(struct registry *r, const char *hash, int64_t company_se
 /* registry_token_company: the company of a bearer token, 0 when unknown. */
 int64_t registry_token_company(struct registry *r, const char *token);
 
-/* Webhooks. put takes over the caller's reference; remove drops it. */
-void registry_webhook_put(struct registry *r, struct webhook *w);
+/* Webhooks. put takes over the caller's reference; remove drops it. put
+ * returns -1 (logged, and the webhook listed by registry_broken) when it
+ * cannot make the webhook routable. */
+int registry_webhook_put(struct registry *r, struct webhook *w);
+/* registry_broken: how many stored webhooks could not be loaded; their ids
+ * in ids[0..min(return, max)). */
+int registry_broken(struct registry *r, char (*ids)[40], int max);
 void registry_webhook_remove(struct registry *r, int64_t seq);
 /* registry_webhook_get: a new reference, or NULL. */
 struct webhook *registry_webhook_get(struct registry *r, int64_t seq);

@@ -3,6 +3,7 @@ envelope (live and in replay), retries of deliveries that cannot go, pagination 
 unknown tokens and token revocation, and stored configurations that cannot load."""
 
 import json
+import sqlite3
 import time
 import unittest
 import uuid
@@ -184,6 +185,40 @@ class RetryAndListsTest(H.GanchoTestCase):
         self.assertIsNone(self.assertStatus(self.api("GET", path), 200, path)["nextCursor"])
         admin = self.g.admin("GET", "/api/v1/companies?limit=500")
         self.assertEqual(admin[0], 200)
+
+
+class BrokenConfigTest(H.GanchoTestCase):
+
+    def test_a_stored_config_that_cannot_load_is_loud(self):
+        if H.backend() == "postgres":
+            self.skipTest("writes the SQLite file directly")
+        g = self.new_gancho()
+        _cid, tok = g.create_company("Broken-" + uuid.uuid4().hex[:8])
+        good = self.create_webhook(token=tok, g=g)
+        bad = self.create_webhook(token=tok, g=g, path="/bad")
+        worse = self.create_webhook(token=tok, g=g, path="/worse")
+        g.terminate()
+        db = sqlite3.connect(g.db_path)
+        db.execute("UPDATE webhooks SET config = ? WHERE id = ?",
+                   ('{"postbackUrl": 5, "action": "candidate.hired"}', bad["id"]))
+        db.execute("UPDATE webhooks SET config = ? WHERE id = ?", ("not json", worse["id"]))
+        db.commit()
+        db.close()
+        g.start()
+        log = g.log_tail(200)
+        for wid in (bad["id"], worse["id"]):
+            self.assertRegex(log, r"msg=webhook_not_loaded webhook=%s reason=\"[^\"]+\"" % wid)
+        got = g.api("GET", "/healthz")
+        self.assertEqual(got[0], 200)
+        self.assertEqual(got[1]["status"], "degraded")
+        self.assertEqual(got[1]["webhooksNotLoaded"], 2)
+        self.assertEqual(set(got[1]["webhookIds"]), {bad["id"], worse["id"]})
+        ops = self.list_all("/api/v1/operator-events", token=tok, g=g)
+        self.assertEqual({o["webhookId"] for o in ops}, {bad["id"], worse["id"]},
+                         "an operator record for each webhook that cannot load: %r" % ops)
+        # the good one still works
+        ev = self.post_event(token=tok, g=g)
+        self.rx.wait_ids([ev["id"]], 10, path="/hook")
 
 
 if __name__ == "__main__":
