@@ -207,6 +207,25 @@ void registry_token_put(struct registry *r, const char *hash, int64_t company_se
 	pthread_rwlock_unlock(&r->lock);
 }
 
+void registry_token_remove(struct registry *r, const char *hash)
+{
+	pthread_rwlock_wrlock(&r->lock);
+	size_t i = token_slot(r, hash);
+	if (r->tokens[i].hash[0]) {
+		/* Linear probing: empty the slot, then put back the rest of its run
+		 * so that every entry stays reachable from its home slot. */
+		r->tokens[i].hash[0] = '\0';
+		r->tokcount--;
+		for (size_t j = (i + 1) & (r->tokcap - 1); r->tokens[j].hash[0];
+		     j = (j + 1) & (r->tokcap - 1)) {
+			struct token_slot t = r->tokens[j];
+			r->tokens[j].hash[0] = '\0';
+			r->tokens[token_slot(r, t.hash)] = t;
+		}
+	}
+	pthread_rwlock_unlock(&r->lock);
+}
+
 int64_t registry_token_company(struct registry *r, const char *token)
 {
 	char hash[65];

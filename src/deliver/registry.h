@@ -40,6 +40,8 @@ bool registry_company_name(struct registry *r, int64_t seq, char *out, size_t ou
 /* registry_event_allowed: built-in, or declared by the company. */
 bool registry_event_allowed(struct registry *r, int64_t company_seq, const char *event);
 void registry_token_put(struct registry *r, const char *hash, int64_t company_seq);
+/* registry_token_remove: forget a token hash (revoked). */
+void registry_token_remove(struct registry *r, const char *hash);
 /* registry_token_company: the company of a bearer token, 0 when unknown. */
 int64_t registry_token_company(struct registry *r, const char *token);
 

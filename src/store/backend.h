@@ -44,6 +44,10 @@ struct store_ops {
 	int (*token_lookup)(struct store *s, const char *token_hash, int64_t *company_seq);
 	int (*token_each)(struct store *s,
 	                  void (*fn)(void *ctx, const char *hash, int64_t company_seq), void *ctx);
+	int (*token_list)(struct store *s, int64_t company_seq, struct store_token *out, int max,
+	                  int *n);
+	int (*token_revoke)(struct store *s, int64_t company_seq, const char *id, char hash[65],
+	                    struct gerr *err);
 	int (*webhook_insert)(struct store *s, struct store_webhook *w, struct gerr *err);
 	int (*webhook_update)(struct store *s, const struct store_webhook *w);
 	int (*webhook_by_seq)(struct store *s, int64_t seq, struct store_webhook *out);
@@ -82,6 +86,9 @@ struct store {
 /* store_retry_refusal: why store_delivery_retry changed nothing, from the
  * delivery's status and its webhook's (-1: no such delivery). Fills err. */
 int store_retry_refusal(int64_t seq, int delivery_status, int webhook_status, struct gerr *err);
+/* store_token_refusal: why store_token_revoke deleted nothing (the token
+ * exists: it is the last one). Fills err. */
+int store_token_refusal(bool exists, const char *id, struct gerr *err);
 
 /* Backends' constructors, chosen by store_open from the URL. */
 int sqlite_store_open(const char *path, struct store **out, struct gerr *err);

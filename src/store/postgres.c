@@ -2077,6 +2077,68 @@ static int pg_token_each(struct store *st,
 	return 0;
 }
 
+static int pg_token_list(struct store *st, int64_t company_seq, struct store_token *out, int max,
+                         int *n)
+{
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_i64(&p, max);
+	*n = 0;
+	PGresult *r = q(PG(st),
+	                "SELECT hash, created_at FROM tokens WHERE company_seq = $1::int8"
+	                " ORDER BY created_at, hash LIMIT $2::int4",
+	                &p, true, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0;
+	for (int row = 0; row < PQntuples(r) && k < max; row++) {
+		col_copy(r, row, 0, out[k].hash, sizeof(out[k].hash));
+		out[k++].created_at = col_i64(r, row, 1);
+	}
+	PQclear(r);
+	*n = k;
+	return 0;
+}
+
+static int pg_token_revoke(struct store *st, int64_t company_seq, const char *id, char hash[65],
+                           struct gerr *err)
+{
+	struct pg_store *s = PG(st);
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_text(&p, id);
+	/* One statement; the company's rows are locked first, so two revokes at
+	 * once cannot both pass the "not the last token" test. */
+	PGresult *r = q(s,
+	                "WITH mine AS (SELECT hash FROM tokens WHERE company_seq = $1::int8"
+	                " FOR UPDATE)"
+	                " DELETE FROM tokens WHERE company_seq = $1::int8"
+	                " AND left(hash, 16) = $2::text AND length($2::text) = 16"
+	                " AND (SELECT count(*) FROM mine) > 1 RETURNING hash",
+	                &p, false, false);
+	if (!r)
+		return db_error(s, err, "token_revoke");
+	int rows = PQntuples(r);
+	if (rows > 0)
+		snprintf(hash, 65, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (rows > 0) {
+		char msg[80];
+		snprintf(msg, sizeof(msg), "token %s", hash);
+		pg_notify(st, msg);
+		return 0;
+	}
+	r = q(s,
+	      "SELECT 1 FROM tokens WHERE company_seq = $1::int8 AND left(hash, 16) = $2::text"
+	      " AND length($2::text) = 16",
+	      &p, false, true);
+	if (!r)
+		return db_error(s, err, "token_revoke");
+	bool exists = PQntuples(r) > 0;
+	PQclear(r);
+	return store_token_refusal(exists, id, err);
+}
+
 /* ---- webhooks
  * ------------------------------------------------------------------------------------ */
 
@@ -2549,6 +2611,8 @@ static const struct store_ops postgres_ops = {
     .token_add = pg_token_add,
     .token_lookup = pg_token_lookup,
     .token_each = pg_token_each,
+    .token_list = pg_token_list,
+    .token_revoke = pg_token_revoke,
     .webhook_insert = pg_webhook_insert,
     .webhook_update = pg_webhook_update,
     .webhook_by_seq = pg_webhook_by_seq,

@@ -886,6 +886,61 @@ static int sqlite_token_each(struct store *s,
 	return rows_end(s, rc, "token_each");
 }
 
+static int sqlite_token_list(struct store *s, int64_t company_seq, struct store_token *out, int max,
+                             int *n)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT hash, created_at FROM tokens WHERE company_seq = ?"
+	                                " ORDER BY created_at, hash LIMIT ?");
+	*n = 0;
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, company_seq);
+	sqlite3_bind_int(st, 2, max);
+	int k = 0, rc = SQLITE_DONE;
+	while (k < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		col_copy(st, 0, out[k].hash, sizeof(out[k].hash));
+		out[k++].created_at = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	int err = rows_end(s, rc, "token_list");
+	*n = err ? 0 : k;
+	return err;
+}
+
+static int sqlite_token_revoke(struct store *s, int64_t company_seq, const char *id, char hash[65],
+                               struct gerr *err)
+{
+	/* One statement: the last token of a company is never deleted. */
+	sqlite3_stmt *st =
+	    q_prepare(s, "DELETE FROM tokens WHERE company_seq = ?1"
+	                 " AND substr(hash, 1, 16) = ?2 AND length(?2) = 16"
+	                 " AND (SELECT count(*) FROM tokens WHERE company_seq = ?1) > 1"
+	                 " RETURNING hash");
+	if (!st)
+		return db_error(s, err, "token_revoke");
+	sqlite3_bind_int64(st, 1, company_seq);
+	bind_text(st, 2, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		col_copy(st, 0, hash, 65);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return db_error(s, err, "token_revoke");
+	st = q_prepare(s, "SELECT 1 FROM tokens WHERE company_seq = ? AND substr(hash, 1, 16) = ?"
+	                  " AND length(?2) = 16");
+	if (!st)
+		return db_error(s, err, "token_revoke");
+	sqlite3_bind_int64(st, 1, company_seq);
+	bind_text(st, 2, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(s, err, "token_revoke");
+	return store_token_refusal(rc == SQLITE_ROW, id, err);
+}
+
 /* ---- webhooks ------------------------------------------------------------------------------ */
 
 #define WEBHOOK_COLS "seq, id, company_seq, status, fail_since, created_at, updated_at, config"
@@ -1411,6 +1466,8 @@ static const struct store_ops sqlite_ops = {
     .token_add = sqlite_token_add,
     .token_lookup = sqlite_token_lookup,
     .token_each = sqlite_token_each,
+    .token_list = sqlite_token_list,
+    .token_revoke = sqlite_token_revoke,
     .webhook_insert = sqlite_webhook_insert,
     .webhook_update = sqlite_webhook_update,
     .webhook_by_seq = sqlite_webhook_by_seq,

@@ -3,7 +3,9 @@ envelope (live and in replay), retries of deliveries that cannot go, pagination 
 unknown tokens and token revocation, and stored configurations that cannot load."""
 
 import json
+import os
 import sqlite3
+import subprocess
 import time
 import unittest
 import uuid
@@ -219,6 +221,73 @@ class BrokenConfigTest(H.GanchoTestCase):
         # the good one still works
         ev = self.post_event(token=tok, g=g)
         self.rx.wait_ids([ev["id"]], 10, path="/hook")
+
+
+class TokensTest(H.GanchoTestCase):
+
+    def cli(self, *args, token=None):
+        env = dict(os.environ)
+        env.update({"GANCHO_URL": self.g.base, "GANCHO_TOKEN": token or self.token})
+        return subprocess.run([H.gancho_bin()] + list(args), capture_output=True, env=env,
+                              timeout=60, text=True)
+
+    def test_unknown_tokens_are_refused_every_time(self):
+        for _ in range(3):
+            got = self.api("GET", "/api/v1/webhooks", token="gch_" + "0" * 43)
+            self.assertStatus(got, 401, "unknown token", code="unauthorized")
+
+    def test_list_and_revoke_tokens(self):
+        got = self.api("POST", "/api/v1/tokens", {})
+        second = self.assertStatus(got, 201, "POST /api/v1/tokens")
+        self.assertRegex(second["id"], r"^[0-9a-f]{16}$")
+        listed = self.assertStatus(self.api("GET", "/api/v1/tokens"), 200, "GET /api/v1/tokens")
+        self.assertEqual(len(listed["data"]), 2)
+        self.assertIn(second["id"], [t["id"] for t in listed["data"]])
+        self.assertNotIn(second["token"], json.dumps(listed), "a list never shows a secret")
+        for t in listed["data"]:
+            self.assertRegex(t["createdAt"], H.DATE_RE)
+        # the new token works; another company cannot revoke it
+        self.assertStatus(self.api("GET", "/api/v1/webhooks", token=second["token"]), 200, "new token")
+        _cid, other = self.g.create_company("Other-" + uuid.uuid4().hex[:8])
+        self.assertStatus(self.api("DELETE", "/api/v1/tokens/%s" % second["id"], token=other), 404,
+                          "another company's token", code="not_found")
+        # revoked: 401 at once, on the next call and after (negative cache too)
+        self.assertEqual(self.api("DELETE", "/api/v1/tokens/%s" % second["id"])[0], 204)
+        for _ in range(2):
+            self.assertStatus(self.api("GET", "/api/v1/webhooks", token=second["token"]), 401,
+                              "revoked token", code="unauthorized")
+        self.assertStatus(self.api("DELETE", "/api/v1/tokens/%s" % second["id"]), 404,
+                          "revoke twice", code="not_found")
+        # the last token cannot go
+        mine = self.assertStatus(self.api("GET", "/api/v1/tokens"), 200, "list")["data"]
+        self.assertEqual(len(mine), 1)
+        self.assertStatus(self.api("DELETE", "/api/v1/tokens/%s" % mine[0]["id"]), 409,
+                          "revoke the last token", code="conflict")
+        self.assertStatus(self.api("GET", "/api/v1/webhooks"), 200, "the last token still works")
+        # survives a restart
+        self.g.restart()
+        self.assertStatus(self.api("GET", "/api/v1/webhooks", token=second["token"]), 401,
+                          "revoked token after a restart", code="unauthorized")
+
+    def test_cli_token_list_and_revoke(self):
+        made = self.cli("token", "create", "--json")
+        self.assertEqual(made.returncode, 0, made.stderr)
+        new = json.loads(made.stdout)
+        p = self.cli("token", "list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertEqual(len(lines), 2, p.stdout)
+        self.assertNotIn(new["token"], p.stdout)
+        ids = [line.split()[0] for line in lines]
+        self.assertIn(new["id"], ids)
+        p = self.cli("token", "revoke", new["id"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertStatus(self.api("GET", "/api/v1/webhooks", token=new["token"]), 401,
+                          "revoked by the CLI")
+        ids.remove(new["id"])
+        p = self.cli("token", "revoke", ids[0])
+        self.assertNotEqual(p.returncode, 0, "the last token cannot be revoked")
+        self.assertIn("last token", p.stderr)
 
 
 if __name__ == "__main__":
