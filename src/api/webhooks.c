@@ -249,15 +249,30 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 		return api_fail(req, 400, "invalid_field",
 		                "since (required) and until must be ISO-8601 dates");
 	}
+	/* A replay reads at most REPLAY_SCAN events per call (it runs on an HTTP
+	 * event loop and waits for commits); nextCursor continues it. */
+	int64_t after = 0;
+	const json_t *cur = json_object_get(body, "cursor");
+	if (cur && !json_is_null(cur)) {
+		const char *cs = json_string_value(cur);
+		char *end = NULL;
+		long long v = cs && *cs >= '0' && *cs <= '9' ? strtoll(cs, &end, 10) : -1;
+		if (v < 0 || !end || *end) {
+			json_decref(body);
+			return api_fail(req, 400, "invalid_field",
+			                "cursor: the nextCursor of the previous replay answer");
+		}
+		after = v;
+	}
 	json_decref(body);
 	struct webhook *cw = registry_webhook_get(a->reg, w->seq);
 	if (!cw)
 		return api_fail(req, 404, "not_found", "no webhook %s", w->id);
 	char company[256] = "";
 	registry_company_name(a->reg, w->company_seq, company, sizeof(company));
-	int total = 0, rc = 0;
-	int64_t after = 0;
-	enum { PAGE = 500 };
+	int total = 0, rc = 0, scanned = 0;
+	bool more = false;
+	enum { PAGE = 500, REPLAY_SCAN = 2000 };
 	struct store_event *evs = calloc(PAGE, sizeof(*evs));
 	struct store_delivery_in *dl = calloc(PAGE, sizeof(*dl));
 	char(*okeys)[64] = calloc(PAGE, 64);
@@ -301,8 +316,13 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 			if (rc == 0)
 				total += k;
 		}
+		scanned += n;
 		if (n < PAGE)
 			break;
+		if (scanned >= REPLAY_SCAN) {
+			more = true;
+			break;
+		}
 	}
 	webhook_unref(cw);
 	free(evs);
@@ -311,7 +331,10 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 	if (rc)
 		return api_fail(req, 503, "unavailable", "replay stopped after %d deliveries",
 		                total);
-	api_json(req, 202, json_pack("{s:i}", "count", total));
+	json_t *ans = json_pack("{s:i}", "count", total);
+	if (more) /* only then: a finished replay answers just {count} */
+		json_object_set_new(ans, "nextCursor", json_sprintf("%lld", (long long)after));
+	api_json(req, 202, ans);
 	return API_DONE;
 }
 

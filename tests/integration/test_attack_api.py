@@ -9,6 +9,7 @@ import subprocess
 import time
 import unittest
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import harness as H
 
@@ -113,6 +114,35 @@ class NumbersAndEnvelopeTest(H.GanchoTestCase):
         time.sleep(0.3)
         for rx, want in zip(rxs, expect):
             self.assertEqual({r.json()["id"] for r in rx.requests}, want)
+
+    def test_replay_is_bounded_per_call_and_continues_with_a_cursor(self):
+        # 2100 events: more than one call scans (2000); the answer says where to go on.
+        def post(i):
+            got = self.api("POST", "/api/v1/events", {"event": "candidate.hired", "data": {"i": i}})
+            return got[0]
+        with ThreadPoolExecutor(8) as ex:
+            codes = list(ex.map(post, range(2100)))
+        self.assertEqual(set(codes), {202})
+        wh = self.create_webhook(filter={"data.i": {"$in": [5, 2050]}})
+        path = "/api/v1/webhooks/%s/replay" % wh["id"]
+        since = "2000-01-01T00:00:00.000Z"
+        first = self.assertStatus(self.api("POST", path, {"since": since}), 202, "replay, first call")
+        self.assertEqual(first["count"], 1)
+        self.assertIsInstance(first.get("nextCursor"), str)
+        second = self.assertStatus(self.api("POST", path, {"since": since, "cursor": first["nextCursor"]}),
+                                   202, "replay, second call")
+        self.assertEqual(second, {"count": 1})
+        got = {r.json()["data"]["i"] for r in self.rx.wait_for(2, 10)}
+        self.assertEqual(got, {5, 2050})
+        self.assertStatus(self.api("POST", path, {"since": since, "cursor": "x"}), 400, "bad cursor",
+                          code="invalid_field")
+        # the CLI follows the cursor
+        env = dict(os.environ)
+        env.update({"GANCHO_URL": self.g.base, "GANCHO_TOKEN": self.token})
+        p = subprocess.run([H.gancho_bin(), "replay", wh["id"], "--since", since], capture_output=True,
+                           env=env, timeout=60, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.strip(), "count=2")
 
 
 class RetryAndListsTest(H.GanchoTestCase):
