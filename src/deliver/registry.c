@@ -325,6 +325,7 @@ void registry_webhook_remove(struct registry *r, int64_t seq)
 		company_unlink(r, old);
 		r->hooks[seq] = NULL;
 	}
+	broken_set(r, seq, "", false); /* deleted: nothing left to load */
 	pthread_rwlock_unlock(&r->lock);
 	webhook_unref(old);
 }

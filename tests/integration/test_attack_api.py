@@ -251,6 +251,10 @@ class BrokenConfigTest(H.GanchoTestCase):
         # the good one still works
         ev = self.post_event(token=tok, g=g)
         self.rx.wait_ids([ev["id"]], 10, path="/hook")
+        # a broken webhook that is deleted is no longer reported
+        self.assertEqual(self.api("DELETE", "/api/v1/webhooks/%s" % bad["id"], token=tok, g=g)[0], 204)
+        got = g.api("GET", "/healthz")
+        self.assertEqual(got[1].get("webhookIds"), [worse["id"]])
 
 
 class TokensTest(H.GanchoTestCase):
