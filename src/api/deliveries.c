@@ -188,9 +188,9 @@ static int one(struct api *a, struct api_req *req, const struct caller *c, char 
 	int rc = store_delivery_get(a->s, c->company_seq, id, &d);
 	api_unlock(a);
 	if (rc)
-		return api_fail(req, rc == GERR_NOTFOUND ? 404 : 503,
-		                rc == GERR_NOTFOUND ? "not_found" : "unavailable", "no delivery %s",
-		                seg[1]);
+		return rc == GERR_NOTFOUND
+		           ? api_fail(req, 404, "not_found", "no delivery %s", seg[1])
+		           : api_fail(req, 503, "unavailable", "cannot read deliveries");
 	if (strcmp(m, "GET") != 0)
 		return api_fail(req, 405, "method_not_allowed", "use GET");
 	if (nseg == 2) {
