@@ -18,6 +18,7 @@
 
 #include "core/envelope.h"
 #include "core/sign.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/utf8.h"
 
@@ -176,7 +177,8 @@ void api_list(struct api_req *req, json_t *items, int n, int limit, int64_t last
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "data", items);
-	if (n == limit && last_seq > 0) {
+	/* The caller read limit+1 rows: a cursor only when there is a next page. */
+	if (n > limit && last_seq > 0) {
 		char cur[32];
 		snprintf(cur, sizeof(cur), "%lld", (long long)last_seq);
 		json_object_set_new(o, "nextCursor", json_string(cur));
@@ -209,11 +211,16 @@ bool api_healthy(struct api *a)
 static int64_t token_from_store(struct api *a, const char *tok)
 {
 	char hash[65];
-	int64_t seq = 0;
+	int64_t seq = 0, now = clock_now_ms();
 	struct store_company co;
 	token_hash(tok, hash);
+	/* A token found unknown a moment ago is not looked up again: a stream
+	 * of bad tokens must not queue every management call behind the store. */
+	if (tokcache_unknown(&a->unknown, hash, now))
+		return 0;
 	api_lock(a);
-	if (store_token_lookup(a->s, hash, &seq) == 0 && store_company_get(a->s, seq, &co) == 0) {
+	int rc = store_token_lookup(a->s, hash, &seq);
+	if (rc == 0 && store_company_get(a->s, seq, &co) == 0) {
 		registry_company_put(a->reg, co.seq, co.id, co.name, co.event_types);
 		registry_token_put(a->reg, hash, seq);
 		store_company_free(&co);
@@ -221,6 +228,8 @@ static int64_t token_from_store(struct api *a, const char *tok)
 		seq = 0;
 	}
 	api_unlock(a);
+	if (rc == GERR_NOTFOUND)
+		tokcache_put(&a->unknown, hash, now); /* only a sure "no": not a store failure */
 	return seq;
 }
 
@@ -286,7 +295,17 @@ int api_handle(struct api *a, struct api_req *req)
 	if (strcmp(req->path, "/healthz") == 0) {
 		if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
 			return api_fail(req, 405, "method_not_allowed", "use GET");
-		if (api_healthy(a)) {
+		char ids[16][40];
+		int nb = registry_broken(a->reg, ids, 16);
+		if (api_healthy(a) && nb) {
+			/* Serving, but some stored webhooks receive nothing: say which. */
+			json_t *list = json_array();
+			for (int i = 0; i < nb && i < 16; i++)
+				json_array_append_new(list, json_string(ids[i]));
+			api_json(req, 200,
+			         json_pack("{s:s,s:i,s:o}", "status", "degraded",
+			                   "webhooksNotLoaded", nb, "webhookIds", list));
+		} else if (api_healthy(a)) {
 			req->status = 200;
 			buf_reset(&req->out);
 			buf_puts(&req->out, "{\"status\":\"ok\"}");
@@ -351,8 +370,11 @@ int api_new(const struct api_config *cfg, struct registry *reg, struct engine *e
 	a->reg = reg;
 	a->eng = eng;
 	pthread_mutex_init(&a->smu, NULL);
+	tokcache_init(&a->unknown);
 	int rc = store_open(cfg->db_url, &a->s, err);
 	if (rc) {
+		tokcache_destroy(&a->unknown);
+		pthread_mutex_destroy(&a->smu);
 		free(a);
 		return rc;
 	}
@@ -365,6 +387,7 @@ void api_free(struct api *a)
 	if (!a)
 		return;
 	store_close(a->s);
+	tokcache_destroy(&a->unknown);
 	pthread_mutex_destroy(&a->smu);
 	free(a);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "api/api.h"
+#include "api/tokcache.h"
 #include "deliver/engine.h"
 #include "deliver/registry.h"
 #include "store/store.h"
@@ -20,6 +21,7 @@ struct api {
 	struct engine *eng;
 	pthread_mutex_t smu; /* guards s: management calls are rare, one connection is enough */
 	struct store *s;
+	struct tokcache unknown; /* bearer tokens recently found unknown */
 };
 
 struct caller {
@@ -35,7 +37,9 @@ int api_fail(struct api_req *req, int status, const char *code, const char *fmt,
 json_t *api_body(struct api_req *req);
 /* api_page: limit (1..500, default 50) and cursor (a sequence number) from the query. */
 int api_page(struct api_req *req, int *limit, int64_t *cursor);
-/* api_list: {"data": items, "nextCursor": next or null}. */
+/* api_list: {"data": items, "nextCursor": next or null}. The caller reads
+ * limit+1 rows and puts at most limit in items; n is how many it read and
+ * last_seq the seq of the last row shown: n > limit means another page. */
 void api_list(struct api_req *req, json_t *items, int n, int limit, int64_t last_seq);
 /* api_date: ISO-8601 UTC ms string, or JSON null for 0. */
 json_t *api_date(int64_t ms);

@@ -6,6 +6,8 @@
  *   GET   /api/v1/company     (company) the caller's company
  *   PATCH /api/v1/company     (company) declare extra event names
  *   POST  /api/v1/tokens      (company) one more token
+ *   GET   /api/v1/tokens      (company) its tokens: ids and dates, never secrets
+ *   DELETE /api/v1/tokens/{id} (company) revoke one (not the last)
  *
  * Tokens are random 256-bit strings prefixed "gch_"; only their SHA-256 is
  * stored, so a leaked database does not leak credentials.
@@ -74,14 +76,14 @@ static bool name_valid(const char *s)
 	return true;
 }
 
-static int new_token(struct api *a, int64_t company_seq, char *tok, size_t toksz)
+static int new_token(struct api *a, int64_t company_seq, char *tok, size_t toksz, char hash[65])
 {
-	char hash[65];
 	random_token("gch_", tok, toksz);
 	token_hash(tok, hash);
 	if (store_token_add(a->s, company_seq, hash))
 		return GERR_IO;
 	registry_token_put(a->reg, hash, company_seq);
+	tokcache_forget(&a->unknown, hash);
 	return 0;
 }
 
@@ -117,9 +119,10 @@ static int create(struct api *a, struct api_req *req)
 	struct gerr err = {0};
 	char tok[96];
 	api_lock(a);
+	char hash[65];
 	int rc = store_company_create(a->s, name, types, &c, &err);
 	if (rc == 0)
-		rc = new_token(a, c.seq, tok, sizeof(tok));
+		rc = new_token(a, c.seq, tok, sizeof(tok), hash);
 	api_unlock(a);
 	free(types);
 	json_decref(body);
@@ -143,21 +146,23 @@ static int list(struct api *a, struct api_req *req)
 	int64_t cursor;
 	if (api_page(req, &limit, &cursor))
 		return API_DONE;
-	struct store_company *rows = calloc((size_t)limit, sizeof(*rows));
+	struct store_company *rows = calloc((size_t)limit + 1, sizeof(*rows));
 	int n = 0;
 	api_lock(a);
-	int rc = rows ? store_company_list(a->s, cursor, limit, rows, &n) : GERR_NOMEM;
+	int rc = rows ? store_company_list(a->s, cursor, limit + 1, rows, &n) : GERR_NOMEM;
 	api_unlock(a);
 	if (rc) {
 		free(rows);
 		return api_fail(req, 503, "unavailable", "cannot read companies");
 	}
+	int shown = n > limit ? limit : n;
 	json_t *items = json_array();
 	for (int i = 0; i < n; i++) {
-		json_array_append_new(items, company_json(&rows[i]));
+		if (i < shown)
+			json_array_append_new(items, company_json(&rows[i]));
 		store_company_free(&rows[i]);
 	}
-	api_list(req, items, n, limit, n ? rows[n - 1].seq : 0);
+	api_list(req, items, n, limit, shown ? rows[shown - 1].seq : 0);
 	free(rows);
 	return API_DONE;
 }
@@ -215,6 +220,68 @@ static int own(struct api *a, struct api_req *req, const struct caller *c)
 	return API_DONE;
 }
 
+static json_t *token_json(const struct store_token *t)
+{
+	return json_pack("{s:s%,s:o}", "id", t->hash, (size_t)TOKEN_ID_LEN, "createdAt",
+	                 api_date(t->created_at));
+}
+
+/* tokens: POST one more, GET the list (no secrets), DELETE /{id} revokes. A
+ * revoked token is out of the registry at once, so its next call is 401. */
+static int tokens(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg)
+{
+	const char *m = req->method;
+	if (nseg == 1 && strcmp(m, "POST") == 0) {
+		char tok[96], hash[65];
+		api_lock(a);
+		int rc = new_token(a, c->company_seq, tok, sizeof(tok), hash);
+		api_unlock(a);
+		if (rc)
+			return api_fail(req, 503, "unavailable", "cannot store the token");
+		api_json(req, 201,
+		         json_pack("{s:s,s:s%}", "token", tok, "id", hash, (size_t)TOKEN_ID_LEN));
+		return API_DONE;
+	}
+	if (nseg == 1 && strcmp(m, "GET") == 0) {
+		enum { MAX_LISTED = 1000 };
+		struct store_token *rows = calloc(MAX_LISTED, sizeof(*rows));
+		int n = 0;
+		api_lock(a);
+		int rc = rows ? store_token_list(a->s, c->company_seq, rows, MAX_LISTED, &n)
+		              : GERR_NOMEM;
+		api_unlock(a);
+		if (rc) {
+			free(rows);
+			return api_fail(req, 503, "unavailable", "cannot read tokens");
+		}
+		json_t *items = json_array();
+		for (int i = 0; i < n; i++)
+			json_array_append_new(items, token_json(&rows[i]));
+		free(rows);
+		api_json(req, 200, json_pack("{s:o,s:n}", "data", items, "nextCursor"));
+		return API_DONE;
+	}
+	if (nseg == 1)
+		return api_fail(req, 405, "method_not_allowed", "use GET or POST");
+	if (nseg != 2)
+		return api_fail(req, 404, "not_found", "no route %s", req->path);
+	if (strcmp(m, "DELETE") != 0)
+		return api_fail(req, 405, "method_not_allowed", "use DELETE");
+	char hash[65] = "";
+	struct gerr err = {0};
+	api_lock(a);
+	int rc = store_token_revoke(a->s, c->company_seq, seg[1], hash, &err);
+	api_unlock(a);
+	if (rc) {
+		api_error(req, &err);
+		return API_DONE;
+	}
+	registry_token_remove(a->reg, hash);
+	req->status = 204;
+	buf_reset(&req->out);
+	return API_DONE;
+}
+
 int api_companies(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg)
 {
 	const char *m = req->method;
@@ -232,6 +299,8 @@ int api_companies(struct api *a, struct api_req *req, const struct caller *c, ch
 	}
 	if (c->admin)
 		return api_fail(req, 403, "forbidden", "use a company token here");
+	if (strcmp(seg[0], "tokens") == 0)
+		return tokens(a, req, c, seg, nseg);
 	if (nseg != 1)
 		return api_fail(req, 404, "not_found", "no route %s", req->path);
 	if (strcmp(seg[0], "company") == 0) {
@@ -239,17 +308,7 @@ int api_companies(struct api *a, struct api_req *req, const struct caller *c, ch
 			return api_fail(req, 405, "method_not_allowed", "use GET or PATCH");
 		return own(a, req, c);
 	}
-	/* tokens */
-	if (strcmp(m, "POST") != 0)
-		return api_fail(req, 405, "method_not_allowed", "use POST");
-	char tok[96];
-	api_lock(a);
-	int rc = new_token(a, c->company_seq, tok, sizeof(tok));
-	api_unlock(a);
-	if (rc)
-		return api_fail(req, 503, "unavailable", "cannot store the token");
-	api_json(req, 201, json_pack("{s:s}", "token", tok));
-	return API_DONE;
+	return api_fail(req, 404, "not_found", "no route %s", req->path);
 }
 
 int api_company_create_offline(const char *db_url, const char *name, char *id_out, size_t idsz,

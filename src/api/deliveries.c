@@ -99,42 +99,68 @@ static int list(struct api *a, struct api_req *req, const struct caller *c)
 		f.webhook_seq = w.seq;
 		store_webhook_free(&w);
 	}
-	struct store_delivery *rows = calloc((size_t)limit, sizeof(*rows));
+	struct store_delivery *rows = calloc((size_t)limit + 1, sizeof(*rows));
 	int n = 0;
-	int rc = rows ? store_delivery_list(a->s, c->company_seq, &f, cursor, limit, rows, &n)
+	int rc = rows ? store_delivery_list(a->s, c->company_seq, &f, cursor, limit + 1, rows, &n)
 	              : GERR_NOMEM;
 	api_unlock(a);
 	if (rc) {
 		free(rows);
 		return api_fail(req, 503, "unavailable", "cannot read deliveries");
 	}
+	int shown = n > limit ? limit : n;
 	json_t *items = json_array();
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < shown; i++)
 		json_array_append_new(items, delivery_json(&rows[i]));
-	api_list(req, items, n, limit, n ? rows[n - 1].seq : 0);
+	api_list(req, items, n, limit, shown ? rows[shown - 1].seq : 0);
 	free(rows);
 	return API_DONE;
 }
 
+/* attempts_page: up to limit attempts after the cursor; *n is how many were
+ * read (limit+1 are asked for, to know whether another page follows) and
+ * *last the seq of the last one shown. NULL when the store fails. */
 static json_t *attempts_page(struct api *a, int64_t delivery, int64_t after, int limit, int *n,
                              int64_t *last)
 {
-	struct store_attempt *rows = calloc((size_t)limit, sizeof(*rows));
+	struct store_attempt *rows = calloc((size_t)limit + 1, sizeof(*rows));
 	*n = 0;
 	*last = 0;
 	if (!rows)
 		return NULL;
 	api_lock(a);
-	int rc = store_attempt_list(a->s, delivery, after, limit, rows, n);
+	int rc = store_attempt_list(a->s, delivery, after, limit + 1, rows, n);
 	api_unlock(a);
+	int shown = *n > limit ? limit : *n;
 	json_t *items = rc ? NULL : json_array();
 	for (int i = 0; i < *n; i++) {
+		if (items && i < shown)
+			json_array_append_new(items, attempt_json(&rows[i]));
+		store_attempt_free(&rows[i]);
+	}
+	if (shown)
+		*last = rows[shown - 1].seq;
+	free(rows);
+	return items;
+}
+
+/* latest_attempts: the newest limit attempts, oldest first; NULL when the
+ * store fails. */
+static json_t *latest_attempts(struct api *a, int64_t delivery, int limit)
+{
+	struct store_attempt *rows = calloc((size_t)limit, sizeof(*rows));
+	int n = 0;
+	if (!rows)
+		return NULL;
+	api_lock(a);
+	int rc = store_attempt_latest(a->s, delivery, limit, rows, &n);
+	api_unlock(a);
+	json_t *items = rc ? NULL : json_array();
+	for (int i = 0; i < n; i++) {
 		if (items)
 			json_array_append_new(items, attempt_json(&rows[i]));
 		store_attempt_free(&rows[i]);
 	}
-	if (*n)
-		*last = rows[*n - 1].seq;
 	free(rows);
 	return items;
 }
@@ -166,17 +192,19 @@ static int one(struct api *a, struct api_req *req, const struct caller *c, char 
 	int rc = store_delivery_get(a->s, c->company_seq, id, &d);
 	api_unlock(a);
 	if (rc)
-		return api_fail(req, rc == GERR_NOTFOUND ? 404 : 503,
-		                rc == GERR_NOTFOUND ? "not_found" : "unavailable", "no delivery %s",
-		                seg[1]);
+		return rc == GERR_NOTFOUND
+		           ? api_fail(req, 404, "not_found", "no delivery %s", seg[1])
+		           : api_fail(req, 503, "unavailable", "cannot read deliveries");
 	if (strcmp(m, "GET") != 0)
 		return api_fail(req, 405, "method_not_allowed", "use GET");
 	if (nseg == 2) {
-		int n;
-		int64_t last;
 		json_t *o = delivery_json(&d);
-		json_t *atts = attempts_page(a, id, 0, 100, &n, &last);
-		json_object_set_new(o, "attempts", atts ? atts : json_array());
+		json_t *atts = latest_attempts(a, id, 100);
+		if (!atts) {
+			json_decref(o);
+			return api_fail(req, 503, "unavailable", "cannot read attempts");
+		}
+		json_object_set_new(o, "attempts", atts);
 		api_json(req, 200, o);
 		return API_DONE;
 	}
@@ -216,23 +244,24 @@ int api_opevents(struct api *a, struct api_req *req, const struct caller *c, cha
 	int64_t cursor;
 	if (api_page(req, &limit, &cursor))
 		return API_DONE;
-	struct store_opevent *rows = calloc((size_t)limit, sizeof(*rows));
+	struct store_opevent *rows = calloc((size_t)limit + 1, sizeof(*rows));
 	int n = 0;
 	api_lock(a);
-	int rc =
-	    rows ? store_opevent_list(a->s, c->company_seq, cursor, limit, rows, &n) : GERR_NOMEM;
+	int rc = rows ? store_opevent_list(a->s, c->company_seq, cursor, limit + 1, rows, &n)
+	              : GERR_NOMEM;
 	api_unlock(a);
 	if (rc) {
 		free(rows);
 		return api_fail(req, 503, "unavailable", "cannot read operator events");
 	}
+	int shown = n > limit ? limit : n;
 	json_t *items = json_array();
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < shown; i++)
 		json_array_append_new(
 		    items, json_pack("{s:o,s:o,s:s,s:s,s:s}", "id", id_json(rows[i].seq), "at",
 		                     api_date(rows[i].at), "kind", rows[i].kind, "webhookId",
 		                     rows[i].webhook_id, "message", rows[i].message));
-	api_list(req, items, n, limit, n ? rows[n - 1].seq : 0);
+	api_list(req, items, n, limit, shown ? rows[shown - 1].seq : 0);
 	free(rows);
 	return API_DONE;
 }

@@ -8,7 +8,9 @@
  * keeps "data" as the exact bytes sent; the envelope is assembled around them
  * here, on the HTTP thread, so the committer only writes. The webhooks an
  * event goes to are chosen now, from the registry; a company's webhooks with
- * a filter or orderingKey make us parse the body with jansson, others do not.
+ * a filter or orderingKey read the envelope as text (envelope_match_doc),
+ * never as a decoded tree, so any valid body is routed, whatever its numbers.
+ * The only 503s are the store's (in ingest_done) and running out of memory.
  * The answer is written by the committer's callback after COMMIT.
  */
 #include <stdio.h>
@@ -25,8 +27,7 @@
 #include "util/utf8.h"
 #include "util/uuid.h"
 
-#define MAX_FANOUT 4096
-#define MAX_ID     128
+#define MAX_ID 128
 
 /* One ingest in flight: the job and the strings it points to. */
 struct ingest {
@@ -104,43 +105,46 @@ static bool id_valid(const char *s)
 }
 
 /* select_hooks: the subscribed webhooks that also pass their filter; fills
- * seqs, ordering keys and held flags. Returns the count or -1 (400 set). */
-static int select_hooks(struct api_req *req, struct ingest *in, struct webhook **hooks, int n)
+ * seqs, ordering keys and held flags. Filters and ordering keys read the
+ * envelope as JSON text (envelope_match_doc), never a decoded tree, so every
+ * valid body is routed. Returns the count, or -1 when out of memory. */
+static int select_hooks(struct ingest *in, struct webhook **hooks, int n, const char *company,
+                        const char *date, const struct json_member *data)
 {
-	json_t *doc = NULL;
 	bool parse = false;
 	for (int i = 0; i < n; i++)
 		parse |= hooks[i]->filter || hooks[i]->ordering_key;
-	if (parse) {
-		doc = json_loadb(req->body, req->body_len, JSON_ALLOW_NUL, NULL);
-		if (!doc)
-			return -1;
-	}
+	struct buf doc;
+	buf_init(&doc);
+	if (parse)
+		envelope_match_doc(&doc, company, in->id, in->event, date,
+		                   in->unit[0] ? in->unit : NULL, data->val, data->vallen);
 	in->seqs = n <= 8 ? in->seqs_inline : malloc((size_t)n * sizeof(int64_t));
 	in->held = calloc((size_t)n + 1, 1);
 	if (parse) {
 		in->okeys = calloc((size_t)n + 1, sizeof(char *));
 		in->okeys_buf = calloc((size_t)n + 1, 64);
 	}
-	if (!in->seqs || !in->held || (parse && (!in->okeys || !in->okeys_buf))) {
-		json_decref(doc);
+	if (doc.oom || !in->seqs || !in->held || (parse && (!in->okeys || !in->okeys_buf))) {
+		buf_free(&doc);
 		return -1;
 	}
 	int k = 0;
 	for (int i = 0; i < n; i++) {
 		struct webhook *w = hooks[i];
-		if (w->filter && !filter_match(w->filter, doc)) {
+		if (w->filter && !filter_match(w->filter, doc.data, doc.len)) {
 			webhook_unref(w);
 			continue;
 		}
 		if (parse && w->ordering_key &&
-		    filter_key_string(doc, w->ordering_key, in->okeys_buf[k], 64) >= 0)
+		    filter_key_string(doc.data, doc.len, w->ordering_key, in->okeys_buf[k], 64) >=
+		        0)
 			in->okeys[k] = in->okeys_buf[k];
 		in->seqs[k] = w->seq;
 		in->held[k] = __atomic_load_n(&w->status, __ATOMIC_ACQUIRE) != WH_ACTIVE;
 		hooks[k++] = w;
 	}
-	json_decref(doc);
+	buf_free(&doc);
 	return k;
 }
 
@@ -238,34 +242,35 @@ static int ingest(struct api *a, struct api_req *req, const struct caller *c)
 	if (!in->id[0])
 		uuid_v4(in->id);
 
+	char company[256] = "", ds[DATE_STR_LEN];
+	registry_company_name(a->reg, c->company_seq, company, sizeof(company));
+	envelope_format_date(date_ms, ds);
+
+	/* Every webhook that takes the event, however many: registry_match
+	 * tells how many there are, so a wide fan-out asks again with room. */
 	struct webhook *hooks[64];
 	struct webhook **hv = hooks;
-	int n = registry_match(a->reg, c->company_seq, in->event, in->unit[0] ? in->unit : NULL,
-	                       hooks, 64);
-	if (n == 64) {
-		/* A wide fan-out: ask again with room for all of them. */
-		for (int i = 0; i < n; i++)
-			webhook_unref(hooks[i]);
-		hv = malloc(MAX_FANOUT * sizeof(*hv));
+	const char *unit = in->unit[0] ? in->unit : NULL;
+	int cap = 64;
+	int n = registry_match(a->reg, c->company_seq, in->event, unit, hv, cap);
+	while (n > cap) {
+		for (int i = 0; i < cap; i++)
+			webhook_unref(hv[i]);
+		if (hv != hooks)
+			free(hv);
+		cap = n + 16;
+		hv = malloc((size_t)cap * sizeof(*hv));
 		if (!hv) {
 			api_fail(req, 503, "unavailable", "out of memory");
 			goto fail;
 		}
-		n = registry_match(a->reg, c->company_seq, in->event, in->unit[0] ? in->unit : NULL,
-		                   hv, MAX_FANOUT);
+		n = registry_match(a->reg, c->company_seq, in->event, unit, hv, cap);
 	}
-	int k = select_hooks(req, in, hv, n);
-	if (k < 0) {
-		for (int i = 0; i < n; i++)
-			webhook_unref(hv[i]);
-		if (hv != hooks)
-			free(hv);
-		api_fail(req, 503, "unavailable", "out of memory");
-		goto fail;
-	}
-	in->job.hooks = malloc(((size_t)k + 1) * sizeof(struct webhook *));
-	if (!in->job.hooks) {
-		for (int i = 0; i < k; i++)
+	int k = select_hooks(in, hv, n, company, ds, data);
+	if (k >= 0)
+		in->job.hooks = malloc(((size_t)k + 1) * sizeof(struct webhook *));
+	if (k < 0 || !in->job.hooks) {
+		for (int i = 0; i < (k < 0 ? n : k); i++)
 			webhook_unref(hv[i]);
 		if (hv != hooks)
 			free(hv);
@@ -277,13 +282,17 @@ static int ingest(struct api *a, struct api_req *req, const struct caller *c)
 	if (hv != hooks)
 		free(hv);
 
-	char company[256] = "", ds[DATE_STR_LEN];
-	registry_company_name(a->reg, c->company_seq, company, sizeof(company));
-	envelope_format_date(date_ms, ds);
 	struct buf env;
 	buf_init(&env);
 	if (k)
 		envelope_build(&env, company, in->id, in->event, ds, data->val, data->vallen);
+	if (env.oom) {
+		buf_free(&env);
+		for (int i = 0; i < k; i++)
+			webhook_unref(in->job.hooks[i]);
+		api_fail(req, 503, "unavailable", "out of memory");
+		goto fail;
+	}
 
 	struct store_event_in *ev = &in->job.ev;
 	ev->company_seq = c->company_seq;
@@ -316,9 +325,9 @@ static int get_one(struct api *a, struct api_req *req, const struct caller *c, c
 	int rc = store_event_get(a->s, c->company_seq, id, &ev);
 	api_unlock(a);
 	if (rc)
-		return api_fail(req, rc == GERR_NOTFOUND ? 404 : 503,
-		                rc == GERR_NOTFOUND ? "not_found" : "unavailable", "no event %s",
-		                id);
+		return rc == GERR_NOTFOUND
+		           ? api_fail(req, 404, "not_found", "no event %s", id)
+		           : api_fail(req, 503, "unavailable", "cannot read events");
 	char date[DATE_STR_LEN];
 	envelope_format_date(ev.date_ms, date);
 	/* data goes out as stored: byte for byte, not re-serialised */

@@ -151,25 +151,27 @@ static int list(struct api *a, struct api_req *req, const struct caller *c)
 	int64_t cursor;
 	if (api_page(req, &limit, &cursor))
 		return API_DONE;
-	struct store_webhook *rows = calloc((size_t)limit, sizeof(*rows));
+	struct store_webhook *rows = calloc((size_t)limit + 1, sizeof(*rows));
 	int n = 0;
 	api_lock(a);
-	int rc =
-	    rows ? store_webhook_list(a->s, c->company_seq, cursor, limit, rows, &n) : GERR_NOMEM;
+	int rc = rows ? store_webhook_list(a->s, c->company_seq, cursor, limit + 1, rows, &n)
+	              : GERR_NOMEM;
 	api_unlock(a);
 	if (rc) {
 		free(rows);
 		return api_fail(req, 503, "unavailable", "cannot read webhooks");
 	}
+	int shown = n > limit ? limit : n;
+	int64_t last = shown ? rows[shown - 1].seq : 0;
 	json_t *items = json_array();
 	for (int i = 0; i < n; i++) {
-		json_t *cfg = json_loads(rows[i].config, 0, NULL);
+		json_t *cfg = i < shown ? json_loads(rows[i].config, 0, NULL) : NULL;
 		if (cfg)
 			json_array_append_new(items, answer(&rows[i], cfg));
 		json_decref(cfg);
 		store_webhook_free(&rows[i]);
 	}
-	api_list(req, items, n, limit, n ? rows[n - 1].seq : 0);
+	api_list(req, items, n, limit, last);
 	free(rows);
 	return API_DONE;
 }
@@ -294,22 +296,25 @@ static void replay_done(struct delivery_job *job, int rc)
 	pthread_mutex_unlock(&rw->mu);
 }
 
-static bool replay_matches(const struct webhook *cw, const struct store_event *ev, char *okey,
-                           size_t okeysz)
+/* replay_matches: the same test as ingest's, on the same document
+ * (envelope_match_doc), so replay picks exactly the events ingest did. */
+static bool replay_matches(const struct webhook *cw, const char *company,
+                           const struct store_event *ev, char *okey, size_t okeysz)
 {
 	okey[0] = '\0';
 	if (!webhook_wants(cw, ev->event, ev->unit))
 		return false;
 	if (!cw->filter && !cw->ordering_key)
 		return true;
-	json_t *doc =
-	    json_pack("{s:s,s:s,s:s?}", "id", ev->id, "event", ev->event, "unit", ev->unit);
-	json_t *data = json_loadb(ev->data, ev->datalen, JSON_DECODE_ANY, NULL);
-	json_object_set_new(doc, "data", data ? data : json_null());
-	bool ok = !cw->filter || filter_match(cw->filter, doc);
+	char date[DATE_STR_LEN];
+	envelope_format_date(ev->date_ms, date);
+	struct buf doc;
+	buf_init(&doc);
+	envelope_match_doc(&doc, company, ev->id, ev->event, date, ev->unit, ev->data, ev->datalen);
+	bool ok = !doc.oom && (!cw->filter || filter_match(cw->filter, doc.data, doc.len));
 	if (ok && cw->ordering_key)
-		filter_key_string(doc, cw->ordering_key, okey, okeysz);
-	json_decref(doc);
+		filter_key_string(doc.data, doc.len, cw->ordering_key, okey, okeysz);
+	buf_free(&doc);
 	return ok;
 }
 
@@ -332,13 +337,30 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 		return api_fail(req, 400, "invalid_field",
 		                "since (required) and until must be ISO-8601 dates");
 	}
+	/* A replay reads at most REPLAY_SCAN events per call (it runs on an HTTP
+	 * event loop and waits for commits); nextCursor continues it. */
+	int64_t after = 0;
+	const json_t *cur = json_object_get(body, "cursor");
+	if (cur && !json_is_null(cur)) {
+		const char *cs = json_string_value(cur);
+		char *end = NULL;
+		long long v = cs && *cs >= '0' && *cs <= '9' ? strtoll(cs, &end, 10) : -1;
+		if (v < 0 || !end || *end) {
+			json_decref(body);
+			return api_fail(req, 400, "invalid_field",
+			                "cursor: the nextCursor of the previous replay answer");
+		}
+		after = v;
+	}
 	json_decref(body);
 	struct webhook *cw = registry_webhook_get(a->reg, w->seq);
 	if (!cw)
 		return api_fail(req, 404, "not_found", "no webhook %s", w->id);
-	int total = 0, rc = 0;
-	int64_t after = 0;
-	enum { PAGE = 500 };
+	char company[256] = "";
+	registry_company_name(a->reg, w->company_seq, company, sizeof(company));
+	int total = 0, rc = 0, scanned = 0;
+	bool more = false;
+	enum { PAGE = 500, REPLAY_SCAN = 2000 };
 	struct store_event *evs = calloc(PAGE, sizeof(*evs));
 	struct store_delivery_in *dl = calloc(PAGE, sizeof(*dl));
 	char(*okeys)[64] = calloc(PAGE, 64);
@@ -354,7 +376,7 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 			break;
 		int k = 0;
 		for (int i = 0; i < n; i++) {
-			if (replay_matches(cw, &evs[i], okeys[k], sizeof(okeys[k]))) {
+			if (replay_matches(cw, company, &evs[i], okeys[k], sizeof(okeys[k]))) {
 				dl[k] = (struct store_delivery_in){.event_seq = evs[i].seq,
 				                                   .webhook_seq = w->seq,
 				                                   .company_seq = w->company_seq,
@@ -382,8 +404,13 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 			if (rc == 0)
 				total += k;
 		}
+		scanned += n;
 		if (n < PAGE)
 			break;
+		if (scanned >= REPLAY_SCAN) {
+			more = true;
+			break;
+		}
 	}
 	webhook_unref(cw);
 	free(evs);
@@ -392,7 +419,10 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 	if (rc)
 		return api_fail(req, 503, "unavailable", "replay stopped after %d deliveries",
 		                total);
-	api_json(req, 202, json_pack("{s:i}", "count", total));
+	json_t *ans = json_pack("{s:i}", "count", total);
+	if (more) /* only then: a finished replay answers just {count} */
+		json_object_set_new(ans, "nextCursor", json_sprintf("%lld", (long long)after));
+	api_json(req, 202, ans);
 	return API_DONE;
 }
 

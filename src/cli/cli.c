@@ -60,6 +60,7 @@ void cli_usage(FILE *out)
 	      "  company create NAME        create a company offline in the database\n"
 	      "                             (or --remote through the admin API)\n"
 	      "  token create               one more token for your company\n"
+	      "  token list | revoke ID     your company's tokens (no secrets); revoke one\n"
 	      "\n"
 	      "Webhooks:\n"
 	      "  webhook add                subscribe a URL to events\n"

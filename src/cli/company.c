@@ -1,5 +1,5 @@
 /*
- * company: `gancho company create` and `gancho token create`.
+ * company: `gancho company create` and `gancho token create|list|revoke`.
  *
  * Creating the first company is a bootstrap problem: there is no token yet
  * to call the API with. So by default `company create` writes straight into
@@ -42,9 +42,13 @@ static const char cli_company_usage[] =
 
 static const char cli_token_usage[] =
     "usage: gancho token create [--url URL] [--token T] [--json]\n"
+    "       gancho token list [--url URL] [--token T] [--json]\n"
+    "       gancho token revoke ID [--url URL] [--token T] [--json]\n"
     "\n"
-    "Create one more API token for the company the current token belongs to\n"
-    "(POST /api/v1/tokens) and print it. It is shown only this once.\n"
+    "create: one more API token for the company the current token belongs to\n"
+    "(POST /api/v1/tokens), printed once. list: the company's tokens as\n"
+    "\"ID CREATED\" lines (never the secrets). revoke: delete one at once\n"
+    "(DELETE /api/v1/tokens/ID); the company's last token cannot be revoked.\n"
     "  --url URL    server (default: $GANCHO_URL or " CLI_DEFAULT_URL ")\n"
     "  --token T    API token (default: $GANCHO_TOKEN)\n"
     "  --json       print the server's answer as it is\n";
@@ -168,14 +172,30 @@ int cli_company(int argc, char **argv)
 	return rc < 0 ? CLI_OK : rc;
 }
 
+/* cli_token_list_print: "ID CREATED" lines from GET /api/v1/tokens. */
+static int cli_token_list_print(const struct cli_resp *r)
+{
+	json_t *ans = cli_json_parse(r);
+	if (!ans)
+		return CLI_FAIL;
+	size_t i;
+	json_t *t;
+	json_array_foreach (json_object_get(ans, "data"), i, t) {
+		const char *id = json_string_value(json_object_get(t, "id"));
+		const char *at = json_string_value(json_object_get(t, "createdAt"));
+		printf("%s %s\n", id ? id : "?", at ? at : "?");
+	}
+	json_decref(ans);
+	return CLI_OK;
+}
+
 int cli_token(int argc, char **argv)
 {
-	const char *pos[1];
+	const char *pos[1] = {NULL};
 	struct cli_conn conn;
 	struct cli_resp r;
 	json_t *ans;
 	int npos, rc;
-	const struct cli_spec spec = {"token create", cli_token_usage, NULL, 0, 0};
 
 	if (argc < 2) {
 		fputs(cli_token_usage, stderr);
@@ -185,12 +205,40 @@ int cli_token(int argc, char **argv)
 		fputs(cli_token_usage, stdout);
 		return CLI_OK;
 	}
-	if (strcmp(argv[1], "create"))
-		return cli_usage_error("token", "unknown sub-verb '%s' (try: create)", argv[1]);
+	bool create = !strcmp(argv[1], "create"), list = !strcmp(argv[1], "list"),
+	     revoke = !strcmp(argv[1], "revoke");
+	if (!create && !list && !revoke)
+		return cli_usage_error("token", "unknown sub-verb '%s' (try: create, list, revoke)",
+		                       argv[1]);
+	const struct cli_spec spec = {create ? "token create"
+	                              : list ? "token list"
+	                                     : "token revoke",
+	                              cli_token_usage, NULL, revoke ? 1 : 0, revoke ? 1 : 0};
 	rc = cli_parse(&spec, argc - 1, argv + 1, &conn, pos, &npos);
 	if (rc != CLI_OK)
 		return rc < 0 ? CLI_OK : rc;
 
+	if (revoke) {
+		char path[128];
+		if (!pos[0][0] || strlen(pos[0]) > 64 || strchr(pos[0], '/'))
+			return cli_usage_error(spec.name,
+			                       "ID: a token id from `gancho token list`");
+		snprintf(path, sizeof(path), "/api/v1/tokens/%s", pos[0]);
+		rc = cli_call(&conn, "DELETE", path, NULL, 0, NULL, &r);
+		if (rc == CLI_OK && !conn.json)
+			printf("revoked %s\n", pos[0]);
+		else if (rc == CLI_OK)
+			cli_print_raw(&r);
+		cli_resp_free(&r);
+		return rc;
+	}
+	if (list) {
+		rc = cli_call(&conn, "GET", "/api/v1/tokens", NULL, 0, NULL, &r);
+		if (rc == CLI_OK)
+			rc = conn.json ? (cli_print_raw(&r), CLI_OK) : cli_token_list_print(&r);
+		cli_resp_free(&r);
+		return rc;
+	}
 	rc = cli_call(&conn, "POST", "/api/v1/tokens", "{}", 2, NULL, &r);
 	if (rc == CLI_OK) {
 		if (conn.json) {

@@ -270,28 +270,42 @@ int cli_replay(int argc, char **argv)
 	buf_puts(&path, "/api/v1/webhooks/");
 	cli_escape(&path, pos[0]);
 	buf_puts(&path, "/replay");
-	buf_init(&body);
-	buf_puts(&body, "{\"since\":");
-	buf_json_str(&body, since, strlen(since));
-	if (until) {
-		buf_puts(&body, ",\"until\":");
-		buf_json_str(&body, until, strlen(until));
-	}
-	buf_putc(&body, '}');
-	rc = cli_call(&conn, "POST", path.data, body.data, body.len, NULL, &r);
-	buf_free(&path);
-	buf_free(&body);
-	if (rc == CLI_OK) {
-		if (conn.json) {
-			cli_print_raw(&r);
-		} else if ((ans = cli_json_parse(&r)) != NULL) {
-			char t[32];
-			printf("count=%s\n", cli_jtext(ans, "count", t, sizeof(t)));
-			json_decref(ans);
-		} else {
-			rc = CLI_FAIL;
+	/* The server replays a bounded slice per call: follow nextCursor. */
+	long long total = 0;
+	char cursor[32] = "";
+	for (;;) {
+		buf_init(&body);
+		buf_puts(&body, "{\"since\":");
+		buf_json_str(&body, since, strlen(since));
+		if (until) {
+			buf_puts(&body, ",\"until\":");
+			buf_json_str(&body, until, strlen(until));
 		}
+		if (cursor[0])
+			buf_printf(&body, ",\"cursor\":\"%s\"", cursor);
+		buf_putc(&body, '}');
+		rc = cli_call(&conn, "POST", path.data, body.data, body.len, NULL, &r);
+		buf_free(&body);
+		if (rc != CLI_OK)
+			break;
+		if (conn.json)
+			cli_print_raw(&r);
+		ans = cli_json_parse(&r);
+		if (!ans) {
+			rc = CLI_FAIL;
+			break;
+		}
+		total += json_integer_value(json_object_get(ans, "count"));
+		const char *next = json_string_value(json_object_get(ans, "nextCursor"));
+		snprintf(cursor, sizeof(cursor), "%s", next ? next : "");
+		json_decref(ans);
+		if (!cursor[0])
+			break;
+		cli_resp_free(&r);
 	}
+	buf_free(&path);
+	if (rc == CLI_OK && !conn.json)
+		printf("count=%lld\n", total);
 	cli_resp_free(&r);
 	return rc;
 }

@@ -191,3 +191,23 @@ void envelope_build(struct buf *out, const char *company, const char *id, const 
 	buf_append(out, data, datalen);
 	buf_putc(out, '}');
 }
+
+void envelope_match_doc(struct buf *out, const char *company, const char *id, const char *event,
+                        const char *date, const char *unit, const char *data, size_t datalen)
+{
+	buf_append(out, "{\"companyName\":", 15);
+	buf_json_str(out, company, strlen(company));
+	buf_append(out, ",\"id\":", 6);
+	buf_json_str(out, id, strlen(id));
+	buf_append(out, ",\"event\":", 9);
+	buf_json_str(out, event, strlen(event));
+	buf_append(out, ",\"date\":", 8);
+	buf_json_str(out, date, strlen(date));
+	if (unit) {
+		buf_append(out, ",\"unit\":", 8);
+		buf_json_str(out, unit, strlen(unit));
+	}
+	buf_append(out, ",\"data\":", 8);
+	buf_append(out, data, datalen);
+	buf_putc(out, '}');
+}

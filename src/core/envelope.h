@@ -26,4 +26,12 @@ int envelope_parse_date(const char *s, size_t n, int64_t *ms);
 void envelope_build(struct buf *out, const char *company, const char *id, const char *event,
                     const char *date, const char *data, size_t datalen);
 
+/* envelope_match_doc appends the document that filters and ordering keys
+ * read: the envelope above plus "unit" (absent when the event has none),
+ *   {"companyName":…,"id":…,"event":…,"date":…,"unit":…,"data":<raw>}
+ * Ingest and replay both build it from the stored fields, so an event
+ * matches the same webhooks live and in replay. */
+void envelope_match_doc(struct buf *out, const char *company, const char *id, const char *event,
+                        const char *date, const char *unit, const char *data, size_t datalen);
+
 #endif

@@ -3,7 +3,8 @@
  * read dotted paths such as "data.application.id" out of a JSON document.
  *
  * A filter is an object whose keys are dotted paths into the envelope
- * ({"event", "unit", "data": …}) and whose values are either a JSON scalar
+ * ({"companyName", "id", "event", "date", "unit", "data": …}, see
+ * envelope_match_doc) and whose values are either a JSON scalar
  * (equality) or an operator object: {"$in": [...]}, {"$ne": v},
  * {"$exists": true|false}. All keys must match (AND). Array elements are
  * addressed by index ("data.tags.0").
@@ -13,18 +14,24 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "util/gerr.h"
 
-/* filter_get: the value at a dotted path, borrowed from root; NULL if absent. */
-json_t *filter_get(const json_t *root, const char *path);
+/* filter_get: the raw value at a dotted path in the JSON text doc[0..len):
+ * true with *val, *vlen set to its bytes (borrowed from doc), false if absent.
+ * A key repeated in one object: the last one counts. */
+bool filter_get(const char *doc, size_t len, const char *path, const char **val, size_t *vlen);
 /* filter_validate: the filter is well-formed (see above). */
 int filter_validate(const json_t *filter, struct gerr *err);
-/* filter_match: doc satisfies every clause of filter (validated). */
-bool filter_match(const json_t *filter, const json_t *doc);
+/* filter_match: the JSON text doc[0..len) (validated, normally the document
+ * of envelope_match_doc) satisfies every clause of filter (validated). */
+bool filter_match(const json_t *filter, const char *doc, size_t len);
 /* filter_key_string: the value at path as a string for ordering keys:
- * strings as is, numbers/bools/null in their JSON text. Returns the length
- * written (NUL-terminated, truncated to outsz-1) or -1 when absent or not a scalar. */
-int filter_key_string(const json_t *root, const char *path, char *out, size_t outsz);
+ * strings decoded, integers and true/false/null in their JSON text, other
+ * numbers as jansson prints the nearest double (their own text when no double
+ * holds them). Returns the length written (NUL-terminated, truncated to
+ * outsz-1) or -1 when absent or not a scalar. */
+int filter_key_string(const char *doc, size_t len, const char *path, char *out, size_t outsz);
 
 #endif

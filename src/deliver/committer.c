@@ -105,6 +105,47 @@ void committer_push(struct engine *e, struct outcome_item *outs, int nouts,
 	pthread_mutex_unlock(&e->cmu);
 }
 
+/* tasks_lost: the new deliveries of a batch could not be handed over (out of
+ * memory). They are safe in the store, but the dispatcher reads the store
+ * only while it knows it holds less than the store (overflow): make it read
+ * everything back (resync), before any later batch can move its window past
+ * them. With several nodes
+ * they are ours in the store: give them up, so any node's claim takes them. */
+static void tasks_lost(struct engine *e, struct store_event_in *evs, int njobs,
+                       struct delivery_job *djobs, int n)
+{
+	log_error("handover_failed",
+	          "deliveries=%d note=\"out of memory: read back from the store\"", n);
+	if (e->shared) {
+		int64_t seqs[256];
+		int k = 0;
+		for (int i = 0; i < njobs; i++)
+			for (int w = 0; !evs[i].duplicate && w < evs[i].nwebhooks; w++) {
+				if (evs[i].mine && !evs[i].mine[w])
+					continue;
+				seqs[k++] = evs[i].first_delivery + w;
+				if (k == 256) {
+					store_release(e->wstore, e->node, seqs, k);
+					k = 0;
+				}
+			}
+		for (struct delivery_job *d = djobs; d; d = d->next)
+			for (int i = 0; i < d->n; i++) {
+				if (!d->dl[i].mine)
+					continue;
+				seqs[k++] = d->dl[i].seq;
+				if (k == 256) {
+					store_release(e->wstore, e->node, seqs, k);
+					k = 0;
+				}
+			}
+		if (k)
+			store_release(e->wstore, e->node, seqs, k);
+	}
+	atomic_store(&e->resync, true);
+	curl_multi_wakeup(e->multi);
+}
+
 /* hand_over: after COMMIT, the new deliveries of the batch go to the dispatcher. */
 static void hand_over(struct engine *e, struct ingest_job **jobs, int njobs,
                       struct store_event_in *evs, struct delivery_job *djobs)
@@ -120,9 +161,9 @@ static void hand_over(struct engine *e, struct ingest_job **jobs, int njobs,
 	struct dmsg *m = calloc(1, sizeof(*m));
 	struct new_task *tasks = calloc((size_t)n, sizeof(*tasks));
 	if (!m || !tasks) {
-		/* They are safe in the store; the dispatcher's refill will find them. */
 		free(m);
 		free(tasks);
+		tasks_lost(e, evs, njobs, djobs, n);
 		return;
 	}
 	int64_t now = clock_now_ms();
@@ -428,16 +469,32 @@ int engine_start(const struct engine_config *cfg, struct registry *reg, struct e
 	rc = dispatcher_init(e, err);
 	if (rc)
 		goto fail;
-	if (pthread_create(&e->committer, NULL, committer_main, e) ||
-	    pthread_create(&e->dispatcher_thr, NULL, dispatcher_main, e)) {
-		rc = gerr_set(err, GERR_IO, 500, "thread", "cannot start engine threads");
-		goto fail; /* not reached in practice; threads are cheap */
+	if (pthread_create(&e->committer, NULL, committer_main, e)) {
+		rc = gerr_set(err, GERR_IO, 500, "thread", "cannot start the committer thread");
+		goto fail_dispatcher;
+	}
+	if (pthread_create(&e->dispatcher_thr, NULL, dispatcher_main, e)) {
+		rc = gerr_set(err, GERR_IO, 500, "thread", "cannot start the dispatcher thread");
+		/* The committer runs and uses e: stop it and wait before freeing. */
+		pthread_mutex_lock(&e->cmu);
+		e->cstop = true;
+		pthread_cond_signal(&e->ccond);
+		pthread_mutex_unlock(&e->cmu);
+		pthread_join(e->committer, NULL);
+		goto fail_dispatcher;
 	}
 	*out = e;
 	return 0;
+fail_dispatcher:
+	if (e->shared)
+		store_node_leave(e->wstore, e->node);
+	dispatcher_free(e);
 fail:
 	store_close(e->wstore);
 	store_close(e->rstore);
+	pthread_mutex_destroy(&e->cmu);
+	pthread_cond_destroy(&e->ccond);
+	pthread_mutex_destroy(&e->dmu);
 	free(e);
 	return rc ? rc : GERR_IO;
 }

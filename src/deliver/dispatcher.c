@@ -1357,10 +1357,10 @@ static void release_later(struct dispatcher *d, int64_t seq)
 	d->release[d->nrelease++] = seq;
 }
 
-/* resync: a message from the API was lost (post_simple could not allocate
- * it): take every webhook's config again and read every open delivery back
- * from the store, as recovery at start does. Deliveries already in memory
- * are skipped by task_add. */
+/* resync: a message from the API (post_simple) or the committer's hand-over
+ * of new deliveries could not be allocated: take every webhook's config again and read every open
+ * delivery back from the store, as recovery at start does. Deliveries already in memory are skipped
+ * by task_add. */
 static void resync(struct dispatcher *d, int64_t now)
 {
 	for (int64_t seq = 1; seq < d->nws; seq++)
@@ -1521,6 +1521,8 @@ static void on_notify(void *ctx, const char *payload)
 			webhook_changed(d, seq, now);
 	} else if (strncmp(payload, "company ", 8) == 0) {
 		registry_reload_company(d->e->reg, d->e->rstore, strtoll(payload + 8, NULL, 10));
+	} else if (strncmp(payload, "token ", 6) == 0) {
+		registry_token_remove(d->e->reg, payload + 6); /* revoked on another node */
 	} else if (strncmp(payload, "own ", 4) == 0) {
 		const char *p = payload + 4;
 		size_t nl = strlen(d->e->node);

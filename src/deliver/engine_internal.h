@@ -68,8 +68,8 @@ struct engine {
 	pthread_t dispatcher_thr;
 	pthread_mutex_t dmu;
 	struct dmsg *inbox, *inbox_tail;
-	/* a message could not be allocated: the dispatcher re-reads what it may
-	 * have missed (every webhook's config, every open delivery) */
+	/* a message or a hand-over could not be allocated: the dispatcher
+	 * re-reads what it may have missed (every webhook's config, every open delivery) */
 	atomic_bool resync;
 	atomic_bool dstop;
 	CURLM *multi;

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 struct company {
 	bool present;
@@ -33,8 +35,17 @@ struct token_slot {
 	int64_t company_seq;
 };
 
+/* A stored webhook whose configuration cannot be loaded: it receives
+ * nothing, so it is named in the log, an operator record and /healthz. */
+struct broken_webhook {
+	int64_t seq;
+	char id[40];
+};
+
 struct registry {
 	pthread_rwlock_t lock;
+	struct broken_webhook *broken;
+	int nbroken, capbroken;
 	struct company *companies;
 	int64_t ncompanies;
 	struct webhook **hooks;
@@ -76,6 +87,7 @@ void registry_free(struct registry *r)
 		webhook_unref(r->hooks[i]);
 	free(r->hooks);
 	free(r->tokens);
+	free(r->broken);
 	pthread_rwlock_destroy(&r->lock);
 	free(r);
 }
@@ -195,6 +207,25 @@ void registry_token_put(struct registry *r, const char *hash, int64_t company_se
 	pthread_rwlock_unlock(&r->lock);
 }
 
+void registry_token_remove(struct registry *r, const char *hash)
+{
+	pthread_rwlock_wrlock(&r->lock);
+	size_t i = token_slot(r, hash);
+	if (r->tokens[i].hash[0]) {
+		/* Linear probing: empty the slot, then put back the rest of its run
+		 * so that every entry stays reachable from its home slot. */
+		r->tokens[i].hash[0] = '\0';
+		r->tokcount--;
+		for (size_t j = (i + 1) & (r->tokcap - 1); r->tokens[j].hash[0];
+		     j = (j + 1) & (r->tokcap - 1)) {
+			struct token_slot t = r->tokens[j];
+			r->tokens[j].hash[0] = '\0';
+			r->tokens[token_slot(r, t.hash)] = t;
+		}
+	}
+	pthread_rwlock_unlock(&r->lock);
+}
+
 int64_t registry_token_company(struct registry *r, const char *token)
 {
 	char hash[65];
@@ -219,33 +250,70 @@ static void company_unlink(struct registry *r, const struct webhook *w)
 	}
 }
 
-void registry_webhook_put(struct registry *r, struct webhook *w)
+/* broken_set: mark (or, with broken false, clear) seq as not loadable.
+ * Caller holds the write lock. */
+static void broken_set(struct registry *r, int64_t seq, const char *id, bool broken)
+{
+	for (int i = 0; i < r->nbroken; i++) {
+		if (r->broken[i].seq == seq) {
+			if (!broken)
+				r->broken[i] = r->broken[--r->nbroken];
+			return;
+		}
+	}
+	if (broken && array_reserve((void **)&r->broken, &r->capbroken, r->nbroken + 1,
+	                            sizeof(*r->broken), 8)) {
+		r->broken[r->nbroken].seq = seq;
+		snprintf(r->broken[r->nbroken].id, sizeof(r->broken[0].id), "%s", id);
+		r->nbroken++;
+	}
+}
+
+int registry_webhook_put(struct registry *r, struct webhook *w)
 {
 	pthread_rwlock_wrlock(&r->lock);
-	if (!grow((void **)&r->hooks, &r->nhooks, w->seq, sizeof(struct webhook *)) ||
-	    !grow((void **)&r->companies, &r->ncompanies, w->company_seq, sizeof(struct company))) {
+	struct company *c = NULL;
+	if (grow((void **)&r->hooks, &r->nhooks, w->seq, sizeof(struct webhook *)) &&
+	    grow((void **)&r->companies, &r->ncompanies, w->company_seq, sizeof(struct company))) {
+		c = &r->companies[w->company_seq];
+		if (c->nhooks == c->caphooks) {
+			int cap = c->caphooks ? c->caphooks * 2 : 8;
+			int64_t *p = realloc(c->hooks, (size_t)cap * sizeof(int64_t));
+			if (p) {
+				c->hooks = p;
+				c->caphooks = cap;
+			}
+		}
+		if (c->nhooks == c->caphooks)
+			c = NULL;
+	}
+	if (!c) {
+		/* Not routable: say so rather than drop it without a word. */
+		broken_set(r, w->seq, w->id, true);
 		pthread_rwlock_unlock(&r->lock);
+		log_error("webhook_not_loaded", "webhook=%s reason=\"out of memory\"", w->id);
 		webhook_unref(w);
-		return;
+		return -1;
 	}
 	struct webhook *old = r->hooks[w->seq];
 	if (old)
 		company_unlink(r, old);
 	r->hooks[w->seq] = w;
-	struct company *c = &r->companies[w->company_seq];
-	if (c->nhooks == c->caphooks) {
-		int cap = c->caphooks ? c->caphooks * 2 : 8;
-		int64_t *p = realloc(c->hooks, (size_t)cap * sizeof(int64_t));
-		if (p) {
-			c->hooks = p;
-			c->caphooks = cap;
-		}
-	}
-	if (c->nhooks < c->caphooks) {
-		c->hooks[c->nhooks++] = w->seq;
-	}
+	c->hooks[c->nhooks++] = w->seq;
+	broken_set(r, w->seq, w->id, false);
 	pthread_rwlock_unlock(&r->lock);
 	webhook_unref(old);
+	return 0;
+}
+
+int registry_broken(struct registry *r, char (*ids)[40], int max)
+{
+	pthread_rwlock_rdlock(&r->lock);
+	int n = r->nbroken;
+	for (int i = 0; i < n && i < max; i++)
+		memcpy(ids[i], r->broken[i].id, sizeof(ids[i]));
+	pthread_rwlock_unlock(&r->lock);
+	return n;
 }
 
 void registry_webhook_remove(struct registry *r, int64_t seq)
@@ -257,6 +325,7 @@ void registry_webhook_remove(struct registry *r, int64_t seq)
 		company_unlink(r, old);
 		r->hooks[seq] = NULL;
 	}
+	broken_set(r, seq, "", false); /* deleted: nothing left to load */
 	pthread_rwlock_unlock(&r->lock);
 	webhook_unref(old);
 }
@@ -288,11 +357,14 @@ int registry_match(struct registry *r, int64_t company_seq, const char *event, c
 	pthread_rwlock_rdlock(&r->lock);
 	if (company_seq > 0 && company_seq < r->ncompanies) {
 		struct company *c = &r->companies[company_seq];
-		for (int i = 0; i < c->nhooks && n < max; i++) {
+		for (int i = 0; i < c->nhooks; i++) {
 			struct webhook *w = r->hooks[c->hooks[i]];
 			if (w && webhook_wants(w, event, unit)) {
-				webhook_ref(w);
-				out[n++] = w;
+				if (n < max) {
+					webhook_ref(w);
+					out[n] = w;
+				}
+				n++;
 			}
 		}
 	}
@@ -307,15 +379,28 @@ static void load_token(void *ctx, const char *hash, int64_t company_seq)
 	registry_token_put(ctx, hash, company_seq);
 }
 
+/* load_webhook: compile a stored webhook into the registry. One that
+ * cannot be loaded is never skipped silently: it is logged and listed as
+ * broken (registry_broken), and registry_load records it for the operator. */
 static void load_webhook(void *ctx, struct store_webhook *sw)
 {
 	struct registry *r = ctx;
-	json_t *cfg = json_loads(sw->config, 0, NULL);
+	json_error_t je;
+	json_t *cfg = json_loads(sw->config ? sw->config : "", 0, &je);
 	struct webhook *w;
-	struct gerr err;
+	struct gerr err = {0};
+	if (!cfg)
+		gerr_set(&err, GERR_INVALID, 500, "internal", "config is not JSON: %s", je.text);
 	if (cfg && webhook_compile(cfg, sw->seq, sw->id, sw->company_seq, sw->status,
-	                           clock_now_ms(), &w, &err) == 0)
+	                           clock_now_ms(), &w, &err) == 0) {
 		registry_webhook_put(r, w);
+	} else {
+		log_error("webhook_not_loaded", "webhook=%s reason=\"%s\"", sw->id, err.msg);
+		registry_webhook_remove(r, sw->seq);
+		pthread_rwlock_wrlock(&r->lock);
+		broken_set(r, sw->seq, sw->id, true);
+		pthread_rwlock_unlock(&r->lock);
+	}
 	json_decref(cfg);
 }
 
@@ -364,5 +449,19 @@ int registry_load(struct registry *r, struct store *s, struct gerr *err)
 	}
 	if (store_token_each(s, load_token, r) || store_webhook_each(s, load_webhook, r))
 		return gerr_set(err, GERR_IO, 500, "store", "cannot load tokens or webhooks");
+	/* Each webhook that cannot be loaded becomes inactive with an operator
+	 * record saying why: it receives nothing until its config is fixed. */
+	for (int i = 0; i < r->nbroken; i++) {
+		struct store_webhook_change ch = {
+		    .webhook_seq = r->broken[i].seq,
+		    .deactivate = true,
+		    .reason = "its stored configuration cannot be loaded (see the log); it receives"
+		              " nothing until it is fixed"};
+		struct store_batch b = {.node = "", .changes = &ch, .nchanges = 1};
+		struct gerr cerr = {0};
+		if (store_commit(s, &b, &cerr))
+			log_error("webhook_not_loaded_record_failed", "webhook=%s err=\"%s\"",
+			          r->broken[i].id, cerr.msg);
+	}
 	return 0;
 }

@@ -40,18 +40,26 @@ bool registry_company_name(struct registry *r, int64_t seq, char *out, size_t ou
 /* registry_event_allowed: built-in, or declared by the company. */
 bool registry_event_allowed(struct registry *r, int64_t company_seq, const char *event);
 void registry_token_put(struct registry *r, const char *hash, int64_t company_seq);
+/* registry_token_remove: forget a token hash (revoked). */
+void registry_token_remove(struct registry *r, const char *hash);
 /* registry_token_company: the company of a bearer token, 0 when unknown. */
 int64_t registry_token_company(struct registry *r, const char *token);
 
-/* Webhooks. put takes over the caller's reference; remove drops it. */
-void registry_webhook_put(struct registry *r, struct webhook *w);
+/* Webhooks. put takes over the caller's reference; remove drops it. put
+ * returns -1 (logged, and the webhook listed by registry_broken) when it
+ * cannot make the webhook routable. */
+int registry_webhook_put(struct registry *r, struct webhook *w);
+/* registry_broken: how many stored webhooks could not be loaded; their ids
+ * in ids[0..min(return, max)). */
+int registry_broken(struct registry *r, char (*ids)[40], int max);
 void registry_webhook_remove(struct registry *r, int64_t seq);
 /* registry_webhook_get: a new reference, or NULL. */
 struct webhook *registry_webhook_get(struct registry *r, int64_t seq);
 /* registry_webhook_set_status: the engine's deactivation. */
 void registry_webhook_set_status(struct registry *r, int64_t seq, int status);
 /* registry_match: the webhooks of a company that take event/unit (status any
- * but deleted), as new references in out[0..return). At most max. */
+ * but deleted), as new references in out[0..min(return, max)). Returns how
+ * many there are, which may exceed max: then ask again with more room. */
 int registry_match(struct registry *r, int64_t company_seq, const char *event, const char *unit,
                    struct webhook **out, int max);
 

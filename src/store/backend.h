@@ -44,6 +44,10 @@ struct store_ops {
 	int (*token_lookup)(struct store *s, const char *token_hash, int64_t *company_seq);
 	int (*token_each)(struct store *s,
 	                  void (*fn)(void *ctx, const char *hash, int64_t company_seq), void *ctx);
+	int (*token_list)(struct store *s, int64_t company_seq, struct store_token *out, int max,
+	                  int *n);
+	int (*token_revoke)(struct store *s, int64_t company_seq, const char *id, char hash[65],
+	                    struct gerr *err);
 	int (*webhook_insert)(struct store *s, struct store_webhook *w, struct gerr *err);
 	int (*webhook_update)(struct store *s, const struct store_webhook *w);
 	int (*webhook_by_seq)(struct store *s, int64_t seq, struct store_webhook *out);
@@ -65,6 +69,8 @@ struct store_ops {
 	                      struct store_task *task, struct gerr *err);
 	int (*attempt_list)(struct store *s, int64_t delivery_seq, int64_t after_seq, int limit,
 	                    struct store_attempt *out, int *n);
+	int (*attempt_latest)(struct store *s, int64_t delivery_seq, int limit,
+	                      struct store_attempt *out, int *n);
 	int (*event_get)(struct store *s, int64_t company_seq, const char *id,
 	                 struct store_event *out);
 	int (*event_range)(struct store *s, int64_t company_seq, int64_t since_ms, int64_t until_ms,
@@ -77,12 +83,21 @@ struct store {
 	const struct store_ops *ops;
 };
 
+/* store_retry_refusal: why store_delivery_retry changed nothing, from the
+ * delivery's status and its webhook's (-1: no such delivery). Fills err. */
+int store_retry_refusal(int64_t seq, int delivery_status, int webhook_status, struct gerr *err);
+/* store_token_refusal: why store_token_revoke deleted nothing (the token
+ * exists: it is the last one). Fills err. */
+int store_token_refusal(bool exists, const char *id, struct gerr *err);
+
 /* Backends' constructors, chosen by store_open from the URL. */
 int sqlite_store_open(const char *path, struct store **out, struct gerr *err);
 /* sqlite_store_set_ids_merge_at: how many new event ids the store holds in
  * memory before merging them into its id table, a quarter of them per
  * transaction (tests use small values). */
 void sqlite_store_set_ids_merge_at(struct store *s, size_t n);
+/* sqlite_store_handle: the connection, borrowed (tests make reads fail with it). */
+struct sqlite3 *sqlite_store_handle(struct store *s);
 int postgres_store_open(const char *url, struct store **out, struct gerr *err);
 
 #endif

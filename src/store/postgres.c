@@ -2079,6 +2079,68 @@ static int pg_token_each(struct store *st,
 	return 0;
 }
 
+static int pg_token_list(struct store *st, int64_t company_seq, struct store_token *out, int max,
+                         int *n)
+{
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_i64(&p, max);
+	*n = 0;
+	PGresult *r = q(PG(st),
+	                "SELECT hash, created_at FROM tokens WHERE company_seq = $1::int8"
+	                " ORDER BY created_at, hash LIMIT $2::int4",
+	                &p, true, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0;
+	for (int row = 0; row < PQntuples(r) && k < max; row++) {
+		col_copy(r, row, 0, out[k].hash, sizeof(out[k].hash));
+		out[k++].created_at = col_i64(r, row, 1);
+	}
+	PQclear(r);
+	*n = k;
+	return 0;
+}
+
+static int pg_token_revoke(struct store *st, int64_t company_seq, const char *id, char hash[65],
+                           struct gerr *err)
+{
+	struct pg_store *s = PG(st);
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_text(&p, id);
+	/* One statement; the company's rows are locked first, so two revokes at
+	 * once cannot both pass the "not the last token" test. */
+	PGresult *r = q(s,
+	                "WITH mine AS (SELECT hash FROM tokens WHERE company_seq = $1::int8"
+	                " FOR UPDATE)"
+	                " DELETE FROM tokens WHERE company_seq = $1::int8"
+	                " AND left(hash, 16) = $2::text AND length($2::text) = 16"
+	                " AND (SELECT count(*) FROM mine) > 1 RETURNING hash",
+	                &p, false, false);
+	if (!r)
+		return db_error(s, err, "token_revoke");
+	int rows = PQntuples(r);
+	if (rows > 0)
+		snprintf(hash, 65, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (rows > 0) {
+		char msg[80];
+		snprintf(msg, sizeof(msg), "token %s", hash);
+		pg_notify(st, msg);
+		return 0;
+	}
+	r = q(s,
+	      "SELECT 1 FROM tokens WHERE company_seq = $1::int8 AND left(hash, 16) = $2::text"
+	      " AND length($2::text) = 16",
+	      &p, false, true);
+	if (!r)
+		return db_error(s, err, "token_revoke");
+	bool exists = PQntuples(r) > 0;
+	PQclear(r);
+	return store_token_refusal(exists, id, err);
+}
+
 /* ---- webhooks
  * ------------------------------------------------------------------------------------ */
 
@@ -2358,6 +2420,7 @@ static int pg_delivery_retry(struct store *st, int64_t company_seq, int64_t seq,
 	                "UPDATE deliveries SET status = 0, attempts = 0, first_attempt_at = 0,"
 	                " next_at = $1::int8, updated_at = $1::int8, owner = NULL"
 	                " WHERE seq = $2::int8 AND company_seq = $3::int8 AND status != 0"
+	                " AND webhook_seq IN (SELECT seq FROM webhooks WHERE status = 0)"
 	                " RETURNING " TASK_COLS,
 	                &p, false, false);
 	if (!r)
@@ -2370,14 +2433,39 @@ static int pg_delivery_retry(struct store *st, int64_t company_seq, int64_t seq,
 		pg_notify(st, "work");
 		return 0;
 	}
-	struct store_delivery d;
-	int rc = pg_delivery_get(st, company_seq, seq, &d);
-	if (rc == 0)
-		return gerr_set(err, GERR_CONFLICT, 409, "conflict",
-		                "delivery %lld is already pending", (long long)seq);
-	if (rc == GERR_IO)
+	/* Not retried: say why. */
+	struct params p2 = {0};
+	p_i64(&p2, seq);
+	p_i64(&p2, company_seq);
+	r = q(s,
+	      "SELECT d.status, coalesce(w.status, 2) FROM deliveries d"
+	      " LEFT JOIN webhooks w ON w.seq = d.webhook_seq"
+	      " WHERE d.seq = $1::int8 AND d.company_seq = $2::int8",
+	      &p2, true, true);
+	if (!r)
 		return db_error(s, err, "delivery_retry");
-	return gerr_set(err, GERR_NOTFOUND, 404, "not_found", "no delivery %lld", (long long)seq);
+	int dstatus = PQntuples(r) ? (int)col_i64(r, 0, 0) : -1;
+	int wstatus = PQntuples(r) ? (int)col_i64(r, 0, 1) : -1;
+	PQclear(r);
+	return store_retry_refusal(seq, dstatus, wstatus, err);
+}
+
+/* attempt_rows: the attempts of a query's answer (cleared). */
+static int attempt_rows(PGresult *r, int limit, struct store_attempt *out, int *n)
+{
+	int k = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit; row++) {
+		struct store_attempt *a = &out[k++];
+		a->seq = col_i64(r, row, 0);
+		a->at = col_i64(r, row, 1);
+		a->http_status = (int)col_i64(r, row, 2);
+		a->latency_ms = (int)col_i64(r, row, 3);
+		col_copy(r, row, 4, a->error, sizeof(a->error));
+		a->response = col_dup(r, row, 5, &a->response_len);
+	}
+	PQclear(r);
+	*n = k;
+	return 0;
 }
 
 static int pg_attempt_list(struct store *st, int64_t delivery_seq, int64_t after_seq, int limit,
@@ -2395,19 +2483,24 @@ static int pg_attempt_list(struct store *st, int64_t delivery_seq, int64_t after
 	      &p, true, true);
 	if (!r)
 		return GERR_IO;
-	int k = 0;
-	for (int row = 0; row < PQntuples(r) && k < limit; row++) {
-		struct store_attempt *a = &out[k++];
-		a->seq = col_i64(r, row, 0);
-		a->at = col_i64(r, row, 1);
-		a->http_status = (int)col_i64(r, row, 2);
-		a->latency_ms = (int)col_i64(r, row, 3);
-		col_copy(r, row, 4, a->error, sizeof(a->error));
-		a->response = col_dup(r, row, 5, &a->response_len);
-	}
-	PQclear(r);
-	*n = k;
-	return 0;
+	return attempt_rows(r, limit, out, n);
+}
+
+static int pg_attempt_latest(struct store *st, int64_t delivery_seq, int limit,
+                             struct store_attempt *out, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, delivery_seq);
+	p_i64(&p, limit);
+	*n = 0;
+	PGresult *r = q(PG(st),
+	                "SELECT * FROM (SELECT seq, at, http_status, latency_ms, error, response"
+	                " FROM attempts WHERE delivery_seq = $1::int8 ORDER BY seq DESC"
+	                " LIMIT $2::int4) a ORDER BY seq",
+	                &p, true, true);
+	if (!r)
+		return GERR_IO;
+	return attempt_rows(r, limit, out, n);
 }
 
 static int pg_event_get(struct store *st, int64_t company_seq, const char *id,
@@ -2520,6 +2613,8 @@ static const struct store_ops postgres_ops = {
     .token_add = pg_token_add,
     .token_lookup = pg_token_lookup,
     .token_each = pg_token_each,
+    .token_list = pg_token_list,
+    .token_revoke = pg_token_revoke,
     .webhook_insert = pg_webhook_insert,
     .webhook_update = pg_webhook_update,
     .webhook_by_seq = pg_webhook_by_seq,
@@ -2532,6 +2627,7 @@ static const struct store_ops postgres_ops = {
     .delivery_get = pg_delivery_get,
     .delivery_retry = pg_delivery_retry,
     .attempt_list = pg_attempt_list,
+    .attempt_latest = pg_attempt_latest,
     .event_get = pg_event_get,
     .event_range = pg_event_range,
     .opevent_list = pg_opevent_list,

@@ -265,6 +265,11 @@ fail:
 	return GERR_IO;
 }
 
+struct sqlite3 *sqlite_store_handle(struct store *s)
+{
+	return SQ(s)->db;
+}
+
 void sqlite_store_set_ids_merge_at(struct store *s, size_t n)
 {
 	SQ(s)->ids_merge_at = n ? n : 1;
@@ -654,15 +659,20 @@ static void read_task(sqlite3_stmt *st, struct store_task *t)
 	col_copy(st, 6, t->okey, sizeof(t->okey));
 }
 
-static int read_tasks(sqlite3_stmt *st, int limit, struct store_task *out, int *n)
+static int rows_end(struct store *s, int rc, const char *what);
+
+/* read_tasks: the rows of a prepared task query; GERR_IO (and *n = 0) when
+ * a step fails, so a failed refill is never taken for "no more work". */
+static int read_tasks(struct store *s, sqlite3_stmt *st, int limit, struct store_task *out, int *n)
 {
-	int rc, k = 0;
+	int rc = SQLITE_DONE, k = 0;
 	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		read_task(st, &out[k++]);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	*n = k;
-	return 0;
+	int err = rows_end(s, rc, "read_tasks");
+	*n = err ? 0 : k;
+	return err;
 }
 
 static int sqlite_open_after(struct store *s, int64_t after_seq, int limit, struct store_task *out,
@@ -671,7 +681,7 @@ static int sqlite_open_after(struct store *s, int64_t after_seq, int limit, stru
 	sqlite3_stmt *st = SQ(s)->st[ST_OPEN_AFTER];
 	sqlite3_bind_int64(st, 1, after_seq);
 	sqlite3_bind_int(st, 2, limit);
-	return read_tasks(st, limit, out, n);
+	return read_tasks(s, st, limit, out, n);
 }
 
 static int sqlite_open_due(struct store *s, int64_t after_next_at, int64_t after_seq,
@@ -682,7 +692,7 @@ static int sqlite_open_due(struct store *s, int64_t after_next_at, int64_t after
 	sqlite3_bind_int64(st, 2, after_seq);
 	sqlite3_bind_int64(st, 3, due_before);
 	sqlite3_bind_int(st, 4, limit);
-	return read_tasks(st, limit, out, n);
+	return read_tasks(s, st, limit, out, n);
 }
 
 static int sqlite_open_for_webhook(struct store *s, int64_t webhook_seq, int64_t after_seq,
@@ -692,7 +702,7 @@ static int sqlite_open_for_webhook(struct store *s, int64_t webhook_seq, int64_t
 	sqlite3_bind_int64(st, 1, webhook_seq);
 	sqlite3_bind_int64(st, 2, after_seq);
 	sqlite3_bind_int(st, 3, limit);
-	return read_tasks(st, limit, out, n);
+	return read_tasks(s, st, limit, out, n);
 }
 
 static void read_event(sqlite3_stmt *st, int first, struct store_event *e)
@@ -717,8 +727,10 @@ static int sqlite_event_load(struct store *s, int64_t event_seq, struct store_ev
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_ROW)
+	if (rc == SQLITE_DONE)
 		return GERR_NOTFOUND;
+	if (rc != SQLITE_ROW)
+		return rows_end(s, rc, "event_load");
 	return out->id && out->event && out->data ? 0 : GERR_NOMEM;
 }
 
@@ -734,6 +746,19 @@ static sqlite3_stmt *q_prepare(struct store *s, const char *sql)
 		return NULL;
 	}
 	return st;
+}
+
+/* rows_end: how a loop over result rows ended. SQLITE_DONE (no more rows)
+ * or SQLITE_ROW (the caller's limit was reached) are 0; anything else is a
+ * read that failed part-way, which must not pass for "no more rows": it is
+ * logged and GERR_IO. */
+static int rows_end(struct store *s, int rc, const char *what)
+{
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	log_error("store_read_failed", "op=%s rc=%d err=\"%s\"", what, rc,
+	          sqlite3_errmsg(SQ(s)->db));
+	return GERR_IO;
 }
 
 static void read_company(sqlite3_stmt *st, struct store_company *c)
@@ -783,12 +808,16 @@ static int sqlite_company_list(struct store *s, int64_t before_seq, int limit,
 		return GERR_IO;
 	sqlite3_bind_int64(st, 1, before_seq ? before_seq : INT64_MAX);
 	sqlite3_bind_int(st, 2, limit);
-	int k = 0;
-	while (k < limit && sqlite3_step(st) == SQLITE_ROW)
+	int k = 0, rc = SQLITE_DONE;
+	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		read_company(st, &out[k++]);
 	sqlite3_finalize(st);
+	int err = rows_end(s, rc, "company_list");
+	if (err)
+		while (k > 0)
+			store_company_free(&out[--k]);
 	*n = k;
-	return 0;
+	return err;
 }
 
 static int sqlite_company_get(struct store *s, int64_t seq, struct store_company *out)
@@ -801,7 +830,7 @@ static int sqlite_company_get(struct store *s, int64_t seq, struct store_company
 	if (rc == SQLITE_ROW)
 		read_company(st, out);
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : GERR_NOTFOUND;
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? GERR_NOTFOUND : rows_end(s, rc, "get");
 }
 
 static int sqlite_company_set_event_types(struct store *s, int64_t seq, const char *event_types)
@@ -850,10 +879,66 @@ static int sqlite_token_each(struct store *s,
 	sqlite3_stmt *st = q_prepare(s, "SELECT hash, company_seq FROM tokens");
 	if (!st)
 		return GERR_IO;
-	while (sqlite3_step(st) == SQLITE_ROW)
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
 	sqlite3_finalize(st);
-	return 0;
+	return rows_end(s, rc, "token_each");
+}
+
+static int sqlite_token_list(struct store *s, int64_t company_seq, struct store_token *out, int max,
+                             int *n)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT hash, created_at FROM tokens WHERE company_seq = ?"
+	                                " ORDER BY created_at, hash LIMIT ?");
+	*n = 0;
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, company_seq);
+	sqlite3_bind_int(st, 2, max);
+	int k = 0, rc = SQLITE_DONE;
+	while (k < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		col_copy(st, 0, out[k].hash, sizeof(out[k].hash));
+		out[k++].created_at = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	int err = rows_end(s, rc, "token_list");
+	*n = err ? 0 : k;
+	return err;
+}
+
+static int sqlite_token_revoke(struct store *s, int64_t company_seq, const char *id, char hash[65],
+                               struct gerr *err)
+{
+	/* One statement: the last token of a company is never deleted. */
+	sqlite3_stmt *st =
+	    q_prepare(s, "DELETE FROM tokens WHERE company_seq = ?1"
+	                 " AND substr(hash, 1, 16) = ?2 AND length(?2) = 16"
+	                 " AND (SELECT count(*) FROM tokens WHERE company_seq = ?1) > 1"
+	                 " RETURNING hash");
+	if (!st)
+		return db_error(s, err, "token_revoke");
+	sqlite3_bind_int64(st, 1, company_seq);
+	bind_text(st, 2, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		col_copy(st, 0, hash, 65);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return db_error(s, err, "token_revoke");
+	st = q_prepare(s, "SELECT 1 FROM tokens WHERE company_seq = ? AND substr(hash, 1, 16) = ?"
+	                  " AND length(?2) = 16");
+	if (!st)
+		return db_error(s, err, "token_revoke");
+	sqlite3_bind_int64(st, 1, company_seq);
+	bind_text(st, 2, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(s, err, "token_revoke");
+	return store_token_refusal(rc == SQLITE_ROW, id, err);
 }
 
 /* ---- webhooks ------------------------------------------------------------------------------ */
@@ -925,7 +1010,7 @@ static int sqlite_webhook_get(struct store *s, int64_t company_seq, const char *
 	if (rc == SQLITE_ROW)
 		read_webhook(st, out);
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : GERR_NOTFOUND;
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? GERR_NOTFOUND : rows_end(s, rc, "get");
 }
 
 static int sqlite_webhook_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
@@ -939,12 +1024,16 @@ static int sqlite_webhook_list(struct store *s, int64_t company_seq, int64_t bef
 	sqlite3_bind_int64(st, 1, company_seq);
 	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
 	sqlite3_bind_int(st, 3, limit);
-	int k = 0;
-	while (k < limit && sqlite3_step(st) == SQLITE_ROW)
+	int k = 0, rc = SQLITE_DONE;
+	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		read_webhook(st, &out[k++]);
 	sqlite3_finalize(st);
+	int err = rows_end(s, rc, "webhook_list");
+	if (err)
+		while (k > 0)
+			store_webhook_free(&out[--k]);
 	*n = k;
-	return 0;
+	return err;
 }
 
 static int sqlite_webhook_each(struct store *s, void (*fn)(void *ctx, struct store_webhook *w),
@@ -954,14 +1043,15 @@ static int sqlite_webhook_each(struct store *s, void (*fn)(void *ctx, struct sto
 	                                " ORDER BY seq");
 	if (!st)
 		return GERR_IO;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_webhook w;
 		read_webhook(st, &w);
 		fn(ctx, &w);
 		store_webhook_free(&w);
 	}
 	sqlite3_finalize(st);
-	return 0;
+	return rows_end(s, rc, "webhook_each");
 }
 
 static int exec_changes(struct store *s, sqlite3_stmt *st)
@@ -1043,12 +1133,13 @@ static int sqlite_delivery_list(struct store *s, int64_t company_seq,
 	sqlite3_bind_int(st, 4, f->status);
 	bind_text(st, 5, f->event);
 	sqlite3_bind_int(st, 6, limit);
-	int k = 0;
-	while (k < limit && sqlite3_step(st) == SQLITE_ROW)
+	int k = 0, rc = SQLITE_DONE;
+	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		read_delivery(st, &out[k++]);
 	sqlite3_finalize(st);
-	*n = k;
-	return 0;
+	int err = rows_end(s, rc, "delivery_list");
+	*n = err ? 0 : k;
+	return err;
 }
 
 static int sqlite_delivery_get(struct store *s, int64_t company_seq, int64_t seq,
@@ -1063,7 +1154,7 @@ static int sqlite_delivery_get(struct store *s, int64_t company_seq, int64_t seq
 	if (rc == SQLITE_ROW)
 		read_delivery(st, out);
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : GERR_NOTFOUND;
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? GERR_NOTFOUND : rows_end(s, rc, "get");
 }
 
 static int sqlite_delivery_retry(struct store *s, int64_t company_seq, int64_t seq, int64_t now,
@@ -1072,6 +1163,8 @@ static int sqlite_delivery_retry(struct store *s, int64_t company_seq, int64_t s
 	sqlite3_stmt *st = q_prepare(s, "UPDATE deliveries SET status = 0, attempts = 0,"
 	                                " first_attempt_at = 0, next_at = ?, updated_at = ?"
 	                                " WHERE seq = ? AND company_seq = ? AND status != 0"
+	                                " AND webhook_seq IN (SELECT seq FROM webhooks"
+	                                " WHERE status = 0)"
 	                                " RETURNING seq, event_seq, webhook_seq, next_at,"
 	                                " first_attempt_at, attempts, okey");
 	if (!st)
@@ -1088,26 +1181,29 @@ static int sqlite_delivery_retry(struct store *s, int64_t company_seq, int64_t s
 		return 0;
 	if (rc != SQLITE_DONE)
 		return db_error(s, err, "delivery_retry");
-	struct store_delivery d;
-	if (sqlite_delivery_get(s, company_seq, seq, &d) == 0)
-		return gerr_set(err, GERR_CONFLICT, 409, "conflict",
-		                "delivery %lld is already pending", (long long)seq);
-	return gerr_set(err, GERR_NOTFOUND, 404, "not_found", "no delivery %lld", (long long)seq);
+	/* Not retried: say why. */
+	st = q_prepare(s, "SELECT d.status, coalesce(w.status, 2) FROM deliveries d"
+	                  " LEFT JOIN webhooks w ON w.seq = d.webhook_seq"
+	                  " WHERE d.seq = ? AND d.company_seq = ?");
+	if (!st)
+		return db_error(s, err, "delivery_retry");
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, company_seq);
+	rc = sqlite3_step(st);
+	int dstatus = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	int wstatus = rc == SQLITE_ROW ? sqlite3_column_int(st, 1) : -1;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(s, err, "delivery_retry");
+	return store_retry_refusal(seq, dstatus, wstatus, err);
 }
 
-static int sqlite_attempt_list(struct store *s, int64_t delivery_seq, int64_t after_seq, int limit,
-                               struct store_attempt *out, int *n)
+/* attempt_rows: the rows of an attempts query (bound), finalized. */
+static int attempt_rows(struct store *s, sqlite3_stmt *st, int limit, struct store_attempt *out,
+                        int *n)
 {
-	sqlite3_stmt *st = q_prepare(s, "SELECT seq, at, http_status, latency_ms, error, response"
-	                                " FROM attempts WHERE delivery_seq = ? AND seq > ?"
-	                                " ORDER BY seq LIMIT ?");
-	if (!st)
-		return GERR_IO;
-	sqlite3_bind_int64(st, 1, delivery_seq);
-	sqlite3_bind_int64(st, 2, after_seq);
-	sqlite3_bind_int(st, 3, limit);
-	int k = 0;
-	while (k < limit && sqlite3_step(st) == SQLITE_ROW) {
+	int k = 0, rc = SQLITE_DONE;
+	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_attempt *a = &out[k++];
 		a->seq = sqlite3_column_int64(st, 0);
 		a->at = sqlite3_column_int64(st, 1);
@@ -1117,8 +1213,42 @@ static int sqlite_attempt_list(struct store *s, int64_t delivery_seq, int64_t af
 		a->response = col_dup(st, 5, &a->response_len);
 	}
 	sqlite3_finalize(st);
+	int err = rows_end(s, rc, "attempt_list");
+	if (err)
+		while (k > 0)
+			store_attempt_free(&out[--k]);
 	*n = k;
-	return 0;
+	return err;
+}
+
+static int sqlite_attempt_list(struct store *s, int64_t delivery_seq, int64_t after_seq, int limit,
+                               struct store_attempt *out, int *n)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT seq, at, http_status, latency_ms, error, response"
+	                                " FROM attempts WHERE delivery_seq = ? AND seq > ?"
+	                                " ORDER BY seq LIMIT ?");
+	*n = 0;
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, delivery_seq);
+	sqlite3_bind_int64(st, 2, after_seq);
+	sqlite3_bind_int(st, 3, limit);
+	return attempt_rows(s, st, limit, out, n);
+}
+
+static int sqlite_attempt_latest(struct store *s, int64_t delivery_seq, int limit,
+                                 struct store_attempt *out, int *n)
+{
+	sqlite3_stmt *st =
+	    q_prepare(s, "SELECT * FROM (SELECT seq, at, http_status, latency_ms, error, response"
+	                 " FROM attempts WHERE delivery_seq = ? ORDER BY seq DESC LIMIT ?)"
+	                 " ORDER BY seq");
+	*n = 0;
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, delivery_seq);
+	sqlite3_bind_int(st, 2, limit);
+	return attempt_rows(s, st, limit, out, n);
 }
 
 static int sqlite_event_get(struct store *s, int64_t company_seq, const char *id,
@@ -1142,7 +1272,9 @@ static int sqlite_event_get(struct store *s, int64_t company_seq, const char *id
 		read_event(st, 1, out);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : GERR_NOTFOUND;
+	return rc == SQLITE_ROW    ? 0
+	       : rc == SQLITE_DONE ? GERR_NOTFOUND
+	                           : rows_end(s, rc, "event_get");
 }
 
 static int sqlite_event_range(struct store *s, int64_t company_seq, int64_t since_ms,
@@ -1159,16 +1291,20 @@ static int sqlite_event_range(struct store *s, int64_t company_seq, int64_t sinc
 	sqlite3_bind_int64(st, 3, until_ms);
 	sqlite3_bind_int64(st, 4, after_seq);
 	sqlite3_bind_int(st, 5, limit);
-	int k = 0;
-	while (k < limit && sqlite3_step(st) == SQLITE_ROW) {
+	int k = 0, rc = SQLITE_DONE;
+	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&out[k], 0, sizeof(out[k]));
 		out[k].seq = sqlite3_column_int64(st, 0);
 		read_event(st, 1, &out[k]);
 		k++;
 	}
 	sqlite3_finalize(st);
+	int err = rows_end(s, rc, "event_range");
+	if (err)
+		while (k > 0)
+			store_event_free(&out[--k]);
 	*n = k;
-	return 0;
+	return err;
 }
 
 static int sqlite_opevent_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
@@ -1184,8 +1320,8 @@ static int sqlite_opevent_list(struct store *s, int64_t company_seq, int64_t bef
 	sqlite3_bind_int64(st, 1, company_seq);
 	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
 	sqlite3_bind_int(st, 3, limit);
-	int k = 0;
-	while (k < limit && sqlite3_step(st) == SQLITE_ROW) {
+	int k = 0, rc = SQLITE_DONE;
+	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_opevent *o = &out[k++];
 		o->seq = sqlite3_column_int64(st, 0);
 		o->at = sqlite3_column_int64(st, 1);
@@ -1194,8 +1330,9 @@ static int sqlite_opevent_list(struct store *s, int64_t company_seq, int64_t bef
 		col_copy(st, 4, o->message, sizeof(o->message));
 	}
 	sqlite3_finalize(st);
-	*n = k;
-	return 0;
+	int err = rows_end(s, rc, "opevent_list");
+	*n = err ? 0 : k;
+	return err;
 }
 
 /* ---- one node: the cluster calls are trivial ------------------------------------------ */
@@ -1255,15 +1392,18 @@ static int sqlite_load_owned(struct store *s, const char *node, const int64_t *s
 	if (!st)
 		return GERR_IO;
 	int k = 0;
-	for (int i = 0; i < nseqs; i++) {
+	int err = 0;
+	for (int i = 0; i < nseqs && !err; i++) {
 		sqlite3_bind_int64(st, 1, seqs[i]);
-		if (sqlite3_step(st) == SQLITE_ROW)
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
 			read_task(st, &out[k++]);
+		err = rows_end(s, rc, "load_owned");
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
-	*n = k;
-	return 0;
+	*n = err ? 0 : k;
+	return err;
 }
 
 static int sqlite_listen_fd(struct store *s)
@@ -1296,7 +1436,7 @@ static int sqlite_webhook_by_seq(struct store *s, int64_t seq, struct store_webh
 	if (rc == SQLITE_ROW)
 		read_webhook(st, out);
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : GERR_NOTFOUND;
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? GERR_NOTFOUND : rows_end(s, rc, "get");
 }
 
 static const struct store_ops sqlite_ops = {
@@ -1326,6 +1466,8 @@ static const struct store_ops sqlite_ops = {
     .token_add = sqlite_token_add,
     .token_lookup = sqlite_token_lookup,
     .token_each = sqlite_token_each,
+    .token_list = sqlite_token_list,
+    .token_revoke = sqlite_token_revoke,
     .webhook_insert = sqlite_webhook_insert,
     .webhook_update = sqlite_webhook_update,
     .webhook_by_seq = sqlite_webhook_by_seq,
@@ -1338,6 +1480,7 @@ static const struct store_ops sqlite_ops = {
     .delivery_get = sqlite_delivery_get,
     .delivery_retry = sqlite_delivery_retry,
     .attempt_list = sqlite_attempt_list,
+    .attempt_latest = sqlite_attempt_latest,
     .event_get = sqlite_event_get,
     .event_range = sqlite_event_range,
     .opevent_list = sqlite_opevent_list,

@@ -208,6 +208,17 @@ int store_token_lookup(struct store *s, const char *token_hash, int64_t *company
 	return s->ops->token_lookup(s, token_hash, company_seq);
 }
 
+int store_token_list(struct store *s, int64_t company_seq, struct store_token *out, int max, int *n)
+{
+	return s->ops->token_list(s, company_seq, out, max, n);
+}
+
+int store_token_revoke(struct store *s, int64_t company_seq, const char *id, char hash[65],
+                       struct gerr *err)
+{
+	return s->ops->token_revoke(s, company_seq, id, hash, err);
+}
+
 int store_token_each(struct store *s, void (*fn)(void *ctx, const char *hash, int64_t company_seq),
                      void *ctx)
 {
@@ -278,6 +289,38 @@ int store_attempt_list(struct store *s, int64_t delivery_seq, int64_t after_seq,
                        struct store_attempt *out, int *n)
 {
 	return s->ops->attempt_list(s, delivery_seq, after_seq, limit, out, n);
+}
+
+int store_token_refusal(bool exists, const char *id, struct gerr *err)
+{
+	if (exists)
+		return gerr_set(err, GERR_CONFLICT, 409, "conflict",
+		                "token %s is the company's last token; create another first", id);
+	return gerr_set(err, GERR_NOTFOUND, 404, "not_found", "no token %s", id);
+}
+
+int store_retry_refusal(int64_t seq, int delivery_status, int webhook_status, struct gerr *err)
+{
+	if (delivery_status < 0)
+		return gerr_set(err, GERR_NOTFOUND, 404, "not_found", "no delivery %lld",
+		                (long long)seq);
+	if (delivery_status == DLV_PENDING)
+		return gerr_set(err, GERR_CONFLICT, 409, "conflict",
+		                "delivery %lld is already pending", (long long)seq);
+	if (webhook_status == WH_INACTIVE)
+		return gerr_set(err, GERR_CONFLICT, 409, "conflict",
+		                "delivery %lld: its webhook is paused; resume it (PATCH"
+		                " {\"status\": \"active\"}) and its held deliveries are sent",
+		                (long long)seq);
+	return gerr_set(err, GERR_CONFLICT, 409, "conflict",
+	                "delivery %lld: its webhook was deleted; nothing can send it",
+	                (long long)seq);
+}
+
+int store_attempt_latest(struct store *s, int64_t delivery_seq, int limit,
+                         struct store_attempt *out, int *n)
+{
+	return s->ops->attempt_latest(s, delivery_seq, limit, out, n);
 }
 
 int store_event_get(struct store *s, int64_t company_seq, const char *id, struct store_event *out)

@@ -285,6 +285,23 @@ void store_company_free(struct store_company *c);
 int store_token_add(struct store *s, int64_t company_seq, const char *token_hash);
 /* store_token_lookup: the company of a token hash; GERR_NOTFOUND when none. */
 int store_token_lookup(struct store *s, const char *token_hash, int64_t *company_seq);
+/* A token as its company sees it: never the token, only its hash, whose
+ * first TOKEN_ID_LEN hex digits are the token's public id. */
+#define TOKEN_ID_LEN 16
+struct store_token {
+	char hash[65];
+	int64_t created_at;
+};
+/* store_token_list: the company's tokens, oldest first; at most max in out,
+ * *n of them. */
+int store_token_list(struct store *s, int64_t company_seq, struct store_token *out, int max,
+                     int *n);
+/* store_token_revoke: delete the company's token whose id (hash prefix of
+ * TOKEN_ID_LEN hex digits) is id; its full hash in hash. GERR_NOTFOUND when
+ * none, GERR_CONFLICT when it is the company's last token (the company would
+ * be locked out for good). Other nodes are told ("token <hash>"). */
+int store_token_revoke(struct store *s, int64_t company_seq, const char *id, char hash[65],
+                       struct gerr *err);
 /* store_token_each calls fn for every (token hash, company seq). */
 int store_token_each(struct store *s, void (*fn)(void *ctx, const char *hash, int64_t company_seq),
                      void *ctx);
@@ -312,11 +329,16 @@ int store_delivery_list(struct store *s, int64_t company_seq, const struct store
 int store_delivery_get(struct store *s, int64_t company_seq, int64_t seq,
                        struct store_delivery *out);
 /* store_delivery_retry: a finished or held delivery becomes pending, due now,
- * with a fresh schedule. GERR_CONFLICT when it is already pending. */
+ * with a fresh schedule. GERR_CONFLICT when it is already pending, or when
+ * its webhook is paused (resuming it releases held deliveries) or deleted:
+ * such a delivery could only wait forever. */
 int store_delivery_retry(struct store *s, int64_t company_seq, int64_t seq, int64_t now,
                          struct store_task *task, struct gerr *err);
 int store_attempt_list(struct store *s, int64_t delivery_seq, int64_t after_seq, int limit,
                        struct store_attempt *out, int *n);
+/* store_attempt_latest: the newest limit attempts of a delivery, oldest first. */
+int store_attempt_latest(struct store *s, int64_t delivery_seq, int limit,
+                         struct store_attempt *out, int *n);
 void store_attempt_free(struct store_attempt *a);
 
 /* Events for the API and replay. */

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "core/envelope.h"
+#include "util/json_scan.h"
 
 static int parse(const char *s, int64_t *ms)
 {
@@ -44,6 +45,29 @@ static void test_build_exact(void **state)
 	assert_string_equal(b.data,
 	                    ">{\"companyName\":\"A \\\"B\\\" \\\\ C\\n\",\"id\":\"id\\u0001\","
 	                    "\"event\":\"e\",\"date\":\"d\",\"data\":null}");
+	buf_free(&b);
+}
+
+/* The document filters read: the envelope plus unit, data as given. */
+static void test_match_doc(void **state)
+{
+	(void)state;
+	struct buf b;
+	buf_init(&b);
+	envelope_match_doc(&b, "ACME", "e-1", "candidate.hired", "2019-06-19T23:48:46.952Z", "SP",
+	                   "{\"n\": 1e400}", 12);
+	assert_false(b.oom);
+	assert_string_equal(b.data,
+	                    "{\"companyName\":\"ACME\",\"id\":\"e-1\","
+	                    "\"event\":\"candidate.hired\",\"date\":\"2019-06-19T23:48:46.952Z\","
+	                    "\"unit\":\"SP\",\"data\":{\"n\": 1e400}}");
+	assert_int_equal(json_validate(b.data, b.len, NULL), 0);
+	/* No unit: the key is absent, not null. */
+	buf_reset(&b);
+	envelope_match_doc(&b, "A\"", "i", "e", "d", NULL, "[]", 2);
+	assert_string_equal(
+	    b.data, "{\"companyName\":\"A\\\"\",\"id\":\"i\",\"event\":\"e\",\"date\":\"d\","
+	            "\"data\":[]}");
 	buf_free(&b);
 }
 
@@ -243,9 +267,10 @@ static void test_parse_rejects(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_build_exact),      cmocka_unit_test(test_format_known),
-	    cmocka_unit_test(test_format_vs_gmtime), cmocka_unit_test(test_parse_roundtrip),
-	    cmocka_unit_test(test_leap_years),       cmocka_unit_test(test_parse_rejects),
+	    cmocka_unit_test(test_build_exact),     cmocka_unit_test(test_match_doc),
+	    cmocka_unit_test(test_format_known),    cmocka_unit_test(test_format_vs_gmtime),
+	    cmocka_unit_test(test_parse_roundtrip), cmocka_unit_test(test_leap_years),
+	    cmocka_unit_test(test_parse_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,46 +33,64 @@ static const char doc_text[] =
     "          \"matrix\": [[1, 2], [3, 4]],"
     "          \"job\": {\"name\": \"Contratação\", \"big\": 9007199254740993, \"neg\": -3}}}";
 
+/* get: the raw text at path in text, or NULL (a static buffer). */
+static const char *get(const char *text, const char *path)
+{
+	static char out[512];
+	const char *v;
+	size_t n;
+	if (!filter_get(text, text ? strlen(text) : 0, path, &v, &n))
+		return NULL;
+	assert_true(n < sizeof(out));
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return out;
+}
+
 static void test_get(void **state)
 {
 	(void)state;
-	json_t *doc = load(doc_text);
+	const char *doc = doc_text;
 
-	assert_string_equal(json_string_value(filter_get(doc, "event")), "application.moved");
-	assert_int_equal(json_integer_value(filter_get(doc, "data.application.id")), 42);
-	assert_string_equal(json_string_value(filter_get(doc, "data.application.currentStep.name")),
-	                    "Entrevista");
-	assert_string_equal(json_string_value(filter_get(doc, "data.application.tags.0")), "a");
-	assert_string_equal(json_string_value(filter_get(doc, "data.application.tags.1")), "b");
-	assert_int_equal(json_integer_value(filter_get(doc, "data.application.tags.2.c")), 1);
-	assert_int_equal(json_integer_value(filter_get(doc, "data.matrix.1.0")), 3);
-	assert_true(json_is_null(filter_get(doc, "data.application.note")));
-	assert_true(json_is_object(filter_get(doc, "data")));
+	assert_string_equal(get(doc, "event"), "\"application.moved\"");
+	assert_string_equal(get(doc, "data.application.id"), "42");
+	assert_string_equal(get(doc, "data.application.currentStep.name"), "\"Entrevista\"");
+	assert_string_equal(get(doc, "data.application.tags.0"), "\"a\"");
+	assert_string_equal(get(doc, "data.application.tags.1"), "\"b\"");
+	assert_string_equal(get(doc, "data.application.tags.2.c"), "1");
+	assert_string_equal(get(doc, "data.matrix.1.0"), "3");
+	assert_string_equal(get(doc, "data.application.note"), "null");
+	assert_string_equal(get(doc, "data.matrix"), "[[1, 2], [3, 4]]");
 	/* Digit segments are keys on objects. */
-	assert_string_equal(json_string_value(filter_get(doc, "data.byYear.2019")), "x");
-	assert_string_equal(json_string_value(filter_get(doc, "data.byYear.07")), "y");
-	assert_null(filter_get(doc, "data.byYear.7"));
+	assert_string_equal(get(doc, "data.byYear.2019"), "\"x\"");
+	assert_string_equal(get(doc, "data.byYear.07"), "\"y\"");
+	assert_null(get(doc, "data.byYear.7"));
 
-	assert_null(filter_get(doc, "data.application.tags.3"));
-	assert_null(filter_get(doc, "data.application.tags.-1"));
-	assert_null(filter_get(doc, "data.application.tags.x"));
-	assert_null(filter_get(doc, "data.application.tags.99999999999999999999"));
-	assert_null(filter_get(doc, "data.application.id.x"));
-	assert_null(filter_get(doc, "event.0"));
-	assert_null(filter_get(doc, "missing"));
-	assert_null(filter_get(doc, "data.missing.deeper"));
-	assert_null(filter_get(doc, ""));
-	assert_null(filter_get(doc, "data."));
-	assert_null(filter_get(doc, ".data"));
-	assert_null(filter_get(doc, "data..application"));
-	assert_null(filter_get(NULL, "data"));
-	assert_null(filter_get(doc, NULL));
+	assert_null(get(doc, "data.application.tags.3"));
+	assert_null(get(doc, "data.application.tags.-1"));
+	assert_null(get(doc, "data.application.tags.x"));
+	assert_null(get(doc, "data.application.tags.99999999999999999999"));
+	assert_null(get(doc, "data.application.id.x"));
+	assert_null(get(doc, "event.0"));
+	assert_null(get(doc, "missing"));
+	assert_null(get(doc, "data.missing.deeper"));
+	assert_null(get(doc, ""));
+	assert_null(get(doc, "data."));
+	assert_null(get(doc, ".data"));
+	assert_null(get(doc, "data..application"));
+	assert_null(get(NULL, "data"));
+	assert_null(get(doc, NULL));
 
-	json_t *arr = load("[10, [20, 30]]");
-	assert_int_equal(json_integer_value(filter_get(arr, "1.1")), 30);
-	assert_null(filter_get(arr, "2"));
-	json_decref(arr);
-	json_decref(doc);
+	assert_string_equal(get("[10, [20, 30]]", "1.1"), "30");
+	assert_null(get("[10, [20, 30]]", "2"));
+	assert_null(get("[]", "0"));
+	assert_null(get("{}", "a"));
+	/* Keys are compared decoded; a repeated key: the last one counts. */
+	assert_string_equal(get("{\"a\\u00e7\\\"b\": 1}", "aç\"b"), "1");
+	assert_string_equal(get("{\"\\ud83d\\ude00\": true}", "\xf0\x9f\x98\x80"), "true");
+	assert_string_equal(get("{\"k\": 1, \"k\": {\"x\": [\"}\", 2]}}", "k.x.1"), "2");
+	assert_string_equal(get(" { \"a\" : { \"b\" : \"]\\\"{\" , \"c\" : -1.5e3 } } ", "a.c"),
+	                    "-1.5e3");
 }
 
 static int validate(const char *text, char *msg, size_t msgsz)
@@ -145,11 +163,11 @@ static void test_validate(void **state)
 	assert_int_equal(filter_validate(NULL, &err), GERR_INVALID);
 }
 
-static bool match(const char *ftext, const json_t *doc)
+static bool match(const char *ftext, const char *doc)
 {
 	json_t *f = load(ftext);
 	assert_int_equal(filter_validate(f, NULL), 0);
-	bool r = filter_match(f, doc);
+	bool r = filter_match(f, doc, strlen(doc));
 	json_decref(f);
 	return r;
 }
@@ -157,7 +175,7 @@ static bool match(const char *ftext, const json_t *doc)
 static void test_match(void **state)
 {
 	(void)state;
-	json_t *doc = load(doc_text);
+	const char *doc = doc_text;
 
 	assert_true(match("{}", doc));
 	assert_true(match("{\"event\": \"application.moved\"}", doc));
@@ -221,56 +239,106 @@ static void test_match(void **state)
 	                   doc));
 
 	/* No filter matches everything. */
-	assert_true(filter_match(NULL, doc));
-	json_decref(doc);
+	assert_true(filter_match(NULL, doc, strlen(doc)));
+}
+
+/* Numbers no C type holds are matched by value, never refused or rounded
+ * into a false match. */
+static void test_match_big_numbers(void **state)
+{
+	(void)state;
+	const char *doc = "{\"data\": {\"inf\": 1e400, \"big\": 99999999999999999999,"
+	                  " \"tiny\": 1e-400, \"exp\": 1e99999999999999999999999, \"z\": -0.0e9,"
+	                  " \"s\": \"caf\\u00e9\", \"nul\": \"a\\u0000b\"}}";
+	assert_true(match("{\"data.inf\": {\"$exists\": true}}", doc));
+	assert_false(match("{\"data.inf\": 1e308}", doc));
+	assert_false(match("{\"data.inf\": 1}", doc));
+	assert_true(match("{\"data.inf\": {\"$ne\": 0}}", doc));
+	assert_false(match("{\"data.big\": 9223372036854775807}", doc));
+	assert_false(match("{\"data.big\": -1}", doc));
+	/* the nearest double of 99999999999999999999 is 1e20 */
+	assert_true(match("{\"data.big\": 1e20}", doc));
+	assert_false(match("{\"data.tiny\": 0}", doc));
+	assert_true(match("{\"data.tiny\": 0.0}", doc)); /* rounds to 0.0 */
+	assert_false(match("{\"data.exp\": 1}", doc));
+	assert_true(match("{\"data.z\": 0}", doc));
+	assert_true(match("{\"data.s\": \"café\"}", doc));
+	assert_false(match("{\"data.s\": \"caf\"}", doc));
+	assert_true(match("{\"data.nul\": {\"$ne\": \"a\"}}", doc));
+	/* Integers compare digit by digit, whatever the spelling. */
+	const char *ints = "{\"a\": 12e1, \"b\": 1200.00e-1, \"c\": -9223372036854775808,"
+	                   " \"d\": 1.5, \"e\": 0.000}";
+	assert_true(match("{\"a\": 120}", ints));
+	assert_true(match("{\"b\": 120}", ints));
+	assert_false(match("{\"b\": 12}", ints));
+	assert_false(match("{\"a\": 1200}", ints));
+	assert_true(match("{\"c\": -9223372036854775808}", ints));
+	assert_false(match("{\"c\": 9223372036854775807}", ints));
+	assert_false(match("{\"d\": 1}", ints));
+	assert_true(match("{\"d\": 1.5}", ints));
+	assert_true(match("{\"e\": 0}", ints));
+	assert_true(match("{\"e\": -0.0}", ints));
 }
 
 static void test_key_string(void **state)
 {
 	(void)state;
-	json_t *doc =
-	    load("{\"s\": \"Contratação\", \"i\": -42, \"r\": 2.5, \"r1\": 1.0, \"t\": true,"
-	         " \"f\": false, \"n\": null, \"o\": {}, \"a\": [7], \"big\": 9007199254740993}");
+	const char *text =
+	    "{\"s\": \"Contrata\\u00e7\u00e3o\", \"i\": -42, \"r\": 2.5, \"r1\": 1.0, \"t\": true,"
+	    " \"f\": false, \"n\": null, \"o\": {}, \"a\": [7], \"big\": 9007199254740993,"
+	    " \"e\": 1e2, \"huge\": 1e400, \"long\": 123456789012345678901234567890}";
+	size_t len = strlen(text);
 	char out[64];
 
-	assert_int_equal(filter_key_string(doc, "s", out, sizeof(out)), (int)strlen("Contratação"));
+	assert_int_equal(filter_key_string(text, len, "s", out, sizeof(out)),
+	                 (int)strlen("Contratação"));
 	assert_string_equal(out, "Contratação");
-	assert_int_equal(filter_key_string(doc, "i", out, sizeof(out)), 3);
+	assert_int_equal(filter_key_string(text, len, "i", out, sizeof(out)), 3);
 	assert_string_equal(out, "-42");
-	assert_int_equal(filter_key_string(doc, "r", out, sizeof(out)), 3);
+	assert_int_equal(filter_key_string(text, len, "r", out, sizeof(out)), 3);
 	assert_string_equal(out, "2.5");
-	assert_int_equal(filter_key_string(doc, "r1", out, sizeof(out)), 3);
+	assert_int_equal(filter_key_string(text, len, "r1", out, sizeof(out)), 3);
 	assert_string_equal(out, "1.0");
-	assert_int_equal(filter_key_string(doc, "t", out, sizeof(out)), 4);
+	assert_int_equal(filter_key_string(text, len, "t", out, sizeof(out)), 4);
 	assert_string_equal(out, "true");
-	assert_int_equal(filter_key_string(doc, "f", out, sizeof(out)), 5);
+	assert_int_equal(filter_key_string(text, len, "f", out, sizeof(out)), 5);
 	assert_string_equal(out, "false");
-	assert_int_equal(filter_key_string(doc, "n", out, sizeof(out)), 4);
+	assert_int_equal(filter_key_string(text, len, "n", out, sizeof(out)), 4);
 	assert_string_equal(out, "null");
-	assert_int_equal(filter_key_string(doc, "big", out, sizeof(out)), 16);
+	assert_int_equal(filter_key_string(text, len, "big", out, sizeof(out)), 16);
 	assert_string_equal(out, "9007199254740993");
-	assert_int_equal(filter_key_string(doc, "a.0", out, sizeof(out)), 1);
+	assert_int_equal(filter_key_string(text, len, "a.0", out, sizeof(out)), 1);
 	assert_string_equal(out, "7");
 
-	assert_int_equal(filter_key_string(doc, "o", out, sizeof(out)), -1);
-	assert_int_equal(filter_key_string(doc, "a", out, sizeof(out)), -1);
-	assert_int_equal(filter_key_string(doc, "missing", out, sizeof(out)), -1);
-	assert_int_equal(filter_key_string(doc, "s", out, 0), -1);
+	assert_int_equal(filter_key_string(text, len, "o", out, sizeof(out)), -1);
+	assert_int_equal(filter_key_string(text, len, "a", out, sizeof(out)), -1);
+	assert_int_equal(filter_key_string(text, len, "missing", out, sizeof(out)), -1);
+	assert_int_equal(filter_key_string(text, len, "s", out, 0), -1);
 
 	/* Truncated to outsz-1, always terminated. */
-	assert_int_equal(filter_key_string(doc, "i", out, 3), 2);
+	assert_int_equal(filter_key_string(text, len, "i", out, 3), 2);
 	assert_string_equal(out, "-4");
-	assert_int_equal(filter_key_string(doc, "t", out, 1), 0);
+	assert_int_equal(filter_key_string(text, len, "t", out, 1), 0);
 	assert_string_equal(out, "");
-	json_decref(doc);
+
+	/* As jansson printed them before: reals as the double, integers exact;
+	 * and numbers no double holds as their own text. */
+	assert_int_equal(filter_key_string(text, len, "e", out, sizeof(out)), 5);
+	assert_string_equal(out, "100.0");
+	assert_int_equal(filter_key_string(text, len, "huge", out, sizeof(out)), 5);
+	assert_string_equal(out, "1e400");
+	assert_int_equal(filter_key_string(text, len, "long", out, sizeof(out)), 30);
+	assert_string_equal(out, "123456789012345678901234567890");
+	/* A string cut at outsz-1 bytes. */
+	assert_int_equal(filter_key_string(text, len, "s", out, 9), 8);
+	assert_string_equal(out, "Contrata");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_get),
-	    cmocka_unit_test(test_validate),
-	    cmocka_unit_test(test_match),
+	    cmocka_unit_test(test_get),        cmocka_unit_test(test_validate),
+	    cmocka_unit_test(test_match),      cmocka_unit_test(test_match_big_numbers),
 	    cmocka_unit_test(test_key_string),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
