@@ -41,7 +41,7 @@ enum tpl_kind { KIND_URL, KIND_HEADER, KIND_TEXT, KIND_JSON };
 /* What a placeholder's value becomes. */
 enum tpl_mode {
 	MODE_URL_PATH,    /* percent-encoded; no whole segment "", "." or ".." */
-	MODE_URL_QUERY,   /* percent-encoded (query or fragment) */
+	MODE_URL_QUERY,   /* percent-encoded, in the query */
 	MODE_HEADER,      /* text; no control character but tab */
 	MODE_TEXT,        /* text; no NUL */
 	MODE_JSON_VALUE,  /* the raw JSON value, whatever its type */
@@ -67,6 +67,7 @@ struct template
 	size_t nops, capops;
 	struct tpl_ph *ph;
 	size_t nph, capph;
+	char *origin; /* a URL's fixed "scheme://host[:port]" */
 };
 
 /* ---- compiling ---------------------------------------------------------------------------- */
@@ -164,14 +165,45 @@ static void tpl_escape(struct buf *b, const char *s, size_t n)
 	buf_append(b, s + start, n - start);
 }
 
+static int tpl_hex(char ch)
+{
+	return ch >= '0' && ch <= '9'   ? ch - '0'
+	       : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+	       : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+	                                : -1;
+}
+
+/* tpl_url_char: the byte s[i] of a URL's literal text (which ends at to) is
+ * one urlcheck_target accepts, so that only the host can make a rendered URL
+ * unacceptable: printable ASCII but backslash, no fragment (never sent), and
+ * "%" only as the start of a %XX escape. */
+static int tpl_url_char(struct tplc *c, const char *s, size_t to, size_t i)
+{
+	unsigned char ch = (unsigned char)s[i];
+	if (ch <= 0x20 || ch == 0x7f)
+		return tpl_fail(c, i, "a URL cannot hold a space or control character");
+	if (ch >= 0x80)
+		return tpl_fail(c, i, "a URL must be ASCII (percent-encode other characters)");
+	if (ch == '\\')
+		return tpl_fail(c, i, "a URL cannot hold a backslash");
+	if (ch == '#')
+		return tpl_fail(c, i, "a URL cannot hold a fragment (#...): it is never sent");
+	if (ch == '%' && (to - i < 3 || tpl_hex(s[i + 1]) < 0 || tpl_hex(s[i + 2]) < 0))
+		return tpl_fail(c, i, "invalid percent-encoding (\"%%\" must start %%XX)");
+	return 0;
+}
+
 /* tpl_literal: the text s[from..to) of a template, checked for its context
  * and kept (escaped inside a JSON string). */
 static int tpl_literal(struct tplc *c, const char *s, size_t from, size_t to, enum tpl_mode mode)
 {
 	for (size_t i = from; i < to; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		if ((mode == MODE_URL_PATH || mode == MODE_URL_QUERY) && (ch <= 0x20 || ch == 0x7f))
-			return tpl_fail(c, i, "a URL cannot hold a space or control character");
+		if (mode == MODE_URL_PATH || mode == MODE_URL_QUERY) {
+			int rc = tpl_url_char(c, s, to, i);
+			if (rc)
+				return rc;
+		}
 		if (mode == MODE_HEADER && ((ch < 0x20 && ch != '\t') || ch == 0x7f))
 			return tpl_fail(
 			    c, i, "a header value cannot hold a line break or control character");
@@ -318,22 +350,23 @@ static int tpl_url_check(struct tplc *c, const char *s, size_t n)
 	bool scheme = alpha && n - i >= 3 && memcmp(s + i, "://", 3) == 0;
 	size_t host = i + 3, host_end = host;
 	if (scheme)
-		while (host_end < n && s[host_end] != '/' && s[host_end] != '?' &&
-		       s[host_end] != '#')
+		while (host_end < n && s[host_end] != '/' && s[host_end] != '?')
 			host_end++;
 	if ((scheme && first < host_end) || (!scheme && open && first == i))
 		return tpl_fail(c, first,
 		                "placeholder in the URL's scheme or host (placeholders may only "
-		                "come after the host: in the path, query or fragment)");
+		                "come after the host: in the path or the query)");
 	if (!scheme)
 		return tpl_fail(c, 0, "a URL must start with scheme://host (e.g. https://)");
 	if (host_end == host)
 		return tpl_fail(c, host, "the URL has no host");
+	if (!(c->t->origin = strndup(s, host_end)))
+		return tpl_nomem(c->err);
 	bool query = false;
 	for (size_t k = 0; k < c->t->nops; k++) {
 		struct tpl_op *op = &c->t->ops[k];
 		const char *l = c->t->lit.data + op->off;
-		if (!query && (memchr(l, '?', op->len) || memchr(l, '#', op->len)))
+		if (!query && memchr(l, '?', op->len))
 			query = true;
 		op->mode = query ? MODE_URL_QUERY : MODE_URL_PATH;
 	}
@@ -536,8 +569,14 @@ void template_free(struct template *t)
 		free(t->ph[k].path);
 	free(t->ph);
 	free(t->ops);
+	free(t->origin);
 	buf_free(&t->lit);
 	free(t);
+}
+
+const char *template_url_origin(const struct template *t)
+{
+	return t ? t->origin : NULL;
 }
 
 size_t template_path_count(const struct template *t)
@@ -556,14 +595,6 @@ void template_path(const struct template *t, size_t i, const char **root, const 
 }
 
 /* ---- rendering ---------------------------------------------------------------------------- */
-
-static int tpl_hex(char ch)
-{
-	return ch >= '0' && ch <= '9'   ? ch - '0'
-	       : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-	       : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-	                                : -1;
-}
 
 static uint32_t tpl_hex4(const char *s, size_t i, size_t end)
 {
@@ -691,8 +722,7 @@ static int tpl_check_segments(const struct template *t, const struct buf *out, s
 		size_t a = spans[k].from, z = spans[k].to;
 		while (a > start && out->data[a - 1] != '/')
 			a--;
-		while (z < out->len && out->data[z] != '/' && out->data[z] != '?' &&
-		       out->data[z] != '#')
+		while (z < out->len && out->data[z] != '/' && out->data[z] != '?')
 			z++;
 		const char *seg = out->data + a;
 		size_t n = z - a;

@@ -16,11 +16,13 @@
  * What a value becomes, by context:
  * - TEMPLATE_URL: a string's decoded text, or a number's / true's / false's /
  *   null's JSON text, percent-encoded (RFC 3986: every byte but A-Z a-z 0-9
- *   - . _ ~ becomes %XX), so a "/", "?" or "#" in a value cannot change the
+ *   - . _ ~ becomes %XX), so a "/", "?" or "&" in a value cannot change the
  *   path or the query. Placeholders may only come after the host (in the
- *   path, query or fragment): a value can never change where the request goes.
+ *   path or the query): a value can never change where the request goes.
  *   A value that would make a whole path segment "", "." or ".." fails (it
- *   would name another resource once the path is normalised).
+ *   would name another resource once the path is normalised). The URL's own
+ *   text is printable ASCII without backslash or fragment, "%" only in %XX
+ *   (what urlcheck_target accepts), so every rendered URL is too.
  * - TEMPLATE_HEADER: the same text, unencoded; a value holding CR, LF, NUL or
  *   another control character but tab fails (no header injection).
  * - TEMPLATE_TEXT: the same text, unencoded; a NUL fails.
@@ -37,7 +39,8 @@
  * problem and its byte offset (from 0; in a JSON body, of the string at a
  * dotted location): unclosed "{{", stray "}}", empty placeholder, unknown
  * root or receipt field, malformed path, a placeholder before a URL's path,
- * NUL, control characters in a URL or header, or past the bounds below.
+ * NUL, control characters in a header, a URL's text not as above, or past
+ * the bounds below.
  * Rendering fails with 422 "template_missing" and the message
  * "template: body.data.job.id is missing" when the lookup finds nothing, or
  * 422 "template_value" when a value cannot go where it is placed; the caller
@@ -90,6 +93,11 @@ int template_compile_n(const char *text, size_t len, enum template_ctx ctx, stru
  * Returns as template_compile. */
 int template_compile_json(const json_t *body, struct template **out, struct gerr *err);
 void template_free(struct template *t);
+
+/* template_url_origin: a URL template's fixed "scheme://host[:port]", which
+ * no value can change (borrowed; NULL for other templates): check it with
+ * urlcheck_target when the route is created. */
+const char *template_url_origin(const struct template *t);
 
 /* template_render: append the rendering of t to out, looking values up with
  * lookup(ctx, …). Returns 0; or GERR_INVALID with err 422 "template_missing"

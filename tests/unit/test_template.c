@@ -325,29 +325,29 @@ static void test_compile_errors(void **state)
 	    /* A URL's scheme and host are fixed text. */
 	    {TEMPLATE_URL, "https://{{body.host}}/x",
 	     "template: placeholder in the URL's scheme or host (placeholders may only come "
-	     "after the host: in the path, query or fragment) at byte 8"},
+	     "after the host: in the path or the query) at byte 8"},
 	    {TEMPLATE_URL, "https://api.example.com{{body.path}}",
 	     "template: placeholder in the URL's scheme or host (placeholders may only come "
-	     "after the host: in the path, query or fragment) at byte 23"},
+	     "after the host: in the path or the query) at byte 23"},
 	    {TEMPLATE_URL, "https://api.{{body.domain}}.com/x",
 	     "template: placeholder in the URL's scheme or host (placeholders may only come "
-	     "after the host: in the path, query or fragment) at byte 12"},
+	     "after the host: in the path or the query) at byte 12"},
 	    {TEMPLATE_URL, "https://h:{{body.port}}/x",
 	     "template: placeholder in the URL's scheme or host (placeholders may only come "
-	     "after the host: in the path, query or fragment) at byte 10"},
+	     "after the host: in the path or the query) at byte 10"},
 	    {TEMPLATE_URL, "https://u:{{body.pw}}@h/x",
 	     "template: placeholder in the URL's scheme or host (placeholders may only come "
-	     "after the host: in the path, query or fragment) at byte 10"},
+	     "after the host: in the path or the query) at byte 10"},
 	    {TEMPLATE_URL, "{{body.url}}",
 	     "template: placeholder in the URL's scheme or host (placeholders may only come "
-	     "after the host: in the path, query or fragment) at byte 0"},
+	     "after the host: in the path or the query) at byte 0"},
 	    {TEMPLATE_URL, "http{{body.s}}://h/",
 	     "template: placeholder in the URL's scheme or host (placeholders may only come "
-	     "after the host: in the path, query or fragment) at byte 4"},
+	     "after the host: in the path or the query) at byte 4"},
 	    /* A "/" inside a placeholder's path is no end of the host. */
 	    {TEMPLATE_URL, "https://h{{body.a/b}}",
 	     "template: placeholder in the URL's scheme or host (placeholders may only come "
-	     "after the host: in the path, query or fragment) at byte 9"},
+	     "after the host: in the path or the query) at byte 9"},
 	    {TEMPLATE_URL, "api.example.com/{{body.x}}",
 	     "template: a URL must start with scheme://host (e.g. https://) at byte 0"},
 	    {TEMPLATE_URL, "/jobs/{{body.x}}",
@@ -360,6 +360,25 @@ static void test_compile_errors(void **state)
 	     "template: a URL cannot hold a space or control character at byte 11"},
 	    {TEMPLATE_URL, "https://h/{{body.x}}\r\n",
 	     "template: a URL cannot hold a space or control character at byte 20"},
+	    {TEMPLATE_URL, "https://h/a\xc3\xa7/{{body.x}}",
+	     "template: a URL must be ASCII (percent-encode other characters) at byte 11"},
+	    {TEMPLATE_URL, "https://h/a\\b/{{body.x}}",
+	     "template: a URL cannot hold a backslash at byte 11"},
+	    {TEMPLATE_URL, "https://h/x#{{body.x}}",
+	     "template: a URL cannot hold a fragment (#...): it is never sent at byte 11"},
+	    {TEMPLATE_URL, "https://h/x?a=1#frag",
+	     "template: a URL cannot hold a fragment (#...): it is never sent at byte 15"},
+	    {TEMPLATE_URL, "https://h/100%/{{body.x}}",
+	     "template: invalid percent-encoding (\"%\" must start %XX) at byte 13"},
+	    {TEMPLATE_URL, "https://h/%4g",
+	     "template: invalid percent-encoding (\"%\" must start %XX) at byte 10"},
+	    {TEMPLATE_URL, "https://h/%4",
+	     "template: invalid percent-encoding (\"%\" must start %XX) at byte 10"},
+	    /* A "%" cannot take a value as its hex digits. */
+	    {TEMPLATE_URL, "https://h/%{{body.x}}",
+	     "template: invalid percent-encoding (\"%\" must start %XX) at byte 10"},
+	    {TEMPLATE_URL, "https://h/%4{{body.x}}",
+	     "template: invalid percent-encoding (\"%\" must start %XX) at byte 10"},
 	    /* The URL's own errors come first, then the placeholder's. */
 	    {TEMPLATE_URL, "https://h/{{nope.x}}",
 	     "template: unknown root \"nope\" (a path starts with body., headers., entity. or "
@@ -522,11 +541,11 @@ static void test_url(void **state)
 	/* A Gupy write-back URL: ids in the path, UTF-8 text in the query. */
 	check_url("https://api.gupy.io/api/v1/jobs/{{body.data.job.id}}/applications/"
 	          "{{ body.data.application.id }}?step={{body.data.application.currentStep.name}}"
-	          "&tag={{body.data.application.tags.0}}&e={{receipt.event}}#{{receipt.id}}",
+	          "&tag={{body.data.application.tags.0}}&e={{receipt.event}}&r={{receipt.id}}",
 	          gupy(),
 	          "https://api.gupy.io/api/v1/jobs/19139/applications/2937132"
 	          "?step=Contrata%C3%A7%C3%A3o&tag=tagHired&e=application.moved"
-	          "#8a5f3c2e-1d2b-4c3a-9e8f-7a6b5c4d3e2f");
+	          "&r=8a5f3c2e-1d2b-4c3a-9e8f-7a6b5c4d3e2f");
 	check_url("https://h/c/{{body.data.candidate.addressCity}}/{{body.data.candidate.email}}",
 	          gupy(), "https://h/c/S%C3%A3o%20Paulo/%5Bemail%C2%A0protected%5D");
 	/* Nothing in a value changes the path or the query: "/", "?", "#", "&", "=", "+", "%"
@@ -563,8 +582,11 @@ static void test_url(void **state)
 	check_url("https://h", gupy(), "https://h");
 	check_url("https://h?id={{body.id}}", gupy(),
 	          "https://h?id=24e99765-8583-4be5-87ae-489c86642964");
-	check_url("http://127.0.0.1:8080#{{body.event}}", gupy(),
-	          "http://127.0.0.1:8080#application.moved");
+	check_url("http://127.0.0.1:8080?{{body.event}}", gupy(),
+	          "http://127.0.0.1:8080?application.moved");
+	/* The URL's own percent-escapes are kept as written. */
+	check_url("https://h/a%2Fb%c3%a7/{{body.data.job.id}}?q=%20", gupy(),
+	          "https://h/a%2Fb%c3%a7/19139?q=%20");
 	/* Single braces are text. */
 	check_url("https://h/{x}/{{body.n}}}", edge(), "https://h/{x}/null}");
 }
@@ -588,15 +610,15 @@ static void test_url_segments(void **state)
 	fails_with(TEMPLATE_URL, "https://h/{{body.dot}}{{body.dot}}/x", "template_value",
 	           "template: body.dot makes the URL path segment \"..\", which would change the "
 	           "path");
-	fails_with(TEMPLATE_URL, "https://h/x/{{body.empty}}{{body.dot}}#f", "template_value",
+	fails_with(TEMPLATE_URL, "https://h/x/{{body.empty}}{{body.dot}}?f", "template_value",
 	           "template: body.empty makes the URL path segment \".\", which would change the "
 	           "path");
 	/* Part of a segment, or in the query or fragment: fine. */
 	check_url("https://h/v{{body.dotdot}}/{{body.dot}}x/{{body.dots3}}/a{{body.empty}}", edge(),
 	          "https://h/v../.x/.../a");
-	check_url("https://h/x?a={{body.dotdot}}&b={{body.empty}}#{{body.dot}}", edge(),
-	          "https://h/x?a=..&b=#.");
-	check_url("https://h/x#/{{body.dotdot}}/", edge(), "https://h/x#/../");
+	check_url("https://h/x?a={{body.dotdot}}&b={{body.empty}}&c={{body.dot}}", edge(),
+	          "https://h/x?a=..&b=&c=.");
+	check_url("https://h/x?/{{body.dotdot}}/", edge(), "https://h/x?/../");
 	/* A "/" or "?" in the value is encoded, so it cannot end the segment. */
 	check_url("https://h/{{body.slashy}}", edge(),
 	          "https://h/a%2Fb%3Fc%23d%20e%26f%3Dg%2Bh%2520");
@@ -858,7 +880,24 @@ static void test_paths(void **state)
 	template_path(t, 5, &root, &path);
 	assert_null(root);
 	assert_null(path);
+	/* The fixed part of a URL, for urlcheck_target at route creation. */
+	assert_string_equal(template_url_origin(t), "https://h");
 	template_free(t);
+	static const char *const origins[][2] = {
+	    {"https://api.gupy.io/api/v1/{{body.id}}", "https://api.gupy.io"},
+	    {"http://[::1]:8080?x={{body.id}}", "http://[::1]:8080"},
+	    {"https://u@h:443/x", "https://u@h:443"},
+	    {"https://h", "https://h"},
+	};
+	for (size_t k = 0; k < sizeof(origins) / sizeof(origins[0]); k++) {
+		t = compile(TEMPLATE_URL, origins[k][0]);
+		assert_string_equal(template_url_origin(t), origins[k][1]);
+		template_free(t);
+	}
+	t = compile(TEMPLATE_HEADER, "x");
+	assert_null(template_url_origin(t));
+	template_free(t);
+	assert_null(template_url_origin(NULL));
 
 	t = compile_json("{\"a\": [\"{{entity.step}}\", \"x {{receipt.date}}\"], \"b\": 1}");
 	assert_int_equal(template_path_count(t), 2);
