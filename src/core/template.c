@@ -335,7 +335,7 @@ static bool tpl_scheme_char(char ch)
 
 /* tpl_url_check: the URL template s[0..n) (parsed) is scheme://host… with
  * every placeholder after the host; then mark each placeholder as being in
- * the path or in the query/fragment. */
+ * the path or in the query. */
 static int tpl_url_check(struct tplc *c, const char *s, size_t n)
 {
 	const char *open = NULL;
