@@ -19,11 +19,13 @@
  * filter_validate runs when a filter is stored; filter_match trusts it.
  */
 #include "core/filter.h"
+#include "util/base64.h"
 #include "util/utf8.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <openssl/sha.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -519,36 +521,58 @@ bool filter_match(const json_t *filter, const char *doc, size_t len)
 	return true;
 }
 
-static int filter_copy(char *out, size_t outsz, const char *s, size_t n)
+/* filter_key_emit: the key text s[0..n) into out as is when it fits, holds
+ * no NUL and does not start with '~'; otherwise its digest, '~' followed by
+ * the unpadded base64url of SHA-256(s), so that distinct values of any length
+ * never share a lane. */
+static int filter_key_emit(char *out, size_t outsz, const char *s, size_t n)
 {
-	if (n > outsz - 1)
-		n = outsz - 1;
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return (int)n;
+	if (n < outsz && (n == 0 || s[0] != '~') && !memchr(s, '\0', n)) {
+		memcpy(out, s, n);
+		out[n] = '\0';
+		return (int)n;
+	}
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char b64[BASE64_ENCODED_LEN(SHA256_DIGEST_LENGTH)];
+	SHA256((const unsigned char *)s, n, md);
+	int bn = base64_encode(md, sizeof(md), b64, sizeof(b64));
+	while (bn > 0 && b64[bn - 1] == '=')
+		bn--;
+	if (bn <= 0 || (size_t)bn + 1 >= outsz)
+		return -1;
+	out[0] = '~';
+	for (int k = 0; k < bn; k++)
+		out[k + 1] = b64[k] == '+' ? '-' : b64[k] == '/' ? '_' : b64[k];
+	out[bn + 1] = '\0';
+	return bn + 1;
 }
 
 int filter_key_string(const char *doc, size_t len, const char *path, char *out, size_t outsz)
 {
 	const char *v;
 	size_t vn;
-	if (!out || outsz == 0 || !filter_get(doc, len, path, &v, &vn) || vn == 0)
+	if (!out || outsz < FILTER_KEY_MIN || !filter_get(doc, len, path, &v, &vn) || vn == 0)
 		return -1;
 	switch (v[0]) {
 	case '"': {
+		/* decoded text is never longer than the literal */
+		char *text = malloc(vn);
+		if (!text)
+			return -1;
 		size_t i = 1, end = vn - 1, o = 0;
 		unsigned char b[4];
 		int k;
-		while ((k = fr_char(v, end, &i, b)) > 0 && o + (size_t)k < outsz) {
-			memcpy(out + o, b, (size_t)k);
+		while ((k = fr_char(v, end, &i, b)) > 0) {
+			memcpy(text + o, b, (size_t)k);
 			o += (size_t)k;
 		}
-		out[o] = '\0';
-		return (int)o;
+		int r = filter_key_emit(out, outsz, text, o);
+		free(text);
+		return r;
 	}
 	case 't':
 	case 'f':
-	case 'n': return filter_copy(out, outsz, v, vn);
+	case 'n': return filter_key_emit(out, outsz, v, vn);
 	case '{':
 	case '[': return -1;
 	default: break;
@@ -560,7 +584,7 @@ int filter_key_string(const char *doc, size_t len, const char *path, char *out, 
 		return -1;
 	if (fnum_int(&f, v, vn, &i)) {
 		int n = snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, i);
-		return filter_copy(out, outsz, tmp, (size_t)n);
+		return filter_key_emit(out, outsz, tmp, (size_t)n);
 	}
 	double d = fnum_double(v, vn);
 	if (!f.intlit && isfinite(d)) {
@@ -569,8 +593,8 @@ int filter_key_string(const char *doc, size_t len, const char *path, char *out, 
 		size_t n = r ? json_dumpb(r, tmp, sizeof(tmp), JSON_ENCODE_ANY) : 0;
 		json_decref(r);
 		if (n > 0 && n <= sizeof(tmp))
-			return filter_copy(out, outsz, tmp, n);
+			return filter_key_emit(out, outsz, tmp, n);
 	}
 	/* No double holds it (1e400, a 30-digit integer): its own text. */
-	return filter_copy(out, outsz, v, vn);
+	return filter_key_emit(out, outsz, v, vn);
 }

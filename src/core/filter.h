@@ -27,11 +27,15 @@ int filter_validate(const json_t *filter, struct gerr *err);
 /* filter_match: the JSON text doc[0..len) (validated, normally the document
  * of envelope_match_doc) satisfies every clause of filter (validated). */
 bool filter_match(const json_t *filter, const char *doc, size_t len);
-/* filter_key_string: the value at path as a string for ordering keys:
- * strings decoded, integers and true/false/null in their JSON text, other
- * numbers as jansson prints the nearest double (their own text when no double
- * holds them). Returns the length written (NUL-terminated, truncated to
- * outsz-1) or -1 when absent or not a scalar. */
+/* filter_key_string: the value at path as an ordering key (a FIFO lane's
+ * name): strings decoded, integers and true/false/null in their JSON text,
+ * other numbers as jansson prints the nearest double (their own text when no
+ * double holds them). A key that does not fit outsz-1 bytes, holds a NUL or
+ * starts with '~' is written as '~' + base64url(SHA-256(key)), 44 bytes, so
+ * that distinct values never share a lane whatever their length. outsz must
+ * be at least FILTER_KEY_MIN. Returns the length written (NUL-terminated) or
+ * -1 when absent, not a scalar, or out of memory. */
+#define FILTER_KEY_MIN 45
 int filter_key_string(const char *doc, size_t len, const char *path, char *out, size_t outsz);
 
 #endif

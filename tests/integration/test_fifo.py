@@ -83,6 +83,39 @@ class FifoTest(H.GanchoTestCase):
         self.assertLessEqual(self.rx.max_inflight, 2, "one in flight per key (2 keys)")
 
 
+    def test_long_keys_that_share_a_prefix_keep_their_own_lanes(self):
+        """Key values longer than a lane name's 63 bytes, equal in their first 63, a NUL
+        inside or a leading '~', are distinct keys: a failing head of one never holds
+        another, live and after a restart (the key is stored with the delivery)."""
+        prefix = "k" * 70
+        stuck, free = prefix + "-stuck", prefix + "-free"
+        block = threading.Event()
+        block.set()
+
+        def behaviour(req):
+            key = req.json()["data"]["application"]["id"]
+            return H.respond(500) if key == stuck and block.is_set() else H.OK
+
+        self.rx.set(default=behaviour)
+        wh = self.create_webhook(action="application.moved", ordering="fifo", orderingKey="data.application.id",
+                                 retryPolicy={"schedule": [1], "deadlineSeconds": 60})
+        a = self.post_event("application.moved", {"application": {"id": stuck}})["id"]
+        b = self.post_event("application.moved", {"application": {"id": free}})["id"]
+        self.rx.wait_ids([b], 10)
+        self.wait_delivery(wh["id"], b, "delivered", 10)
+        # The same after a restart: the lanes are rebuilt from the stored keys.
+        self.g.restart()
+        c = self.post_event("application.moved", {"application": {"id": free}})["id"]
+        n1 = self.post_event("application.moved", {"application": {"id": "a\u0000b"}})["id"]
+        n2 = self.post_event("application.moved", {"application": {"id": "a"}})["id"]
+        self.rx.wait_ids([c, n1, n2], 10)
+        for eid in (c, n1, n2):
+            self.wait_delivery(wh["id"], eid, "delivered", 10)
+        self.assertEqual(self.delivery_for(wh["id"], a)["status"], "pending", "the stuck key is still retried")
+        block.clear()
+        self.wait_delivery(wh["id"], a, "delivered", 15)
+
+
 class ConcurrencyTest(H.GanchoTestCase):
 
     def test_unordered_concurrency_bound(self):

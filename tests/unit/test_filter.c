@@ -314,12 +314,8 @@ static void test_key_string(void **state)
 	assert_int_equal(filter_key_string(text, len, "a", out, sizeof(out)), -1);
 	assert_int_equal(filter_key_string(text, len, "missing", out, sizeof(out)), -1);
 	assert_int_equal(filter_key_string(text, len, "s", out, 0), -1);
-
-	/* Truncated to outsz-1, always terminated. */
-	assert_int_equal(filter_key_string(text, len, "i", out, 3), 2);
-	assert_string_equal(out, "-4");
-	assert_int_equal(filter_key_string(text, len, "t", out, 1), 0);
-	assert_string_equal(out, "");
+	/* Too small for a digest: refused, never cut. */
+	assert_int_equal(filter_key_string(text, len, "i", out, FILTER_KEY_MIN - 1), -1);
 
 	/* As jansson printed them before: reals as the double, integers exact;
 	 * and numbers no double holds as their own text. */
@@ -329,9 +325,39 @@ static void test_key_string(void **state)
 	assert_string_equal(out, "1e400");
 	assert_int_equal(filter_key_string(text, len, "long", out, sizeof(out)), 30);
 	assert_string_equal(out, "123456789012345678901234567890");
-	/* A string cut at outsz-1 bytes. */
-	assert_int_equal(filter_key_string(text, len, "s", out, 9), 8);
-	assert_string_equal(out, "Contrata");
+}
+
+/* Keys that would not fit, hold a NUL or could pass for a digest become
+ * '~' + base64url(SHA-256(key)): distinct values never share a lane. (The
+ * digests were computed with Python's hashlib and base64.urlsafe_b64encode.) */
+static void test_key_string_digest(void **state)
+{
+	(void)state;
+	char long64[80], long64b[80], doc[512];
+	memset(long64, 'x', 64);
+	long64[64] = '\0';
+	memcpy(long64b, long64, 65);
+	long64b[63] = 'y'; /* differs only in its last byte */
+	int dn = snprintf(doc, sizeof(doc),
+	                  "{\"a\": \"%s\", \"b\": \"%s\", \"c\": \"x%.62s\", \"t\": \"~a\","
+	                  " \"z\": \"a\\u0000b\", \"z2\": \"a\"}",
+	                  long64, long64b, long64);
+	size_t len = (size_t)dn;
+	char out[64], out2[64];
+
+	assert_int_equal(filter_key_string(doc, len, "a", out, sizeof(out)), 44);
+	assert_string_equal(out, "~fOEAlx9k5wAej-WlGXPs3-HO1Cvv5-6NX9YhlQa1OTw");
+	assert_int_equal(filter_key_string(doc, len, "b", out2, sizeof(out2)), 44);
+	assert_string_not_equal(out, out2);
+	/* 63 bytes still fit as they are */
+	assert_int_equal(filter_key_string(doc, len, "c", out, sizeof(out)), 63);
+	assert_int_equal(out[0], 'x');
+	assert_int_equal(filter_key_string(doc, len, "t", out, sizeof(out)), 44);
+	assert_string_equal(out, "~jVZ57JTmWOHeMoQBOTyqkLNSzFvCi2o2AfOPf98d48s");
+	assert_int_equal(filter_key_string(doc, len, "z", out, sizeof(out)), 44);
+	assert_string_equal(out, "~WbJxrhu8sdMdQZKYF_Sxb7Q5608xUgta0dXOmJIKcTg");
+	assert_int_equal(filter_key_string(doc, len, "z2", out2, sizeof(out2)), 1);
+	assert_string_not_equal(out, out2);
 }
 
 int main(void)
@@ -339,7 +365,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_get),        cmocka_unit_test(test_validate),
 	    cmocka_unit_test(test_match),      cmocka_unit_test(test_match_big_numbers),
-	    cmocka_unit_test(test_key_string),
+	    cmocka_unit_test(test_key_string), cmocka_unit_test(test_key_string_digest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
