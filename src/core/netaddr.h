@@ -149,7 +149,10 @@ const char *const *netaddr_preset(const char *name, size_t *count);
  * RFC 7239 identifier), or more than NETADDR_XFF_MAX elements read, makes
  * the request refused: GERR_INVALID, 400, invalid_forwarded_for, a reason
  * for the rejections list; never a fall back to an address the client may
- * have written. *client is set only on success. */
+ * have written. *client is set only on success.
+ * The trusted list should hold the proxies only: a client inside a trusted
+ * range is skipped like a proxy, so the element left of it (which it may
+ * have written) would be taken for the client. */
 int netaddr_client(const struct netaddr *peer, const char *const *xff, size_t n,
                    const struct netaddr_list *trusted, struct netaddr *client, struct gerr *err);
 
