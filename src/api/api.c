@@ -19,6 +19,7 @@
 #include "core/envelope.h"
 #include "core/sign.h"
 #include "util/clock.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/utf8.h"
 
@@ -258,17 +259,6 @@ static bool authenticate(struct api *a, struct api_req *req, struct caller *c)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* segment_decode: decode the %XX escapes of one path segment in place;
  * -1 for a broken escape or an encoded NUL. */
 static int segment_decode(char *s)
@@ -280,7 +270,8 @@ static int segment_decode(char *s)
 			*w++ = *r;
 			continue;
 		}
-		if ((hi = hexval(r[1])) < 0 || (lo = hexval(r[2])) < 0 || (hi == 0 && lo == 0))
+		if ((hi = hex_digit(r[1])) < 0 || (lo = hex_digit(r[2])) < 0 ||
+		    (hi == 0 && lo == 0))
 			return -1;
 		*w++ = (char)(hi * 16 + lo);
 		r += 2;

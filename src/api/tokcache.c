@@ -4,6 +4,7 @@
  * the work of finding SHA-256 prefixes, and even then only evicts entries.
  */
 #include "api/tokcache.h"
+#include "util/hex.h"
 
 #include <string.h>
 
@@ -22,10 +23,9 @@ static size_t tokcache_index(const char *hash)
 {
 	size_t v = 0;
 	for (int i = 0; i < 8 && hash[i]; i++) {
-		char ch = hash[i];
-		int d = ch >= '0' && ch <= '9'   ? ch - '0'
-		        : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-		                                 : 0;
+		int d = hex_digit(hash[i]);
+		if (d < 0)
+			d = 0;
 		v = v << 4 | (size_t)d;
 	}
 	return v & (TOKCACHE_SLOTS - 1);

@@ -13,6 +13,7 @@
  * path validated it with json_scan and consumers may compare the bytes.
  */
 #include "core/envelope.h"
+#include "util/civil.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -22,30 +23,6 @@
  * DATE_STR_LEN; anything outside is clamped rather than printed wrongly. */
 #define DATE_MIN_MS (-62167219200000LL)
 #define DATE_MAX_MS 253402300799999LL
-
-/* envelope_days_from_civil: days since 1970-01-01 of y-m-d (m 1..12). */
-static int64_t envelope_days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;                                  /* [0, 399] */
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* [0, 365] */
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          /* [0, 146096] */
-	return era * 146097 + doe - 719468;
-}
-
-static void envelope_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
 
 static void envelope_put(char *p, int64_t v, int width)
 {
@@ -70,7 +47,7 @@ void envelope_format_date(int64_t ms, char out[DATE_STR_LEN])
 	}
 	int64_t y;
 	int m, d;
-	envelope_civil_from_days(days, &y, &m, &d);
+	civil_ymd_from_days(days, &y, &m, &d);
 	memcpy(out, "0000-00-00T00:00:00.000Z", DATE_STR_LEN);
 	envelope_put(out, y, 4);
 	envelope_put(out + 5, m, 2);
@@ -167,7 +144,7 @@ int envelope_parse_date(const char *s, size_t n, int64_t *ms)
 		return -1;
 	/* A leap second (:60) simply rolls into the next minute. Local time
 	 * minus its offset is UTC. */
-	*ms = envelope_days_from_civil(y, mo, d) * MS_PER_DAY + (int64_t)h * 3600000 +
+	*ms = civil_days_from_ymd(y, mo, d) * MS_PER_DAY + (int64_t)h * 3600000 +
 	      (int64_t)mi * 60000 + (int64_t)sec * 1000 + frac - off_ms;
 	return 0;
 }

@@ -20,6 +20,7 @@
  */
 #include "core/filter.h"
 #include "util/base64.h"
+#include "util/hex.h"
 #include "util/utf8.h"
 
 #include <errno.h>
@@ -170,11 +171,7 @@ static int fr_hex4(const char *s, size_t end, size_t i)
 	if (end - i < 4)
 		return -1;
 	for (size_t k = i; k < i + 4; k++) {
-		char c = s[k];
-		int d = c >= '0' && c <= '9'   ? c - '0'
-		        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-		                               : -1;
+		int d = hex_digit(s[k]);
 		if (d < 0)
 			return -1;
 		v = v * 16 + d;

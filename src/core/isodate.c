@@ -11,6 +11,7 @@
  * extreme instants are about ±2^58 microseconds.
  */
 #include "core/isodate.h"
+#include "util/civil.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,30 +22,6 @@
 
 static const char isodate_shape[] =
     "is not an RFC 3339 date-time (YYYY-MM-DDTHH:MM:SS[.fraction] and Z or +HH:MM)";
-
-/* isodate_days_from_civil: days since 1970-01-01 of y-m-d (m 1-12). */
-static int64_t isodate_days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;                                  /* [0, 399] */
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* [0, 365] */
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          /* [0, 146096] */
-	return era * 146097 + doe - 719468;
-}
-
-static void isodate_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
 
 static int isodate_days_in_month(int y, int m)
 {
@@ -196,7 +173,7 @@ int isodate_parse(const char *s, size_t n, struct isodate *out, const char *fiel
 #undef FAILF
 
 	/* Local time minus its offset is UTC. */
-	int64_t secs = isodate_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off_s;
+	int64_t secs = civil_days_from_ymd(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off_s;
 	out->us = secs * US_PER_S + frac / 1000;
 	out->ns = frac % 1000;
 	return 0;
@@ -244,8 +221,8 @@ static void isodate_put(char *p, int64_t v, int width)
 
 void isodate_format_us(int64_t us, char out[ISODATE_STRLEN])
 {
-	const int64_t lo = isodate_days_from_civil(0, 1, 1) * US_PER_DAY;
-	const int64_t hi = isodate_days_from_civil(10000, 1, 1) * US_PER_DAY - 1;
+	const int64_t lo = civil_days_from_ymd(0, 1, 1) * US_PER_DAY;
+	const int64_t hi = civil_days_from_ymd(10000, 1, 1) * US_PER_DAY - 1;
 	if (us < lo)
 		us = lo;
 	if (us > hi)
@@ -257,7 +234,7 @@ void isodate_format_us(int64_t us, char out[ISODATE_STRLEN])
 	}
 	int64_t y;
 	int m, d;
-	isodate_civil_from_days(days, &y, &m, &d);
+	civil_ymd_from_days(days, &y, &m, &d);
 	memcpy(out, "0000-00-00T00:00:00.000000Z", ISODATE_STRLEN);
 	isodate_put(out, y, 4);
 	isodate_put(out + 5, m, 2);

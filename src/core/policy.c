@@ -7,6 +7,7 @@
  * (possibly fractional), converted once here in parse and to_json.
  */
 #include "core/policy.h"
+#include "util/civil.h"
 #include "util/utf8.h"
 
 #include <math.h>
@@ -347,18 +348,6 @@ int64_t policy_next_attempt(const struct policy *p, int attempts, int64_t first_
 	return now_ms + delay;
 }
 
-/* policy_days_from_civil: days since 1970-01-01 of a proleptic Gregorian
- * date (Howard Hinnant's algorithm; no timegm, which reads TZ). */
-static int64_t policy_days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int policy_month(const char *s)
 {
 	static const char *const names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -400,7 +389,7 @@ got : {
 	if (!m || d < 1 || d > 31 || y < 1970 || hh > 23 || mm > 59 || ss > 60 || hh < 0 ||
 	    mm < 0 || ss < 0)
 		return -1;
-	return ((policy_days_from_civil(y, m, d) * 24 + hh) * 60 + mm) * 60 * SEC + ss * SEC;
+	return ((civil_days_from_ymd(y, m, d) * 24 + hh) * 60 + mm) * 60 * SEC + ss * SEC;
 }
 }
 

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hex.h"
 #include "util/json_scan.h"
 
 /* The roots a path may start with, and the fields of a receipt: the only
@@ -165,14 +166,6 @@ static void tpl_escape(struct buf *b, const char *s, size_t n)
 	buf_append(b, s + start, n - start);
 }
 
-static int tpl_hex(char ch)
-{
-	return ch >= '0' && ch <= '9'   ? ch - '0'
-	       : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-	       : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-	                                : -1;
-}
-
 /* tpl_url_char: the byte s[i] of a URL's literal text (which ends at to) is
  * one urlcheck_target accepts, so that only the host can make a rendered URL
  * unacceptable: printable ASCII but backslash, no fragment (never sent), and
@@ -188,7 +181,7 @@ static int tpl_url_char(struct tplc *c, const char *s, size_t to, size_t i)
 		return tpl_fail(c, i, "a URL cannot hold a backslash");
 	if (ch == '#')
 		return tpl_fail(c, i, "a URL cannot hold a fragment (#...): it is never sent");
-	if (ch == '%' && (to - i < 3 || tpl_hex(s[i + 1]) < 0 || tpl_hex(s[i + 2]) < 0))
+	if (ch == '%' && (to - i < 3 || hex_digit(s[i + 1]) < 0 || hex_digit(s[i + 2]) < 0))
 		return tpl_fail(c, i, "invalid percent-encoding (\"%%\" must start %%XX)");
 	return 0;
 }
@@ -600,7 +593,7 @@ static uint32_t tpl_hex4(const char *s, size_t i, size_t end)
 {
 	uint32_t v = 0;
 	for (size_t k = i; k < i + 4 && k < end; k++) {
-		int d = tpl_hex(s[k]);
+		int d = hex_digit(s[k]);
 		v = v * 16 + (uint32_t)(d < 0 ? 0 : d);
 	}
 	return v;

@@ -16,6 +16,7 @@
  * malformed, not a name, whatever allow_private says.
  */
 #include "core/urlcheck.h"
+#include "util/hex.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -130,11 +131,6 @@ bool urlcheck_addr_allowed(const struct sockaddr *sa)
 	return false;
 }
 
-static bool urlcheck_ishex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /* urlcheck_label_numeric: a label inet_aton would read as a number:
  * decimal or octal digits, or "0x" followed by hex digits (possibly none). */
 static bool urlcheck_label_numeric(const char *l, size_t n)
@@ -143,7 +139,7 @@ static bool urlcheck_label_numeric(const char *l, size_t n)
 		return false;
 	if (n >= 2 && l[0] == '0' && (l[1] == 'x' || l[1] == 'X')) {
 		for (size_t k = 2; k < n; k++)
-			if (!urlcheck_ishex(l[k]))
+			if (hex_digit(l[k]) < 0)
 				return false;
 		return true;
 	}
@@ -260,7 +256,7 @@ int urlcheck_target(const char *url, bool allow_http, bool allow_private, struct
 		if (c == '#')
 			return urlcheck_fail(err, "fragments (#...) are not allowed");
 		if (c == '%' &&
-		    (k + 2 >= len || !urlcheck_ishex(url[k + 1]) || !urlcheck_ishex(url[k + 2])))
+		    (k + 2 >= len || hex_digit(url[k + 1]) < 0 || hex_digit(url[k + 2]) < 0))
 			return urlcheck_fail(err, "invalid percent-encoding");
 	}
 

@@ -29,6 +29,7 @@
 #include "core/headers.h"
 #include "core/sign.h"
 #include "util/base64.h"
+#include "util/hex.h"
 
 enum verifier_kind { VK_NONE, VK_BASIC, VK_APIKEY, VK_HMAC, VK_STANDARD };
 
@@ -628,17 +629,6 @@ static bool strip_prefix(const char **p, size_t *n, const char *prefix, bool spa
 	return true;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool check_basic(const struct verifier *v, const struct verifier_header *h, size_t nh,
                         struct verifier_result *res)
 {
@@ -704,7 +694,7 @@ static bool check_hmac(const struct verifier *v, const struct verifier_header *h
 			              "%.128s is not %d hex digits (HMAC-%s)", v->header,
 			              v->maclen * 2, v->hash);
 		for (size_t i = 0; i < (size_t)v->maclen; i++) {
-			int hi = hex_value(p[2 * i]), lo = hex_value(p[2 * i + 1]);
+			int hi = hex_digit(p[2 * i]), lo = hex_digit(p[2 * i + 1]);
 			if (hi < 0 || lo < 0)
 				return refuse(res, "malformed_signature",
 				              "%.128s is not %d hex digits (HMAC-%s)", v->header,

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/hex.h"
 #include "util/utf8.h"
 
 static bool is_tchar(unsigned char c)
@@ -13,17 +14,6 @@ static bool is_tchar(unsigned char c)
 	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* pct_decode: decode %XX (and '+' as a space when plus) in place; -1 on a
  * broken escape or an encoded NUL. */
 static int pct_decode(char *s, bool plus)
@@ -31,8 +21,8 @@ static int pct_decode(char *s, bool plus)
 	char *w = s;
 	for (char *r = s; *r; r++) {
 		if (*r == '%') {
-			int hi = hexval((unsigned char)r[1]),
-			    lo = hi < 0 ? -1 : hexval((unsigned char)r[2]);
+			int hi = hex_digit((unsigned char)r[1]),
+			    lo = hi < 0 ? -1 : hex_digit((unsigned char)r[2]);
 			if (lo < 0 || (hi == 0 && lo == 0))
 				return -1;
 			*w++ = (char)(hi * 16 + lo);
@@ -124,8 +114,9 @@ static int parse_request_line(char *line, struct http_head *h)
 	 * decoded, so an encoded "/" (%2F) stays inside its segment. Here only
 	 * the escapes are checked (and %00 refused, as in a query). */
 	for (const char *t = target; *t; t++)
-		if (*t == '%' && (hexval((unsigned char)t[1]) < 0 ||
-		                  hexval((unsigned char)t[2]) < 0 || (t[1] == '0' && t[2] == '0')))
+		if (*t == '%' &&
+		    (hex_digit((unsigned char)t[1]) < 0 || hex_digit((unsigned char)t[2]) < 0 ||
+		     (t[1] == '0' && t[2] == '0')))
 			return 400;
 	h->path = target;
 	return 0;
@@ -279,7 +270,7 @@ long http_chunked_feed(struct http_chunked *c, const char *in, size_t n, struct 
 		unsigned char ch = (unsigned char)in[i];
 		switch (c->state) {
 		case CK_SIZE: {
-			int v = hexval(ch);
+			int v = hex_digit(ch);
 			if (v >= 0) {
 				if (++c->digits > 15)
 					return -400;

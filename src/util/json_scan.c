@@ -22,6 +22,7 @@
  * Errors carry the byte offset where scanning stopped and a short reason.
  */
 #include "util/json_scan.h"
+#include "util/hex.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -51,16 +52,6 @@ static inline void js_skip_ws(struct js *p)
 	}
 }
 
-static inline int js_hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* js_hex4 reads the four hex digits of a \u escape at s[i..i+4). */
 static inline int32_t js_hex4(const char *s, size_t i, size_t n)
 {
@@ -68,7 +59,7 @@ static inline int32_t js_hex4(const char *s, size_t i, size_t n)
 		return -1;
 	int32_t v = 0;
 	for (int k = 0; k < 4; k++) {
-		int h = js_hexval((unsigned char)s[i + k]);
+		int h = hex_digit((unsigned char)s[i + k]);
 		if (h < 0)
 			return -1;
 		v = (v << 4) | h;

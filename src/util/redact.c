@@ -8,6 +8,7 @@
  * counts.
  */
 #include "util/redact.h"
+#include "util/hex.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -130,17 +131,6 @@ size_t redact_url(const char *url, char *out, size_t outsz)
 	return o.len;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* unquote: the value as a parser reads it: percent-decoded (URL) or with
  * quotes and backslashes removed (keyword/value). */
 static size_t unquote(const char *s, size_t n, char *out, size_t outsz)
@@ -152,9 +142,9 @@ static size_t unquote(const char *s, size_t n, char *out, size_t outsz)
 			break;
 		if (quoted && s[i] == '\\' && i + 1 < n) {
 			out[w++] = s[++i];
-		} else if (!quoted && s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-		           hexval(s[i + 2]) >= 0) {
-			out[w++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+		} else if (!quoted && s[i] == '%' && i + 2 < n && hex_digit(s[i + 1]) >= 0 &&
+		           hex_digit(s[i + 2]) >= 0) {
+			out[w++] = (char)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
 			i += 2;
 		} else {
 			out[w++] = s[i];
