@@ -18,6 +18,7 @@
 
 #include "api/api_internal.h"
 #include "core/webhook.h"
+#include "util/utf8.h"
 #include "util/uuid.h"
 
 static json_t *company_json(const struct store_company *c)
@@ -48,21 +49,6 @@ static char *event_types_text(struct api_req *req, const json_t *v)
 		}
 	}
 	return json_dumps(v, JSON_COMPACT);
-}
-
-/* key_excerpt: at most 64 bytes of a client-given key for a message, cut on
- * a UTF-8 character boundary so the answer stays valid UTF-8. */
-static const char *key_excerpt(const char *k, char out[72])
-{
-	size_t n = strlen(k);
-	if (n <= 64)
-		return k;
-	n = 64;
-	while (n > 0 && ((unsigned char)k[n] & 0xC0) == 0x80)
-		n--;
-	memcpy(out, k, n);
-	memcpy(out + n, "...", 4);
-	return out;
 }
 
 static bool name_valid(const char *s)
@@ -96,10 +82,10 @@ static int create(struct api *a, struct api_req *req)
 	json_t *v;
 	json_object_foreach (body, k, v) {
 		if (strcmp(k, "name") != 0 && strcmp(k, "eventTypes") != 0) {
-			char ex[72];
+			char ex[UTF8_EXCERPT_SIZE];
 			int out = api_fail(req, 400, "invalid_field",
 			                   "%s: unknown field (expected name, eventTypes)",
-			                   key_excerpt(k, ex));
+			                   utf8_excerpt(k, ex));
 			json_decref(body);
 			return out;
 		}
@@ -177,10 +163,10 @@ static int own(struct api *a, struct api_req *req, const struct caller *c)
 		json_t *v;
 		json_object_foreach (body, k, v) {
 			if (strcmp(k, "eventTypes") != 0) {
-				char ex[72];
+				char ex[UTF8_EXCERPT_SIZE];
 				int out = api_fail(req, 400, "invalid_field",
 				                   "%s: unknown field (expected eventTypes)",
-				                   key_excerpt(k, ex));
+				                   utf8_excerpt(k, ex));
 				json_decref(body);
 				return out;
 			}

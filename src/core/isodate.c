@@ -12,6 +12,7 @@
  */
 #include "core/isodate.h"
 #include "util/civil.h"
+#include "util/utf8.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -59,17 +60,8 @@ static bool isodate_char(const char *s, size_t n, size_t *i, char c)
 static int isodate_fail(struct gerr *err, const char *field, const char *s, size_t n,
                         const char *why)
 {
-	char q[ISODATE_TEXT_MAX + 4];
-	size_t k, m = n < ISODATE_TEXT_MAX ? n : ISODATE_TEXT_MAX;
-	for (k = 0; k < m; k++) {
-		unsigned char c = (unsigned char)s[k];
-		q[k] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	if (n > m) {
-		memcpy(q + k, "...", 3);
-		k += 3;
-	}
-	q[k] = '\0';
+	char q[UTF8_EXCERPT_SIZE];
+	utf8_ascii_excerpt(s, n, q);
 	return gerr_set(err, GERR_INVALID, 400, "invalid_field", "%s%s\"%s\" %s",
 	                field ? field : "", field ? ": " : "", q, why);
 }

@@ -16,6 +16,7 @@
  * many parses and one pass over the header bytes to the right of the client.
  */
 #include "core/netaddr.h"
+#include "util/utf8.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -44,22 +45,6 @@ static const char netaddr_not_v4[] =
     "is not an IPv4 address (four decimal numbers 0-255 joined by dots)";
 
 static const uint8_t netaddr_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-/* netaddr_quote: s[0..n) for a message: at most 64 characters, anything not
- * printable ASCII as '?', "..." when cut. */
-static void netaddr_quote(const char *s, size_t n, char out[72])
-{
-	size_t k, m = n < 64 ? n : 64;
-	for (k = 0; k < m; k++) {
-		unsigned char c = (unsigned char)s[k];
-		out[k] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	if (n > m) {
-		memcpy(out + k, "...", 3);
-		k += 3;
-	}
-	out[k] = '\0';
-}
 
 /* netaddr_normalise: an IPv4-mapped IPv6 address becomes IPv4. Returns
  * whether it was mapped. */
@@ -243,8 +228,8 @@ static void netaddr_mask(struct netaddr *a, unsigned prefix)
 static int netaddr_fail(struct gerr *err, const char *field, const char *s, size_t n,
                         const char *why)
 {
-	char q[72];
-	netaddr_quote(s, n, q);
+	char q[UTF8_EXCERPT_SIZE];
+	utf8_ascii_excerpt(s, n, q);
 	return gerr_set(err, GERR_INVALID, 400, "invalid_field", "%s%s\"%s\" %s",
 	                field ? field : "", field ? ": " : "", q, why);
 }
@@ -526,8 +511,8 @@ static const char *netaddr_xff_element(const char *e, size_t n, struct netaddr *
 
 static int netaddr_xff_fail(struct gerr *err, const char *e, size_t n, const char *why)
 {
-	char q[72];
-	netaddr_quote(e, n, q);
+	char q[UTF8_EXCERPT_SIZE];
+	utf8_ascii_excerpt(e, n, q);
 	return gerr_set(err, GERR_INVALID, 400, "invalid_forwarded_for",
 	                "X-Forwarded-For from a trusted proxy %s: \"%s\"", why, q);
 }

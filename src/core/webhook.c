@@ -80,19 +80,6 @@ static int bad(struct gerr *err, const char *fmt, const char *field)
 	return gerr_set(err, GERR_INVALID, 400, "invalid_field", fmt, field);
 }
 
-/* excerpt: at most 64 bytes of a client-given name for a message, cut on a
- * UTF-8 character boundary so the answer stays valid UTF-8. */
-static const char *excerpt(const char *s, char out[72])
-{
-	size_t n = strlen(s);
-	if (n <= 64)
-		return s;
-	n = utf8_cut(s, n, 64);
-	memcpy(out, s, n);
-	memcpy(out + n, "...", 4);
-	return out;
-}
-
 /* only_keys: every key of obj is in allowed (NULL-terminated); where names
  * obj in the message ("authorization.data"). */
 static int only_keys(const json_t *obj, const char *const *allowed, const char *where,
@@ -105,9 +92,9 @@ static int only_keys(const json_t *obj, const char *const *allowed, const char *
 		for (int i = 0; allowed[i] && !ok; i++)
 			ok = strcmp(key, allowed[i]) == 0;
 		if (!ok) {
-			char ex[72];
+			char ex[UTF8_EXCERPT_SIZE];
 			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
-			                "%s.%s: unknown field", where, excerpt(key, ex));
+			                "%s.%s: unknown field", where, utf8_excerpt(key, ex));
 		}
 	}
 	return 0;
@@ -493,10 +480,10 @@ int webhook_config_build(const json_t *body, const json_t *existing, bool allow_
 		for (int i = 0; known_keys[i]; i++)
 			known |= strcmp(k, known_keys[i]) == 0;
 		if (!known) {
-			char ex[72];
+			char ex[UTF8_EXCERPT_SIZE];
 			json_decref(cfg);
 			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
-			                "%s: unknown field", excerpt(key, ex));
+			                "%s: unknown field", utf8_excerpt(key, ex));
 		}
 		/* A PATCH that sets "action" replaces the event list, and vice versa. */
 		if (existing && strcmp(k, "action") == 0)

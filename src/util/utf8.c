@@ -114,3 +114,29 @@ size_t utf8_fix(const char *s, size_t n, char *out, size_t outsz)
 	out[w] = '\0';
 	return w;
 }
+
+const char *utf8_excerpt(const char *s, char out[UTF8_EXCERPT_SIZE])
+{
+	size_t n = strlen(s);
+	if (n <= UTF8_EXCERPT_MAX)
+		return s;
+	n = utf8_cut(s, n, UTF8_EXCERPT_MAX);
+	memcpy(out, s, n);
+	memcpy(out + n, "...", 4);
+	return out;
+}
+
+const char *utf8_ascii_excerpt(const char *s, size_t n, char out[UTF8_EXCERPT_SIZE])
+{
+	size_t k, m = n < UTF8_EXCERPT_MAX ? n : UTF8_EXCERPT_MAX;
+	for (k = 0; k < m; k++) {
+		unsigned char c = (unsigned char)s[k];
+		out[k] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	if (n > m) {
+		memcpy(out + k, "...", 3);
+		k += 3;
+	}
+	out[k] = '\0';
+	return out;
+}

@@ -37,4 +37,16 @@ size_t utf8_trim_partial(const char *s, size_t n);
  * character boundary when out is too small. Returns the length written. */
 size_t utf8_fix(const char *s, size_t n, char *out, size_t outsz);
 
+/* Excerpts of client-given text for error messages: at most
+ * UTF8_EXCERPT_MAX bytes, then "..." when cut. out holds UTF8_EXCERPT_SIZE. */
+#define UTF8_EXCERPT_MAX  64
+#define UTF8_EXCERPT_SIZE (UTF8_EXCERPT_MAX + 4)
+/* utf8_excerpt: the NUL-terminated s itself when short enough, else a copy
+ * in out cut on a character boundary. Returns s or out (borrowed). */
+const char *utf8_excerpt(const char *s, char out[UTF8_EXCERPT_SIZE]);
+/* utf8_ascii_excerpt: s[0..n) with every byte that is not printable ASCII
+ * written '?', for text that should have been ASCII (addresses, dates).
+ * Returns out. */
+const char *utf8_ascii_excerpt(const char *s, size_t n, char out[UTF8_EXCERPT_SIZE]);
+
 #endif
