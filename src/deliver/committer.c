@@ -17,6 +17,7 @@
 #include "deliver/engine_internal.h"
 #include "util/array.h"
 #include "util/clock.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/uuid.h"
 
@@ -160,7 +161,7 @@ static void hand_over(struct engine *e, struct ingest_job **jobs, int njobs,
 		return;
 	struct dmsg *m = calloc(1, sizeof(*m));
 	struct new_task *tasks = calloc((size_t)n, sizeof(*tasks));
-	if (!m || !tasks) {
+	if (!m || !tasks || fault_hit("handover_alloc")) {
 		free(m);
 		free(tasks);
 		tasks_lost(e, evs, njobs, djobs, n);
@@ -473,7 +474,8 @@ int engine_start(const struct engine_config *cfg, struct registry *reg, struct e
 		rc = gerr_set(err, GERR_IO, 500, "thread", "cannot start the committer thread");
 		goto fail_dispatcher;
 	}
-	if (pthread_create(&e->dispatcher_thr, NULL, dispatcher_main, e)) {
+	if (fault_hit("dispatcher_thread") ||
+	    pthread_create(&e->dispatcher_thr, NULL, dispatcher_main, e)) {
 		rc = gerr_set(err, GERR_IO, 500, "thread", "cannot start the dispatcher thread");
 		/* The committer runs and uses e: stop it and wait before freeing. */
 		pthread_mutex_lock(&e->cmu);

@@ -64,6 +64,7 @@
 #include "deliver/engine_internal.h"
 #include "util/array.h"
 #include "util/clock.h"
+#include "util/fault.h"
 #include "util/log.h"
 
 #define RESPONSE_EXCERPT 1024
@@ -1275,7 +1276,7 @@ void dispatcher_post(struct engine *e, struct dmsg *m)
 static void post_simple(struct engine *e, enum dmsg_kind kind, int64_t seq,
                         const struct store_task *t)
 {
-	struct dmsg *m = calloc(1, sizeof(*m));
+	struct dmsg *m = fault_hit("post_alloc") ? NULL : calloc(1, sizeof(*m));
 	if (!m) {
 		/* Not silently dropped: the dispatcher reads everything back
 		 * (resync) on its next turn. */

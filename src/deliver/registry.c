@@ -18,6 +18,7 @@
 
 #include "util/array.h"
 #include "util/clock.h"
+#include "util/fault.h"
 #include "util/log.h"
 
 struct company {
@@ -284,7 +285,7 @@ int registry_webhook_put(struct registry *r, struct webhook *w)
 				c->caphooks = cap;
 			}
 		}
-		if (c->nhooks == c->caphooks)
+		if (c->nhooks == c->caphooks || fault_hit("registry_alloc"))
 			c = NULL;
 	}
 	if (!c) {

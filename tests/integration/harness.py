@@ -862,13 +862,14 @@ class GanchoTestCase(unittest.TestCase):
 
     gancho_args = ()
     gancho_dev = True
+    gancho_env = None  # extra environment for the class's gancho
     gancho = None
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         gancho_bin()  # fail clearly when GANCHO_BIN is not usable
-        cls.gancho = Gancho(args=cls.gancho_args, dev=cls.gancho_dev)
+        cls.gancho = Gancho(args=cls.gancho_args, dev=cls.gancho_dev, env=cls.gancho_env)
 
     @classmethod
     def tearDownClass(cls):
