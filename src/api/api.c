@@ -1,16 +1,30 @@
 /*
  * api: routing, authentication and the helpers every resource uses.
  *
- * A request's path is split into segments after /api/v1/, each segment is
- * percent-decoded (so an id may hold an encoded "/"), and they are handed to
- * the resource named by the first one. Authentication happens here, once: the
- * admin token (GANCHO_ADMIN_TOKEN, compared in constant time) or a company
- * token looked up by hash in the registry. Handlers receive the caller and
- * scope every read and write to caller->company_seq, which is how a company
- * never sees another's data: an id of another company is simply not found.
+ * Routing is one table, `routes`: each row is {methods, mount, pattern, auth
+ * kind, takes the API mutex, handler}. A mount is compared with the raw path
+ * ("/healthz" whole, "/api/v1/" as a prefix); after a prefix mount the rest
+ * is split into segments first and each segment percent-decoded then (so an
+ * id may hold an encoded "/"), and route_match walks them against the row's
+ * pattern ("webhooks/:id/replay": literals match exactly, ":id" takes one
+ * segment and hands it to the handler). A path no row matches is 404; a path
+ * that matches with another method is 405 with Allow, before any lookup.
+ *
+ * Authentication happens here, once, from the auth kind of the resource (the
+ * rows sharing a first segment), before the handler runs and before anything
+ * is said about the route: none (/healthz); admin (GANCHO_ADMIN_TOKEN,
+ * compared in constant time); a company token, looked up by hash in the
+ * registry, then in the store behind a cache of tokens found unknown; and a
+ * kind reserved for routes a sender signs, which take no bearer token, never
+ * the API mutex, and never ask the store about an unknown id. Handlers receive
+ * the caller and scope every read and write to caller->company_seq, which is
+ * how a company never sees another's data: an id of another company is
+ * simply not found.
  */
 #include "api/api_internal.h"
+#include "api/route.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +33,8 @@
 #include "core/envelope.h"
 #include "core/sign.h"
 #include "util/clock.h"
-#include "util/hex.h"
 #include "util/log.h"
 #include "util/utf8.h"
-
-#define MAX_SEGMENTS 8
 
 void api_lock(struct api *a)
 {
@@ -259,96 +270,191 @@ static bool authenticate(struct api *a, struct api_req *req, struct caller *c)
 	return true;
 }
 
-/* segment_decode: decode the %XX escapes of one path segment in place;
- * -1 for a broken escape or an encoded NUL. */
-static int segment_decode(char *s)
+static int health(struct api *a, struct api_req *req, const struct caller *c,
+                  const char *const *param)
 {
-	char *w = s;
-	for (const char *r = s; *r; r++) {
-		int hi, lo;
-		if (*r != '%') {
-			*w++ = *r;
-			continue;
-		}
-		if ((hi = hex_digit(r[1])) < 0 || (lo = hex_digit(r[2])) < 0 ||
-		    (hi == 0 && lo == 0))
-			return -1;
-		*w++ = (char)(hi * 16 + lo);
-		r += 2;
+	(void)c;
+	(void)param;
+	char ids[16][40];
+	int nb = registry_broken(a->reg, ids, 16);
+	if (api_healthy(a) && nb) {
+		/* Serving, but some stored webhooks receive nothing: say which. */
+		json_t *list = json_array();
+		for (int i = 0; i < nb && i < 16; i++)
+			json_array_append_new(list, json_string(ids[i]));
+		api_json(req, 200,
+		         json_pack("{s:s,s:i,s:o}", "status", "degraded", "webhooksNotLoaded", nb,
+		                   "webhookIds", list));
+	} else if (api_healthy(a)) {
+		req->status = 200;
+		buf_reset(&req->out);
+		buf_puts(&req->out, "{\"status\":\"ok\"}");
+	} else {
+		api_fail(req, 503, "unavailable", "the store cannot commit right now");
 	}
-	*w = '\0';
-	return 0;
+	return API_DONE;
+}
+
+/* How a route's caller proves who it is; checked by api_handle before the
+ * handler runs, so no handler checks it again. */
+enum api_auth {
+	API_AUTH_NONE,    /* anyone */
+	API_AUTH_ADMIN,   /* Bearer GANCHO_ADMIN_TOKEN */
+	API_AUTH_COMPANY, /* Bearer a company token: the caller is that company */
+	/* Reserved for routes a sender signs (inbound): no bearer token, so no
+	 * token lookup; the handler verifies the request itself against what the
+	 * registry holds, and such a route never takes the API mutex nor asks the
+	 * store about an id it does not know. No route uses it yet. */
+	API_AUTH_SIGNATURE,
+};
+
+struct api_route {
+	unsigned methods;  /* ROUTE_* bits */
+	const char *mount; /* a raw prefix ending in '/', or an exact path */
+	const char *pattern;
+	enum api_auth auth;
+	bool mutex; /* the handler takes the API mutex (store calls) */
+	api_handler *fn;
+};
+
+#define V1 "/api/v1/"
+
+/* The routes. A mount is compared with the raw path before any decoding (an
+ * encoded byte never forges one): a mount ending in '/' is a prefix whose
+ * rest is split and decoded into segments for the pattern, any other must be
+ * the whole path. Rows of one mount and first segment (one resource) share
+ * their auth kind. */
+static const struct api_route routes[] = {
+    {ROUTE_GET | ROUTE_HEAD, "/healthz", "", API_AUTH_NONE, true, health},
+    {ROUTE_POST, V1, "companies", API_AUTH_ADMIN, true, api_company_create},
+    {ROUTE_GET, V1, "companies", API_AUTH_ADMIN, true, api_company_list},
+    {ROUTE_GET | ROUTE_PATCH, V1, "company", API_AUTH_COMPANY, true, api_company_own},
+    {ROUTE_POST, V1, "tokens", API_AUTH_COMPANY, true, api_token_add},
+    {ROUTE_GET, V1, "tokens", API_AUTH_COMPANY, true, api_token_list},
+    {ROUTE_DELETE, V1, "tokens/:id", API_AUTH_COMPANY, true, api_token_revoke},
+    {ROUTE_POST, V1, "webhooks", API_AUTH_COMPANY, true, api_webhook_create},
+    {ROUTE_GET, V1, "webhooks", API_AUTH_COMPANY, true, api_webhook_list},
+    {ROUTE_GET, V1, "webhooks/:id", API_AUTH_COMPANY, true, api_webhook_get},
+    {ROUTE_PATCH, V1, "webhooks/:id", API_AUTH_COMPANY, true, api_webhook_patch},
+    {ROUTE_DELETE, V1, "webhooks/:id", API_AUTH_COMPANY, true, api_webhook_delete},
+    {ROUTE_POST, V1, "webhooks/:id/replay", API_AUTH_COMPANY, true, api_webhook_replay},
+    /* ingest never waits on the API mutex: the committer answers it */
+    {ROUTE_POST, V1, "events", API_AUTH_COMPANY, false, api_event_ingest},
+    {ROUTE_GET, V1, "events/:id", API_AUTH_COMPANY, true, api_event_get},
+    {ROUTE_GET, V1, "deliveries", API_AUTH_COMPANY, true, api_delivery_list},
+    {ROUTE_GET, V1, "deliveries/:id", API_AUTH_COMPANY, true, api_delivery_get},
+    {ROUTE_POST, V1, "deliveries/:id/retry", API_AUTH_COMPANY, true, api_delivery_retry},
+    {ROUTE_GET, V1, "deliveries/:id/attempts", API_AUTH_COMPANY, true, api_delivery_attempts},
+    {ROUTE_GET, V1, "operator-events", API_AUTH_COMPANY, true, api_opevent_list},
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static bool mount_matches(const char *mount, const char *path)
+{
+	size_t n = strlen(mount);
+	return mount[n - 1] == '/' ? strncmp(path, mount, n) == 0 : strcmp(path, mount) == 0;
+}
+
+/* first_segment_is: whether pattern's first segment names seg0 (a literal
+ * equal to it, or a parameter). */
+static bool first_segment_is(const char *pattern, const char *seg0)
+{
+	if (pattern[0] == ':')
+		return true;
+	size_t n = strcspn(pattern, "/");
+	return strlen(seg0) == n && memcmp(pattern, seg0, n) == 0;
+}
+
+/* forbidden: the caller's token is of the other kind than auth asks. */
+static int forbidden(struct api_req *req, enum api_auth auth)
+{
+	if (auth == API_AUTH_ADMIN)
+		return api_fail(req, 403, "forbidden",
+		                "companies are managed with the admin token");
+	return api_fail(req, 403, "forbidden",
+	                "the admin token manages companies; use a company token here");
 }
 
 int api_handle(struct api *a, struct api_req *req)
 {
 	req->status = 500;
-	if (strcmp(req->path, "/healthz") == 0) {
-		if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
-			return api_fail(req, 405, "method_not_allowed", "use GET");
-		char ids[16][40];
-		int nb = registry_broken(a->reg, ids, 16);
-		if (api_healthy(a) && nb) {
-			/* Serving, but some stored webhooks receive nothing: say which. */
-			json_t *list = json_array();
-			for (int i = 0; i < nb && i < 16; i++)
-				json_array_append_new(list, json_string(ids[i]));
-			api_json(req, 200,
-			         json_pack("{s:s,s:i,s:o}", "status", "degraded",
-			                   "webhooksNotLoaded", nb, "webhookIds", list));
-		} else if (api_healthy(a)) {
-			req->status = 200;
-			buf_reset(&req->out);
-			buf_puts(&req->out, "{\"status\":\"ok\"}");
-		} else {
-			api_fail(req, 503, "unavailable", "the store cannot commit right now");
-		}
-		return API_DONE;
-	}
-	if (strncmp(req->path, "/api/v1/", 8) != 0)
+	req->allow[0] = '\0';
+	const char *mount = NULL;
+	for (size_t i = 0; i < NROUTES && !mount; i++)
+		if (mount_matches(routes[i].mount, req->path))
+			mount = routes[i].mount;
+	if (!mount)
 		return api_fail(req, 404, "not_found", "no route %s", req->path);
 
 	char path[512];
-	if (strlen(req->path + 8) >= sizeof(path))
-		return api_fail(req, 404, "not_found", "no route (the path is too long)");
-	snprintf(path, sizeof(path), "%s", req->path + 8);
-	/* Split first, then decode each segment: an id may hold an encoded "/". */
-	char *seg[MAX_SEGMENTS];
+	char *seg[ROUTE_MAX_SEGMENTS];
 	int nseg = 0;
-	for (char *save = NULL, *p = strtok_r(path, "/", &save); p;
-	     p = strtok_r(NULL, "/", &save)) {
-		if (nseg == MAX_SEGMENTS)
-			return api_fail(req, 404, "not_found", "no route %s", req->path);
-		if (segment_decode(p))
+	size_t mlen = strlen(mount);
+	if (mount[mlen - 1] == '/') {
+		if (strlen(req->path + mlen) >= sizeof(path))
+			return api_fail(req, 404, "not_found", "no route (the path is too long)");
+		snprintf(path, sizeof(path), "%s", req->path + mlen);
+		nseg = route_split(path, seg, ROUTE_MAX_SEGMENTS);
+		if (nseg == ROUTE_E_ESCAPE)
 			return api_fail(req, 400, "bad_request",
 			                "malformed percent-encoding in the path");
-		/* every name and id is UTF-8 text: other bytes name nothing */
-		if (!utf8_valid(p, strlen(p)))
+		if (nseg == ROUTE_E_UTF8)
 			return api_fail(req, 400, "bad_request",
 			                "the path is not UTF-8 once percent-decoded");
-		seg[nseg++] = p;
+		if (nseg <= 0) /* too many segments, or none */
+			return api_fail(req, 404, "not_found", "no route %s", req->path);
 	}
-	if (!nseg)
-		return api_fail(req, 404, "not_found", "no route %s", req->path);
 
-	struct caller c;
-	if (!authenticate(a, req, &c))
-		return API_DONE;
-	const char *r = seg[0];
-	if (strcmp(r, "companies") == 0 || strcmp(r, "company") == 0 || strcmp(r, "tokens") == 0)
-		return api_companies(a, req, &c, seg, nseg);
-	if (c.admin)
-		return api_fail(req, 403, "forbidden",
-		                "the admin token manages companies; use a company token here");
-	if (strcmp(r, "webhooks") == 0)
-		return api_webhooks(a, req, &c, seg, nseg);
-	if (strcmp(r, "events") == 0)
-		return api_events(a, req, &c, seg, nseg);
-	if (strcmp(r, "deliveries") == 0)
-		return api_deliveries(a, req, &c, seg, nseg);
-	if (strcmp(r, "operator-events") == 0)
-		return api_opevents(a, req, &c, seg, nseg);
-	return api_fail(req, 404, "not_found", "no route %s", req->path);
+	/* The row for this path and method; else the methods the path allows. */
+	const struct api_route *hit = NULL;
+	const char *param[ROUTE_MAX_PARAMS] = {NULL};
+	unsigned method = route_method(req->method), allowed = 0;
+	/* A path that names no resource still needs a company token: the API
+	 * tells nothing about its routes to a caller without one. */
+	enum api_auth auth = API_AUTH_COMPANY;
+	bool known = false;
+	for (size_t i = 0; i < NROUTES && !hit; i++) {
+		const struct api_route *r = &routes[i];
+		const char *p[ROUTE_MAX_PARAMS] = {NULL};
+		if (strcmp(r->mount, mount) != 0)
+			continue;
+		if (!known && (!nseg || first_segment_is(r->pattern, seg[0]))) {
+			auth = r->auth;
+			known = true;
+		}
+		if (!route_match(r->pattern, seg, nseg, p))
+			continue;
+		allowed |= r->methods;
+		if (r->methods & method) {
+			hit = r;
+			memcpy(param, p, sizeof(p));
+		}
+	}
+
+	struct caller c = {0};
+	switch (auth) {
+	case API_AUTH_NONE: break;
+	case API_AUTH_SIGNATURE:
+		/* the handler verifies; nothing here may wait on the store */
+		assert(!hit || !hit->mutex);
+		break;
+	case API_AUTH_ADMIN:
+	case API_AUTH_COMPANY:
+		if (!authenticate(a, req, &c))
+			return API_DONE;
+		if (c.admin != (auth == API_AUTH_ADMIN))
+			return forbidden(req, auth);
+		break;
+	}
+	if (!hit && allowed) {
+		char use[48];
+		route_allow(allowed, false, req->allow, sizeof(req->allow));
+		route_allow(allowed, true, use, sizeof(use));
+		return api_fail(req, 405, "method_not_allowed", "use %s", use);
+	}
+	if (!hit)
+		return api_fail(req, 404, "not_found", "no route %s", req->path);
+	return hit->fn(a, req, &c, param);
 }
 
 int api_new(const struct api_config *cfg, struct registry *reg, struct engine *eng,

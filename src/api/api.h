@@ -33,6 +33,7 @@ struct api_req {
 	/* the answer */
 	int status;
 	struct buf out;
+	char allow[48]; /* a 405's Allow header ("GET, POST"); "" otherwise */
 	/* for API_PENDING: called once the answer is ready */
 	void (*complete)(struct api_req *req);
 };

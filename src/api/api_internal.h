@@ -47,12 +47,23 @@ json_t *api_date(int64_t ms);
 void api_lock(struct api *a);
 void api_unlock(struct api *a);
 
-/* resources: each returns API_DONE or API_PENDING */
-int api_companies(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg);
-int api_webhooks(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg);
-int api_events(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg);
-int api_deliveries(struct api *a, struct api_req *req, const struct caller *c, char **seg,
-                   int nseg);
-int api_opevents(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg);
+/* A route's handler (see the table in api.c): the caller is already
+ * authenticated as the route asks, the method is one the route takes, and
+ * param holds the segments its pattern's ":name"s matched, in order
+ * (borrowed for the call). Returns API_DONE or API_PENDING. */
+typedef int api_handler(struct api *a, struct api_req *req, const struct caller *c,
+                        const char *const *param);
+
+/* companies.c */
+api_handler api_company_create, api_company_list, api_company_own;
+api_handler api_token_add, api_token_list, api_token_revoke;
+/* webhooks.c */
+api_handler api_webhook_create, api_webhook_list, api_webhook_get, api_webhook_patch;
+api_handler api_webhook_delete, api_webhook_replay;
+/* events.c */
+api_handler api_event_ingest, api_event_get;
+/* deliveries.c */
+api_handler api_delivery_list, api_delivery_get, api_delivery_retry, api_delivery_attempts;
+api_handler api_opevent_list;
 
 #endif

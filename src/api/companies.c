@@ -1,6 +1,7 @@
 /*
  * companies: tenants and their tokens.
  *
+ * (routes and their auth are in the table in api.c)
  *   POST  /api/v1/companies   (admin)   create, answer the first token once
  *   GET   /api/v1/companies   (admin)   list
  *   GET   /api/v1/company     (company) the caller's company
@@ -73,8 +74,11 @@ static int new_token(struct api *a, int64_t company_seq, char *tok, size_t toksz
 	return 0;
 }
 
-static int create(struct api *a, struct api_req *req)
+int api_company_create(struct api *a, struct api_req *req, const struct caller *c,
+                       const char *const *param)
 {
+	(void)c;
+	(void)param;
 	json_t *body = api_body(req);
 	if (!body)
 		return API_DONE;
@@ -101,14 +105,14 @@ static int create(struct api *a, struct api_req *req)
 		json_decref(body);
 		return API_DONE;
 	}
-	struct store_company c;
+	struct store_company co;
 	struct gerr err = {0};
 	char tok[96];
 	api_lock(a);
 	char hash[65];
-	int rc = store_company_create(a->s, name, types, &c, &err);
+	int rc = store_company_create(a->s, name, types, &co, &err);
 	if (rc == 0)
-		rc = new_token(a, c.seq, tok, sizeof(tok), hash);
+		rc = new_token(a, co.seq, tok, sizeof(tok), hash);
 	api_unlock(a);
 	free(types);
 	json_decref(body);
@@ -118,16 +122,19 @@ static int create(struct api *a, struct api_req *req)
 		api_error(req, &err);
 		return API_DONE;
 	}
-	registry_company_put(a->reg, c.seq, c.id, c.name, c.event_types);
-	json_t *o = company_json(&c);
+	registry_company_put(a->reg, co.seq, co.id, co.name, co.event_types);
+	json_t *o = company_json(&co);
 	json_object_set_new(o, "token", json_string(tok));
-	store_company_free(&c);
+	store_company_free(&co);
 	api_json(req, 201, o);
 	return API_DONE;
 }
 
-static int list(struct api *a, struct api_req *req)
+int api_company_list(struct api *a, struct api_req *req, const struct caller *c,
+                     const char *const *param)
 {
+	(void)c;
+	(void)param;
 	int limit;
 	int64_t cursor;
 	if (api_page(req, &limit, &cursor))
@@ -153,8 +160,11 @@ static int list(struct api *a, struct api_req *req)
 	return API_DONE;
 }
 
-static int own(struct api *a, struct api_req *req, const struct caller *c)
+/* api_company_own: GET the caller's company, or PATCH its event names. */
+int api_company_own(struct api *a, struct api_req *req, const struct caller *c,
+                    const char *const *param)
 {
+	(void)param;
 	json_t *body = NULL;
 	if (strcmp(req->method, "PATCH") == 0) {
 		if (!(body = api_body(req)))
@@ -212,51 +222,51 @@ static json_t *token_json(const struct store_token *t)
 	                 api_date(t->created_at));
 }
 
-/* tokens: POST one more, GET the list (no secrets), DELETE /{id} revokes. A
+/* Tokens: POST one more, GET the list (no secrets), DELETE /{id} revokes. A
  * revoked token is out of the registry at once, so its next call is 401. */
-static int tokens(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg)
+int api_token_add(struct api *a, struct api_req *req, const struct caller *c,
+                  const char *const *param)
 {
-	const char *m = req->method;
-	if (nseg == 1 && strcmp(m, "POST") == 0) {
-		char tok[96], hash[65];
-		api_lock(a);
-		int rc = new_token(a, c->company_seq, tok, sizeof(tok), hash);
-		api_unlock(a);
-		if (rc)
-			return api_fail(req, 503, "unavailable", "cannot store the token");
-		api_json(req, 201,
-		         json_pack("{s:s,s:s%}", "token", tok, "id", hash, (size_t)TOKEN_ID_LEN));
-		return API_DONE;
-	}
-	if (nseg == 1 && strcmp(m, "GET") == 0) {
-		enum { MAX_LISTED = 1000 };
-		struct store_token *rows = calloc(MAX_LISTED, sizeof(*rows));
-		int n = 0;
-		api_lock(a);
-		int rc = rows ? store_token_list(a->s, c->company_seq, rows, MAX_LISTED, &n)
-		              : GERR_NOMEM;
-		api_unlock(a);
-		if (rc) {
-			free(rows);
-			return api_fail(req, 503, "unavailable", "cannot read tokens");
-		}
-		json_t *items = json_array();
-		for (int i = 0; i < n; i++)
-			json_array_append_new(items, token_json(&rows[i]));
+	(void)param;
+	char tok[96], hash[65];
+	api_lock(a);
+	int rc = new_token(a, c->company_seq, tok, sizeof(tok), hash);
+	api_unlock(a);
+	if (rc)
+		return api_fail(req, 503, "unavailable", "cannot store the token");
+	api_json(req, 201, json_pack("{s:s,s:s%}", "token", tok, "id", hash, (size_t)TOKEN_ID_LEN));
+	return API_DONE;
+}
+
+int api_token_list(struct api *a, struct api_req *req, const struct caller *c,
+                   const char *const *param)
+{
+	(void)param;
+	enum { MAX_LISTED = 1000 };
+	struct store_token *rows = calloc(MAX_LISTED, sizeof(*rows));
+	int n = 0;
+	api_lock(a);
+	int rc = rows ? store_token_list(a->s, c->company_seq, rows, MAX_LISTED, &n) : GERR_NOMEM;
+	api_unlock(a);
+	if (rc) {
 		free(rows);
-		api_json(req, 200, json_pack("{s:o,s:n}", "data", items, "nextCursor"));
-		return API_DONE;
+		return api_fail(req, 503, "unavailable", "cannot read tokens");
 	}
-	if (nseg == 1)
-		return api_fail(req, 405, "method_not_allowed", "use GET or POST");
-	if (nseg != 2)
-		return api_fail(req, 404, "not_found", "no route %s", req->path);
-	if (strcmp(m, "DELETE") != 0)
-		return api_fail(req, 405, "method_not_allowed", "use DELETE");
+	json_t *items = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(items, token_json(&rows[i]));
+	free(rows);
+	api_json(req, 200, json_pack("{s:o,s:n}", "data", items, "nextCursor"));
+	return API_DONE;
+}
+
+int api_token_revoke(struct api *a, struct api_req *req, const struct caller *c,
+                     const char *const *param)
+{
 	char hash[65] = "";
 	struct gerr err = {0};
 	api_lock(a);
-	int rc = store_token_revoke(a->s, c->company_seq, seg[1], hash, &err);
+	int rc = store_token_revoke(a->s, c->company_seq, param[0], hash, &err);
 	api_unlock(a);
 	if (rc) {
 		api_error(req, &err);
@@ -266,35 +276,6 @@ static int tokens(struct api *a, struct api_req *req, const struct caller *c, ch
 	req->status = 204;
 	buf_reset(&req->out);
 	return API_DONE;
-}
-
-int api_companies(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg)
-{
-	const char *m = req->method;
-	if (strcmp(seg[0], "companies") == 0) {
-		if (!c->admin)
-			return api_fail(req, 403, "forbidden",
-			                "companies are managed with the admin token");
-		if (nseg != 1)
-			return api_fail(req, 404, "not_found", "no route %s", req->path);
-		if (strcmp(m, "POST") == 0)
-			return create(a, req);
-		if (strcmp(m, "GET") == 0)
-			return list(a, req);
-		return api_fail(req, 405, "method_not_allowed", "use GET or POST");
-	}
-	if (c->admin)
-		return api_fail(req, 403, "forbidden", "use a company token here");
-	if (strcmp(seg[0], "tokens") == 0)
-		return tokens(a, req, c, seg, nseg);
-	if (nseg != 1)
-		return api_fail(req, 404, "not_found", "no route %s", req->path);
-	if (strcmp(seg[0], "company") == 0) {
-		if (strcmp(m, "GET") != 0 && strcmp(m, "PATCH") != 0)
-			return api_fail(req, 405, "method_not_allowed", "use GET or PATCH");
-		return own(a, req, c);
-	}
-	return api_fail(req, 404, "not_found", "no route %s", req->path);
 }
 
 int api_company_create_offline(const char *db_url, const char *name, char *id_out, size_t idsz,

@@ -1,5 +1,6 @@
 /*
- * deliveries: the delivery log, attempts, manual retry; operator records.
+ * deliveries: the delivery log, attempts, manual retry; operator records
+ * (routes and auth: the table in api.c).
  *
  *   GET  /api/v1/deliveries?webhookId=&status=&event=
  *   GET  /api/v1/deliveries/{id}            with its latest attempts
@@ -165,81 +166,89 @@ static json_t *latest_attempts(struct api *a, int64_t delivery, int limit)
 	return items;
 }
 
-static int one(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg)
+int api_delivery_retry(struct api *a, struct api_req *req, const struct caller *c,
+                       const char *const *param)
 {
 	int64_t id;
-	if (parse_id(seg[1], &id))
-		return api_fail(req, 404, "not_found", "no delivery %s", seg[1]);
-	const char *m = req->method;
-	if (nseg == 3 && strcmp(seg[2], "retry") == 0) {
-		if (strcmp(m, "POST") != 0)
-			return api_fail(req, 405, "method_not_allowed", "use POST");
-		struct store_task t;
-		struct gerr err = {0};
-		api_lock(a);
-		int rc = store_delivery_retry(a->s, c->company_seq, id, clock_now_ms(), &t, &err);
-		api_unlock(a);
-		if (rc) {
-			api_error(req, &err);
-			return API_DONE;
-		}
-		engine_task_add(a->eng, &t);
-		api_json(req, 202, json_pack("{s:o,s:s}", "id", id_json(id), "status", "pending"));
-		return API_DONE;
-	}
-	struct store_delivery d;
+	if (parse_id(param[0], &id))
+		return api_fail(req, 404, "not_found", "no delivery %s", param[0]);
+	struct store_task t;
+	struct gerr err = {0};
 	api_lock(a);
-	int rc = store_delivery_get(a->s, c->company_seq, id, &d);
+	int rc = store_delivery_retry(a->s, c->company_seq, id, clock_now_ms(), &t, &err);
 	api_unlock(a);
+	if (rc) {
+		api_error(req, &err);
+		return API_DONE;
+	}
+	engine_task_add(a->eng, &t);
+	api_json(req, 202, json_pack("{s:o,s:s}", "id", id_json(id), "status", "pending"));
+	return API_DONE;
+}
+
+/* load: the caller's delivery named by s into d; else the 404 or 503 is set. */
+static int load(struct api *a, struct api_req *req, const struct caller *c, const char *s,
+                int64_t *id, struct store_delivery *d)
+{
+	if (parse_id(s, id))
+		return api_fail(req, 404, "not_found", "no delivery %s", s), -1;
+	api_lock(a);
+	int rc = store_delivery_get(a->s, c->company_seq, *id, d);
+	api_unlock(a);
+	if (rc == GERR_NOTFOUND)
+		return api_fail(req, 404, "not_found", "no delivery %s", s), -1;
 	if (rc)
-		return rc == GERR_NOTFOUND
-		           ? api_fail(req, 404, "not_found", "no delivery %s", seg[1])
-		           : api_fail(req, 503, "unavailable", "cannot read deliveries");
-	if (strcmp(m, "GET") != 0)
-		return api_fail(req, 405, "method_not_allowed", "use GET");
-	if (nseg == 2) {
-		json_t *o = delivery_json(&d);
-		json_t *atts = latest_attempts(a, id, 100);
-		if (!atts) {
-			json_decref(o);
-			return api_fail(req, 503, "unavailable", "cannot read attempts");
-		}
-		json_object_set_new(o, "attempts", atts);
-		api_json(req, 200, o);
-		return API_DONE;
-	}
-	if (nseg == 3 && strcmp(seg[2], "attempts") == 0) {
-		int limit, n;
-		int64_t cursor, last;
-		if (api_page(req, &limit, &cursor))
-			return API_DONE;
-		json_t *items = attempts_page(a, id, cursor, limit, &n, &last);
-		if (!items)
-			return api_fail(req, 503, "unavailable", "cannot read attempts");
-		api_list(req, items, n, limit, last);
-		return API_DONE;
-	}
-	return api_fail(req, 404, "not_found", "no route %s", req->path);
+		return api_fail(req, 503, "unavailable", "cannot read deliveries"), -1;
+	return 0;
 }
 
-int api_deliveries(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg)
+int api_delivery_get(struct api *a, struct api_req *req, const struct caller *c,
+                     const char *const *param)
 {
-	if (nseg == 1) {
-		if (strcmp(req->method, "GET") != 0)
-			return api_fail(req, 405, "method_not_allowed", "use GET");
-		return list(a, req, c);
+	int64_t id;
+	struct store_delivery d;
+	if (load(a, req, c, param[0], &id, &d))
+		return API_DONE;
+	json_t *o = delivery_json(&d);
+	json_t *atts = latest_attempts(a, id, 100);
+	if (!atts) {
+		json_decref(o);
+		return api_fail(req, 503, "unavailable", "cannot read attempts");
 	}
-	if (nseg > 3)
-		return api_fail(req, 404, "not_found", "no route %s", req->path);
-	return one(a, req, c, seg, nseg);
+	json_object_set_new(o, "attempts", atts);
+	api_json(req, 200, o);
+	return API_DONE;
 }
 
-int api_opevents(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg)
+int api_delivery_attempts(struct api *a, struct api_req *req, const struct caller *c,
+                          const char *const *param)
 {
-	if (nseg != 1)
-		return api_fail(req, 404, "not_found", "no route %s", req->path);
-	if (strcmp(req->method, "GET") != 0)
-		return api_fail(req, 405, "method_not_allowed", "use GET");
+	int64_t id;
+	struct store_delivery d;
+	if (load(a, req, c, param[0], &id, &d))
+		return API_DONE;
+	int limit, n;
+	int64_t cursor, last;
+	if (api_page(req, &limit, &cursor))
+		return API_DONE;
+	json_t *items = attempts_page(a, id, cursor, limit, &n, &last);
+	if (!items)
+		return api_fail(req, 503, "unavailable", "cannot read attempts");
+	api_list(req, items, n, limit, last);
+	return API_DONE;
+}
+
+int api_delivery_list(struct api *a, struct api_req *req, const struct caller *c,
+                      const char *const *param)
+{
+	(void)param;
+	return list(a, req, c);
+}
+
+int api_opevent_list(struct api *a, struct api_req *req, const struct caller *c,
+                     const char *const *param)
+{
+	(void)param;
 	int limit;
 	int64_t cursor;
 	if (api_page(req, &limit, &cursor))

@@ -349,17 +349,15 @@ static int get_one(struct api *a, struct api_req *req, const struct caller *c, c
 	return API_DONE;
 }
 
-int api_events(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg)
+int api_event_ingest(struct api *a, struct api_req *req, const struct caller *c,
+                     const char *const *param)
 {
-	if (nseg == 1) {
-		if (strcmp(req->method, "POST") != 0)
-			return api_fail(req, 405, "method_not_allowed", "use POST");
-		return ingest(a, req, c);
-	}
-	if (nseg == 2) {
-		if (strcmp(req->method, "GET") != 0)
-			return api_fail(req, 405, "method_not_allowed", "use GET");
-		return get_one(a, req, c, seg[1]);
-	}
-	return api_fail(req, 404, "not_found", "no route %s", req->path);
+	(void)param;
+	return ingest(a, req, c);
+}
+
+int api_event_get(struct api *a, struct api_req *req, const struct caller *c,
+                  const char *const *param)
+{
+	return get_one(a, req, c, param[0]);
 }

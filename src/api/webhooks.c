@@ -1,5 +1,5 @@
 /*
- * webhooks: subscriptions, Gupy-compatible.
+ * webhooks: subscriptions, Gupy-compatible (routes and auth: the table in api.c).
  *
  *   POST   /api/v1/webhooks              create (Gupy's body + extensions)
  *   GET    /api/v1/webhooks              list
@@ -426,42 +426,71 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 	return API_DONE;
 }
 
-int api_webhooks(struct api *a, struct api_req *req, const struct caller *c, char **seg, int nseg)
+int api_webhook_create(struct api *a, struct api_req *req, const struct caller *c,
+                       const char *const *param)
 {
-	const char *m = req->method;
-	if (nseg == 1) {
-		if (strcmp(m, "POST") == 0)
-			return create(a, req, c);
-		if (strcmp(m, "GET") == 0)
-			return list(a, req, c);
-		return api_fail(req, 405, "method_not_allowed", "use GET or POST");
-	}
-	if (nseg > 3 || (nseg == 3 && strcmp(seg[2], "replay") != 0))
-		return api_fail(req, 404, "not_found", "no route %s", req->path);
+	(void)param;
+	return create(a, req, c);
+}
+
+int api_webhook_list(struct api *a, struct api_req *req, const struct caller *c,
+                     const char *const *param)
+{
+	(void)param;
+	return list(a, req, c);
+}
+
+enum one_op { ONE_GET, ONE_PATCH, ONE_DELETE, ONE_REPLAY };
+
+/* one: load the caller's webhook id and its stored config, then run op. */
+static int one(struct api *a, struct api_req *req, const struct caller *c, const char *id,
+               enum one_op op)
+{
 	struct store_webhook w;
 	api_lock(a);
-	int rc = store_webhook_get(a->s, c->company_seq, seg[1], &w);
+	int rc = store_webhook_get(a->s, c->company_seq, id, &w);
 	api_unlock(a);
 	if (rc)
 		return api_fail(req, rc == GERR_NOTFOUND ? 404 : 503,
 		                rc == GERR_NOTFOUND ? "not_found" : "unavailable", "no webhook %s",
-		                seg[1]);
+		                id);
 	json_t *cfg = json_loads(w.config, 0, NULL);
-	int out;
+	int out = API_DONE;
 	if (!cfg)
 		out = api_fail(req, 500, "internal", "stored webhook config is unreadable");
-	else if (nseg == 3)
-		out = strcmp(m, "POST") == 0 ? replay(a, req, &w)
-		                             : api_fail(req, 405, "method_not_allowed", "use POST");
-	else if (strcmp(m, "GET") == 0)
-		api_json(req, 200, answer(&w, cfg)), out = API_DONE;
-	else if (strcmp(m, "PATCH") == 0)
+	else if (op == ONE_REPLAY)
+		out = replay(a, req, &w);
+	else if (op == ONE_GET)
+		api_json(req, 200, answer(&w, cfg));
+	else if (op == ONE_PATCH)
 		out = patch(a, req, c, &w, cfg);
-	else if (strcmp(m, "DELETE") == 0)
-		out = delete (a, req, &w);
 	else
-		out = api_fail(req, 405, "method_not_allowed", "use GET, PATCH or DELETE");
+		out = delete (a, req, &w);
 	json_decref(cfg);
 	store_webhook_free(&w);
 	return out;
+}
+
+int api_webhook_get(struct api *a, struct api_req *req, const struct caller *c,
+                    const char *const *param)
+{
+	return one(a, req, c, param[0], ONE_GET);
+}
+
+int api_webhook_patch(struct api *a, struct api_req *req, const struct caller *c,
+                      const char *const *param)
+{
+	return one(a, req, c, param[0], ONE_PATCH);
+}
+
+int api_webhook_delete(struct api *a, struct api_req *req, const struct caller *c,
+                       const char *const *param)
+{
+	return one(a, req, c, param[0], ONE_DELETE);
+}
+
+int api_webhook_replay(struct api *a, struct api_req *req, const struct caller *c,
+                       const char *const *param)
+{
+	return one(a, req, c, param[0], ONE_REPLAY);
 }

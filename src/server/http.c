@@ -241,6 +241,11 @@ static void conn_answer(struct conn *c)
 	buf_puts(o, http_status_text(status));
 	buf_puts(o, "\r\nDate: ");
 	buf_puts(o, loop_date(c->lp));
+	if (status == 405 && c->req.allow[0]) {
+		buf_puts(o, "\r\nAllow: ");
+		buf_puts(o, c->req.allow);
+	}
+	c->req.allow[0] = '\0'; /* for this answer only */
 	if (status == 204 || status < 200) {
 		len = 0; /* no body, and no Content-Length either (RFC 9110 8.6) */
 	} else {
