@@ -60,10 +60,10 @@ class LostApiMessageTest(H.GanchoTestCase):
 
 
 class UnroutableWebhookTest(H.GanchoTestCase):
-    """Linking a new webhook into its company's list fails: it is stored (201) but
+    """Linking a webhook into its company's list always fails: it is stored (201) but
     cannot receive events, which must be loud (log, /healthz), and a restart loads it."""
 
-    gancho_env = {"GANCHO_FAULTS": "registry_alloc:1"}
+    gancho_env = {"GANCHO_FAULTS": "registry_alloc:1+"}
 
     def test_a_webhook_that_cannot_be_linked_is_loud_and_loads_after_a_restart(self):
         wh = self.create_webhook()
