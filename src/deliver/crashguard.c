@@ -17,14 +17,20 @@
  * as if gancho had never looked.
  *
  * Sanitizer builds report an error and then exit or abort from inside the
- * runtime; __sanitizer_set_death_callback (a weak symbol: absent without a
- * sanitizer) writes the marker on that path too (signal 0 in the marker).
+ * runtime (UBSan with halt_on_error exits 1, no signal at all), so the marker
+ * is also written by a death callback, __sanitizer_set_death_callback (signal
+ * 0 in the marker). A runtime linked into the program (clang) is reached
+ * through a weak symbol, absent without a sanitizer; GCC's runtimes are
+ * shared libraries, one per sanitizer (libasan, libubsan), each with its own
+ * callback, so each loaded one is asked by name.
  */
 #include "deliver/crashguard.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -106,6 +112,26 @@ static void on_sanitizer_death(void)
 	marker_write(0);
 }
 
+/* death_callback_in: register the death callback with one loaded sanitizer
+ * runtime (lib*san.so*); dl_iterate_phdr's callback. */
+static int death_callback_in(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	(void)size;
+	(void)ctx;
+	if (!info->dlpi_name || !strstr(info->dlpi_name, "san.so"))
+		return 0;
+	void *h = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
+	if (!h)
+		return 0;
+	void (*set)(void (*)(void));
+	void *sym = dlsym(h, "__sanitizer_set_death_callback");
+	memcpy(&set, &sym, sizeof(set));
+	if (set)
+		set(on_sanitizer_death);
+	dlclose(h);
+	return 0;
+}
+
 int crashguard_install(const char *db_url, const char *crash_file, struct gerr *err)
 {
 	int n;
@@ -138,6 +164,7 @@ int crashguard_install(const char *db_url, const char *crash_file, struct gerr *
 			                "cannot install a signal handler");
 	if (__sanitizer_set_death_callback)
 		__sanitizer_set_death_callback(on_sanitizer_death);
+	dl_iterate_phdr(death_callback_in, NULL);
 	return 0;
 }
 
@@ -206,12 +233,15 @@ int crashguard_recover(struct store *s, struct gerr *err)
 		unlink(marker_path);
 		return 0;
 	}
+	char how[32] = "a sanitizer report"; /* signal 0: the sanitizer's death callback */
+	if (sig)
+		snprintf(how, sizeof(how), "signal %d", sig);
 	char note[256];
 	snprintf(note, sizeof(note),
-	         "gancho crashed (signal %d) while handling delivery %lld; it was set aside as"
-	         " failed so it cannot crash gancho again (POST /api/v1/deliveries/%lld/retry"
-	         " sends it again)",
-	         sig, (long long)seq, (long long)seq);
+	         "gancho crashed (%s) while handling delivery %lld; it was set aside as failed so"
+	         " it cannot crash gancho again (POST /api/v1/deliveries/%lld/retry sends it"
+	         " again)",
+	         how, (long long)seq, (long long)seq);
 	int rc = store_delivery_set_aside(
 	    s, seq,
 	    "gancho crashed while handling this delivery; it was set aside so it cannot crash it"
