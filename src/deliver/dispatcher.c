@@ -46,6 +46,11 @@
  * company's hanging receivers may take only their share, and a fast
  * receiver keeps getting slots.
  *
+ * Crash guard: wherever data of one delivery or its receiver is handled
+ * (start, finish, the libcurl callbacks of its transfer) the dispatcher tells
+ * crashguard which delivery it is, so a crash there sets that delivery aside
+ * at the next start instead of crashing every start (crashguard.h).
+ *
  * Outcomes are collected per loop turn and handed to the committer as one
  * batch. Bodies are built once per event and shared; a task waiting for a
  * retry drops its body and reloads it from the store when its turn comes.
@@ -61,6 +66,7 @@
 #include "core/policy.h"
 #include "core/sign.h"
 #include "core/urlcheck.h"
+#include "deliver/crashguard.h"
 #include "deliver/engine_internal.h"
 #include "util/array.h"
 #include "util/clock.h"
@@ -202,6 +208,7 @@ struct dispatcher {
 	struct lane *short_lanes;          /* spilled lanes to read back */
 	struct lane *loading;              /* the lane being read back: not capped */
 	int lane_max, lane_low;            /* a spilled lane reads more back below lane_low */
+	long fault_status;                 /* test hook, see dispatcher_init; 0: off */
 };
 
 /* ---- small containers --------------------------------------------------------------- */
@@ -726,11 +733,13 @@ static bool task_add(struct dispatcher *d, const struct store_task *st, struct p
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct xfer *x = userdata;
+	int64_t guard = crashguard_enter(x->task->seq);
 	size_t n = size * nmemb;
 	size_t room = sizeof(x->resp) - x->resp_len;
 	size_t k = n < room ? n : room;
 	memcpy(x->resp + x->resp_len, ptr, k);
 	x->resp_len += k;
+	crashguard_leave(guard);
 	return n;
 }
 
@@ -741,6 +750,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct xfer *x = userdata;
+	int64_t guard = crashguard_enter(x->task->seq);
 	size_t n = size * nmemb;
 	static const char name[] = "retry-after:";
 
@@ -756,6 +766,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 		memcpy(x->retry_after, v, k);
 		x->retry_after[k] = '\0';
 	}
+	crashguard_leave(guard);
 	return n;
 }
 
@@ -863,6 +874,7 @@ static void start(struct dispatcher *d, struct task *t, int64_t now)
 {
 	struct wstate *ws = t->ws;
 	struct webhook *w = ws->w;
+	int64_t guard = crashguard_enter(t->seq);
 	ready_remove(d, ws, t);
 	if (!t->payload)
 		t->payload = load_payload(d, t->event_seq);
@@ -872,6 +884,7 @@ static void start(struct dispatcher *d, struct task *t, int64_t now)
 		struct outcome_item *o = out_new(d, t, DLV_FAILED);
 		snprintf(o->error, sizeof(o->error), "event body could not be loaded");
 		task_free(d, t, now);
+		crashguard_leave(guard);
 		return;
 	}
 	struct xfer *x = d->free_xfers;
@@ -929,6 +942,7 @@ static void start(struct dispatcher *d, struct task *t, int64_t now)
 	CURLMcode mc = curl_multi_add_handle(d->e->multi, c);
 	if (mc != CURLM_OK)
 		finish(d, x, CURLE_FAILED_INIT, now);
+	crashguard_leave(guard);
 }
 
 /* rate_ok: take a token of the webhook's rateLimit, or say when one will be there. */
@@ -1137,9 +1151,12 @@ static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t n
 	CURL *c = x->easy;
 	long code = 0;
 	int64_t retry_after_ms = -1;
+	int64_t guard = crashguard_enter(t->seq);
 	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code < 0 ||
 	    code > 999)
 		code = 0; /* libcurl reads three digits; anything else is no answer */
+	if (d->fault_status && code == d->fault_status)
+		abort(); /* test hook (GANCHO_FAULT_CRASH_STATUS): a crash on this outcome */
 	if (code == 429 || code == 503)
 		retry_after_ms = policy_retry_after_ms(x->retry_after, now);
 	curl_multi_remove_handle(d->e->multi, c);
@@ -1256,6 +1273,7 @@ static void finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t n
 	}
 	if (gone)
 		hold_all(d, ws, now);
+	crashguard_leave(guard);
 }
 
 /* ---- inbox and refill --------------------------------------------------------------------- */
@@ -1616,6 +1634,20 @@ int dispatcher_init(struct engine *e, struct gerr *err)
 	}
 	d->shared = e->shared;
 	d->listen_fd = -1;
+	/* Test hook, for tests/integration/test_crash_guard.py only: with
+	 * GANCHO_FAULT_CRASH_STATUS=N (100..999), an answer with status N makes
+	 * the outcome's handling abort(), as a bug would. Unset (the only setting
+	 * a deployment has), nothing changes. */
+	const char *fault = getenv("GANCHO_FAULT_CRASH_STATUS");
+	if (fault && *fault) {
+		char *end;
+		long v = strtol(fault, &end, 10);
+		if (!*end && v >= 100 && v <= 999) {
+			d->fault_status = v;
+			log_warn("fault_hook",
+			         "crash_status=%ld note=\"test hook: aborts on this status\"", v);
+		}
+	}
 	if (d->shared) {
 		/* Recovery with several nodes is claiming: what we owned before a
 		 * crash comes back to us or to others once our old id is reaped. */

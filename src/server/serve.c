@@ -1,7 +1,8 @@
 /*
  * serve: see serve.h.
  *
- * Start order: store (migrations) → registry → engine (committer, dispatcher,
+ * Start order: store (migrations) → registry → crash guard (a delivery that
+ * crashed the last run is set aside, crashguard.h) → engine (committer, dispatcher,
  * which begins by recovering every open delivery) → API → HTTP. Signals are
  * blocked in every thread and taken here with sigwait, so no handler runs in
  * the middle of a commit.
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "deliver/crashguard.h"
 #include "deliver/engine.h"
 #include "deliver/registry.h"
 #include "server/http.h"
@@ -54,6 +56,9 @@ static void usage(FILE *out)
 	    "                         companies and webhooks (default 1024)\n"
 	    "  --threads N            HTTP threads (default 2)\n"
 	    "  --log-level LEVEL      debug|info|warn|error (GANCHO_LOG_LEVEL, default info)\n"
+	    "  --crash-file PATH      marker of a delivery gancho crashed on (GANCHO_CRASH_FILE,\n"
+	    "                         default PATH.crashed for sqlite:PATH, else "
+	    "./gancho.crashed)\n"
 	    "\n"
 	    "The admin token that creates companies comes from GANCHO_ADMIN_TOKEN.\n"
 	    "SIGTERM or SIGINT stops taking work, finishes what is in flight, and exits 0.\n");
@@ -111,6 +116,7 @@ int serve_main(int argc, char **argv)
 	bool dev = strcmp(env_or("GANCHO_DEV", "0"), "1") == 0;
 	long long max_body = 1048576, deact = 604800, window = 20000, threads = 2, inflight = 1024;
 	const char *lvl = env_or("GANCHO_LOG_LEVEL", "info");
+	const char *crash_file = env_or("GANCHO_CRASH_FILE", NULL);
 	if (parse_num("GANCHO_MAX_BODY", env_or("GANCHO_MAX_BODY", "1048576"), 1024, 64LL << 20,
 	              &max_body) ||
 	    parse_num("GANCHO_DEACTIVATE_AFTER", env_or("GANCHO_DEACTIVATE_AFTER", "604800"), 1,
@@ -127,6 +133,7 @@ int serve_main(int argc, char **argv)
 	    {"max-inflight", required_argument, NULL, 'm'},
 	    {"threads", required_argument, NULL, 't'},
 	    {"log-level", required_argument, NULL, 'L'},
+	    {"crash-file", required_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -159,6 +166,7 @@ int serve_main(int argc, char **argv)
 				return 2;
 			break;
 		case 'L': lvl = optarg; break;
+		case 'C': crash_file = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -207,7 +215,8 @@ int serve_main(int argc, char **argv)
 	struct engine *eng = NULL;
 	struct api *api = NULL;
 	struct http_server *http = NULL;
-	if (!reg || store_open(db, &boot, &err) || registry_load(reg, boot, &err))
+	if (!reg || crashguard_install(db, crash_file, &err) || store_open(db, &boot, &err) ||
+	    registry_load(reg, boot, &err) || crashguard_recover(boot, &err))
 		goto out;
 	store_close(boot);
 	boot = NULL;

@@ -60,6 +60,8 @@ struct store_ops {
 	int (*webhook_release_held)(struct store *s, int64_t webhook_seq, int64_t now);
 	int (*webhook_fail_open)(struct store *s, int64_t webhook_seq, const char *reason,
 	                         int64_t now);
+	int (*delivery_set_aside)(struct store *s, int64_t seq, const char *error, const char *note,
+	                          int64_t now);
 	int (*delivery_list)(struct store *s, int64_t company_seq,
 	                     const struct store_delivery_filter *f, int64_t before_seq, int limit,
 	                     struct store_delivery *out, int *n);

@@ -2329,6 +2329,35 @@ static int pg_webhook_fail_open(struct store *st, int64_t webhook_seq, const cha
 	                 &p, false, false));
 }
 
+static int pg_delivery_set_aside(struct store *st, int64_t seq, const char *error, const char *note,
+                                 int64_t now)
+{
+	struct params p = {0};
+	p_i64(&p, seq);
+	p_text(&p, error);
+	p_i64(&p, now);
+	p_text(&p, note);
+	/* One statement, so one transaction: the delivery, its attempt row and
+	 * the operator record go together or not at all. */
+	PGresult *r =
+	    q(PG(st),
+	      "WITH d AS (UPDATE deliveries SET status = 3, attempts = attempts + 1,"
+	      " last_http_status = 0, last_error = $2::text, updated_at = $3::int8"
+	      " WHERE seq = $1::int8 AND status IN (0, 1)"
+	      " RETURNING seq, company_seq, webhook_seq),"
+	      " a AS (INSERT INTO attempts(delivery_seq, at, http_status, latency_ms, error)"
+	      " SELECT seq, $3::int8, 0, 0, $2::text FROM d),"
+	      " o AS (INSERT INTO opevents(company_seq, at, kind, webhook_seq, message)"
+	      " SELECT company_seq, $3::int8, 'delivery.set_aside', webhook_seq, $4::text"
+	      " FROM d) SELECT count(*) FROM d",
+	      &p, false, false);
+	if (!r)
+		return GERR_IO;
+	int n = PQntuples(r) == 1 ? (int)col_i64(r, 0, 0) : -1;
+	PQclear(r);
+	return n < 0 ? GERR_IO : n;
+}
+
 /* ---- deliveries, attempts, events, operator records -------------------------------------------
  */
 
@@ -2623,6 +2652,7 @@ static const struct store_ops postgres_ops = {
     .webhook_each = pg_webhook_each,
     .webhook_release_held = pg_webhook_release_held,
     .webhook_fail_open = pg_webhook_fail_open,
+    .delivery_set_aside = pg_delivery_set_aside,
     .delivery_list = pg_delivery_list,
     .delivery_get = pg_delivery_get,
     .delivery_retry = pg_delivery_retry,

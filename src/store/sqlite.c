@@ -1089,6 +1089,44 @@ static int sqlite_webhook_fail_open(struct store *s, int64_t webhook_seq, const 
 	return exec_changes(s, st);
 }
 
+static int sqlite_delivery_set_aside(struct store *s, int64_t seq, const char *error,
+                                     const char *note, int64_t now)
+{
+	static const char *const sql[] = {
+	    "UPDATE deliveries SET status = 3, attempts = attempts + 1, last_http_status = 0,"
+	    " last_error = ?2, updated_at = ?3 WHERE seq = ?1 AND status IN (0, 1)",
+	    "INSERT INTO attempts(delivery_seq, at, http_status, latency_ms, error, response)"
+	    " VALUES(?1, ?3, 0, 0, ?2, NULL)",
+	    "INSERT INTO opevents(company_seq, at, kind, webhook_seq, message)"
+	    " SELECT company_seq, ?3, 'delivery.set_aside', webhook_seq, ?4 FROM deliveries"
+	    " WHERE seq = ?1",
+	};
+	if (exec_sql(SQ(s)->db, "BEGIN IMMEDIATE"))
+		return GERR_IO;
+	int changed = 0;
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st = q_prepare(s, sql[i]);
+		if (!st)
+			goto fail;
+		sqlite3_bind_int64(st, 1, seq);
+		bind_text(st, 2, error);
+		sqlite3_bind_int64(st, 3, now);
+		if (i == 2)
+			bind_text(st, 4, note);
+		int rc = exec_changes(s, st);
+		if (rc < 0)
+			goto fail;
+		if (i == 0 && (changed = rc) == 0)
+			break; /* not open (finished, retried by hand) or no such delivery */
+	}
+	if (exec_sql(SQ(s)->db, "COMMIT"))
+		goto fail;
+	return changed;
+fail:
+	exec_sql(SQ(s)->db, "ROLLBACK");
+	return GERR_IO;
+}
+
 /* ---- deliveries, attempts, events, operator records ---------------------------------------- */
 
 #define DELIVERY_SELECT                                                                            \
@@ -1476,6 +1514,7 @@ static const struct store_ops sqlite_ops = {
     .webhook_each = sqlite_webhook_each,
     .webhook_release_held = sqlite_webhook_release_held,
     .webhook_fail_open = sqlite_webhook_fail_open,
+    .delivery_set_aside = sqlite_delivery_set_aside,
     .delivery_list = sqlite_delivery_list,
     .delivery_get = sqlite_delivery_get,
     .delivery_retry = sqlite_delivery_retry,

@@ -267,6 +267,12 @@ int store_webhook_fail_open(struct store *s, int64_t webhook_seq, const char *re
 	return s->ops->webhook_fail_open(s, webhook_seq, reason, now);
 }
 
+int store_delivery_set_aside(struct store *s, int64_t seq, const char *error, const char *note,
+                             int64_t now)
+{
+	return s->ops->delivery_set_aside(s, seq, error, note, now);
+}
+
 int store_delivery_list(struct store *s, int64_t company_seq, const struct store_delivery_filter *f,
                         int64_t before_seq, int limit, struct store_delivery *out, int *n)
 {

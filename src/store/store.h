@@ -322,6 +322,14 @@ void store_webhook_free(struct store_webhook *w);
  * number of rows changed, or a negative error. */
 int store_webhook_release_held(struct store *s, int64_t webhook_seq, int64_t now);
 int store_webhook_fail_open(struct store *s, int64_t webhook_seq, const char *reason, int64_t now);
+/* store_delivery_set_aside: an open (pending or held) delivery becomes failed
+ * in one transaction, with an attempt row and last error `error`, and an
+ * operator record (kind delivery.set_aside, message `note`) for its company.
+ * For a delivery that gancho crashed while handling (crashguard.h). Returns 1
+ * when set aside, 0 when the delivery is not open (or does not exist): then
+ * nothing changes; a negative error when the store fails. */
+int store_delivery_set_aside(struct store *s, int64_t seq, const char *error, const char *note,
+                             int64_t now);
 
 /* Deliveries and attempts. */
 int store_delivery_list(struct store *s, int64_t company_seq, const struct store_delivery_filter *f,

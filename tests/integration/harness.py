@@ -1050,3 +1050,24 @@ class GanchoTestCase(unittest.TestCase):
 def urllib_quote(s):
     from urllib.parse import quote
     return quote(str(s), safe="")
+
+
+# ---------------------------------------------------------------------------
+# crashes on purpose (test_crash_guard.py)
+
+def crash_marker_path(g):
+    """Where gancho marks the delivery it crashed on, for g's database (crashguard.h):
+    PATH.crashed for sqlite:PATH, else ./gancho.crashed in its working directory."""
+    if g.db.startswith("sqlite:"):
+        return g.db[len("sqlite:"):] + ".crashed"
+    return os.path.join(g.dir, "gancho.crashed")
+
+
+def wait_exit(g, timeout=20.0):
+    """Wait for g's process to end by itself (an expected crash); returns its exit code
+    (negative: the signal that ended it). AssertionError if it is still running."""
+    try:
+        return g.proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("gancho still running %.0f s later (expected it to crash); log tail:\n%s"
+                             % (timeout, g.log_tail()))
