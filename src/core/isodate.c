@@ -69,7 +69,7 @@ static int isodate_fail(struct gerr *err, const char *field, const char *s, size
 int isodate_parse(const char *s, size_t n, struct isodate *out, const char *field, struct gerr *err)
 {
 	size_t i = 0;
-	int y, mo, d, h, mi, sec, frac = 0, ndig = 0;
+	int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, frac = 0, ndig = 0;
 	char why[96];
 
 	/* FAIL: refuse with a fixed reason; FAILF: with a formatted one. */
