@@ -870,6 +870,13 @@ static struct fnode *fcomp_filter(struct fcomp *c, const json_t *f, int depth)
 			return NULL;
 		}
 	}
+	if (n->nkids == 1) { /* an AND of one: the clause itself */
+		struct fnode *only = n->kids[0];
+		n->nkids = 0;
+		fnode_free(n);
+		c->nodes--;
+		return only;
+	}
 	return n;
 }
 
