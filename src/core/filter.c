@@ -674,6 +674,67 @@ static const struct {
 
 static struct fnode *fcomp_filter(struct fcomp *c, const json_t *f, int depth);
 
+/* filter_regex_repeats_ok: the bounds of pat's repetitions {n}, {n,} and
+ * {n,m} (outside bracket expressions) multiply to at most
+ * FILTER_REGEX_REPEAT_MAX. regcomp expands each bound into copies of what it
+ * repeats, so nested bounds within 256 bytes ("((a{255}){255}){255}") would
+ * cost gigabytes; counting as if every bound were nested is the simple,
+ * safe side. */
+static bool filter_regex_repeats_ok(const char *pat)
+{
+	unsigned long long product = 1;
+	for (const char *p = pat; *p; p++) {
+		if (*p == '\\') {
+			if (!*++p)
+				break;
+			continue;
+		}
+		if (*p == '[') { /* to the closing ']'; a ']' first is literal */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']') {
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+					const char *e = strchr(p + 2, ']');
+					p = e ? e : p + strlen(p) - 1;
+				}
+				p++;
+			}
+			if (!*p)
+				break;
+			continue;
+		}
+		if (*p != '{' || p[1] < '0' || p[1] > '9')
+			continue;
+		unsigned long long bound = 0, n = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			n = n * 10 + (unsigned long long)(*p - '0');
+			if (n > FILTER_REGEX_REPEAT_MAX)
+				return false;
+		}
+		bound = n;
+		if (*p == ',') {
+			n = 0;
+			for (p++; *p >= '0' && *p <= '9'; p++) {
+				n = n * 10 + (unsigned long long)(*p - '0');
+				if (n > FILTER_REGEX_REPEAT_MAX)
+					return false;
+			}
+			if (n > bound)
+				bound = n;
+		}
+		if (bound > 1)
+			product *= bound;
+		if (product > FILTER_REGEX_REPEAT_MAX)
+			return false;
+		if (!*p)
+			break;
+	}
+	return true;
+}
+
 /* fcomp_regex: the pattern of {"$regex": p} compiled into n. */
 static bool fcomp_regex(struct fcomp *c, struct fnode *n, const char *path, const json_t *arg)
 {
@@ -694,6 +755,8 @@ static bool fcomp_regex(struct fcomp *c, struct fnode *n, const char *path, cons
 			why = "$regex: back-references (\\1 to \\9) are not supported";
 		k++;
 	}
+	if (!why && !filter_regex_repeats_ok(pat))
+		why = "$regex: repetition counts ({n,m}) multiply to more than 1000";
 	if (why) {
 		filter_fail(c->err, path, why);
 		return false;

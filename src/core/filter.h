@@ -47,6 +47,8 @@ int filter_validate(const json_t *filter, struct gerr *err);
 #define FILTER_MAX_LIST          32
 #define FILTER_REGEX_MAX         256
 #define FILTER_REGEX_SUBJECT_MAX 65536
+/* The bounds {n,m} of a pattern's repetitions, multiplied, at most this. */
+#define FILTER_REGEX_REPEAT_MAX 1000
 /* filter_key_string: the value at path as an ordering key (a FIFO lane's
  * name): strings decoded, integers and true/false/null in their JSON text,
  * other numbers as jansson prints the nearest double (their own text when no

@@ -62,6 +62,7 @@ class FilterOperatorsTest(H.GanchoTestCase):
             ({"data.x": {"$regex": "(a"}}, "$regex"),
             ({"data.x": {"$regex": "(a)\\1"}}, "back-references"),
             ({"data.x": {"$regex": "a" * 257}}, "256 bytes"),
+            ({"data.x": {"$regex": "((a{255}){255}){255}"}}, "more than 1000"),
             ({"data.x": {"$gt": True}}, "number or a string"),
             ({"$or": []}, "1 to 32"),
             ({"$or": [{"a": k} for k in range(33)]}, "1 to 32"),

@@ -445,6 +445,14 @@ static void test_ops_sets_regex(void **state)
 	refused(pat, "longer than 256 bytes");
 	snprintf(pat, sizeof(pat), "{\"a\": {\"$regex\": \"%0256d\"}}", 0);
 	assert_false(match(pat, d));
+	/* repetition bounds multiply: nested ones would make regcomp blow up */
+	refused("{\"a\": {\"$regex\": \"(((a{255}){255}){255})\"}}", "multiply to more than 1000");
+	refused("{\"a\": {\"$regex\": \"a{1001}\"}}", "multiply to more than 1000");
+	refused("{\"a\": {\"$regex\": \"a{2,99999999999999999999999}\"}}", "more than 1000");
+	refused("{\"a\": {\"$regex\": \"(a{10}){10}b{11}\"}}", "more than 1000");
+	assert_true(match("{\"data.s\": {\"$regex\": \"^(a{0,10}p{1,10}){1,10}to$\"}}", d));
+	assert_true(match("{\"data.s\": {\"$regex\": \"^a[{]?p\\\\{?t[[:alpha:]{9999}]$\"}}", d));
+	assert_false(match("{\"data.s\": {\"$regex\": \"a{1000}\"}}", d));
 	/* an escaped backslash before a digit is no back-reference */
 	assert_false(match("{\"data.s\": {\"$regex\": \"\\\\\\\\1\"}}", d));
 
