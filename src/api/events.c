@@ -113,7 +113,7 @@ static int select_hooks(struct ingest *in, struct webhook **hooks, int n, const 
 {
 	bool parse = false;
 	for (int i = 0; i < n; i++)
-		parse |= hooks[i]->filter || hooks[i]->ordering_key;
+		parse |= hooks[i]->matcher || hooks[i]->ordering_key;
 	struct buf doc;
 	buf_init(&doc);
 	if (parse)
@@ -132,7 +132,7 @@ static int select_hooks(struct ingest *in, struct webhook **hooks, int n, const 
 	int k = 0;
 	for (int i = 0; i < n; i++) {
 		struct webhook *w = hooks[i];
-		if (w->filter && !filter_match(w->filter, doc.data, doc.len)) {
+		if (w->matcher && !filter_eval(w->matcher, doc.data, doc.len)) {
 			webhook_unref(w);
 			continue;
 		}

@@ -304,14 +304,14 @@ static bool replay_matches(const struct webhook *cw, const char *company,
 	okey[0] = '\0';
 	if (!webhook_wants(cw, ev->event, ev->unit))
 		return false;
-	if (!cw->filter && !cw->ordering_key)
+	if (!cw->matcher && !cw->ordering_key)
 		return true;
 	char date[DATE_STR_LEN];
 	envelope_format_date(ev->date_ms, date);
 	struct buf doc;
 	buf_init(&doc);
 	envelope_match_doc(&doc, company, ev->id, ev->event, date, ev->unit, ev->data, ev->datalen);
-	bool ok = !doc.oom && (!cw->filter || filter_match(cw->filter, doc.data, doc.len));
+	bool ok = !doc.oom && filter_eval(cw->matcher, doc.data, doc.len);
 	if (ok && cw->ordering_key)
 		filter_key_string(doc.data, doc.len, cw->ordering_key, okey, okeysz);
 	buf_free(&doc);

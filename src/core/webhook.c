@@ -600,6 +600,8 @@ int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t comp
 	w->unit = dup_str(json_string_value(json_object_get(cfg, "unit")));
 	json_t *f = json_object_get(cfg, "filter");
 	w->filter = f && !json_is_null(f) ? json_incref(f) : NULL;
+	if (w->filter && !(w->matcher = filter_compile(w->filter, err)))
+		goto fail;
 	const json_t *rp = json_object_get(cfg, "retryPolicy");
 	if (policy_load(rp, &w->policy, err))
 		goto fail;
@@ -670,6 +672,7 @@ void webhook_unref(struct webhook *w)
 	free(w->events);
 	free(w->unit);
 	json_decref(w->filter);
+	filter_free(w->matcher);
 	free(w->ordering_key);
 	free(w->auth_header);
 	if (w->secret) {

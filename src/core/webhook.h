@@ -18,6 +18,8 @@
 #include "core/sign.h"
 #include "util/gerr.h"
 
+struct filter; /* core/filter.h */
+
 /* Standard Webhooks keys that may sign at once: the current one and up to
  * seven previous ones, each signing for WEBHOOK_ROTATION_MS after it was
  * replaced. Eight signatures fit the dispatcher's header line. */
@@ -36,8 +38,9 @@ struct webhook {
 	char *url;
 	char **events;
 	int nevents;
-	char *unit;     /* NULL = every unit */
-	json_t *filter; /* NULL = none */
+	char *unit;             /* NULL = every unit */
+	json_t *filter;         /* as configured, NULL = none */
+	struct filter *matcher; /* filter compiled, what events are matched by */
 	struct policy policy;
 	bool fifo;
 	char *ordering_key; /* NULL = whole webhook is one FIFO lane */
