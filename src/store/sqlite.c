@@ -290,7 +290,7 @@ static void sqlite_close(struct store *s)
 
 static int sqlite_ping(struct store *s)
 {
-	return exec_sql(SQ(s)->db, "SELECT 1");
+	return exec_sql(SQ(s)->db, "SELECT 1") ? GERR_IO : 0;
 }
 
 /* ---- helpers -------------------------------------------------------------------- */
@@ -804,6 +804,7 @@ static int sqlite_company_list(struct store *s, int64_t before_seq, int limit,
 {
 	sqlite3_stmt *st = q_prepare(s, "SELECT " COMPANY_COLS " FROM companies WHERE seq < ?"
 	                                " ORDER BY seq DESC LIMIT ?");
+	*n = 0;
 	if (!st)
 		return GERR_IO;
 	sqlite3_bind_int64(st, 1, before_seq ? before_seq : INT64_MAX);
@@ -1019,6 +1020,7 @@ static int sqlite_webhook_list(struct store *s, int64_t company_seq, int64_t bef
 	sqlite3_stmt *st =
 	    q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = ?"
 	                 " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
+	*n = 0;
 	if (!st)
 		return GERR_IO;
 	sqlite3_bind_int64(st, 1, company_seq);
@@ -1163,6 +1165,7 @@ static int sqlite_delivery_list(struct store *s, int64_t company_seq,
 	                      " AND (?4 < 0 OR d.status = ?4) AND (?5 IS NULL OR e.event = ?5)"
 	                      " ORDER BY d.seq DESC LIMIT ?6";
 	sqlite3_stmt *st = q_prepare(s, sql);
+	*n = 0;
 	if (!st)
 		return GERR_IO;
 	sqlite3_bind_int64(st, 1, f->webhook_seq);
@@ -1322,6 +1325,7 @@ static int sqlite_event_range(struct store *s, int64_t company_seq, int64_t sinc
 	sqlite3_stmt *st = q_prepare(s, "SELECT seq, company_seq, id, event, date_ms, unit, data"
 	                                " FROM events WHERE company_seq = ? AND date_ms >= ?"
 	                                " AND date_ms < ? AND seq > ? ORDER BY seq LIMIT ?");
+	*n = 0;
 	if (!st)
 		return GERR_IO;
 	sqlite3_bind_int64(st, 1, company_seq);
@@ -1353,6 +1357,7 @@ static int sqlite_opevent_list(struct store *s, int64_t company_seq, int64_t bef
 	                 " FROM opevents o LEFT JOIN webhooks w ON w.seq = o.webhook_seq"
 	                 " WHERE o.company_seq = ? AND o.seq < ?"
 	                 " ORDER BY o.seq DESC LIMIT ?");
+	*n = 0;
 	if (!st)
 		return GERR_IO;
 	sqlite3_bind_int64(st, 1, company_seq);
@@ -1427,6 +1432,7 @@ static int sqlite_load_owned(struct store *s, const char *node, const int64_t *s
 	sqlite3_stmt *st = q_prepare(s, "SELECT seq, event_seq, webhook_seq, next_at,"
 	                                " first_attempt_at, attempts, okey FROM deliveries"
 	                                " WHERE seq = ? AND status = 0");
+	*n = 0;
 	if (!st)
 		return GERR_IO;
 	int k = 0;
