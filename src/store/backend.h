@@ -1,84 +1,73 @@
 /*
  * backend: what a storage engine implements behind store.h. Each backend
  * defines a struct that begins with struct store and fills a struct
- * store_ops; store.c dispatches every store_* call through it.
+ * store_ops; store.c dispatches every store_* call through it. Both the table
+ * and the dispatch come from one list, STORE_OPS below.
  */
 #ifndef GANCHO_STORE_BACKEND_H
 #define GANCHO_STORE_BACKEND_H
 
 #include "store/store.h"
 
+/* STORE_OPS(X): every operation a backend implements, one line each:
+ * X(return type, name, (parameters), (arguments)). From this list come the
+ * fields of struct store_ops, store.c's store_<name> functions (which only
+ * forward) and each backend's table (<prefix>_<name>). A new operation is its
+ * documented declaration in store.h, its line here, and one function per
+ * backend; the compiler checks that the four agree. */
+/* clang-format off */
+#define STORE_OPS(X) \
+	X(int, ping, (struct store *s), (s)) \
+	X(int, commit, (struct store *s, struct store_batch *b, struct gerr *err), (s, b, err)) \
+	X(int, open_after, (struct store *s, int64_t after_seq, int limit, struct store_task *out, int *n), (s, after_seq, limit, out, n)) \
+	X(int, open_for_webhook, (struct store *s, int64_t webhook_seq, int64_t after_seq, int limit, struct store_task *out, int *n), (s, webhook_seq, after_seq, limit, out, n)) \
+	X(int, open_due, (struct store *s, int64_t after_next_at, int64_t after_seq, int64_t due_before, int limit, struct store_task *out, int *n), (s, after_next_at, after_seq, due_before, limit, out, n)) \
+	X(int, event_load, (struct store *s, int64_t event_seq, struct store_event *out), (s, event_seq, out)) \
+	X(bool, shared, (struct store *s), (s)) \
+	X(int, node_join, (struct store *s, const char *node, int64_t now), (s, node, now)) \
+	X(int, node_beat, (struct store *s, const char *node, int64_t now), (s, node, now)) \
+	X(int, node_reap, (struct store *s, int64_t dead_before, int *n), (s, dead_before, n)) \
+	X(int, node_leave, (struct store *s, const char *node), (s, node)) \
+	X(int, claim, (struct store *s, const char *node, int64_t due_before, int limit, struct store_task *out, int *n), (s, node, due_before, limit, out, n)) \
+	X(int, release, (struct store *s, const char *node, const int64_t *seqs, int n), (s, node, seqs, n)) \
+	X(int, load_owned, (struct store *s, const char *node, const int64_t *seqs, int nseqs, struct store_task *out, int *n), (s, node, seqs, nseqs, out, n)) \
+	X(int, listen_fd, (struct store *s), (s)) \
+	X(int, notifications, (struct store *s, void (*fn)(void *ctx, const char *payload), void *ctx), (s, fn, ctx)) \
+	X(int, notify, (struct store *s, const char *payload), (s, payload)) \
+	X(int, company_create, (struct store *s, const char *name, const char *event_types, struct store_company *out, struct gerr *err), (s, name, event_types, out, err)) \
+	X(int, company_list, (struct store *s, int64_t before_seq, int limit, struct store_company *out, int *n), (s, before_seq, limit, out, n)) \
+	X(int, company_get, (struct store *s, int64_t seq, struct store_company *out), (s, seq, out)) \
+	X(int, company_set_event_types, (struct store *s, int64_t seq, const char *event_types), (s, seq, event_types)) \
+	X(int, token_add, (struct store *s, int64_t company_seq, const char *token_hash), (s, company_seq, token_hash)) \
+	X(int, token_lookup, (struct store *s, const char *token_hash, int64_t *company_seq), (s, token_hash, company_seq)) \
+	X(int, token_each, (struct store *s, void (*fn)(void *ctx, const char *hash, int64_t company_seq), void *ctx), (s, fn, ctx)) \
+	X(int, token_list, (struct store *s, int64_t company_seq, struct store_token *out, int max, int *n), (s, company_seq, out, max, n)) \
+	X(int, token_revoke, (struct store *s, int64_t company_seq, const char *id, char hash[65], struct gerr *err), (s, company_seq, id, hash, err)) \
+	X(int, webhook_insert, (struct store *s, struct store_webhook *w, struct gerr *err), (s, w, err)) \
+	X(int, webhook_update, (struct store *s, const struct store_webhook *w), (s, w)) \
+	X(int, webhook_by_seq, (struct store *s, int64_t seq, struct store_webhook *out), (s, seq, out)) \
+	X(int, webhook_get, (struct store *s, int64_t company_seq, const char *id, struct store_webhook *out), (s, company_seq, id, out)) \
+	X(int, webhook_list, (struct store *s, int64_t company_seq, int64_t before_seq, int limit, struct store_webhook *out, int *n), (s, company_seq, before_seq, limit, out, n)) \
+	X(int, webhook_each, (struct store *s, void (*fn)(void *ctx, struct store_webhook *w), void *ctx), (s, fn, ctx)) \
+	X(int, webhook_release_held, (struct store *s, int64_t webhook_seq, int64_t now), (s, webhook_seq, now)) \
+	X(int, webhook_fail_open, (struct store *s, int64_t webhook_seq, const char *reason, int64_t now), (s, webhook_seq, reason, now)) \
+	X(int, delivery_set_aside, (struct store *s, int64_t seq, const char *error, const char *note, int64_t now), (s, seq, error, note, now)) \
+	X(int, delivery_list, (struct store *s, int64_t company_seq, const struct store_delivery_filter *f, int64_t before_seq, int limit, struct store_delivery *out, int *n), (s, company_seq, f, before_seq, limit, out, n)) \
+	X(int, delivery_get, (struct store *s, int64_t company_seq, int64_t seq, struct store_delivery *out), (s, company_seq, seq, out)) \
+	X(int, delivery_retry, (struct store *s, int64_t company_seq, int64_t seq, int64_t now, struct store_task *task, struct gerr *err), (s, company_seq, seq, now, task, err)) \
+	X(int, attempt_list, (struct store *s, int64_t delivery_seq, int64_t after_seq, int limit, struct store_attempt *out, int *n), (s, delivery_seq, after_seq, limit, out, n)) \
+	X(int, attempt_latest, (struct store *s, int64_t delivery_seq, int limit, struct store_attempt *out, int *n), (s, delivery_seq, limit, out, n)) \
+	X(int, event_get, (struct store *s, int64_t company_seq, const char *id, struct store_event *out), (s, company_seq, id, out)) \
+	X(int, event_range, (struct store *s, int64_t company_seq, int64_t since_ms, int64_t until_ms, int64_t after_seq, int limit, struct store_event *out, int *n), (s, company_seq, since_ms, until_ms, after_seq, limit, out, n)) \
+	X(int, opevent_list, (struct store *s, int64_t company_seq, int64_t before_seq, int limit, struct store_opevent *out, int *n), (s, company_seq, before_seq, limit, out, n))
+/* clang-format on */
+
 struct store_ops {
 	const char *name;
 	void (*close)(struct store *s);
-	int (*ping)(struct store *s);
-	int (*commit)(struct store *s, struct store_batch *b, struct gerr *err);
-	int (*open_after)(struct store *s, int64_t after_seq, int limit, struct store_task *out,
-	                  int *n);
-	int (*open_for_webhook)(struct store *s, int64_t webhook_seq, int64_t after_seq, int limit,
-	                        struct store_task *out, int *n);
-	int (*open_due)(struct store *s, int64_t after_next_at, int64_t after_seq,
-	                int64_t due_before, int limit, struct store_task *out, int *n);
-	int (*event_load)(struct store *s, int64_t event_seq, struct store_event *out);
-	bool (*shared)(struct store *s);
-	int (*node_join)(struct store *s, const char *node, int64_t now);
-	int (*node_beat)(struct store *s, const char *node, int64_t now);
-	int (*node_reap)(struct store *s, int64_t dead_before, int *n);
-	int (*node_leave)(struct store *s, const char *node);
-	int (*claim)(struct store *s, const char *node, int64_t due_before, int limit,
-	             struct store_task *out, int *n);
-	int (*release)(struct store *s, const char *node, const int64_t *seqs, int n);
-	int (*load_owned)(struct store *s, const char *node, const int64_t *seqs, int nseqs,
-	                  struct store_task *out, int *n);
-	int (*listen_fd)(struct store *s);
-	int (*notifications)(struct store *s, void (*fn)(void *ctx, const char *payload),
-	                     void *ctx);
-	int (*notify)(struct store *s, const char *payload);
-	int (*company_create)(struct store *s, const char *name, const char *event_types,
-	                      struct store_company *out, struct gerr *err);
-	int (*company_list)(struct store *s, int64_t before_seq, int limit,
-	                    struct store_company *out, int *n);
-	int (*company_get)(struct store *s, int64_t seq, struct store_company *out);
-	int (*company_set_event_types)(struct store *s, int64_t seq, const char *event_types);
-	int (*token_add)(struct store *s, int64_t company_seq, const char *token_hash);
-	int (*token_lookup)(struct store *s, const char *token_hash, int64_t *company_seq);
-	int (*token_each)(struct store *s,
-	                  void (*fn)(void *ctx, const char *hash, int64_t company_seq), void *ctx);
-	int (*token_list)(struct store *s, int64_t company_seq, struct store_token *out, int max,
-	                  int *n);
-	int (*token_revoke)(struct store *s, int64_t company_seq, const char *id, char hash[65],
-	                    struct gerr *err);
-	int (*webhook_insert)(struct store *s, struct store_webhook *w, struct gerr *err);
-	int (*webhook_update)(struct store *s, const struct store_webhook *w);
-	int (*webhook_by_seq)(struct store *s, int64_t seq, struct store_webhook *out);
-	int (*webhook_get)(struct store *s, int64_t company_seq, const char *id,
-	                   struct store_webhook *out);
-	int (*webhook_list)(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
-	                    struct store_webhook *out, int *n);
-	int (*webhook_each)(struct store *s, void (*fn)(void *ctx, struct store_webhook *w),
-	                    void *ctx);
-	int (*webhook_release_held)(struct store *s, int64_t webhook_seq, int64_t now);
-	int (*webhook_fail_open)(struct store *s, int64_t webhook_seq, const char *reason,
-	                         int64_t now);
-	int (*delivery_set_aside)(struct store *s, int64_t seq, const char *error, const char *note,
-	                          int64_t now);
-	int (*delivery_list)(struct store *s, int64_t company_seq,
-	                     const struct store_delivery_filter *f, int64_t before_seq, int limit,
-	                     struct store_delivery *out, int *n);
-	int (*delivery_get)(struct store *s, int64_t company_seq, int64_t seq,
-	                    struct store_delivery *out);
-	int (*delivery_retry)(struct store *s, int64_t company_seq, int64_t seq, int64_t now,
-	                      struct store_task *task, struct gerr *err);
-	int (*attempt_list)(struct store *s, int64_t delivery_seq, int64_t after_seq, int limit,
-	                    struct store_attempt *out, int *n);
-	int (*attempt_latest)(struct store *s, int64_t delivery_seq, int limit,
-	                      struct store_attempt *out, int *n);
-	int (*event_get)(struct store *s, int64_t company_seq, const char *id,
-	                 struct store_event *out);
-	int (*event_range)(struct store *s, int64_t company_seq, int64_t since_ms, int64_t until_ms,
-	                   int64_t after_seq, int limit, struct store_event *out, int *n);
-	int (*opevent_list)(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
-	                    struct store_opevent *out, int *n);
+#define STORE_OP_FIELD(ret, op, params, args) ret(*op) params;
+	STORE_OPS(STORE_OP_FIELD)
+#undef STORE_OP_FIELD
 };
 
 struct store {

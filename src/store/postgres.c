@@ -2615,52 +2615,10 @@ static int pg_opevent_list(struct store *st, int64_t company_seq, int64_t before
 	return 0;
 }
 
+/* The table: pg_<op> for every operation of STORE_OPS (backend.h). */
+#define PG_STORE_OP(ret, op, params, args) .op = pg_##op,
 static const struct store_ops postgres_ops = {
-    .name = "postgres",
-    .close = pg_close,
-    .ping = pg_ping,
-    .commit = pg_commit,
-    .open_after = pg_open_after,
-    .open_due = pg_open_due,
-    .open_for_webhook = pg_open_for_webhook,
-    .event_load = pg_event_load,
-    .shared = pg_shared,
-    .node_join = pg_node_join,
-    .node_beat = pg_node_beat,
-    .node_reap = pg_node_reap,
-    .node_leave = pg_node_leave,
-    .claim = pg_claim,
-    .release = pg_release,
-    .load_owned = pg_load_owned,
-    .listen_fd = pg_listen_fd,
-    .notifications = pg_notifications,
-    .notify = pg_notify,
-    .company_create = pg_company_create,
-    .company_list = pg_company_list,
-    .company_get = pg_company_get,
-    .company_set_event_types = pg_company_set_event_types,
-    .token_add = pg_token_add,
-    .token_lookup = pg_token_lookup,
-    .token_each = pg_token_each,
-    .token_list = pg_token_list,
-    .token_revoke = pg_token_revoke,
-    .webhook_insert = pg_webhook_insert,
-    .webhook_update = pg_webhook_update,
-    .webhook_by_seq = pg_webhook_by_seq,
-    .webhook_get = pg_webhook_get,
-    .webhook_list = pg_webhook_list,
-    .webhook_each = pg_webhook_each,
-    .webhook_release_held = pg_webhook_release_held,
-    .webhook_fail_open = pg_webhook_fail_open,
-    .delivery_set_aside = pg_delivery_set_aside,
-    .delivery_list = pg_delivery_list,
-    .delivery_get = pg_delivery_get,
-    .delivery_retry = pg_delivery_retry,
-    .attempt_list = pg_attempt_list,
-    .attempt_latest = pg_attempt_latest,
-    .event_get = pg_event_get,
-    .event_range = pg_event_range,
-    .opevent_list = pg_opevent_list,
-};
+    .name = "postgres", .close = pg_close, STORE_OPS(PG_STORE_OP)};
+#undef PG_STORE_OP
 
 #endif /* GANCHO_HAVE_POSTGRES */

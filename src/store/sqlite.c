@@ -290,7 +290,7 @@ static void sqlite_close(struct store *s)
 
 static int sqlite_ping(struct store *s)
 {
-	return exec_sql(SQ(s)->db, "SELECT 1");
+	return exec_sql(SQ(s)->db, "SELECT 1") ? GERR_IO : 0;
 }
 
 /* ---- helpers -------------------------------------------------------------------- */
@@ -804,6 +804,7 @@ static int sqlite_company_list(struct store *s, int64_t before_seq, int limit,
 {
 	sqlite3_stmt *st = q_prepare(s, "SELECT " COMPANY_COLS " FROM companies WHERE seq < ?"
 	                                " ORDER BY seq DESC LIMIT ?");
+	*n = 0;
 	if (!st)
 		return GERR_IO;
 	sqlite3_bind_int64(st, 1, before_seq ? before_seq : INT64_MAX);
@@ -1019,6 +1020,7 @@ static int sqlite_webhook_list(struct store *s, int64_t company_seq, int64_t bef
 	sqlite3_stmt *st =
 	    q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = ?"
 	                 " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
+	*n = 0;
 	if (!st)
 		return GERR_IO;
 	sqlite3_bind_int64(st, 1, company_seq);
@@ -1163,6 +1165,7 @@ static int sqlite_delivery_list(struct store *s, int64_t company_seq,
 	                      " AND (?4 < 0 OR d.status = ?4) AND (?5 IS NULL OR e.event = ?5)"
 	                      " ORDER BY d.seq DESC LIMIT ?6";
 	sqlite3_stmt *st = q_prepare(s, sql);
+	*n = 0;
 	if (!st)
 		return GERR_IO;
 	sqlite3_bind_int64(st, 1, f->webhook_seq);
@@ -1322,6 +1325,7 @@ static int sqlite_event_range(struct store *s, int64_t company_seq, int64_t sinc
 	sqlite3_stmt *st = q_prepare(s, "SELECT seq, company_seq, id, event, date_ms, unit, data"
 	                                " FROM events WHERE company_seq = ? AND date_ms >= ?"
 	                                " AND date_ms < ? AND seq > ? ORDER BY seq LIMIT ?");
+	*n = 0;
 	if (!st)
 		return GERR_IO;
 	sqlite3_bind_int64(st, 1, company_seq);
@@ -1353,6 +1357,7 @@ static int sqlite_opevent_list(struct store *s, int64_t company_seq, int64_t bef
 	                 " FROM opevents o LEFT JOIN webhooks w ON w.seq = o.webhook_seq"
 	                 " WHERE o.company_seq = ? AND o.seq < ?"
 	                 " ORDER BY o.seq DESC LIMIT ?");
+	*n = 0;
 	if (!st)
 		return GERR_IO;
 	sqlite3_bind_int64(st, 1, company_seq);
@@ -1427,6 +1432,7 @@ static int sqlite_load_owned(struct store *s, const char *node, const int64_t *s
 	sqlite3_stmt *st = q_prepare(s, "SELECT seq, event_seq, webhook_seq, next_at,"
 	                                " first_attempt_at, attempts, okey FROM deliveries"
 	                                " WHERE seq = ? AND status = 0");
+	*n = 0;
 	if (!st)
 		return GERR_IO;
 	int k = 0;
@@ -1477,50 +1483,8 @@ static int sqlite_webhook_by_seq(struct store *s, int64_t seq, struct store_webh
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? GERR_NOTFOUND : rows_end(s, rc, "get");
 }
 
+/* The table: sqlite_<op> for every operation of STORE_OPS (backend.h). */
+#define SQLITE_STORE_OP(ret, op, params, args) .op = sqlite_##op,
 static const struct store_ops sqlite_ops = {
-    .name = "sqlite",
-    .close = sqlite_close,
-    .ping = sqlite_ping,
-    .commit = sqlite_commit,
-    .open_after = sqlite_open_after,
-    .open_due = sqlite_open_due,
-    .open_for_webhook = sqlite_open_for_webhook,
-    .event_load = sqlite_event_load,
-    .shared = sqlite_shared,
-    .node_join = sqlite_node_join,
-    .node_beat = sqlite_node_beat,
-    .node_reap = sqlite_node_reap,
-    .node_leave = sqlite_node_leave,
-    .claim = sqlite_claim,
-    .release = sqlite_release,
-    .load_owned = sqlite_load_owned,
-    .listen_fd = sqlite_listen_fd,
-    .notifications = sqlite_notifications,
-    .notify = sqlite_notify,
-    .company_create = sqlite_company_create,
-    .company_list = sqlite_company_list,
-    .company_get = sqlite_company_get,
-    .company_set_event_types = sqlite_company_set_event_types,
-    .token_add = sqlite_token_add,
-    .token_lookup = sqlite_token_lookup,
-    .token_each = sqlite_token_each,
-    .token_list = sqlite_token_list,
-    .token_revoke = sqlite_token_revoke,
-    .webhook_insert = sqlite_webhook_insert,
-    .webhook_update = sqlite_webhook_update,
-    .webhook_by_seq = sqlite_webhook_by_seq,
-    .webhook_get = sqlite_webhook_get,
-    .webhook_list = sqlite_webhook_list,
-    .webhook_each = sqlite_webhook_each,
-    .webhook_release_held = sqlite_webhook_release_held,
-    .webhook_fail_open = sqlite_webhook_fail_open,
-    .delivery_set_aside = sqlite_delivery_set_aside,
-    .delivery_list = sqlite_delivery_list,
-    .delivery_get = sqlite_delivery_get,
-    .delivery_retry = sqlite_delivery_retry,
-    .attempt_list = sqlite_attempt_list,
-    .attempt_latest = sqlite_attempt_latest,
-    .event_get = sqlite_event_get,
-    .event_range = sqlite_event_range,
-    .opevent_list = sqlite_opevent_list,
-};
+    .name = "sqlite", .close = sqlite_close, STORE_OPS(SQLITE_STORE_OP)};
+#undef SQLITE_STORE_OP

@@ -219,7 +219,18 @@ struct store_delivery_filter {
 	const char *event;   /* NULL = any */
 };
 
-/* ---- the interface --------------------------------------------------------- */
+/* ---- the interface ---------------------------------------------------------
+ *
+ * Errors, the same on every backend (tests/unit/test_store_errors.c):
+ *   0              success (the "rows changed" calls return a count >= 0);
+ *   GERR_IO        the database failed; a call that takes a struct gerr fills
+ *                  it with 503 "unavailable"; a list call sets *n = 0, so a
+ *                  failed read never passes for "no more rows";
+ *   GERR_NOTFOUND  only when the row asked for is not there (a move of a row
+ *                  that is not there is 0 rows changed, not an error);
+ *   GERR_CONFLICT  a refusal: the row exists but the change cannot be made
+ *                  (gerr 409 says why);
+ *   GERR_NOMEM     a row was read but could not be copied. */
 
 /* store_open: open (and create or migrate) the database at url. */
 int store_open(const char *url, struct store **out, struct gerr *err);

@@ -1,0 +1,239 @@
+/*
+ * test_store_errors: the store's error contract (store.h, "Errors"), checked
+ * on the SQLite backend: a database failure is GERR_IO (with a struct gerr
+ * saying 503 "unavailable" where the call takes one, and *n = 0 for lists),
+ * GERR_NOTFOUND only for a row that is not there, GERR_CONFLICT for a
+ * refusal. postgres.c returns the same codes (its calls map a failed
+ * statement to GERR_IO); this file pins the SQLite side, where a stray -1
+ * (GERR_INVALID, "bad input") once came out of store_ping.
+ *
+ * Failures are real: a progress handler on the store's own connection
+ * interrupts SQLite's virtual machine (SQLITE_INTERRUPT), as a lock timeout
+ * or an I/O error would stop it (see test_sqlite_reads.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/backend.h"
+#include "store/store.h"
+
+static char path[256];
+static struct store *s;
+static int64_t company, webhook;
+static char token_id[TOKEN_ID_LEN + 1];
+
+static int interrupt_now(void *ctx)
+{
+	(void)ctx;
+	return 1;
+}
+
+static void fail_all(bool on)
+{
+	sqlite3_progress_handler(sqlite_store_handle(s), on ? 1 : 0, on ? interrupt_now : NULL,
+	                         NULL);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/gancho-test-errors-%d.db", (int)getpid());
+	unlink(path);
+	struct gerr err = {0};
+	if (sqlite_store_open(path, &s, &err))
+		fail_msg("open %s: %s", path, err.msg);
+	struct store_company c;
+	if (store_company_create(s, "ACME", "[]", &c, &err))
+		fail_msg("company: %s", err.msg);
+	company = c.seq;
+	store_company_free(&c);
+	const char *hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	if (store_token_add(s, company, hash))
+		fail_msg("token");
+	snprintf(token_id, sizeof(token_id), "%.*s", TOKEN_ID_LEN, hash);
+	struct store_webhook w = {.company_seq = company, .config = "{\"postbackUrl\":\"x\"}"};
+	snprintf(w.id, sizeof(w.id), "wh-1");
+	if (store_webhook_insert(s, &w, &err))
+		fail_msg("webhook: %s", err.msg);
+	webhook = w.seq;
+	int64_t seqs[1] = {webhook};
+	struct store_event_in ev = {.company_seq = company,
+	                            .id = "ev-1",
+	                            .event = "candidate.hired",
+	                            .date_ms = 1000,
+	                            .data = "{}",
+	                            .datalen = 2,
+	                            .nwebhooks = 1,
+	                            .webhook_seqs = seqs};
+	struct store_batch b = {.node = "n", .events = &ev, .nevents = 1};
+	if (store_commit(s, &b, &err))
+		fail_msg("commit: %s", err.msg);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char p[300];
+	store_close(s);
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+	return 0;
+}
+
+static void count(void *ctx, const char *hash, int64_t company_seq)
+{
+	(void)hash, (void)company_seq;
+	(*(int *)ctx)++;
+}
+
+static void assert_unavailable(int rc, const struct gerr *err)
+{
+	assert_int_equal(rc, GERR_IO);
+	assert_int_equal(err->status, 503);
+	assert_string_equal(err->code, "unavailable");
+}
+
+/* A failing database is GERR_IO from every call, never another code. */
+static void test_failure_is_io(void **state)
+{
+	(void)state;
+	struct store_company cs[2], c;
+	struct store_webhook ws[2], w = {.seq = webhook, .config = "{}"};
+	struct store_delivery ds[2], d;
+	struct store_attempt as[2];
+	struct store_event es[2], e;
+	struct store_opevent os[2];
+	struct store_token ts[2];
+	struct store_task t[2];
+	struct store_delivery_filter f = {.webhook_seq = 0, .status = -1, .event = NULL};
+	struct gerr err = {0};
+	int64_t seq = 0, one = 1;
+	char hash[65];
+	int n, k = 0;
+
+	fail_all(true);
+	assert_int_equal(store_ping(s), GERR_IO);
+#define LIST(call)                                                                                 \
+	do {                                                                                       \
+		n = -1;                                                                            \
+		assert_int_equal(call, GERR_IO);                                                   \
+		assert_int_equal(n, 0);                                                            \
+	} while (0)
+	LIST(store_open_after(s, 0, 2, t, &n));
+	LIST(store_open_for_webhook(s, webhook, 0, 2, t, &n));
+	LIST(store_open_due(s, 0, 0, INT64_MAX, 2, t, &n));
+	LIST(store_claim(s, "n", INT64_MAX, 2, t, &n));
+	LIST(store_load_owned(s, "n", &one, 1, t, &n));
+	LIST(store_company_list(s, 0, 2, cs, &n));
+	LIST(store_token_list(s, company, ts, 2, &n));
+	LIST(store_webhook_list(s, company, 0, 2, ws, &n));
+	LIST(store_delivery_list(s, company, &f, 0, 2, ds, &n));
+	LIST(store_attempt_list(s, 1, 0, 2, as, &n));
+	LIST(store_attempt_latest(s, 1, 2, as, &n));
+	LIST(store_event_range(s, company, 0, INT64_MAX, 0, 2, es, &n));
+	LIST(store_opevent_list(s, company, 0, 2, os, &n));
+#undef LIST
+	assert_int_equal(store_token_each(s, count, &k), GERR_IO);
+	assert_int_equal(store_event_load(s, 1, &e), GERR_IO);
+	assert_int_equal(store_company_get(s, company, &c), GERR_IO);
+	assert_int_equal(store_token_lookup(s, "x", &seq), GERR_IO);
+	assert_int_equal(store_webhook_by_seq(s, webhook, &w), GERR_IO);
+	assert_int_equal(store_webhook_get(s, company, "wh-1", &w), GERR_IO);
+	assert_int_equal(store_delivery_get(s, company, 1, &d), GERR_IO);
+	assert_int_equal(store_event_get(s, company, "ev-1", &e), GERR_IO);
+	/* writes */
+	assert_int_equal(store_company_set_event_types(s, company, "[]"), GERR_IO);
+	assert_int_equal(store_token_add(s, company, "ffff"), GERR_IO);
+	w.seq = webhook;
+	w.config = "{}";
+	assert_int_equal(store_webhook_update(s, &w), GERR_IO);
+	assert_int_equal(store_webhook_release_held(s, webhook, 1), GERR_IO);
+	assert_int_equal(store_webhook_fail_open(s, webhook, "x", 1), GERR_IO);
+	assert_int_equal(store_delivery_set_aside(s, 1, "x", "y", 1), GERR_IO);
+	assert_unavailable(store_company_create(s, "Other", "[]", &c, &err), &err);
+	struct store_webhook nw = {.company_seq = company, .config = "{}"};
+	snprintf(nw.id, sizeof(nw.id), "wh-2");
+	memset(&err, 0, sizeof(err));
+	assert_unavailable(store_webhook_insert(s, &nw, &err), &err);
+	memset(&err, 0, sizeof(err));
+	assert_unavailable(store_token_revoke(s, company, token_id, hash, &err), &err);
+	memset(&err, 0, sizeof(err));
+	assert_unavailable(store_delivery_retry(s, company, 1, 1, t, &err), &err);
+	struct store_webhook_change ch = {.webhook_seq = webhook, .succeeded = true};
+	struct store_batch b = {.node = "n", .changes = &ch, .nchanges = 1};
+	memset(&err, 0, sizeof(err));
+	assert_unavailable(store_commit(s, &b, &err), &err);
+	fail_all(false);
+	assert_int_equal(store_ping(s), 0);
+}
+
+/* GERR_NOTFOUND is for rows that are not there. */
+static void test_absent_is_notfound(void **state)
+{
+	(void)state;
+	struct store_company c;
+	struct store_webhook w;
+	struct store_delivery d;
+	struct store_event e;
+	struct store_task t;
+	struct gerr err = {0};
+	int64_t seq = 0;
+	char hash[65];
+	assert_int_equal(store_company_get(s, 999, &c), GERR_NOTFOUND);
+	assert_int_equal(store_token_lookup(s, "nope", &seq), GERR_NOTFOUND);
+	assert_int_equal(store_webhook_by_seq(s, 999, &w), GERR_NOTFOUND);
+	assert_int_equal(store_webhook_get(s, company, "wh-9", &w), GERR_NOTFOUND);
+	assert_int_equal(store_delivery_get(s, company, 999, &d), GERR_NOTFOUND);
+	assert_int_equal(store_event_get(s, company, "ev-9", &e), GERR_NOTFOUND);
+	assert_int_equal(store_event_load(s, 999, &e), GERR_NOTFOUND);
+	assert_int_equal(store_token_revoke(s, company, "ffffffffffffffff", hash, &err),
+	                 GERR_NOTFOUND);
+	assert_int_equal(err.status, 404);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(store_delivery_retry(s, company, 999, 1, &t, &err), GERR_NOTFOUND);
+	assert_int_equal(err.status, 404);
+	/* moves of rows that are not there change nothing: 0 rows, not an error */
+	assert_int_equal(store_delivery_set_aside(s, 999, "x", "y", 1), 0);
+	assert_int_equal(store_webhook_release_held(s, 999, 1), 0);
+}
+
+/* GERR_CONFLICT is a refusal: the row exists but the change cannot be made. */
+static void test_refusal_is_conflict(void **state)
+{
+	(void)state;
+	struct store_company c;
+	struct store_task t;
+	struct gerr err = {0};
+	char hash[65];
+	assert_int_equal(store_company_create(s, "ACME", "[]", &c, &err), GERR_CONFLICT);
+	assert_int_equal(err.status, 409);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(store_token_revoke(s, company, token_id, hash, &err), GERR_CONFLICT);
+	assert_int_equal(err.status, 409);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(store_delivery_retry(s, company, 1, 1, &t, &err), GERR_CONFLICT);
+	assert_int_equal(err.status, 409);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_failure_is_io, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_absent_is_notfound, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refusal_is_conflict, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
