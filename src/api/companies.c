@@ -110,9 +110,9 @@ int api_company_create(struct api *a, struct api_req *req, const struct caller *
 	char tok[96];
 	api_lock(a);
 	char hash[65];
-	int rc = store_company_create(a->s, name, types, &co, &err);
-	if (rc == 0)
-		rc = new_token(a, co.seq, tok, sizeof(tok), hash);
+	random_token("gch_", tok, sizeof(tok));
+	token_hash(tok, hash);
+	int rc = store_company_create(a->s, name, types, hash, &co, &err);
 	api_unlock(a);
 	free(types);
 	json_decref(body);
@@ -123,6 +123,8 @@ int api_company_create(struct api *a, struct api_req *req, const struct caller *
 		return API_DONE;
 	}
 	registry_company_put(a->reg, co.seq, co.id, co.name, co.event_types);
+	registry_token_put(a->reg, hash, co.seq);
+	tokcache_forget(&a->unknown, hash);
 	json_t *o = company_json(&co);
 	json_object_set_new(o, "token", json_string(tok));
 	store_company_free(&co);
@@ -288,14 +290,11 @@ int api_company_create_offline(const char *db_url, const char *name, char *id_ou
 	if (rc)
 		return rc;
 	struct store_company c;
-	rc = store_company_create(s, name, "[]", &c, err);
+	char hash[65];
+	random_token("gch_", token_out, tokensz);
+	token_hash(token_out, hash);
+	rc = store_company_create(s, name, "[]", hash, &c, err);
 	if (rc == 0) {
-		char hash[65];
-		random_token("gch_", token_out, tokensz);
-		token_hash(token_out, hash);
-		rc = store_token_add(s, c.seq, hash);
-		if (rc)
-			gerr_set(err, rc, 500, "store", "cannot store the token");
 		snprintf(id_out, idsz, "%s", c.id);
 		store_company_free(&c);
 	}

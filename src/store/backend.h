@@ -34,7 +34,7 @@
 	X(int, listen_fd, (struct store *s), (s)) \
 	X(int, notifications, (struct store *s, void (*fn)(void *ctx, const char *payload), void *ctx), (s, fn, ctx)) \
 	X(int, notify, (struct store *s, const char *payload), (s, payload)) \
-	X(int, company_create, (struct store *s, const char *name, const char *event_types, struct store_company *out, struct gerr *err), (s, name, event_types, out, err)) \
+	X(int, company_create, (struct store *s, const char *name, const char *event_types, const char *token_hash, struct store_company *out, struct gerr *err), (s, name, event_types, token_hash, out, err)) \
 	X(int, company_list, (struct store *s, int64_t before_seq, int limit, struct store_company *out, int *n), (s, before_seq, limit, out, n)) \
 	X(int, company_get, (struct store *s, int64_t seq, struct store_company *out), (s, seq, out)) \
 	X(int, company_set_event_types, (struct store *s, int64_t seq, const char *event_types), (s, seq, event_types)) \

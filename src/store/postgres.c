@@ -83,6 +83,7 @@
 #include "store/backend.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/redact.h"
 #include "util/uuid.h"
@@ -1959,21 +1960,27 @@ static void read_company(const PGresult *r, int row, struct store_company *c)
 }
 
 static int pg_company_create(struct store *st, const char *name, const char *event_types,
-                             struct store_company *out, struct gerr *err)
+                             const char *token_hash, struct store_company *out, struct gerr *err)
 {
 	struct pg_store *s = PG(st);
 	memset(out, 0, sizeof(*out));
 	uuid_v4(out->id);
 	snprintf(out->name, sizeof(out->name), "%s", name);
 	out->created_at = clock_now_ms();
+	if (fault_hit("company_token"))
+		return gerr_set(err, GERR_IO, 503, "unavailable", "storage error (company_create)");
 	struct params p = {0};
 	p_text(&p, out->id);
 	p_text(&p, name);
 	p_text(&p, event_types ? event_types : "[]");
 	p_i64(&p, out->created_at);
+	p_text(&p, token_hash);
+	/* one statement: the company and its first token, or neither */
 	PGresult *r = q(s,
-	                "INSERT INTO companies(id, name, event_types, created_at)"
-	                " VALUES($1::text, $2::text, $3::text, $4::int8) RETURNING seq",
+	                "WITH c AS (INSERT INTO companies(id, name, event_types, created_at)"
+	                " VALUES($1::text, $2::text, $3::text, $4::int8) RETURNING seq)"
+	                " INSERT INTO tokens(hash, company_seq, created_at)"
+	                " SELECT $5::text, seq, $4::int8 FROM c RETURNING company_seq",
 	                &p, false, false);
 	if (!r) {
 		if (strcmp(s->sqlstate, "23505") == 0) /* unique_violation */

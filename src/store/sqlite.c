@@ -30,6 +30,7 @@
 #include "store/backend.h"
 #include "store/idmap.h"
 #include "util/clock.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/uuid.h"
 
@@ -770,31 +771,46 @@ static void read_company(sqlite3_stmt *st, struct store_company *c)
 	c->created_at = sqlite3_column_int64(st, 4);
 }
 
+static int sqlite_token_add(struct store *s, int64_t company_seq, const char *token_hash);
+
 static int sqlite_company_create(struct store *s, const char *name, const char *event_types,
-                                 struct store_company *out, struct gerr *err)
+                                 const char *token_hash, struct store_company *out,
+                                 struct gerr *err)
 {
-	sqlite3_stmt *st = q_prepare(s, "INSERT INTO companies(id, name, event_types, created_at)"
-	                                " VALUES(?,?,?,?)");
-	if (!st)
-		return db_error(s, err, "company_create");
 	memset(out, 0, sizeof(*out));
 	uuid_v4(out->id);
 	snprintf(out->name, sizeof(out->name), "%s", name);
 	out->created_at = clock_now_ms();
+	if (exec_sql(SQ(s)->db, "BEGIN IMMEDIATE"))
+		return db_error(s, err, "company_create");
+	sqlite3_stmt *st = q_prepare(s, "INSERT INTO companies(id, name, event_types, created_at)"
+	                                " VALUES(?,?,?,?)");
+	if (!st)
+		goto fail;
 	bind_text(st, 1, out->id);
 	bind_text(st, 2, name);
 	bind_text(st, 3, event_types ? event_types : "[]");
 	sqlite3_bind_int64(st, 4, out->created_at);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc == SQLITE_CONSTRAINT)
+	if (rc == SQLITE_CONSTRAINT) {
+		exec_sql(SQ(s)->db, "ROLLBACK");
 		return gerr_set(err, GERR_CONFLICT, 409, "conflict",
 		                "a company named \"%s\" exists", name);
+	}
 	if (rc != SQLITE_DONE)
-		return db_error(s, err, "company_create");
+		goto fail;
 	out->seq = sqlite3_last_insert_rowid(SQ(s)->db);
+	if (fault_hit("company_token") || sqlite_token_add(s, out->seq, token_hash) ||
+	    exec_sql(SQ(s)->db, "COMMIT"))
+		goto fail;
 	out->event_types = strdup(event_types ? event_types : "[]");
 	return 0;
+fail:
+	rc = db_error(s, err, "company_create");
+	exec_sql(SQ(s)->db, "ROLLBACK");
+	out->seq = 0;
+	return rc;
 }
 
 #define COMPANY_COLS "seq, id, name, event_types, created_at"

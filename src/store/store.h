@@ -286,8 +286,10 @@ int store_notifications(struct store *s, void (*fn)(void *ctx, const char *paylo
 int store_notify(struct store *s, const char *payload);
 
 /* Companies and tokens. Tokens are stored as SHA-256 hex of the token. */
+/* store_company_create: the company and its first token (token_hash), in one
+ * transaction: an error means neither was stored, so a client may retry. */
 int store_company_create(struct store *s, const char *name, const char *event_types,
-                         struct store_company *out, struct gerr *err);
+                         const char *token_hash, struct store_company *out, struct gerr *err);
 int store_company_list(struct store *s, int64_t before_seq, int limit, struct store_company *out,
                        int *n);
 int store_company_get(struct store *s, int64_t seq, struct store_company *out);

@@ -10,7 +10,8 @@
  * Points: handover_alloc (the committer's hand-over of new deliveries to the
  * dispatcher), post_alloc (a message from the API to the dispatcher),
  * dispatcher_thread (starting the dispatcher thread), registry_alloc
- * (linking a webhook into its company's list).
+ * (linking a webhook into its company's list), company_token (storing a new
+ * company's first token).
  */
 #ifndef GANCHO_UTIL_FAULT_H
 #define GANCHO_UTIL_FAULT_H

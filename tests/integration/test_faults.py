@@ -9,6 +9,8 @@ import time
 import unittest
 import uuid
 
+import json
+
 import harness as H
 
 
@@ -79,6 +81,24 @@ class UnroutableWebhookTest(H.GanchoTestCase):
         self.assertEqual((status, b"degraded" in body), (200, False), body)
         eid = self.post_event("candidate.hired", {"n": 1})["id"]
         self.rx.wait_ids([eid], 10)
+
+
+class CompanyTokenTest(H.GanchoTestCase):
+    """Storing a new company's first token fails: the answer is an error, and since the
+    company and its token are one transaction, nothing was created, so the same call made
+    again succeeds (it used to answer 409: the company existed without a token)."""
+
+    gancho_env = {"GANCHO_FAULTS": "company_token:2"}  # the 1st is setUp's company
+
+    def test_a_failed_company_create_can_be_retried(self):
+        name = "Retry-" + uuid.uuid4().hex[:8]
+        status, _, body = self.g.admin("POST", "/api/v1/companies", {"name": name})
+        self.assertEqual(status, 503, body)
+        status, _, body = self.g.admin("POST", "/api/v1/companies", {"name": name})
+        self.assertEqual(status, 201, "the retry creates the company: %r" % (body,))
+        token = json.loads(body)["token"]
+        got = self.api("GET", "/api/v1/company", token=token)
+        self.assertStatus(got, 200, "the new token works")
 
 
 class FailedStartTest(H.GanchoTestCase):

@@ -50,12 +50,10 @@ static int setup(void **state)
 	if (sqlite_store_open(path, &s, &err))
 		fail_msg("open %s: %s", path, err.msg);
 	struct store_company c;
-	if (store_company_create(s, "ACME", "[]", &c, &err))
+	if (store_company_create(s, "ACME", "[]", "aaaa", &c, &err))
 		fail_msg("company: %s", err.msg);
 	company = c.seq;
 	store_company_free(&c);
-	if (store_token_add(s, company, "aaaa"))
-		fail_msg("token");
 	struct store_webhook w = {.company_seq = company, .config = "{\"postbackUrl\":\"x\"}"};
 	snprintf(w.id, sizeof(w.id), "wh-1");
 	if (store_webhook_insert(s, &w, &err))

@@ -52,13 +52,11 @@ static int setup(void **state)
 	if (sqlite_store_open(path, &s, &err))
 		fail_msg("open %s: %s", path, err.msg);
 	struct store_company c;
-	if (store_company_create(s, "ACME", "[]", &c, &err))
+	const char *hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	if (store_company_create(s, "ACME", "[]", hash, &c, &err))
 		fail_msg("company: %s", err.msg);
 	company = c.seq;
 	store_company_free(&c);
-	const char *hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-	if (store_token_add(s, company, hash))
-		fail_msg("token");
 	snprintf(token_id, sizeof(token_id), "%.*s", TOKEN_ID_LEN, hash);
 	struct store_webhook w = {.company_seq = company, .config = "{\"postbackUrl\":\"x\"}"};
 	snprintf(w.id, sizeof(w.id), "wh-1");
@@ -163,7 +161,7 @@ static void test_failure_is_io(void **state)
 	assert_int_equal(store_webhook_release_held(s, webhook, 1), GERR_IO);
 	assert_int_equal(store_webhook_fail_open(s, webhook, "x", 1), GERR_IO);
 	assert_int_equal(store_delivery_set_aside(s, 1, "x", "y", 1), GERR_IO);
-	assert_unavailable(store_company_create(s, "Other", "[]", &c, &err), &err);
+	assert_unavailable(store_company_create(s, "Other", "[]", "eeee", &c, &err), &err);
 	struct store_webhook nw = {.company_seq = company, .config = "{}"};
 	snprintf(nw.id, sizeof(nw.id), "wh-2");
 	memset(&err, 0, sizeof(err));
@@ -218,7 +216,7 @@ static void test_refusal_is_conflict(void **state)
 	struct store_task t;
 	struct gerr err = {0};
 	char hash[65];
-	assert_int_equal(store_company_create(s, "ACME", "[]", &c, &err), GERR_CONFLICT);
+	assert_int_equal(store_company_create(s, "ACME", "[]", "dddd", &c, &err), GERR_CONFLICT);
 	assert_int_equal(err.status, 409);
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(store_token_revoke(s, company, token_id, hash, &err), GERR_CONFLICT);
