@@ -26,6 +26,7 @@
 #include "core/filter.h"
 #include "core/webhook.h"
 #include "util/clock.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/uuid.h"
 
@@ -360,6 +361,7 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 	registry_company_name(a->reg, w->company_seq, company, sizeof(company));
 	int total = 0, rc = 0, scanned = 0;
 	bool more = false;
+	int64_t done_after = after; /* the cursor past every committed page */
 	enum { PAGE = 500, REPLAY_SCAN = 2000 };
 	struct store_event *evs = calloc(PAGE, sizeof(*evs));
 	struct store_delivery_in *dl = calloc(PAGE, sizeof(*dl));
@@ -393,17 +395,23 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 			pthread_cond_init(&rw.cv, NULL);
 			struct delivery_job job = {
 			    .dl = dl, .n = k, .done = replay_done, .ctx = &rw};
-			engine_submit_deliveries(a->eng, &job);
-			pthread_mutex_lock(&rw.mu);
-			while (!rw.done)
-				pthread_cond_wait(&rw.cv, &rw.mu);
-			pthread_mutex_unlock(&rw.mu);
+			if (fault_hit("replay_commit")) {
+				rw.rc = GERR_IO;
+			} else {
+				engine_submit_deliveries(a->eng, &job);
+				pthread_mutex_lock(&rw.mu);
+				while (!rw.done)
+					pthread_cond_wait(&rw.cv, &rw.mu);
+				pthread_mutex_unlock(&rw.mu);
+			}
 			pthread_mutex_destroy(&rw.mu);
 			pthread_cond_destroy(&rw.cv);
 			rc = rw.rc;
-			if (rc == 0)
-				total += k;
+			if (rc)
+				break;
+			total += k;
 		}
+		done_after = after;
 		scanned += n;
 		if (n < PAGE)
 			break;
@@ -416,9 +424,18 @@ static int replay(struct api *a, struct api_req *req, struct store_webhook *w)
 	free(evs);
 	free(dl);
 	free(okeys);
-	if (rc)
-		return api_fail(req, 503, "unavailable", "replay stopped after %d deliveries",
-		                total);
+	/* A page's deliveries commit together or not at all. Nothing committed
+	 * yet: 503, and the same call may simply be made again. Some pages
+	 * committed: answer them, with the cursor past them, so that continuing
+	 * (or retrying) never replays a committed page twice. */
+	if (rc && total == 0)
+		return api_fail(req, 503, "unavailable", "replay stopped: the store cannot commit");
+	if (rc) {
+		log_warn("replay_partial", "webhook=%s count=%d cursor=%lld", w->id, total,
+		         (long long)done_after);
+		more = true;
+	}
+	after = done_after;
 	json_t *ans = json_pack("{s:i}", "count", total);
 	if (more) /* only then: a finished replay answers just {count} */
 		json_object_set_new(ans, "nextCursor", json_sprintf("%lld", (long long)after));

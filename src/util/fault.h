@@ -11,7 +11,8 @@
  * dispatcher), post_alloc (a message from the API to the dispatcher),
  * dispatcher_thread (starting the dispatcher thread), registry_alloc
  * (linking a webhook into its company's list), company_token (storing a new
- * company's first token).
+ * company's first token), replay_commit (committing a page of replayed
+ * deliveries).
  */
 #ifndef GANCHO_UTIL_FAULT_H
 #define GANCHO_UTIL_FAULT_H

@@ -101,6 +101,30 @@ class CompanyTokenTest(H.GanchoTestCase):
         self.assertStatus(got, 200, "the new token works")
 
 
+class ReplayCommitTest(H.GanchoTestCase):
+    """The second page (500 events a page) of a replay fails to commit: the answer counts
+    the first page with a cursor past it, and going on replays the rest, each event once."""
+
+    gancho_env = {"GANCHO_FAULTS": "replay_commit:2"}
+
+    def test_a_replay_that_fails_part_way_goes_on_without_duplicates(self):
+        ids = [self.post_event("candidate.hired", {"i": i})["id"] for i in range(620)]
+        rx = self.new_receiver(default=H.OK)
+        wh = self.create_webhook(rx=rx, path="/replayed")
+        path = "/api/v1/webhooks/%s/replay" % wh["id"]
+        since = "2000-01-01T00:00:00.000Z"
+        first = self.assertStatus(self.api("POST", path, {"since": since}), 202, "replay, first call")
+        self.assertEqual(first.get("count"), 500, first)
+        self.assertIsInstance(first.get("nextCursor"), str, "a partial replay says where to go on")
+        second = self.assertStatus(self.api("POST", path, {"since": since, "cursor": first["nextCursor"]}),
+                                   202, "replay, second call")
+        self.assertEqual(second, {"count": 120})
+        rx.wait_ids(ids, 30)
+        time.sleep(0.5)
+        got = [r.event_id() for r in rx.requests]
+        self.assertEqual(sorted(got), sorted(ids), "every event replayed exactly once")
+
+
 class FailedStartTest(H.GanchoTestCase):
     """The dispatcher thread cannot start: gancho must say so and exit non-zero, with no
     sanitizer report (the committer thread already ran: it must be stopped before the
