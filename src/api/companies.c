@@ -63,6 +63,27 @@ static bool name_valid(const char *s)
 	return true;
 }
 
+/* unknown_field: answer 400 for the first key of body not in allowed (NULL-
+ * terminated) and return true; expected lists them for the message. */
+static bool unknown_field(struct api_req *req, const json_t *body, const char *const *allowed,
+                          const char *expected)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach ((json_t *)body, k, v) {
+		bool known = false;
+		for (int i = 0; allowed[i] && !known; i++)
+			known = strcmp(k, allowed[i]) == 0;
+		if (!known) {
+			char ex[UTF8_EXCERPT_SIZE];
+			api_fail(req, 400, "invalid_field", "%s: unknown field (expected %s)",
+			         utf8_excerpt(k, ex), expected);
+			return true;
+		}
+	}
+	return false;
+}
+
 static int new_token(struct api *a, int64_t company_seq, char *tok, size_t toksz, char hash[65])
 {
 	random_token("gch_", tok, toksz);
@@ -82,17 +103,10 @@ int api_company_create(struct api *a, struct api_req *req, const struct caller *
 	json_t *body = api_body(req);
 	if (!body)
 		return API_DONE;
-	const char *k;
-	json_t *v;
-	json_object_foreach (body, k, v) {
-		if (strcmp(k, "name") != 0 && strcmp(k, "eventTypes") != 0) {
-			char ex[UTF8_EXCERPT_SIZE];
-			int out = api_fail(req, 400, "invalid_field",
-			                   "%s: unknown field (expected name, eventTypes)",
-			                   utf8_excerpt(k, ex));
-			json_decref(body);
-			return out;
-		}
+	static const char *const create_fields[] = {"name", "eventTypes", NULL};
+	if (unknown_field(req, body, create_fields, "name, eventTypes")) {
+		json_decref(body);
+		return API_DONE;
 	}
 	const char *name = json_string_value(json_object_get(body, "name"));
 	if (!name || !name_valid(name)) {
@@ -171,17 +185,10 @@ int api_company_own(struct api *a, struct api_req *req, const struct caller *c,
 	if (strcmp(req->method, "PATCH") == 0) {
 		if (!(body = api_body(req)))
 			return API_DONE;
-		const char *k;
-		json_t *v;
-		json_object_foreach (body, k, v) {
-			if (strcmp(k, "eventTypes") != 0) {
-				char ex[UTF8_EXCERPT_SIZE];
-				int out = api_fail(req, 400, "invalid_field",
-				                   "%s: unknown field (expected eventTypes)",
-				                   utf8_excerpt(k, ex));
-				json_decref(body);
-				return out;
-			}
+		static const char *const patch_fields[] = {"eventTypes", NULL};
+		if (unknown_field(req, body, patch_fields, "eventTypes")) {
+			json_decref(body);
+			return API_DONE;
 		}
 	}
 	struct store_company co;

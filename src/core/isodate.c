@@ -12,7 +12,6 @@
  */
 #include "core/isodate.h"
 #include "util/civil.h"
-#include "util/utf8.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -57,15 +56,6 @@ static bool isodate_char(const char *s, size_t n, size_t *i, char c)
 	return true;
 }
 
-static int isodate_fail(struct gerr *err, const char *field, const char *s, size_t n,
-                        const char *why)
-{
-	char q[UTF8_EXCERPT_SIZE];
-	utf8_ascii_excerpt(s, n, q);
-	return gerr_set(err, GERR_INVALID, 400, "invalid_field", "%s%s\"%s\" %s",
-	                field ? field : "", field ? ": " : "", q, why);
-}
-
 int isodate_parse(const char *s, size_t n, struct isodate *out, const char *field, struct gerr *err)
 {
 	size_t i = 0;
@@ -73,14 +63,14 @@ int isodate_parse(const char *s, size_t n, struct isodate *out, const char *fiel
 	char why[96];
 
 	/* FAIL: refuse with a fixed reason; FAILF: with a formatted one. */
-#define FAIL(w) return isodate_fail(err, field, s, n, (w))
+#define FAIL(w) return gerr_invalid_text(err, field, s, n, (w))
 #define FAILF(...)                                                                                 \
 	do {                                                                                       \
 		snprintf(why, sizeof(why), __VA_ARGS__);                                           \
 		FAIL(why);                                                                         \
 	} while (0)
 	if (!s)
-		return isodate_fail(err, field, "", 0, "is not a date-time");
+		return gerr_invalid_text(err, field, "", 0, "is not a date-time");
 	if (n == 0)
 		FAIL("is empty");
 	if (n > ISODATE_TEXT_MAX)

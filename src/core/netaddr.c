@@ -225,15 +225,6 @@ static void netaddr_mask(struct netaddr *a, unsigned prefix)
 	}
 }
 
-static int netaddr_fail(struct gerr *err, const char *field, const char *s, size_t n,
-                        const char *why)
-{
-	char q[UTF8_EXCERPT_SIZE];
-	utf8_ascii_excerpt(s, n, q);
-	return gerr_set(err, GERR_INVALID, 400, "invalid_field", "%s%s\"%s\" %s",
-	                field ? field : "", field ? ": " : "", q, why);
-}
-
 /* netaddr_cidr_parse_ex: netaddr_cidr_parse; word_why is what a word (a
  * name, a misspelt preset) is told. */
 static int netaddr_cidr_parse_ex(const char *s, size_t n, struct netaddr_cidr *out,
@@ -244,7 +235,7 @@ static int netaddr_cidr_parse_ex(const char *s, size_t n, struct netaddr_cidr *o
 	const char *why;
 
 	if (!s)
-		return netaddr_fail(err, field, "", 0, word_why);
+		return gerr_invalid_text(err, field, "", 0, word_why);
 	const char *slash = memchr(s, '/', n);
 	size_t alen = slash ? (size_t)(slash - s) : n;
 	memset(&c, 0, sizeof(c));
@@ -255,7 +246,7 @@ static int netaddr_cidr_parse_ex(const char *s, size_t n, struct netaddr_cidr *o
 			why = word_why;
 		else if (alen == 0 && slash)
 			why = "has no address before the /";
-		return netaddr_fail(err, field, s, n, why);
+		return gerr_invalid_text(err, field, s, n, why);
 	}
 	unsigned max = c.addr.family == NETADDR_V4 && !mapped ? 32 : 128;
 	unsigned prefix = max;
@@ -264,27 +255,29 @@ static int netaddr_cidr_parse_ex(const char *s, size_t n, struct netaddr_cidr *o
 		size_t plen = n - alen - 1;
 		static const char *const bad = "has a malformed prefix (a decimal number after /)";
 		if (plen == 0 || plen > 3)
-			return netaddr_fail(err, field, s, n, bad);
+			return gerr_invalid_text(err, field, s, n, bad);
 		prefix = 0;
 		for (size_t k = 0; k < plen; k++) {
 			if (p[k] < '0' || p[k] > '9')
-				return netaddr_fail(err, field, s, n, bad);
+				return gerr_invalid_text(err, field, s, n, bad);
 			prefix = prefix * 10 + (unsigned)(p[k] - '0');
 		}
 		if (p[0] == '0' && plen > 1)
-			return netaddr_fail(err, field, s, n, "has a prefix with a leading zero");
+			return gerr_invalid_text(err, field, s, n,
+			                         "has a prefix with a leading zero");
 		if (prefix > max)
-			return netaddr_fail(err, field, s, n,
-			                    max == 32 ? "has a prefix above 32 (IPv4)"
-			                              : "has a prefix above 128 (IPv6)");
+			return gerr_invalid_text(err, field, s, n,
+			                         max == 32 ? "has a prefix above 32 (IPv4)"
+			                                   : "has a prefix above 128 (IPv6)");
 	}
 	if (mapped) {
 		/* Below 96 the prefix would cut into the ffff of ::ffff:0:0/96,
 		 * bits that are set: host bits, whatever the IPv4 part is. */
 		if (prefix < 96)
-			return netaddr_fail(err, field, s, n,
-			                    "has bits set after the prefix (an IPv4-mapped address "
-			                    "takes a prefix of 96 to 128)");
+			return gerr_invalid_text(
+			    err, field, s, n,
+			    "has bits set after the prefix (an IPv4-mapped address "
+			    "takes a prefix of 96 to 128)");
 		prefix -= 96;
 	}
 	c.prefix = (uint8_t)prefix;
@@ -297,7 +290,7 @@ static int netaddr_cidr_parse_ex(const char *s, size_t n, struct netaddr_cidr *o
 		snprintf(reason, sizeof(reason),
 		         "has bits set after the prefix: did you mean %s, or a longer prefix?",
 		         meant);
-		return netaddr_fail(err, field, s, n, reason);
+		return gerr_invalid_text(err, field, s, n, reason);
 	}
 	*out = c;
 	return 0;

@@ -8,6 +8,8 @@
 #ifndef GANCHO_UTIL_GERR_H
 #define GANCHO_UTIL_GERR_H
 
+#include <stddef.h>
+
 enum {
 	GERR_OK = 0,
 	GERR_INVALID = -1,  /* bad input: 400/422 */
@@ -29,5 +31,10 @@ struct gerr {
  * `return gerr_set(err, GERR_INVALID, 400, "invalid_json", "...", ...)`. */
 int gerr_set(struct gerr *err, int rc, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* gerr_invalid_text: 400 invalid_field, "<field>: \"<text>\" <why>", the
+ * text s[0..n) quoted as a printable ASCII excerpt (utf8_ascii_excerpt), for
+ * values that should have been ASCII (addresses, dates). field may be NULL. */
+int gerr_invalid_text(struct gerr *err, const char *field, const char *s, size_t n,
+                      const char *why);
 
 #endif
