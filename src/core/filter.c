@@ -20,6 +20,7 @@
  * filter_eval never fails on it.
  */
 #include "core/filter.h"
+#include "core/jsonpath.h"
 #include "util/base64.h"
 #include "util/hex.h"
 #include "util/utf8.h"
@@ -42,240 +43,9 @@ static int filter_fail(struct gerr *err, const char *path, const char *reason)
 	return gerr_set(err, GERR_INVALID, 400, "invalid_field", "filter: %s", reason);
 }
 
-/* filter_index: seg[0..n) as an array index, or -1 if not all digits. */
-static long long filter_index(const char *seg, size_t n)
-{
-	long long v = 0;
-	if (n == 0 || n > 18) /* 18 digits cannot overflow; no array is that big */
-		return -1;
-	for (size_t k = 0; k < n; k++) {
-		if (seg[k] < '0' || seg[k] > '9')
-			return -1;
-		v = v * 10 + (seg[k] - '0');
-	}
-	return v;
-}
-
 static bool filter_is_scalar(const json_t *v)
 {
 	return json_is_string(v) || json_is_number(v) || json_is_boolean(v) || json_is_null(v);
-}
-
-static bool filter_path_ok(const char *path)
-{
-	if (!*path)
-		return false;
-	for (const char *p = path; *p; p++)
-		if (*p == '.' && (p == path || p[1] == '.' || p[1] == '\0'))
-			return false;
-	return true;
-}
-
-/* ---- reading the raw document ----------------------------------------------------------- */
-
-/* The document is JSON text the caller has validated (json_scan). The
- * readers below still never step past n, so a malformed text only fails to
- * match; they never read out of bounds. */
-
-static size_t fr_ws(const char *s, size_t n, size_t i)
-{
-	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-		i++;
-	return i;
-}
-
-/* fr_string_end: s[i] is '"'; the offset just past the closing quote. */
-static size_t fr_string_end(const char *s, size_t n, size_t i)
-{
-	for (i++; i < n; i++) {
-		if (s[i] == '\\')
-			i++;
-		else if (s[i] == '"')
-			return i + 1;
-	}
-	return n;
-}
-
-/* fr_skip: the offset just past the value that starts at s[i]. */
-static size_t fr_skip(const char *s, size_t n, size_t i)
-{
-	if (i >= n)
-		return n;
-	if (s[i] == '"')
-		return fr_string_end(s, n, i);
-	if (s[i] == '{' || s[i] == '[') {
-		size_t depth = 0;
-		while (i < n) {
-			char c = s[i];
-			if (c == '"') {
-				i = fr_string_end(s, n, i);
-				continue;
-			}
-			if (c == '{' || c == '[')
-				depth++;
-			else if ((c == '}' || c == ']') && --depth == 0)
-				return i + 1;
-			i++;
-		}
-		return n;
-	}
-	while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' &&
-	       s[i] != '\n' && s[i] != '\r')
-		i++;
-	return i;
-}
-
-static int fr_hex4(const char *s, size_t end, size_t i)
-{
-	int v = 0;
-	if (end - i < 4)
-		return -1;
-	for (size_t k = i; k < i + 4; k++) {
-		int d = hex_digit(s[k]);
-		if (d < 0)
-			return -1;
-		v = v * 16 + d;
-	}
-	return v;
-}
-
-/* fr_char: the next character of a string body s[*i..end) as UTF-8 in b;
- * returns its length (1..4), 0 at the end or on a malformed escape. */
-static int fr_char(const char *s, size_t end, size_t *i, unsigned char b[4])
-{
-	if (*i >= end)
-		return 0;
-	if (s[*i] != '\\') {
-		b[0] = (unsigned char)s[(*i)++];
-		return 1;
-	}
-	if (end - *i < 2)
-		return 0;
-	char e = s[*i + 1];
-	*i += 2;
-	switch (e) {
-	case '"': b[0] = '"'; return 1;
-	case '\\': b[0] = '\\'; return 1;
-	case '/': b[0] = '/'; return 1;
-	case 'b': b[0] = '\b'; return 1;
-	case 'f': b[0] = '\f'; return 1;
-	case 'n': b[0] = '\n'; return 1;
-	case 'r': b[0] = '\r'; return 1;
-	case 't': b[0] = '\t'; return 1;
-	case 'u': break;
-	default: return 0;
-	}
-	int hi = fr_hex4(s, end, *i);
-	if (hi < 0)
-		return 0;
-	*i += 4;
-	uint32_t cp = (uint32_t)hi;
-	if (hi >= 0xD800 && hi <= 0xDBFF && end - *i >= 6 && s[*i] == '\\' && s[*i + 1] == 'u') {
-		int lo = fr_hex4(s, end, *i + 2);
-		if (lo >= 0xDC00 && lo <= 0xDFFF) {
-			cp = 0x10000 + (((uint32_t)hi - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
-			*i += 6;
-		}
-	}
-	if (cp < 0x80) {
-		b[0] = (unsigned char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		b[0] = (unsigned char)(0xC0 | (cp >> 6));
-		b[1] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		b[0] = (unsigned char)(0xE0 | (cp >> 12));
-		b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		b[2] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	b[0] = (unsigned char)(0xF0 | (cp >> 18));
-	b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-	b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-	b[3] = (unsigned char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
-/* fr_string_equal: the raw literal s[0..n) (with its quotes) decodes to want[0..wlen). */
-static bool fr_string_equal(const char *s, size_t n, const char *want, size_t wlen)
-{
-	if (n < 2 || s[0] != '"')
-		return false;
-	size_t i = 1, end = n - 1, w = 0;
-	unsigned char b[4];
-	int k;
-	while ((k = fr_char(s, end, &i, b)) > 0) {
-		if (wlen - w < (size_t)k || memcmp(want + w, b, (size_t)k) != 0)
-			return false;
-		w += (size_t)k;
-	}
-	return i == end && w == wlen;
-}
-
-/* fr_step: the offset of the member named seg[0..seglen) (idx: the same as an
- * array index, or -1) of the object or array at doc[i], or len if absent. */
-static size_t fr_step(const char *doc, size_t len, size_t i, const char *seg, size_t seglen,
-                      long long idx)
-{
-	size_t found = len;
-	if (seglen == 0 || i >= len)
-		return len;
-	if (doc[i] == '{') {
-		i = fr_ws(doc, len, i + 1);
-		while (i < len && doc[i] == '"') {
-			size_t kend = fr_string_end(doc, len, i);
-			bool hit = fr_string_equal(doc + i, kend - i, seg, seglen);
-			i = fr_ws(doc, len, kend);
-			if (i >= len || doc[i] != ':')
-				return len;
-			i = fr_ws(doc, len, i + 1);
-			if (hit)
-				found = i; /* a repeated key: the last one counts */
-			i = fr_ws(doc, len, fr_skip(doc, len, i));
-			if (i < len && doc[i] == ',')
-				i = fr_ws(doc, len, i + 1);
-			else
-				break;
-		}
-	} else if (doc[i] == '[') {
-		if (idx < 0)
-			return len;
-		i = fr_ws(doc, len, i + 1);
-		for (long long k = 0; i < len && doc[i] != ']'; k++) {
-			if (k == idx)
-				return i;
-			i = fr_ws(doc, len, fr_skip(doc, len, i));
-			if (i < len && doc[i] == ',')
-				i = fr_ws(doc, len, i + 1);
-			else
-				break;
-		}
-	}
-	return found;
-}
-
-bool filter_get(const char *doc, size_t len, const char *path, const char **val, size_t *vlen)
-{
-	if (!doc || !path || !*path)
-		return false;
-	size_t i = fr_ws(doc, len, 0);
-	const char *p = path;
-	for (;;) {
-		const char *dot = strchr(p, '.');
-		size_t seglen = dot ? (size_t)(dot - p) : strlen(p);
-		i = fr_step(doc, len, i, p, seglen, filter_index(p, seglen));
-		if (i >= len)
-			return false;
-		if (!dot) {
-			*val = doc + i;
-			*vlen = fr_skip(doc, len, i) - i;
-			return true;
-		}
-		p = dot + 1;
-	}
 }
 
 /* ---- numbers ---------------------------------------------------------------------------- */
@@ -416,7 +186,7 @@ static bool fr_equal(const char *s, size_t n, const json_t *c)
 	switch (json_typeof(c)) {
 	case JSON_STRING:
 		return s[0] == '"' &&
-		       fr_string_equal(s, n, json_string_value(c), json_string_length(c));
+		       jsonpath_string_equal(s, n, json_string_value(c), json_string_length(c));
 	case JSON_INTEGER: {
 		struct fnum f;
 		return fnum_parse(s, n, &f) && fnum_equal_int(&f, json_integer_value(c));
@@ -487,7 +257,7 @@ static int fr_string_cmp(const char *s, size_t n, const char *want, size_t wlen)
 	size_t i = 1, end = n - 1, w = 0;
 	unsigned char b[4];
 	int k;
-	while ((k = fr_char(s, end, &i, b)) > 0) {
+	while ((k = jsonpath_char(s, end, &i, b)) > 0) {
 		for (int j = 0; j < k; j++, w++) {
 			if (w == wlen)
 				return 1;
@@ -565,18 +335,12 @@ enum fop {
 	F_REGEX,
 };
 
-struct fseg {
-	const char *s;
-	size_t n;
-	long long idx; /* as an array index, or -1 */
-};
-
 struct fnode {
 	enum fop op;
 	int nkids;
 	struct fnode **kids;
 	char *path; /* clauses: the dotted path; segs point into it */
-	struct fseg *segs;
+	struct jsonpath_seg *segs;
 	int nsegs;
 	json_t *arg; /* EQ, NE, ordering: a scalar; IN, NIN: an array */
 	bool exists;
@@ -649,13 +413,7 @@ static bool fnode_path(struct fcomp *c, struct fnode *n, const char *path)
 		return false;
 	}
 	memcpy(n->path, path, len + 1);
-	const char *p = n->path;
-	for (int k = 0; k < nsegs; k++) {
-		const char *dot = strchr(p, '.');
-		size_t sl = dot ? (size_t)(dot - p) : strlen(p);
-		n->segs[k] = (struct fseg){p, sl, filter_index(p, sl)};
-		p = dot ? dot + 1 : p + sl;
-	}
+	jsonpath_split(n->path, n->segs, nsegs);
 	n->nsegs = nsegs;
 	return true;
 }
@@ -922,7 +680,7 @@ static struct fnode *fcomp_filter(struct fcomp *c, const json_t *f, int depth)
 				fnode_free(kid);
 				kid = NULL;
 			}
-		} else if (!filter_path_ok(key)) {
+		} else if (!jsonpath_valid(key)) {
 			filter_fail(c->err, key,
 			            "key must be a dotted path with non-empty segments");
 		} else {
@@ -993,7 +751,7 @@ static bool fr_regex(const regex_t *re, const char *s, size_t n)
 	unsigned char b[4];
 	int k;
 	bool ok = true;
-	while (ok && (k = fr_char(s, end, &i, b)) > 0) {
+	while (ok && (k = jsonpath_char(s, end, &i, b)) > 0) {
 		if (o + (size_t)k > FILTER_REGEX_SUBJECT_MAX || memchr(b, '\0', (size_t)k))
 			ok = false; /* too long, or a NUL regexec would stop at */
 		else {
@@ -1025,11 +783,10 @@ static bool fnode_eval(const struct fnode *n, const char *doc, size_t len)
 	case F_NOT: return n->nkids == 1 && !fnode_eval(n->kids[0], doc, len);
 	default: break;
 	}
-	size_t i = fr_ws(doc, len, 0);
-	for (int k = 0; k < n->nsegs && i < len; k++)
-		i = fr_step(doc, len, i, n->segs[k].s, n->segs[k].n, n->segs[k].idx);
-	const char *v = i < len ? doc + i : NULL;
-	size_t vn = v ? fr_skip(doc, len, i) - i : 0;
+	const char *v = NULL;
+	size_t vn = 0;
+	if (!jsonpath_find(doc, len, n->segs, n->nsegs, &v, &vn))
+		v = NULL;
 	int c;
 	switch (n->op) {
 	case F_EQ: return v && fr_equal(v, vn, n->arg);
@@ -1088,7 +845,7 @@ int filter_key_string(const char *doc, size_t len, const char *path, char *out, 
 {
 	const char *v;
 	size_t vn;
-	if (!out || outsz < FILTER_KEY_MIN || !filter_get(doc, len, path, &v, &vn) || vn == 0)
+	if (!out || outsz < FILTER_KEY_MIN || !jsonpath_get(doc, len, path, &v, &vn) || vn == 0)
 		return -1;
 	switch (v[0]) {
 	case '"': {
@@ -1096,14 +853,8 @@ int filter_key_string(const char *doc, size_t len, const char *path, char *out, 
 		char *text = malloc(vn);
 		if (!text)
 			return -1;
-		size_t i = 1, end = vn - 1, o = 0;
-		unsigned char b[4];
-		int k;
-		while ((k = fr_char(v, end, &i, b)) > 0) {
-			memcpy(text + o, b, (size_t)k);
-			o += (size_t)k;
-		}
-		int r = filter_key_emit(out, outsz, text, o);
+		long o = jsonpath_string_decode(v, vn, text);
+		int r = o < 0 ? -1 : filter_key_emit(out, outsz, text, (size_t)o);
 		free(text);
 		return r;
 	}

@@ -1,6 +1,6 @@
 /*
- * filter: match an event against a webhook's (or a route's) filter, and
- * read dotted paths such as "data.application.id" out of a JSON document.
+ * filter: match an event against a webhook's (or a route's) filter; paths
+ * such as "data.application.id" are read with core/jsonpath.
  *
  * A filter is an object whose keys are dotted paths into the envelope
  * ({"companyName", "id", "event", "date", "unit", "data": …}, see
@@ -23,10 +23,6 @@
 
 #include "util/gerr.h"
 
-/* filter_get: the raw value at a dotted path in the JSON text doc[0..len):
- * true with *val, *vlen set to its bytes (borrowed from doc), false if absent.
- * A key repeated in one object: the last one counts. */
-bool filter_get(const char *doc, size_t len, const char *path, const char **val, size_t *vlen);
 /* filter_compile: the filter f (a JSON object) compiled into a tree, its
  * operands parsed and its $regex patterns compiled; the caller owns it
  * (filter_free). NULL with err filled (400 invalid_field naming the path

@@ -20,6 +20,7 @@
  * 99999999999999999999 or 1e400 go out exactly as they came in.
  */
 #include "core/template.h"
+#include "core/jsonpath.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -231,10 +232,10 @@ static int tpl_placeholder(struct tplc *c, const char *s, size_t from, size_t to
 			                "malformed placeholder {{%.*s}}: a path holds no spaces, "
 			                "braces or control characters",
 			                (int)(n < 80 ? n : 80), p);
-		if (ch == '.' && (i == 0 || i == n - 1 || p[i + 1] == '.'))
-			return tpl_fail(c, pos, "malformed path \"%.*s\": empty segment",
-			                (int)(n < 80 ? n : 80), p);
 	}
+	if (jsonpath_check(p, n))
+		return tpl_fail(c, pos, "malformed path \"%.*s\": empty segment",
+		                (int)(n < 80 ? n : 80), p);
 	const char *dot = memchr(p, '.', n);
 	size_t rootlen = dot ? (size_t)(dot - p) : n;
 	int root = -1;

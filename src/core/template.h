@@ -7,7 +7,7 @@
  * loops): {{body.data.job.id}}, {{ entity.jobId }} (spaces inside the braces
  * are allowed), {{headers.x-request-id}}, {{receipt.id}}. The path is dotted
  * and rooted at body., headers., entity. or receipt.; array elements are
- * index segments ("body.data.application.tags.0"), as in filter_get. The
+ * index segments ("body.data.application.tags.0"), as in jsonpath_get. The
  * receipt fields are id, date, event and sourceId. Header names are
  * lower-cased when compiled, so the lookup sees "headers" + "x-request-id".
  * There is no escape for a literal "{{" or "}}": "{{" always opens a
@@ -74,7 +74,7 @@ struct template; /* opaque, immutable once compiled: render it from any thread *
  * Returns true with *json, *len set to the value's raw JSON text (for a
  * string, the literal with its quotes and escapes), borrowed until the render
  * returns; false when there is no such value. For body and entity the caller
- * normally answers with filter_get over the document's JSON text. */
+ * normally answers with jsonpath_get over the document's JSON text. */
 typedef bool (*template_lookup)(void *ctx, const char *root, const char *path, const char **json,
                                 size_t *len);
 

@@ -31,6 +31,7 @@
 #include "core/envelope.h"
 #include "core/filter.h"
 #include "core/headers.h"
+#include "core/jsonpath.h"
 #include "core/urlcheck.h"
 #include "util/base64.h"
 #include "util/utf8.h"
@@ -263,15 +264,8 @@ static const char *const known_keys[] = {
 static bool ordering_key_valid(const char *s, size_t n)
 {
 	static const char *const roots[] = {"data", "event", "unit", "id", "date", "companyName"};
-	if (n == 0 || n > 128)
+	if (n > 128 || jsonpath_check(s, n))
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f)
-			return false;
-		if (c == '.' && (i == 0 || i + 1 == n || s[i + 1] == '.'))
-			return false;
-	}
 	const char *dot = memchr(s, '.', n);
 	size_t first = dot ? (size_t)(dot - s) : n;
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "core/filter.h"
+#include "core/jsonpath.h"
 
 static json_t *load(const char *text)
 {
@@ -41,7 +42,7 @@ static const char *get(const char *text, const char *path)
 	static char out[512];
 	const char *v;
 	size_t n;
-	if (!filter_get(text, text ? strlen(text) : 0, path, &v, &n))
+	if (!jsonpath_get(text, text ? strlen(text) : 0, path, &v, &n))
 		return NULL;
 	assert_true(n < sizeof(out));
 	memcpy(out, v, n);

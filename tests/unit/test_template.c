@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "core/filter.h"
+#include "core/jsonpath.h"
 #include "core/template.h"
 #include "util/buf.h"
 #include "util/json_scan.h"
@@ -43,7 +44,7 @@ static bool lookup(void *ctx, const char *root, const char *path, const char **j
 		doc = d->receipt;
 	else
 		fail_msg("lookup called with root %s", root);
-	return doc && filter_get(doc, strlen(doc), path, json, len);
+	return doc && jsonpath_get(doc, strlen(doc), path, json, len);
 }
 
 static char *gupy_body; /* application.moved envelope, built in setup */
