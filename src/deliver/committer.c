@@ -336,7 +336,15 @@ static int commit_round(struct engine *e, struct ingest_job *jobs, struct delive
 		cs[i] = changes[i].c;
 		cs[i].reason = changes[i].reason[0] ? changes[i].reason : NULL;
 	}
-	struct store_batch b = {e->node, evs, njobs, dls, ndl, os, nouts, cs, nchanges};
+	struct store_batch b = {.node = e->node,
+	                        .events = evs,
+	                        .nevents = njobs,
+	                        .deliveries = dls,
+	                        .ndeliveries = ndl,
+	                        .outcomes = os,
+	                        .noutcomes = nouts,
+	                        .changes = cs,
+	                        .nchanges = nchanges};
 	int64_t t0 = clock_mono_us();
 	rc = store_commit(e->wstore, &b, &err);
 	atomic_store(&e->healthy, rc == 0);

@@ -143,9 +143,33 @@ static const char *const migrations[] = {
     "CREATE TABLE lanes(lane TEXT PRIMARY KEY, owner TEXT NOT NULL);"
     "CREATE INDEX lanes_owner ON lanes(owner);"
     "CREATE TABLE nodes(id TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL);",
+    /* 2: receipts and entities (sqlite.c's migration 4) */
+    "CREATE TABLE receipts(seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " company_seq BIGINT NOT NULL, source_seq BIGINT NOT NULL, msg_id TEXT NOT NULL,"
+    " event TEXT NOT NULL, date TEXT NOT NULL, date_us BIGINT NOT NULL,"
+    " date_ns INTEGER NOT NULL, entity_type TEXT, entity_key TEXT,"
+    " kept TEXT NOT NULL DEFAULT '{}', body BYTEA NOT NULL, headers TEXT NOT NULL,"
+    " verification TEXT NOT NULL, address TEXT NOT NULL, status INTEGER NOT NULL,"
+    " duplicates INTEGER NOT NULL DEFAULT 0, apply_at BIGINT NOT NULL DEFAULT 0,"
+    " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+    "CREATE UNIQUE INDEX receipts_msg ON receipts(source_seq, msg_id);"
+    "CREATE INDEX receipts_company ON receipts(company_seq, seq);"
+    "CREATE INDEX receipts_waiting ON receipts(apply_at, seq) WHERE status = 0;"
+    "CREATE INDEX receipts_entity_waiting ON receipts(company_seq, entity_type, entity_key,"
+    " date_us, date_ns, seq) WHERE status = 0;"
+    "CREATE TABLE entities(company_seq BIGINT NOT NULL, type TEXT NOT NULL, key TEXT NOT NULL,"
+    " date_us BIGINT NOT NULL, date_ns INTEGER NOT NULL, kept TEXT NOT NULL,"
+    " receipt_seq BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
+    " PRIMARY KEY(company_seq, type, key));"
+    "ALTER TABLE deliveries ADD COLUMN receipt_seq BIGINT;",
 };
 
 #define TASK_COLS "seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts, okey"
+/* The columns of a receipt, in the order read_receipt reads them. */
+#define RECEIPT_COLS                                                                               \
+	"seq, id, company_seq, source_seq, msg_id, event, date, date_us, date_ns, entity_type, "   \
+	"entity_key, kept, body, headers, verification, address, status, duplicates, apply_at, "   \
+	"created_at, updated_at"
 
 enum stmt_id {
 	ST_LOCK_INSERTS,
@@ -170,6 +194,14 @@ enum stmt_id {
 	ST_CLAIM_FREE,
 	ST_LOAD_OWNED,
 	ST_NODE_BEAT,
+	ST_RECEIPT_INSERT,
+	ST_RECEIPT_DUP,
+	ST_RECEIPT_FIND,
+	ST_RECEIPT_STATUS,
+	ST_RECEIPT_DUE,
+	ST_RECEIPT_ENTITY_WAITING,
+	ST_ENTITY_GET,
+	ST_ENTITY_PUT,
 	ST_COUNT
 };
 
@@ -222,12 +254,14 @@ static const struct stmt stmts[ST_COUNT] = {
          " $6::text[], $7::text[], $8::int8[], $9::text[], $10::bytea[]) WITH ORDINALITY AS"
          " t(company_seq, id, idem_key, event, date_ms, unit, data, ord)),"
          " idl AS (INSERT INTO deliveries(seq, event_seq, webhook_seq, company_seq, status,"
-         " next_at, okey, lane, owner, created_at, updated_at) SELECT rd.base + t.ord,"
-         " CASE WHEN t.ev > 0 THEN t.ev ELSE re.base - t.ev END, t.webhook_seq, t.company_seq,"
-         " t.status, $3::int8, t.okey, t.lane, t.owner, $3::int8, $3::int8 FROM re, rd,"
+         " next_at, okey, lane, owner, created_at, updated_at, receipt_seq)"
+         " SELECT rd.base + t.ord,"
+         " CASE WHEN t.ev >= 0 THEN t.ev ELSE re.base - t.ev END, t.webhook_seq, t.company_seq,"
+         " t.status, $3::int8, t.okey, t.lane, t.owner, $3::int8, $3::int8,"
+         " NULLIF(t.receipt_seq, 0) FROM re, rd,"
          " unnest($11::int8[], $12::int8[], $13::int8[], $14::int4[], $15::text[], $16::text[],"
-         " $17::text[]) WITH ORDINALITY AS"
-         " t(ev, webhook_seq, company_seq, status, okey, lane, owner, ord))"
+         " $17::text[], $18::int8[]) WITH ORDINALITY AS"
+         " t(ev, webhook_seq, company_seq, status, okey, lane, owner, receipt_seq, ord))"
          " SELECT re.base, rd.base FROM re, rd"},
     /* Only the owner may record a delivery's state: a node that was reaped
      * must not overwrite what the new owner does. Held means nobody's. */
@@ -301,6 +335,37 @@ static const struct stmt stmts[ST_COUNT] = {
                        " AND owner = $2::text AND status = 0 ORDER BY seq",
                        false, true},
     [ST_NODE_BEAT] = {"UPDATE nodes SET heartbeat_at = $2::int8 WHERE id = $1::text RETURNING id"},
+    /* Receipts: under LOCK_INSERTS (every batch with receipts takes it), so
+     * receipts and entities are decided one batch at a time in the cluster;
+     * the unique index on (source_seq, msg_id) is still the last word. */
+    [ST_RECEIPT_INSERT] =
+        {"INSERT INTO receipts(id, company_seq, source_seq, msg_id, event, date, date_us,"
+         " date_ns, entity_type, entity_key, kept, body, headers, verification, address, status,"
+         " apply_at, created_at, updated_at) VALUES($1::text, $2::int8, $3::int8, $4::text,"
+         " $5::text, $6::text, $7::int8, $8::int4, $9::text, $10::text, $11::text, $12::bytea,"
+         " $13::text, $14::text, $15::text, 0, $16::int8, $17::int8, $17::int8)"
+         " ON CONFLICT (source_seq, msg_id) DO NOTHING RETURNING seq"},
+    [ST_RECEIPT_DUP] = {"UPDATE receipts SET duplicates = duplicates + 1, updated_at = $3::int8"
+                        " WHERE source_seq = $1::int8 AND msg_id = $2::text RETURNING id, status"},
+    [ST_RECEIPT_FIND] = {"SELECT " RECEIPT_COLS " FROM receipts WHERE seq = $1::int8", true},
+    [ST_RECEIPT_STATUS] = {"UPDATE receipts SET status = $2::int4, updated_at = $3::int8"
+                           " WHERE seq = $1::int8"},
+    [ST_RECEIPT_DUE] = {"SELECT company_seq, entity_type, entity_key, date_us, date_ns"
+                        " FROM receipts WHERE status = 0 AND apply_at < $1::int8"
+                        " ORDER BY apply_at, seq LIMIT $2::int8"},
+    [ST_RECEIPT_ENTITY_WAITING] = {"SELECT seq FROM receipts WHERE status = 0"
+                                   " AND company_seq = $1::int8 AND entity_type = $2::text"
+                                   " AND entity_key = $3::text"
+                                   " AND (date_us, date_ns) <= ($4::int8, $5::int4)"
+                                   " ORDER BY date_us, date_ns, seq"},
+    [ST_ENTITY_GET] = {"SELECT date_us, date_ns, kept FROM entities WHERE company_seq = $1::int8"
+                       " AND type = $2::text AND key = $3::text FOR UPDATE"},
+    [ST_ENTITY_PUT] = {"INSERT INTO entities(company_seq, type, key, date_us, date_ns, kept,"
+                       " receipt_seq, updated_at) VALUES($1::int8, $2::text, $3::text, $4::int8,"
+                       " $5::int4, $6::text, $7::int8, $8::int8) ON CONFLICT (company_seq, type,"
+                       " key) DO UPDATE SET date_us = excluded.date_us,"
+                       " date_ns = excluded.date_ns, kept = excluded.kept,"
+                       " receipt_seq = excluded.receipt_seq, updated_at = excluded.updated_at"},
 };
 
 struct pg_store {
@@ -362,6 +427,14 @@ static void p_text(struct params *p, const char *v)
 	p->v[p->n] = v;
 	p->len[p->n] = 0;
 	p->fmt[p->n++] = 0;
+}
+
+/* p_bytes: binary bytes (for bytea); never NULL. */
+static void p_bytes(struct params *p, const char *v, size_t n)
+{
+	p->v[p->n] = v ? v : "";
+	p->len[p->n] = (int)n;
+	p->fmt[p->n++] = 1;
 }
 
 /* An array parameter in binary format (array_recv's layout):
@@ -1121,7 +1194,7 @@ static int lane_owners(struct pg_store *s, const char *node, bool live, const ch
 static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t now,
                   struct notes *notes)
 {
-	int nev = 0, total = b->ndeliveries;
+	int nev = 0, total = b->ndeliveries + b->nrouted;
 	for (int i = 0; i < b->nevents; i++)
 		if (!b->events[i].duplicate) {
 			nev++;
@@ -1133,11 +1206,11 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 	const char **lanes = calloc((size_t)total + 1, sizeof(*lanes));
 	const char **owners = calloc((size_t)total + 1, sizeof(*owners));
 	PGresult *lres = NULL, *r = NULL;
-	struct pgarr a[14];
-	static const uint32_t oids[14] = {OID_INT8, OID_TEXT,  OID_TEXT, OID_TEXT, OID_INT8,
+	struct pgarr a[15];
+	static const uint32_t oids[15] = {OID_INT8, OID_TEXT,  OID_TEXT, OID_TEXT, OID_INT8,
 	                                  OID_TEXT, OID_BYTEA, OID_INT8, OID_INT8, OID_INT8,
-	                                  OID_INT4, OID_TEXT,  OID_TEXT, OID_TEXT};
-	for (int i = 0; i < 14; i++)
+	                                  OID_INT4, OID_TEXT,  OID_TEXT, OID_TEXT, OID_INT8};
+	for (int i = 0; i < 15; i++)
 		arr_init(&a[i], oids[i]);
 	int rc = -1, k = 0, nlanes = 0, ord = 0;
 	if (!sl || !lanes || !owners)
@@ -1165,6 +1238,10 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 	for (int i = 0; i < b->ndeliveries; i++, k++) {
 		sl[k].dl = &b->deliveries[i];
 		sl[k].lane = b->deliveries[i].lane;
+	}
+	for (int i = 0; i < b->nrouted; i++, k++) {
+		sl[k].dl = &b->routed[i];
+		sl[k].lane = b->routed[i].lane;
 	}
 	/* A held delivery waits for its webhook's release, which frees it for
 	 * anyone; it needs no lane owner until then. */
@@ -1194,12 +1271,13 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 		arr_text(&a[11], e ? (e->okeys ? e->okeys[x->w] : NULL) : d->okey);
 		arr_text(&a[12], x->lane);
 		arr_text(&a[13], x->owner);
+		arr_i64(&a[14], d ? d->receipt_seq : 0);
 	}
 	struct params p = {0};
 	p_i64(&p, nev);
 	p_i64(&p, total);
 	p_i64(&p, now);
-	for (int i = 0; i < 14; i++)
+	for (int i = 0; i < 15; i++)
 		if (!arr_param(&p, &a[i]))
 			goto out;
 	if (!(r = run(s, ST_INSERT, &p)) || PQntuples(r) != 1)
@@ -1228,7 +1306,7 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 out:
 	PQclear(r);
 	PQclear(lres);
-	arr_free(a, 14);
+	arr_free(a, 15);
 	free(sl);
 	free(lanes);
 	free(owners);
@@ -1380,6 +1458,264 @@ static int apply_changes(struct pg_store *s, struct store_batch *b, int64_t now)
 	return rc;
 }
 
+/* ---- receipts ------------------------------------------------------------------------ */
+
+/* read_receipt: row of RECEIPT_COLS (binary format); GERR_NOMEM when a
+ * string could not be copied. */
+static int read_receipt(const PGresult *r, int row, struct store_receipt *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->seq = col_i64(r, row, 0);
+	col_copy(r, row, 1, o->id, sizeof(o->id));
+	o->company_seq = col_i64(r, row, 2);
+	o->source_seq = col_i64(r, row, 3);
+	o->msg_id = col_dup(r, row, 4, NULL);
+	o->event = col_dup(r, row, 5, NULL);
+	o->date = col_dup(r, row, 6, NULL);
+	o->date_us = col_i64(r, row, 7);
+	o->date_ns = (int32_t)col_i64(r, row, 8);
+	o->entity_type = col_dup(r, row, 9, NULL);
+	o->entity_key = col_dup(r, row, 10, NULL);
+	o->kept = col_dup(r, row, 11, &o->keptlen);
+	o->body = col_dup(r, row, 12, &o->bodylen);
+	o->headers = col_dup(r, row, 13, NULL);
+	col_copy(r, row, 14, o->verification, sizeof(o->verification));
+	col_copy(r, row, 15, o->address, sizeof(o->address));
+	o->status = (int)col_i64(r, row, 16);
+	o->duplicates = (int)col_i64(r, row, 17);
+	o->apply_at = col_i64(r, row, 18);
+	o->created_at = col_i64(r, row, 19);
+	o->updated_at = col_i64(r, row, 20);
+	bool ok = o->msg_id && o->event && o->date && o->kept && o->body && o->headers &&
+	          (PQgetisnull(r, row, 9) || o->entity_type) &&
+	          (PQgetisnull(r, row, 10) || o->entity_key);
+	return ok ? 0 : GERR_NOMEM;
+}
+
+/* decide_receipt: as in sqlite.c: r against its entity through the batch's
+ * decide callback; writes the entity's advance and r's status. */
+static int decide_receipt(struct pg_store *s, struct store_batch *b, const struct store_receipt *r,
+                          int64_t now)
+{
+	struct store_entity cur = {.kept = "{}", .keptlen = 2};
+	char *kept = NULL;
+	bool has_entity = r->entity_type && r->entity_key;
+	struct params p = {0};
+	if (has_entity) {
+		p_i64(&p, r->company_seq);
+		p_text(&p, r->entity_type);
+		p_text(&p, r->entity_key);
+		PGresult *g = run(s, ST_ENTITY_GET, &p);
+		if (!g)
+			return -1;
+		if (PQntuples(g) == 1) {
+			cur.exists = true;
+			cur.date_us = col_i64(g, 0, 0);
+			cur.date_ns = (int32_t)col_i64(g, 0, 1);
+			kept = col_dup(g, 0, 2, &cur.keptlen);
+			cur.kept = kept;
+		}
+		PQclear(g);
+		if (cur.exists && !kept)
+			return -1;
+	}
+	struct store_verdict v = {.status = RCP_ROUTED};
+	int rc = b->decide ? b->decide(b->decide_ctx, b, r, &cur, &v) : -1;
+	free(kept);
+	if (rc)
+		return -1;
+	if (v.advance && has_entity) {
+		char *k = v.kept ? strndup(v.kept, v.keptlen) : NULL;
+		memset(&p, 0, sizeof(p));
+		p_i64(&p, r->company_seq);
+		p_text(&p, r->entity_type);
+		p_text(&p, r->entity_key);
+		p_i64(&p, r->date_us);
+		p_i64(&p, r->date_ns);
+		p_text(&p, k ? k : "{}");
+		p_i64(&p, r->seq);
+		p_i64(&p, now);
+		rc = v.kept && !k ? -1 : exec_ok(run(s, ST_ENTITY_PUT, &p));
+		free(k);
+		if (rc)
+			return -1;
+	}
+	memset(&p, 0, sizeof(p));
+	p_i64(&p, r->seq);
+	p_i64(&p, v.status);
+	p_i64(&p, now);
+	return exec_ok(run(s, ST_RECEIPT_STATUS, &p));
+}
+
+static int append_receipt(struct pg_store *s, struct store_batch *b, struct store_receipt_in *in,
+                          int64_t now)
+{
+	in->duplicate = false;
+	in->dup_id[0] = '\0';
+	char *kept = in->kept ? strndup(in->kept, in->keptlen) : NULL;
+	if (in->kept && !kept)
+		return -1;
+	struct params p = {0};
+	p_text(&p, in->id);
+	p_i64(&p, in->company_seq);
+	p_i64(&p, in->source_seq);
+	p_text(&p, in->msg_id);
+	p_text(&p, in->event);
+	p_text(&p, in->date);
+	p_i64(&p, in->date_us);
+	p_i64(&p, in->date_ns);
+	p_text(&p, in->entity_type);
+	p_text(&p, in->entity_key);
+	p_text(&p, kept ? kept : "{}");
+	p_bytes(&p, in->body, in->bodylen);
+	p_text(&p, in->headers ? in->headers : "{}");
+	p_text(&p, in->verification ? in->verification : "none");
+	p_text(&p, in->address ? in->address : "");
+	p_i64(&p, in->apply_at);
+	p_i64(&p, now);
+	PGresult *r = run(s, ST_RECEIPT_INSERT, &p);
+	if (!r) {
+		free(kept);
+		return -1;
+	}
+	if (PQntuples(r) == 0) {
+		/* The source has seen this id: count it, answer with the first. */
+		PQclear(r);
+		free(kept);
+		in->duplicate = true;
+		memset(&p, 0, sizeof(p));
+		p_i64(&p, in->source_seq);
+		p_text(&p, in->msg_id);
+		p_i64(&p, now);
+		r = run(s, ST_RECEIPT_DUP, &p);
+		if (!r || PQntuples(r) != 1) {
+			PQclear(r);
+			return -1;
+		}
+		col_copy(r, 0, 0, in->dup_id, sizeof(in->dup_id));
+		in->status = (int)col_i64(r, 0, 1);
+		PQclear(r);
+		return 0;
+	}
+	in->seq = col_i64(r, 0, 0);
+	PQclear(r);
+	in->status = RCP_WAITING;
+	int rc = 0;
+	if (!in->apply_at) {
+		struct store_receipt rr = {
+		    .seq = in->seq,
+		    .company_seq = in->company_seq,
+		    .source_seq = in->source_seq,
+		    .msg_id = (char *)in->msg_id,
+		    .event = (char *)in->event,
+		    .date = (char *)in->date,
+		    .date_us = in->date_us,
+		    .date_ns = in->date_ns,
+		    .entity_type = (char *)in->entity_type,
+		    .entity_key = (char *)in->entity_key,
+		    .kept = kept ? kept : (char *)"{}",
+		    .keptlen = kept ? in->keptlen : 2,
+		    .body = (char *)in->body,
+		    .bodylen = in->bodylen,
+		    .headers = (char *)(in->headers ? in->headers : "{}"),
+		    .status = RCP_WAITING,
+		    .created_at = now,
+		    .updated_at = now,
+		};
+		snprintf(rr.id, sizeof(rr.id), "%s", in->id);
+		snprintf(rr.verification, sizeof(rr.verification), "%s",
+		         in->verification ? in->verification : "none");
+		snprintf(rr.address, sizeof(rr.address), "%s", in->address ? in->address : "");
+		rc = decide_receipt(s, b, &rr, now);
+		if (rc == 0) {
+			memset(&p, 0, sizeof(p));
+			p_i64(&p, in->seq);
+			r = run(s, ST_RECEIPT_FIND, &p);
+			if (r && PQntuples(r) == 1)
+				in->status = (int)col_i64(r, 0, 16);
+			else
+				rc = -1;
+			PQclear(r);
+		}
+	}
+	free(kept);
+	return rc;
+}
+
+/* apply_due: as in sqlite.c: every entity with a waiting receipt due, and
+ * for each every waiting receipt dated up to its newest due one, in date
+ * order. */
+static int apply_due(struct pg_store *s, struct store_batch *b, int64_t now)
+{
+	int limit = b->apply_limit > 0 ? b->apply_limit : 256;
+	struct params p = {0};
+	p_i64(&p, b->apply_due_before);
+	p_i64(&p, limit);
+	PGresult *due = run(s, ST_RECEIPT_DUE, &p);
+	if (!due)
+		return -1;
+	int n = PQntuples(due), err = 0;
+	/* the newest due date per entity: rows of one entity share (0..2) */
+	bool *skip = calloc((size_t)n + 1, sizeof(*skip));
+	if (!skip) {
+		PQclear(due);
+		return -1;
+	}
+	for (int i = 0; i < n && !err; i++) {
+		if (skip[i] || PQgetisnull(due, i, 1) || PQgetisnull(due, i, 2))
+			continue;
+		int64_t company = col_i64(due, i, 0);
+		const char *type = PQgetvalue(due, i, 1), *key = PQgetvalue(due, i, 2);
+		int64_t us = col_i64(due, i, 3);
+		int64_t ns = col_i64(due, i, 4);
+		for (int j = i + 1; j < n; j++) {
+			if (skip[j] || col_i64(due, j, 0) != company ||
+			    strcmp(PQgetvalue(due, j, 1), type) != 0 ||
+			    strcmp(PQgetvalue(due, j, 2), key) != 0)
+				continue;
+			skip[j] = true;
+			int64_t jus = col_i64(due, j, 3), jns = col_i64(due, j, 4);
+			if (jus > us || (jus == us && jns > ns)) {
+				us = jus;
+				ns = jns;
+			}
+		}
+		memset(&p, 0, sizeof(p));
+		p_i64(&p, company);
+		p_text(&p, type);
+		p_text(&p, key);
+		p_i64(&p, us);
+		p_i64(&p, ns);
+		PGresult *w = run(s, ST_RECEIPT_ENTITY_WAITING, &p);
+		if (!w) {
+			err = -1;
+			break;
+		}
+		for (int k = 0; k < PQntuples(w) && !err; k++) {
+			memset(&p, 0, sizeof(p));
+			p_i64(&p, col_i64(w, k, 0));
+			PGresult *f = run(s, ST_RECEIPT_FIND, &p);
+			struct store_receipt r;
+			if (!f || PQntuples(f) != 1 || read_receipt(f, 0, &r)) {
+				if (f && PQntuples(f) == 1)
+					store_receipt_free(&r);
+				err = -1;
+			} else {
+				if (decide_receipt(s, b, &r, now) == 0)
+					b->applied++;
+				else
+					err = -1;
+				store_receipt_free(&r);
+			}
+			PQclear(f);
+		}
+		PQclear(w);
+	}
+	free(skip);
+	PQclear(due);
+	return err;
+}
+
 static int pg_commit(struct store *st, struct store_batch *b, struct gerr *err)
 {
 	struct pg_store *s = PG(st);
@@ -1387,10 +1723,14 @@ static int pg_commit(struct store *st, struct store_batch *b, struct gerr *err)
 	struct notes notes = {0};
 	if (tx_begin(s))
 		return db_error(s, err, "begin");
-	if (b->nevents > 0 || b->ndeliveries > 0) {
+	b->applied = 0;
+	b->nrouted = 0;
+	if (b->nevents > 0 || b->ndeliveries > 0 || b->nreceipts > 0 || b->apply_due_before > 0) {
 		/* One inserting batch at a time (see the top of this file). A node
 		 * that was reaped must not take new work: its deliveries start
-		 * unowned instead. */
+		 * unowned instead. Receipts are decided under the same lock, so
+		 * an entity's receipts are decided one batch at a time in the
+		 * cluster, and the deliveries they make get seqs in that order. */
 		struct params p = {0};
 		p_i64(&p, LOCK_INSERTS);
 		p_text(&p, b->node);
@@ -1399,6 +1739,11 @@ static int pg_commit(struct store *st, struct store_batch *b, struct gerr *err)
 			goto fail;
 		bool live = b->node && PQgetvalue(r, 0, 1)[0] == 't';
 		PQclear(r);
+		for (int i = 0; i < b->nreceipts; i++)
+			if (append_receipt(s, b, &b->receipts[i], now))
+				goto fail;
+		if (b->apply_due_before > 0 && apply_due(s, b, now))
+			goto fail;
 		if (b->nevents > 0 && seen_events(s, b))
 			goto fail;
 		if (insert(s, b, live, now, &notes))

@@ -29,6 +29,7 @@
 
 #include "store/backend.h"
 #include "store/idmap.h"
+#include "util/array.h"
 #include "util/clock.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -77,9 +78,36 @@ static const char *const migrations[] = {
     "DROP INDEX events_id;"
     "INSERT OR REPLACE INTO meta(key, value)"
     " SELECT 'ids_upto', coalesce(max(seq), 0) FROM events;",
+    /* 4: receipts (requests received at /in/{source}), one per sender's id
+     * per source, and entities: per company, type and key, the latest
+     * applied receipt's date and the fields kept from it */
+    "CREATE TABLE receipts(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " company_seq INTEGER NOT NULL, source_seq INTEGER NOT NULL, msg_id TEXT NOT NULL,"
+    " event TEXT NOT NULL, date TEXT NOT NULL, date_us INTEGER NOT NULL,"
+    " date_ns INTEGER NOT NULL, entity_type TEXT, entity_key TEXT,"
+    " kept TEXT NOT NULL DEFAULT '{}', body BLOB NOT NULL, headers TEXT NOT NULL,"
+    " verification TEXT NOT NULL, address TEXT NOT NULL, status INTEGER NOT NULL,"
+    " duplicates INTEGER NOT NULL DEFAULT 0, apply_at INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX receipts_msg ON receipts(source_seq, msg_id);"
+    "CREATE INDEX receipts_company ON receipts(company_seq, seq);"
+    "CREATE INDEX receipts_waiting ON receipts(apply_at, seq) WHERE status = 0;"
+    "CREATE INDEX receipts_entity_waiting ON receipts(company_seq, entity_type, entity_key,"
+    " date_us, date_ns, seq) WHERE status = 0;"
+    "CREATE TABLE entities(company_seq INTEGER NOT NULL, type TEXT NOT NULL, key TEXT NOT NULL,"
+    " date_us INTEGER NOT NULL, date_ns INTEGER NOT NULL, kept TEXT NOT NULL,"
+    " receipt_seq INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY(company_seq, type, key)) WITHOUT ROWID;"
+    "ALTER TABLE deliveries ADD COLUMN receipt_seq INTEGER;",
 };
 
 enum { IDS_MERGE_AT = 32768, IDS_MERGE_CHUNK = 4096 };
+
+/* The columns of a receipt, in the order read_receipt reads them. */
+#define RECEIPT_COLS                                                                               \
+	"seq, id, company_seq, source_seq, msg_id, event, date, date_us, date_ns, entity_type, "   \
+	"entity_key, kept, body, headers, verification, address, status, duplicates, apply_at, "   \
+	"created_at, updated_at"
 
 enum stmt_id {
 	ST_BEGIN,
@@ -104,6 +132,14 @@ enum stmt_id {
 	ST_OPEN_WEBHOOK,
 	ST_OPEN_DUE,
 	ST_EVENT_LOAD,
+	ST_RECEIPT_INSERT,
+	ST_RECEIPT_DUP,
+	ST_RECEIPT_FIND,
+	ST_RECEIPT_STATUS,
+	ST_RECEIPT_DUE,
+	ST_RECEIPT_ENTITY_WAITING,
+	ST_ENTITY_GET,
+	ST_ENTITY_PUT,
 	ST_COUNT
 };
 
@@ -122,7 +158,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_IDS_UPTO_GET] = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'ids_upto'",
     [ST_IDS_RECENT] = "SELECT company_seq, id, seq FROM events WHERE seq > ?1 ORDER BY seq",
     [ST_DELIVERY_INSERT] = "INSERT INTO deliveries(event_seq, webhook_seq, company_seq, status,"
-                           " next_at, okey, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?)",
+                           " next_at, okey, created_at, updated_at, receipt_seq)"
+                           " VALUES(?,?,?,?,?,?,?,?,?)",
     [ST_OUTCOME_UPDATE] = "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4,"
                           " first_attempt_at = ?5, last_http_status = CASE WHEN ?6 THEN ?7 ELSE"
                           " last_http_status END, last_error = CASE WHEN ?6 THEN ?8 ELSE last_error"
@@ -146,6 +183,29 @@ static const char *const stmt_sql[ST_COUNT] = {
                     " AND next_at < ?3 ORDER BY next_at, seq LIMIT ?4",
     [ST_EVENT_LOAD] =
         "SELECT company_seq, id, event, date_ms, unit, data FROM events WHERE seq = ?",
+    [ST_RECEIPT_INSERT] =
+        "INSERT OR IGNORE INTO receipts(id, company_seq, source_seq, msg_id, event, date,"
+        " date_us, date_ns, entity_type, entity_key, kept, body, headers, verification, address,"
+        " status, apply_at, created_at, updated_at)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?18)",
+    [ST_RECEIPT_DUP] = "UPDATE receipts SET duplicates = duplicates + 1, updated_at = ?3"
+                       " WHERE source_seq = ?1 AND msg_id = ?2 RETURNING id, status",
+    [ST_RECEIPT_FIND] = "SELECT " RECEIPT_COLS " FROM receipts WHERE seq = ?1",
+    [ST_RECEIPT_STATUS] = "UPDATE receipts SET status = ?2, updated_at = ?3 WHERE seq = ?1",
+    [ST_RECEIPT_DUE] = "SELECT company_seq, entity_type, entity_key, date_us, date_ns FROM receipts"
+                       " WHERE status = 0 AND apply_at < ?1 ORDER BY apply_at, seq LIMIT ?2",
+    [ST_RECEIPT_ENTITY_WAITING] =
+        "SELECT seq FROM receipts WHERE status = 0 AND company_seq = ?1 AND entity_type = ?2"
+        " AND entity_key = ?3 AND (date_us < ?4 OR (date_us = ?4 AND date_ns <= ?5))"
+        " ORDER BY date_us, date_ns, seq",
+    [ST_ENTITY_GET] = "SELECT date_us, date_ns, kept FROM entities"
+                      " WHERE company_seq = ?1 AND type = ?2 AND key = ?3",
+    [ST_ENTITY_PUT] =
+        "INSERT INTO entities(company_seq, type, key, date_us, date_ns, kept, receipt_seq,"
+        " updated_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(company_seq, type, key) DO"
+        " UPDATE SET date_us = excluded.date_us, date_ns = excluded.date_ns,"
+        " kept = excluded.kept, receipt_seq = excluded.receipt_seq,"
+        " updated_at = excluded.updated_at",
 };
 
 struct sqlite_store {
@@ -531,6 +591,8 @@ static int append_delivery(struct store *s, struct store_delivery_in *d, int64_t
 	bind_text(st, 6, d->okey);
 	sqlite3_bind_int64(st, 7, now);
 	sqlite3_bind_int64(st, 8, now);
+	if (d->receipt_seq)
+		sqlite3_bind_int64(st, 9, d->receipt_seq);
 	if (step_done(st))
 		return -1;
 	d->seq = sqlite3_last_insert_rowid(SQ(s)->db);
@@ -604,6 +666,279 @@ static int apply_change(struct store *s, struct store_webhook_change *c, int64_t
 	return step_done(st);
 }
 
+/* ---- receipts ------------------------------------------------------------------------ */
+
+/* read_receipt: a row of RECEIPT_COLS starting at column 0; GERR_NOMEM when a
+ * string could not be copied. */
+static int read_receipt(sqlite3_stmt *st, struct store_receipt *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->seq = sqlite3_column_int64(st, 0);
+	col_copy(st, 1, r->id, sizeof(r->id));
+	r->company_seq = sqlite3_column_int64(st, 2);
+	r->source_seq = sqlite3_column_int64(st, 3);
+	r->msg_id = col_dup(st, 4, NULL);
+	r->event = col_dup(st, 5, NULL);
+	r->date = col_dup(st, 6, NULL);
+	r->date_us = sqlite3_column_int64(st, 7);
+	r->date_ns = sqlite3_column_int(st, 8);
+	r->entity_type = col_dup(st, 9, NULL);
+	r->entity_key = col_dup(st, 10, NULL);
+	r->kept = col_dup(st, 11, &r->keptlen);
+	r->body = col_dup(st, 12, &r->bodylen);
+	r->headers = col_dup(st, 13, NULL);
+	col_copy(st, 14, r->verification, sizeof(r->verification));
+	col_copy(st, 15, r->address, sizeof(r->address));
+	r->status = sqlite3_column_int(st, 16);
+	r->duplicates = sqlite3_column_int(st, 17);
+	r->apply_at = sqlite3_column_int64(st, 18);
+	r->created_at = sqlite3_column_int64(st, 19);
+	r->updated_at = sqlite3_column_int64(st, 20);
+	bool ok = r->msg_id && r->event && r->date && r->kept && r->body && r->headers &&
+	          (sqlite3_column_type(st, 9) == SQLITE_NULL || r->entity_type) &&
+	          (sqlite3_column_type(st, 10) == SQLITE_NULL || r->entity_key);
+	return ok ? 0 : GERR_NOMEM;
+}
+
+/* decide_receipt: r (stored, waiting) against its entity, through the
+ * batch's decide callback; writes the entity's advance and r's status. */
+static int decide_receipt(struct store *s, struct store_batch *b, const struct store_receipt *r,
+                          int64_t now)
+{
+	struct store_entity cur = {.kept = "{}", .keptlen = 2};
+	char *kept = NULL;
+	bool has_entity = r->entity_type && r->entity_key;
+	if (has_entity) {
+		sqlite3_stmt *g = SQ(s)->st[ST_ENTITY_GET];
+		sqlite3_bind_int64(g, 1, r->company_seq);
+		bind_text(g, 2, r->entity_type);
+		bind_text(g, 3, r->entity_key);
+		int rc = sqlite3_step(g);
+		if (rc == SQLITE_ROW) {
+			cur.exists = true;
+			cur.date_us = sqlite3_column_int64(g, 0);
+			cur.date_ns = sqlite3_column_int(g, 1);
+			kept = col_dup(g, 2, &cur.keptlen);
+			cur.kept = kept;
+		}
+		sqlite3_reset(g);
+		sqlite3_clear_bindings(g);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return -1;
+		if (cur.exists && !kept)
+			return -1;
+	}
+	struct store_verdict v = {.status = RCP_ROUTED};
+	int rc = b->decide ? b->decide(b->decide_ctx, b, r, &cur, &v) : -1;
+	free(kept);
+	if (rc)
+		return -1;
+	if (v.advance && has_entity) {
+		sqlite3_stmt *p = SQ(s)->st[ST_ENTITY_PUT];
+		sqlite3_bind_int64(p, 1, r->company_seq);
+		bind_text(p, 2, r->entity_type);
+		bind_text(p, 3, r->entity_key);
+		sqlite3_bind_int64(p, 4, r->date_us);
+		sqlite3_bind_int(p, 5, r->date_ns);
+		sqlite3_bind_text(p, 6, v.kept ? v.kept : "{}", v.kept ? (int)v.keptlen : 2,
+		                  SQLITE_STATIC);
+		sqlite3_bind_int64(p, 7, r->seq);
+		sqlite3_bind_int64(p, 8, now);
+		if (step_done(p))
+			return -1;
+	}
+	sqlite3_stmt *u = SQ(s)->st[ST_RECEIPT_STATUS];
+	sqlite3_bind_int64(u, 1, r->seq);
+	sqlite3_bind_int(u, 2, v.status);
+	sqlite3_bind_int64(u, 3, now);
+	return step_done(u);
+}
+
+static int append_receipt(struct store *s, struct store_batch *b, struct store_receipt_in *in,
+                          int64_t now)
+{
+	in->duplicate = false;
+	in->dup_id[0] = '\0';
+	sqlite3_stmt *st = SQ(s)->st[ST_RECEIPT_INSERT];
+	bind_text(st, 1, in->id);
+	sqlite3_bind_int64(st, 2, in->company_seq);
+	sqlite3_bind_int64(st, 3, in->source_seq);
+	bind_text(st, 4, in->msg_id);
+	bind_text(st, 5, in->event);
+	bind_text(st, 6, in->date);
+	sqlite3_bind_int64(st, 7, in->date_us);
+	sqlite3_bind_int(st, 8, in->date_ns);
+	bind_text(st, 9, in->entity_type);
+	bind_text(st, 10, in->entity_key);
+	sqlite3_bind_text(st, 11, in->kept ? in->kept : "{}", in->kept ? (int)in->keptlen : 2,
+	                  SQLITE_STATIC);
+	sqlite3_bind_blob(st, 12, in->body ? in->body : "", (int)in->bodylen, SQLITE_STATIC);
+	bind_text(st, 13, in->headers ? in->headers : "{}");
+	bind_text(st, 14, in->verification ? in->verification : "none");
+	bind_text(st, 15, in->address ? in->address : "");
+	sqlite3_bind_int(st, 16, RCP_WAITING);
+	sqlite3_bind_int64(st, 17, in->apply_at);
+	sqlite3_bind_int64(st, 18, now);
+	if (step_done(st))
+		return -1;
+	if (sqlite3_changes(SQ(s)->db) == 0) {
+		/* The source has seen this id: count it, answer with the first. */
+		in->duplicate = true;
+		sqlite3_stmt *d = SQ(s)->st[ST_RECEIPT_DUP];
+		sqlite3_bind_int64(d, 1, in->source_seq);
+		bind_text(d, 2, in->msg_id);
+		sqlite3_bind_int64(d, 3, now);
+		int rc = sqlite3_step(d);
+		if (rc == SQLITE_ROW) {
+			col_copy(d, 0, in->dup_id, sizeof(in->dup_id));
+			in->status = sqlite3_column_int(d, 1);
+			rc = sqlite3_step(d);
+		}
+		sqlite3_reset(d);
+		sqlite3_clear_bindings(d);
+		return rc == SQLITE_DONE && in->dup_id[0] ? 0 : -1;
+	}
+	in->seq = sqlite3_last_insert_rowid(SQ(s)->db);
+	in->status = RCP_WAITING;
+	if (in->apply_at)
+		return 0;
+	/* decided now: the receipt as stored, its strings borrowed from in */
+	struct store_receipt r = {
+	    .seq = in->seq,
+	    .company_seq = in->company_seq,
+	    .source_seq = in->source_seq,
+	    .msg_id = (char *)in->msg_id,
+	    .event = (char *)in->event,
+	    .date = (char *)in->date,
+	    .date_us = in->date_us,
+	    .date_ns = in->date_ns,
+	    .entity_type = (char *)in->entity_type,
+	    .entity_key = (char *)in->entity_key,
+	    .kept = (char *)(in->kept ? in->kept : "{}"),
+	    .keptlen = in->kept ? in->keptlen : 2,
+	    .body = (char *)in->body,
+	    .bodylen = in->bodylen,
+	    .headers = (char *)(in->headers ? in->headers : "{}"),
+	    .status = RCP_WAITING,
+	    .created_at = now,
+	    .updated_at = now,
+	};
+	snprintf(r.id, sizeof(r.id), "%s", in->id);
+	snprintf(r.verification, sizeof(r.verification), "%s",
+	         in->verification ? in->verification : "none");
+	snprintf(r.address, sizeof(r.address), "%s", in->address ? in->address : "");
+	/* the callback's verdict is read back by the caller through status */
+	if (decide_receipt(s, b, &r, now))
+		return -1;
+	sqlite3_stmt *f = SQ(s)->st[ST_RECEIPT_FIND];
+	sqlite3_bind_int64(f, 1, in->seq);
+	int rc = sqlite3_step(f);
+	if (rc == SQLITE_ROW)
+		in->status = sqlite3_column_int(f, 16);
+	sqlite3_reset(f);
+	sqlite3_clear_bindings(f);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* A waiting entity with a receipt due, and the newest due date it has. */
+struct due_entity {
+	int64_t company_seq;
+	char *type, *key;
+	int64_t date_us;
+	int32_t date_ns;
+};
+
+/* apply_due: the entities with a waiting receipt due before
+ * b->apply_due_before; for each, every waiting receipt dated up to its
+ * newest due one, in date order (an older receipt that arrived later is
+ * applied before the due one instead of going stale). */
+static int apply_due(struct store *s, struct store_batch *b, int64_t now)
+{
+	int limit = b->apply_limit > 0 ? b->apply_limit : 256;
+	struct due_entity *ents = calloc((size_t)limit, sizeof(*ents));
+	if (!ents)
+		return -1;
+	int n = 0, rc, err = 0;
+	sqlite3_stmt *q = SQ(s)->st[ST_RECEIPT_DUE];
+	sqlite3_bind_int64(q, 1, b->apply_due_before);
+	sqlite3_bind_int(q, 2, limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t company = sqlite3_column_int64(q, 0);
+		const char *type = (const char *)sqlite3_column_text(q, 1);
+		const char *key = (const char *)sqlite3_column_text(q, 2);
+		int64_t us = sqlite3_column_int64(q, 3);
+		int32_t ns = sqlite3_column_int(q, 4);
+		if (!type || !key)
+			continue; /* never waits (no entity); defensive */
+		int k = 0;
+		while (k < n && !(ents[k].company_seq == company &&
+		                  strcmp(ents[k].type, type) == 0 && strcmp(ents[k].key, key) == 0))
+			k++;
+		if (k == n) {
+			ents[n].company_seq = company;
+			ents[n].type = strdup(type);
+			ents[n].key = strdup(key);
+			ents[n].date_us = us;
+			ents[n].date_ns = ns;
+			if (!ents[n++].type || !ents[k].key) {
+				err = -1;
+				break;
+			}
+		} else if (us > ents[k].date_us ||
+		           (us == ents[k].date_us && ns > ents[k].date_ns)) {
+			ents[k].date_us = us;
+			ents[k].date_ns = ns;
+		}
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = -1;
+	for (int k = 0; k < n && !err; k++) {
+		sqlite3_stmt *w = SQ(s)->st[ST_RECEIPT_ENTITY_WAITING];
+		sqlite3_bind_int64(w, 1, ents[k].company_seq);
+		bind_text(w, 2, ents[k].type);
+		bind_text(w, 3, ents[k].key);
+		sqlite3_bind_int64(w, 4, ents[k].date_us);
+		sqlite3_bind_int(w, 5, ents[k].date_ns);
+		int64_t *seqs = NULL;
+		int nseqs = 0, cap = 0;
+		while ((rc = sqlite3_step(w)) == SQLITE_ROW) {
+			if (!array_reserve((void **)&seqs, &cap, nseqs + 1, sizeof(*seqs), 16)) {
+				err = -1;
+				break;
+			}
+			seqs[nseqs++] = sqlite3_column_int64(w, 0);
+		}
+		sqlite3_reset(w);
+		sqlite3_clear_bindings(w);
+		if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+			err = -1;
+		for (int i = 0; i < nseqs && !err; i++) {
+			sqlite3_stmt *f = SQ(s)->st[ST_RECEIPT_FIND];
+			sqlite3_bind_int64(f, 1, seqs[i]);
+			struct store_receipt r;
+			rc = sqlite3_step(f);
+			int rr = rc == SQLITE_ROW ? read_receipt(f, &r) : -1;
+			sqlite3_reset(f);
+			sqlite3_clear_bindings(f);
+			if (rr == 0 && decide_receipt(s, b, &r, now) == 0)
+				b->applied++;
+			else
+				err = -1;
+			if (rc == SQLITE_ROW)
+				store_receipt_free(&r);
+		}
+		free(seqs);
+	}
+	for (int k = 0; k < n; k++) {
+		free(ents[k].type);
+		free(ents[k].key);
+	}
+	free(ents);
+	return err;
+}
+
 /* set_sync: what must survive a power cut is every event and delivery that
  * got a 202, so a batch that inserts any commits with an fsync (FULL). A batch
  * of attempt outcomes only does not need one (NORMAL): if it is lost, those
@@ -623,9 +958,20 @@ static int sqlite_commit(struct store *s, struct store_batch *b, struct gerr *er
 	int64_t now = clock_now_ms();
 	if (b->nevents && ids_load(s))
 		return db_error(s, err, "load ids");
-	set_sync(s, b->nevents > 0 || b->ndeliveries > 0);
+	set_sync(s, b->nevents > 0 || b->ndeliveries > 0 || b->nreceipts > 0 ||
+	                b->apply_due_before > 0);
 	if (step_done(SQ(s)->st[ST_BEGIN]))
 		return db_error(s, err, "begin");
+	b->applied = 0;
+	b->nrouted = 0;
+	for (int i = 0; i < b->nreceipts; i++)
+		if (append_receipt(s, b, &b->receipts[i], now))
+			goto fail;
+	if (b->apply_due_before > 0 && apply_due(s, b, now))
+		goto fail;
+	for (int i = 0; i < b->nrouted; i++)
+		if (append_delivery(s, &b->routed[i], now))
+			goto fail;
 	for (int i = 0; i < b->nevents; i++)
 		if (append_event(s, &b->events[i], now))
 			goto fail;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "store/backend.h"
+#include "util/array.h"
 
 const char *delivery_status_name(int s)
 {
@@ -24,6 +25,34 @@ int delivery_status_parse(const char *s)
 		if (strcmp(s, delivery_status_name(i)) == 0)
 			return i;
 	return -1;
+}
+
+const char *receipt_status_name(int s)
+{
+	switch (s) {
+	case RCP_WAITING: return "waiting";
+	case RCP_ROUTED: return "routed";
+	case RCP_STALE: return "stale";
+	}
+	return "unknown";
+}
+
+int receipt_status_parse(const char *s)
+{
+	for (int i = RCP_WAITING; i <= RCP_STALE; i++)
+		if (strcmp(s, receipt_status_name(i)) == 0)
+			return i;
+	return -1;
+}
+
+struct store_delivery_in *store_batch_route(struct store_batch *b)
+{
+	if (!array_reserve((void **)&b->routed, &b->cap_routed, b->nrouted + 1, sizeof(*b->routed),
+	                   16))
+		return NULL;
+	struct store_delivery_in *d = &b->routed[b->nrouted++];
+	memset(d, 0, sizeof(*d));
+	return d;
 }
 
 int store_open(const char *url, struct store **out, struct gerr *err)
@@ -61,6 +90,21 @@ void store_event_free(struct store_event *e)
 	free(e->unit);
 	free(e->data);
 	memset(e, 0, sizeof(*e));
+}
+
+void store_receipt_free(struct store_receipt *r)
+{
+	if (!r)
+		return;
+	free(r->msg_id);
+	free(r->event);
+	free(r->date);
+	free(r->entity_type);
+	free(r->entity_key);
+	free(r->kept);
+	free(r->body);
+	free(r->headers);
+	memset(r, 0, sizeof(*r));
 }
 
 void store_company_free(struct store_company *c)

@@ -77,7 +77,8 @@ struct store_event_in {
 
 /* New deliveries for existing events (replay, inbound actions). */
 struct store_delivery_in {
-	int64_t event_seq;
+	int64_t event_seq;   /* 0 for a route action's delivery */
+	int64_t receipt_seq; /* the receipt whose route made it, or 0 */
 	int64_t webhook_seq;
 	int64_t company_seq;
 	const char *okey;
@@ -122,6 +123,107 @@ struct store_webhook_change {
 	bool deactivated; /* out */
 };
 
+/* ---- receipts (inbound) --------------------------------------------------
+ *
+ * A receipt is one request received at a source's /in/{id} URL. It is
+ * written by the same group commit as events. Within the commit each new
+ * receipt is decided against its entity's state: the store reads (and on a
+ * shared store, serialises) the entity, hands both to the batch's decide
+ * callback (pure logic lives above the store), and writes what it answers:
+ * the receipt's status, the entity's advance, and the deliveries its routes
+ * make (added with store_batch_route), all in the one transaction that also
+ * makes the answer to the sender durable. */
+
+enum receipt_status {
+	RCP_WAITING = 0, /* inside its entity's reorder window; decided later */
+	RCP_ROUTED = 1,  /* applied: routes evaluated, their deliveries made */
+	RCP_STALE = 2,   /* older than its entity's latest applied receipt */
+};
+const char *receipt_status_name(int s);
+int receipt_status_parse(const char *s);
+
+/* One receipt to insert. Strings are borrowed for the call. */
+struct store_receipt_in {
+	int64_t company_seq;
+	int64_t source_seq;
+	const char *id;     /* gancho's id for it (a UUID) */
+	const char *msg_id; /* the sender's id: unique per source */
+	const char *event;
+	const char *date; /* as sent */
+	int64_t date_us;  /* the date as an instant (core/isodate) */
+	int32_t date_ns;
+	const char *entity_type; /* NULL: no entity */
+	const char *entity_key;
+	const char *kept; /* JSON object text of the fields this receipt carries */
+	size_t keptlen;
+	const char *body;
+	size_t bodylen;
+	const char *headers;      /* JSON object text, credentials removed */
+	const char *verification; /* the verifier's outcome code */
+	const char *address;      /* the client address, as text */
+	int64_t apply_at;         /* 0: decide in this commit; else wait until then (ms) */
+
+	/* out */
+	int64_t seq;
+	bool duplicate;  /* the source has seen msg_id: nothing inserted, counted */
+	char dup_id[40]; /* … the first receipt's id */
+	int status;      /* enum receipt_status as stored */
+};
+
+/* A receipt as stored (strings owned: store_receipt_free). */
+struct store_receipt {
+	int64_t seq;
+	char id[40];
+	int64_t company_seq;
+	int64_t source_seq;
+	char *msg_id;
+	char *event;
+	char *date;
+	int64_t date_us;
+	int32_t date_ns;
+	char *entity_type; /* NULL: no entity */
+	char *entity_key;
+	char *kept;
+	size_t keptlen;
+	char *body;
+	size_t bodylen;
+	char *headers;
+	char verification[64];
+	char address[64];
+	int status;
+	int duplicates;
+	int64_t apply_at;
+	int64_t created_at;
+	int64_t updated_at;
+};
+void store_receipt_free(struct store_receipt *r);
+
+/* An entity's state as the commit sees it (strings borrowed). */
+struct store_entity {
+	bool exists;
+	int64_t date_us; /* the latest applied receipt's date */
+	int32_t date_ns;
+	const char *kept; /* JSON object text ("{}" when none) */
+	size_t keptlen;
+};
+
+/* What the decide callback answers for one receipt. kept is borrowed until
+ * the commit returns. */
+struct store_verdict {
+	int status;   /* RCP_ROUTED or RCP_STALE */
+	bool advance; /* the entity moves to the receipt's date with kept */
+	const char *kept;
+	size_t keptlen;
+};
+
+struct store_batch;
+/* store_decide_fn: decide receipt r (as stored, seq set) against its
+ * entity (cur; exists false for a receipt without entity too). May add
+ * deliveries with store_batch_route. 0, or an error that fails the whole
+ * commit. */
+typedef int (*store_decide_fn)(void *ctx, struct store_batch *b, const struct store_receipt *r,
+                               const struct store_entity *cur, struct store_verdict *v);
+
 struct store_batch {
 	const char *node; /* the committing node (owner of what it inserts) */
 	struct store_event_in *events;
@@ -132,7 +234,25 @@ struct store_batch {
 	int noutcomes;
 	struct store_webhook_change *changes;
 	int nchanges;
+	/* receipts, decided before events and deliveries are written */
+	struct store_receipt_in *receipts;
+	int nreceipts;
+	/* waiting receipts due before this time (ms) are decided too, each
+	 * entity's in date order (0: none); *applied (out) counts them */
+	int64_t apply_due_before;
+	int apply_limit;
+	int applied;
+	store_decide_fn decide;
+	void *decide_ctx;
+	/* deliveries made by decide (store_batch_route), written after it;
+	 * the caller of store_commit frees routed */
+	struct store_delivery_in *routed;
+	int nrouted, cap_routed;
 };
+
+/* store_batch_route: a new zeroed delivery at the end of b->routed, or NULL
+ * when out of memory. */
+struct store_delivery_in *store_batch_route(struct store_batch *b);
 
 /* ---- reads for the engine ----------------------------------------------- */
 

@@ -1,0 +1,235 @@
+/*
+ * test_store_receipts: receipts through the store's batch commit. A new
+ * receipt is inserted once per (source, sender's id) and a repeat is counted
+ * and answered with the first receipt's id; each new receipt is decided in
+ * the commit against its entity, through the batch's decide callback, which
+ * sees the entity as the earlier receipts of the same batch left it; the
+ * entity's advance, the receipt's status and the deliveries the callback
+ * adds are written with it; waiting receipts (a reorder window) are decided
+ * later, each entity's in date order, including older ones not yet due.
+ *
+ * It runs on SQLite by default; with GANCHO_TEST_STORE_URL set (a
+ * postgres:// URL) on that store instead: the integration test
+ * test_store_receipts.py runs it so on a throwaway PostgreSQL server.
+ *
+ * The decide callback here is the plain order rule (apply when not older
+ * than the entity, else stale), written inline: the store must not care
+ * what the rule is, only when it is asked and what it writes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/store.h"
+
+static char path[256];
+static struct store *s;
+static int64_t company, webhook;
+
+/* What the callback saw, in call order. */
+static char seen[64][40];
+static int nseen;
+
+static int decide(void *ctx, struct store_batch *b, const struct store_receipt *r,
+                  const struct store_entity *cur, struct store_verdict *v)
+{
+	(void)ctx;
+	if (nseen < 64)
+		snprintf(seen[nseen++], sizeof(seen[0]), "%s", r->msg_id);
+	bool older = cur->exists && (r->date_us < cur->date_us ||
+	                             (r->date_us == cur->date_us && r->date_ns < cur->date_ns));
+	v->status = older ? RCP_STALE : RCP_ROUTED;
+	v->advance = !older;
+	v->kept = r->kept;
+	v->keptlen = r->keptlen;
+	if (!older) {
+		struct store_delivery_in *d = store_batch_route(b);
+		if (!d)
+			return -1;
+		d->webhook_seq = webhook;
+		d->company_seq = r->company_seq;
+		d->receipt_seq = r->seq;
+	}
+	return 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	const char *url = getenv("GANCHO_TEST_STORE_URL");
+	if (url && *url) {
+		snprintf(path, sizeof(path), "%s", url);
+	} else {
+		snprintf(path, sizeof(path), "/tmp/gancho-test-receipts-%d.db", (int)getpid());
+		unlink(path);
+	}
+	struct gerr err = {0};
+	if (store_open(path, &s, &err))
+		fail_msg("open %s: %s", path, err.msg);
+	struct store_company c;
+	const char *hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	if (store_company_create(s, "ACME", "[]", hash, &c, &err))
+		fail_msg("company: %s", err.msg);
+	company = c.seq;
+	store_company_free(&c);
+	struct store_webhook w = {.company_seq = company, .config = "{\"postbackUrl\":\"x\"}"};
+	snprintf(w.id, sizeof(w.id), "wh-1");
+	if (store_webhook_insert(s, &w, &err))
+		fail_msg("webhook: %s", err.msg);
+	webhook = w.seq;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	store_close(s);
+	if (strncmp(path, "postgres", 8) == 0)
+		return 0;
+	unlink(path);
+	char aux[300];
+	snprintf(aux, sizeof(aux), "%s-wal", path);
+	unlink(aux);
+	snprintf(aux, sizeof(aux), "%s-shm", path);
+	unlink(aux);
+	return 0;
+}
+
+static struct store_receipt_in rin(const char *msg, int64_t date_us, const char *key,
+                                   const char *kept, int64_t apply_at)
+{
+	static int n;
+	static char ids[64][40];
+	char *id = ids[n++ % 64];
+	snprintf(id, 40, "rcp-%s-%d-%d", msg, n, (int)getpid());
+	return (struct store_receipt_in){
+	    .company_seq = company,
+	    .source_seq = 7,
+	    .id = id,
+	    .msg_id = msg,
+	    .event = "application.moved",
+	    .date = "2019-06-19T00:00:00.000Z",
+	    .date_us = date_us,
+	    .entity_type = key ? "application" : NULL,
+	    .entity_key = key,
+	    .kept = kept,
+	    .keptlen = kept ? strlen(kept) : 0,
+	    .body = "{}",
+	    .bodylen = 2,
+	    .headers = "{}",
+	    .verification = "ok",
+	    .address = "127.0.0.1",
+	    .apply_at = apply_at,
+	};
+}
+
+static int commit(struct store_receipt_in *r, int n, int64_t due_before, struct store_batch *out)
+{
+	struct store_batch b = {.node = "n",
+	                        .receipts = r,
+	                        .nreceipts = n,
+	                        .apply_due_before = due_before,
+	                        .decide = decide};
+	struct gerr err = {0};
+	int rc = store_commit(s, &b, &err);
+	if (out)
+		*out = b;
+	else
+		free(b.routed);
+	return rc;
+}
+
+static void test_duplicates_and_stale(void **state)
+{
+	(void)state;
+	nseen = 0;
+	/* one batch: a new entity, a newer receipt, an older one, and a repeat */
+	struct store_receipt_in r[4] = {
+	    rin("m1", 100, "app-1", "{\"step\":\"a\"}", 0),
+	    rin("m2", 300, "app-1", "{\"step\":\"c\"}", 0),
+	    rin("m3", 200, "app-1", "{\"step\":\"b\"}", 0),
+	    rin("m1", 100, "app-1", "{\"step\":\"a\"}", 0),
+	};
+	struct store_batch b;
+	assert_int_equal(commit(r, 4, 0, &b), 0);
+	assert_false(r[0].duplicate);
+	assert_int_equal(r[0].status, RCP_ROUTED);
+	assert_int_equal(r[1].status, RCP_ROUTED);
+	assert_int_equal(r[2].status, RCP_STALE);
+	assert_true(r[3].duplicate);
+	assert_string_equal(r[3].dup_id, r[0].id);
+	assert_int_equal(nseen, 3); /* the repeat is never decided */
+	assert_int_equal(b.nrouted, 2);
+	assert_int_equal(b.routed[0].receipt_seq, r[0].seq);
+	assert_int_equal(b.routed[1].receipt_seq, r[1].seq);
+	assert_true(b.routed[0].seq > 0 && b.routed[1].seq > b.routed[0].seq);
+	free(b.routed);
+
+	/* a later batch: the repeat again is counted, never decided */
+	struct store_receipt_in again = rin("m2", 300, "app-1", NULL, 0);
+	nseen = 0;
+	assert_int_equal(commit(&again, 1, 0, NULL), 0);
+	assert_true(again.duplicate);
+	assert_string_equal(again.dup_id, r[1].id);
+	assert_int_equal(again.status, RCP_ROUTED);
+	assert_int_equal(nseen, 0);
+
+	/* a receipt without entity is always applied */
+	struct store_receipt_in free_r = rin("m9", 1, NULL, NULL, 0);
+	assert_int_equal(commit(&free_r, 1, 0, NULL), 0);
+	assert_int_equal(free_r.status, RCP_ROUTED);
+}
+
+static void test_reorder_window(void **state)
+{
+	(void)state;
+	/* arrive newest first, each waiting until 1000 + its order */
+	struct store_receipt_in r[4] = {
+	    rin("w4", 4000, "app-2", "{\"n\":4}", 1000),
+	    rin("w2", 2000, "app-2", "{\"n\":2}", 1001),
+	    rin("w3", 3000, "app-2", "{\"n\":3}", 5000), /* not due at 1500, but older than w4 */
+	    rin("w5", 5000, "app-2", "{\"n\":5}", 5000), /* not due, newer: keeps waiting */
+	};
+	assert_int_equal(commit(r, 4, 0, NULL), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(r[i].status, RCP_WAITING);
+	nseen = 0;
+	struct store_batch b;
+	assert_int_equal(commit(NULL, 0, 1500, &b), 0);
+	assert_int_equal(b.applied, 3);
+	assert_int_equal(nseen, 3);
+	assert_string_equal(seen[0], "w2");
+	assert_string_equal(seen[1], "w3");
+	assert_string_equal(seen[2], "w4");
+	assert_int_equal(b.nrouted, 3);
+	free(b.routed);
+	/* a late older one after the window went by is stale */
+	struct store_receipt_in late = rin("w1", 1000, "app-2", NULL, 0);
+	assert_int_equal(commit(&late, 1, 0, NULL), 0);
+	assert_int_equal(late.status, RCP_STALE);
+	nseen = 0;
+	assert_int_equal(commit(NULL, 0, 6000, &b), 0);
+	assert_int_equal(b.applied, 1);
+	assert_string_equal(seen[0], "w5");
+	free(b.routed);
+	/* nothing left */
+	assert_int_equal(commit(NULL, 0, 999999, &b), 0);
+	assert_int_equal(b.applied, 0);
+	free(b.routed);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_duplicates_and_stale),
+	    cmocka_unit_test(test_reorder_window),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
