@@ -1271,7 +1271,7 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 		arr_text(&a[11], e ? (e->okeys ? e->okeys[x->w] : NULL) : d->okey);
 		arr_text(&a[12], x->lane);
 		arr_text(&a[13], x->owner);
-		arr_i64(&a[14], d ? d->receipt_seq : 0);
+		arr_i64(&a[14], e ? 0 : d->receipt_seq);
 	}
 	struct params p = {0};
 	p_i64(&p, nev);
