@@ -1,0 +1,216 @@
+/*
+ * receipt: reading a received body's id, event, date, entity key and kept
+ * fields, and the entity order rule (see receipt.h).
+ *
+ * read_text decodes a string value into a bounded buffer and checks it is
+ * printable (ids and event names end up in logs, URLs of the API and
+ * PostgreSQL text, which holds no NUL); the rest is jsonpath lookups and
+ * copying raw values.
+ */
+#include "core/receipt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/filter.h"
+#include "core/jsonpath.h"
+#include "util/json_scan.h"
+#include "util/utf8.h"
+
+static int bad(struct gerr *err, const char *fmt, const char *path, const char *what)
+{
+	return gerr_set(err, GERR_INVALID, 400, "invalid_body", fmt,
+	                (int)utf8_cut(path, strlen(path), 100), path, what);
+}
+
+/* read_text: the string at v[0..n) decoded into out (outsz bytes with the
+ * NUL), 1 to outsz-1 bytes, no control characters. */
+static int read_text(const char *v, size_t n, char *out, size_t outsz, const char *path,
+                     const char *field, struct gerr *err)
+{
+	if (n == 0 || v[0] != '"')
+		return bad(err, "%.*s (%s) must be a string", path, field);
+	char *tmp = malloc(n);
+	if (!tmp)
+		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+	long k = jsonpath_string_decode(v, n, tmp);
+	int rc = 0;
+	if (k <= 0)
+		rc = bad(err, "%.*s (%s) must not be empty", path, field);
+	else if ((size_t)k >= outsz)
+		rc = gerr_set(err, GERR_INVALID, 400, "invalid_body",
+		              "%.*s (%s) is longer than %zu bytes",
+		              (int)utf8_cut(path, strlen(path), 100), path, field, outsz - 1);
+	else {
+		for (long i = 0; i < k && !rc; i++) {
+			unsigned char c = (unsigned char)tmp[i];
+			if (c < 0x20 || c == 0x7f)
+				rc = bad(err, "%.*s (%s) holds a control character", path, field);
+		}
+		if (!rc) {
+			memcpy(out, tmp, (size_t)k);
+			out[k] = '\0';
+		}
+	}
+	free(tmp);
+	return rc;
+}
+
+static bool is_integer(const char *v, size_t n)
+{
+	size_t i = v[0] == '-' ? 1 : 0;
+	if (i >= n)
+		return false;
+	for (; i < n; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+	return true;
+}
+
+static int read_id(const char *body, size_t len, const struct receipt_spec *spec,
+                   const char *signed_id, struct receipt_fields *out, struct gerr *err)
+{
+	if (!spec->id_path) {
+		if (!signed_id || !*signed_id || strlen(signed_id) > RECEIPT_ID_MAX)
+			return gerr_set(
+			    err, GERR_INVALID, 400, "invalid_body",
+			    "the request carries no signed message id to deduplicate by");
+		snprintf(out->msg_id, sizeof(out->msg_id), "%s", signed_id);
+		return 0;
+	}
+	const char *v;
+	size_t n;
+	if (!jsonpath_get(body, len, spec->id_path, &v, &n))
+		return bad(err, "%.*s (%s) is missing", spec->id_path, "the event's id");
+	if (n > 0 && v[0] != '"') {
+		if (!is_integer(v, n))
+			return bad(err, "%.*s (%s) must be a string or an integer", spec->id_path,
+			           "the event's id");
+		if (n > RECEIPT_ID_MAX)
+			return bad(err, "%.*s (%s) is too long", spec->id_path, "the event's id");
+		memcpy(out->msg_id, v, n);
+		out->msg_id[n] = '\0';
+		return 0;
+	}
+	return read_text(v, n, out->msg_id, sizeof(out->msg_id), spec->id_path, "the event's id",
+	                 err);
+}
+
+static int read_kept(const char *body, size_t len, const struct receipt_spec *spec,
+                     struct buf *kept, struct gerr *err)
+{
+	buf_putc(kept, '{');
+	bool first = true;
+	for (int i = 0; i < spec->nkeep; i++) {
+		const char *v;
+		size_t n;
+		if (!jsonpath_get(body, len, spec->keep_paths[i], &v, &n))
+			continue;
+		if (!first)
+			buf_putc(kept, ',');
+		first = false;
+		buf_json_str(kept, spec->keep_names[i], strlen(spec->keep_names[i]));
+		buf_putc(kept, ':');
+		buf_append(kept, v, n);
+		if (kept->len > RECEIPT_KEPT_MAX)
+			return gerr_set(err, GERR_INVALID, 400, "invalid_body",
+			                "the kept fields of this body are larger than %d bytes",
+			                RECEIPT_KEPT_MAX);
+	}
+	buf_putc(kept, '}');
+	return kept->oom ? gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory") : 0;
+}
+
+int receipt_read(const char *body, size_t len, const struct receipt_spec *spec,
+                 const char *signed_id, struct receipt_fields *out, struct gerr *err)
+{
+	memset(out, 0, sizeof(*out));
+	buf_init(&out->kept);
+	struct gerr jerr = {0};
+	if (json_validate(body, len, &jerr))
+		return gerr_set(err, GERR_INVALID, 400, "invalid_body", "the body is not JSON: %s",
+		                jerr.msg);
+	int rc = read_id(body, len, spec, signed_id, out, err);
+	if (rc)
+		return rc;
+	const char *v;
+	size_t n;
+	if (!jsonpath_get(body, len, spec->event_path, &v, &n))
+		return bad(err, "%.*s (%s) is missing", spec->event_path, "the event's name");
+	if ((rc = read_text(v, n, out->event, sizeof(out->event), spec->event_path,
+	                    "the event's name", err)))
+		return rc;
+	if (!jsonpath_get(body, len, spec->date_path, &v, &n))
+		return bad(err, "%.*s (%s) is missing", spec->date_path, "the event's date");
+	if ((rc = read_text(v, n, out->date, sizeof(out->date), spec->date_path, "the event's date",
+	                    err)))
+		return rc;
+	if ((rc = isodate_parse(out->date, strlen(out->date), &out->when, spec->date_path, err))) {
+		snprintf(err->code, sizeof(err->code), "invalid_body");
+		return rc;
+	}
+	if (spec->entity_key_path &&
+	    filter_key_string(body, len, spec->entity_key_path, out->entity_key,
+	                      sizeof(out->entity_key)) > 0)
+		out->has_entity = true;
+	return read_kept(body, len, spec, &out->kept, err);
+}
+
+void receipt_fields_free(struct receipt_fields *f)
+{
+	buf_free(&f->kept);
+}
+
+bool receipt_decide(const struct receipt_entity *cur, const struct isodate *when)
+{
+	return !cur || !cur->exists || isodate_cmp(when, &cur->latest) >= 0;
+}
+
+/* The most members one kept object may have: every source of a company that
+ * names the same entity type keeps at most 32, and there are not thousands. */
+#define KEPT_MEMBERS_MAX 1024
+
+int receipt_merge_kept(const char *cur, size_t curlen, const char *fresh, size_t freshlen,
+                       struct buf *out, struct gerr *err)
+{
+	struct json_member *a = calloc(2 * KEPT_MEMBERS_MAX, sizeof(*a)), *b = a + KEPT_MEMBERS_MAX;
+	if (!a)
+		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+	int na = 0, nb = 0, rc;
+	if ((rc = json_scan_object(cur, curlen, a, KEPT_MEMBERS_MAX, &na, err)) ||
+	    (rc = json_scan_object(fresh, freshlen, b, KEPT_MEMBERS_MAX, &nb, err))) {
+		free(a);
+		return rc;
+	}
+	buf_putc(out, '{');
+	bool first = true;
+	for (int i = 0; i < na + nb; i++) {
+		const struct json_member *m = i < na ? &a[i] : &b[i - na];
+		const struct json_member *use = m;
+		if (i < na) {
+			/* replaced by fresh's member of the same (raw) name? */
+			for (int k = 0; k < nb; k++)
+				if (b[k].keylen == m->keylen &&
+				    memcmp(b[k].key, m->key, m->keylen) == 0)
+					use = &b[k];
+		} else {
+			bool seen = false;
+			for (int k = 0; k < na && !seen; k++)
+				seen = a[k].keylen == m->keylen &&
+				       memcmp(a[k].key, m->key, m->keylen) == 0;
+			if (seen)
+				continue;
+		}
+		if (!first)
+			buf_putc(out, ',');
+		first = false;
+		buf_putc(out, '"');
+		buf_append(out, m->key, m->keylen);
+		buf_puts(out, "\":");
+		buf_append(out, use->val, use->vallen);
+	}
+	buf_putc(out, '}');
+	free(a);
+	return out->oom ? gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory") : 0;
+}
