@@ -174,9 +174,10 @@ bool receipt_decide(const struct receipt_entity *cur, const struct isodate *when
 int receipt_merge_kept(const char *cur, size_t curlen, const char *fresh, size_t freshlen,
                        struct buf *out, struct gerr *err)
 {
-	struct json_member *a = calloc(2 * KEPT_MEMBERS_MAX, sizeof(*a)), *b = a + KEPT_MEMBERS_MAX;
+	struct json_member *a = calloc(2 * KEPT_MEMBERS_MAX, sizeof(*a));
 	if (!a)
 		return gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+	struct json_member *b = a + KEPT_MEMBERS_MAX;
 	int na = 0, nb = 0, rc;
 	if ((rc = json_scan_object(cur, curlen, a, KEPT_MEMBERS_MAX, &na, err)) ||
 	    (rc = json_scan_object(fresh, freshlen, b, KEPT_MEMBERS_MAX, &nb, err))) {
