@@ -22,7 +22,8 @@
  * need a new array in store_batch and a round_add_* beside the others.
  *
  * The round does no I/O of its own: the commit and the posting are the
- * owner's ops (committer.c), so round_run can be tested without a store.
+ * owner's ops (committer.c), so round_run is unit-tested without a store
+ * (tests/unit/test_round.c).
  */
 #ifndef GANCHO_DELIVER_ROUND_H
 #define GANCHO_DELIVER_ROUND_H
