@@ -225,10 +225,27 @@ static struct commit_job *queue(struct tjob **jobs, int n)
 	return n ? &jobs[0]->base : NULL;
 }
 
-static void free_jobs(struct tjob **jobs, int n)
+/* finish: the end of a test: the jobs and the owner go. */
+static void finish(struct towner *o, struct tjob **jobs, int n)
 {
 	for (int i = 0; i < n; i++)
 		free(jobs[i]);
+	towner_free(o);
+}
+
+/* run: a round of the n jobs, which must commit with the trace expect. */
+static void run(struct towner *o, struct tjob **jobs, int n, const char *expect)
+{
+	trace[0] = '\0';
+	assert_int_equal(round_run(&o->r, queue(jobs, n)), 0);
+	assert_string_equal(trace, expect);
+}
+
+/* run_one: run with the job j alone, then frees it. */
+static void run_one(struct towner *o, struct tjob *j, const char *expect)
+{
+	run(o, &j, 1, expect);
+	free(j);
 }
 
 /* Runs first: GANCHO_FAULTS (set in main) fails the process's first
@@ -238,14 +255,11 @@ static void test_lost_handover_is_reported_and_jobs_answered(void **state)
 {
 	struct towner *o = towner_new();
 	struct tjob *jobs[] = {tjob_new(&event_kind, "A", 2), tjob_new(&delivery_kind, "B", 3)};
-	assert_int_equal(round_run(&o->r, queue(jobs, 2)), 0);
-	assert_string_equal(trace, "fill:A fill:B commit:1/3 lost:5 after:A after:B committed:0 "
-	                           "done:A:0 done:B:0 ");
-	assert_int_equal(o->lost, 5);
-	assert_int_equal(jobs[0]->seq, 1);
-	assert_int_equal(jobs[1]->seq, 3);
-	free_jobs(jobs, 2);
-	towner_free(o);
+	run(o, jobs, 2,
+	    "fill:A fill:B commit:1/3 lost:5 after:A after:B committed:0 done:A:0 done:B:0 ");
+	/* the rows were committed and read back all the same */
+	assert_true(jobs[0]->seq == 1 && jobs[1]->seq == 3 && o->lost == 5);
+	finish(o, jobs, 2);
 }
 
 static void test_every_kind_goes_through_every_step(void **state)
@@ -253,11 +267,11 @@ static void test_every_kind_goes_through_every_step(void **state)
 	struct towner *o = towner_new();
 	struct tjob *jobs[] = {tjob_new(&event_kind, "A", 2), tjob_new(&note_kind, "N", 0),
 	                       tjob_new(&delivery_kind, "B", 1), tjob_new(&event_kind, "C", 1)};
-	assert_int_equal(round_run(&o->r, queue(jobs, 4)), 0);
 	/* one commit for all rows; after_commit and done in queue order */
-	assert_string_equal(trace, "fill:A fill:N fill:B fill:C commit:2/1 after:A after:N "
-	                           "after:B after:C committed:4 done:A:0 done:N:0 done:B:0 "
-	                           "done:C:0 ");
+	run(o, jobs, 4,
+	    "fill:A fill:N fill:B fill:C commit:2/1 after:A after:N "
+	    "after:B after:C committed:4 done:A:0 done:N:0 done:B:0 "
+	    "done:C:0 ");
 	/* the store's numbering: events' deliveries 1-2 (A) and 3 (C), then B's 4 */
 	assert_int_equal(jobs[0]->seq, 1);
 	assert_int_equal(jobs[3]->seq, 2);
@@ -265,15 +279,11 @@ static void test_every_kind_goes_through_every_step(void **state)
 	assert_int_equal(o->nhanded, 4);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(o->handed[i], i + 1); /* in seq order */
-	free_jobs(jobs, 4);
 
 	/* the round is empty again: the next one starts from no rows */
-	struct tjob *next[] = {tjob_new(&delivery_kind, "D", 2)};
-	trace[0] = '\0';
-	assert_int_equal(round_run(&o->r, queue(next, 1)), 0);
-	assert_string_equal(trace, "fill:D commit:0/2 after:D committed:2 done:D:0 ");
-	free_jobs(next, 1);
-	towner_free(o);
+	run_one(o, tjob_new(&delivery_kind, "D", 2),
+	        "fill:D commit:0/2 after:D committed:2 done:D:0 ");
+	finish(o, jobs, 4);
 }
 
 /* Kinds in any order in the queue: the dispatcher still gets seq order. */
@@ -285,8 +295,7 @@ static void test_handover_in_seq_order_whatever_the_queue(void **state)
 	assert_int_equal(o->nhanded, 5);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(o->handed[i], i + 1);
-	free_jobs(jobs, 2);
-	towner_free(o);
+	finish(o, jobs, 2);
 }
 
 /* A job whose fill fails is answered at once with its own error, and its
@@ -298,15 +307,13 @@ static void test_failed_fill_fails_that_job_alone(void **state)
 	                       tjob_new(&delivery_kind, "Y", 2), tjob_new(&delivery_kind, "B", 1)};
 	jobs[1]->fail = true;
 	jobs[2]->fail = true;
-	assert_int_equal(round_run(&o->r, queue(jobs, 4)), 0);
-	assert_string_equal(trace, "fill:A fill:X done:X:-1 fill:Y done:Y:-1 fill:B commit:1/1 "
-	                           "after:A after:B committed:2 done:A:0 done:B:0 ");
+	run(o, jobs, 4,
+	    "fill:A fill:X done:X:-1 fill:Y done:Y:-1 fill:B commit:1/1 "
+	    "after:A after:B committed:2 done:A:0 done:B:0 ");
 	assert_string_equal(jobs[1]->msg, "X refused");
 	assert_string_equal(jobs[2]->msg, "Y refused");
-	assert_int_equal(jobs[0]->seq, 1);
-	assert_int_equal(jobs[3]->seq, 2);
-	free_jobs(jobs, 4);
-	towner_free(o);
+	assert_true(jobs[0]->seq == 1 && jobs[3]->seq == 2);
+	finish(o, jobs, 4);
 }
 
 /* A failed commit: no after_commit, no hand-over, every job gets the error. */
@@ -325,8 +332,7 @@ static void test_failed_commit_answers_every_job(void **state)
 		assert_string_equal(jobs[i]->msg, "store down");
 	}
 	assert_int_equal(o->nhanded, 0);
-	free_jobs(jobs, 3);
-	towner_free(o);
+	finish(o, jobs, 3);
 }
 
 /* A duplicate event makes no deliveries: nothing of it is handed over, and
@@ -336,18 +342,14 @@ static void test_duplicates_hand_nothing_over(void **state)
 	struct towner *o = towner_new();
 	struct tjob *jobs[] = {tjob_new(&event_kind, "A", 2), tjob_new(&event_kind, "D", 2)};
 	jobs[1]->duplicate = true;
-	assert_int_equal(round_run(&o->r, queue(jobs, 2)), 0);
-	assert_string_equal(trace, "fill:A fill:D commit:2/0 after:A after:D committed:2 "
-	                           "done:A:0 done:D:0 ");
-	free_jobs(jobs, 2);
+	run(o, jobs, 2,
+	    "fill:A fill:D commit:2/0 after:A after:D committed:2 "
+	    "done:A:0 done:D:0 ");
 
-	struct tjob *dup[] = {tjob_new(&event_kind, "E", 3)};
-	dup[0]->duplicate = true;
-	trace[0] = '\0';
-	assert_int_equal(round_run(&o->r, queue(dup, 1)), 0);
-	assert_string_equal(trace, "fill:E commit:1/0 after:E committed:0 done:E:0 ");
-	free_jobs(dup, 1);
-	towner_free(o);
+	struct tjob *dup = tjob_new(&event_kind, "E", 3);
+	dup->duplicate = true;
+	run_one(o, dup, "fill:E commit:1/0 after:E committed:0 done:E:0 ");
+	finish(o, jobs, 2);
 }
 
 /* An empty queue still commits (outcomes ride on it). */
