@@ -61,6 +61,8 @@ void round_free(struct round *r)
 
 void *round_alloc(struct round *r, size_t n)
 {
+	if (fault_hit("round_alloc"))
+		return NULL;
 	const size_t align = alignof(max_align_t);
 	n = (n + align - 1) & ~(align - 1);
 	struct round_chunk *c = r->arena;
