@@ -17,6 +17,7 @@
  * and changes join the batch) and the hand-over to the dispatcher. A new kind
  * is a new table and its three functions, queued with committer_submit.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,10 @@ static int round_lane(struct round *r, const struct webhook *w, const char *okey
 	*lane = buf;
 	return 0;
 }
+
+/* A kind's steps get the job's header and cast it to their own job. */
+_Static_assert(offsetof(struct ingest_job, base) == 0, "the header comes first");
+_Static_assert(offsetof(struct delivery_job, base) == 0, "the header comes first");
 
 /* ---- ingest: one event and its deliveries --------------------------------------------- */
 
