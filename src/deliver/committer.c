@@ -2,19 +2,29 @@
  * committer: the single writer of the hot path, and the engine's start/stop.
  *
  * It sleeps until work is queued, then takes everything there is (up to
- * batch_max ingest jobs) and writes it in one transaction: new events and
- * their deliveries, replayed deliveries, attempt outcomes, webhook changes.
- * Only after COMMIT returns does it run the ingest callbacks (the HTTP 202)
- * and hand the new deliveries to the dispatcher, in memory. While it is
- * committing, the next batch accumulates: the busier the server, the more
- * acknowledgements share one fsync.
+ * batch_max jobs) and writes it in one transaction: the jobs' rows (new
+ * events and their deliveries, replayed deliveries) with the dispatcher's
+ * attempt outcomes and webhook changes. Only after COMMIT returns does it
+ * hand the new deliveries to the dispatcher, in memory, and answer the jobs
+ * (the HTTP 202). While it is committing, the next batch accumulates: the
+ * busier the server, the more acknowledgements share one fsync.
+ *
+ * Jobs are tagged items: one queue of struct commit_job, each with a kind
+ * (deliver/round.h) whose fill, after_commit and done steps round_run calls
+ * without knowing the kind. This file holds the two kinds there are, ingest
+ * (engine_submit: an event) and deliveries (engine_submit_deliveries: new
+ * deliveries of existing events), and the round's ops: the commit (outcomes
+ * and changes join the batch) and the hand-over to the dispatcher. A new kind
+ * is a new table and its three functions, queued with committer_submit.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "deliver/engine_internal.h"
+#include "deliver/round.h"
 #include "util/array.h"
 #include "util/clock.h"
 #include "util/fault.h"
@@ -54,7 +64,9 @@ void payload_unref(struct payload *p)
 	}
 }
 
-void engine_submit(struct engine *e, struct ingest_job *job)
+/* ---- the queue ------------------------------------------------------------------------ */
+
+void committer_submit(struct engine *e, struct commit_job *job)
 {
 	job->next = NULL;
 	pthread_mutex_lock(&e->cmu);
@@ -63,19 +75,6 @@ void engine_submit(struct engine *e, struct ingest_job *job)
 	else
 		e->jobs = job;
 	e->jobs_tail = job;
-	pthread_cond_signal(&e->ccond);
-	pthread_mutex_unlock(&e->cmu);
-}
-
-void engine_submit_deliveries(struct engine *e, struct delivery_job *job)
-{
-	job->next = NULL;
-	pthread_mutex_lock(&e->cmu);
-	if (e->djobs_tail)
-		e->djobs_tail->next = job;
-	else
-		e->djobs = job;
-	e->djobs_tail = job;
 	pthread_cond_signal(&e->ccond);
 	pthread_mutex_unlock(&e->cmu);
 }
@@ -106,86 +105,79 @@ void committer_push(struct engine *e, struct outcome_item *outs, int nouts,
 	pthread_mutex_unlock(&e->cmu);
 }
 
-/* tasks_lost: the new deliveries of a batch could not be handed over (out of
- * memory). They are safe in the store, but the dispatcher reads the store
- * only while it knows it holds less than the store (overflow): make it read
- * everything back (resync), before any later batch can move its window past
- * them. With several nodes
- * they are ours in the store: give them up, so any node's claim takes them. */
-static void tasks_lost(struct engine *e, struct store_event_in *evs, int njobs,
-                       struct delivery_job *djobs, int n)
+/* round_lane: the FIFO lane of a delivery to w with ordering key okey in
+ * *lane (NULL when w is unordered), its text in the round's memory. Returns
+ * 0, or GERR_NOMEM with err set. */
+static int round_lane(struct round *r, const struct webhook *w, const char *okey, const char **lane,
+                      struct gerr *err)
 {
-	log_error("handover_failed",
-	          "deliveries=%d note=\"out of memory: read back from the store\"", n);
-	if (e->shared) {
-		int64_t seqs[256];
-		int k = 0;
-		for (int i = 0; i < njobs; i++)
-			for (int w = 0; !evs[i].duplicate && w < evs[i].nwebhooks; w++) {
-				if (evs[i].mine && !evs[i].mine[w])
-					continue;
-				seqs[k++] = evs[i].first_delivery + w;
-				if (k == 256) {
-					store_release(e->wstore, e->node, seqs, k);
-					k = 0;
-				}
-			}
-		for (struct delivery_job *d = djobs; d; d = d->next)
-			for (int i = 0; i < d->n; i++) {
-				if (!d->dl[i].mine)
-					continue;
-				seqs[k++] = d->dl[i].seq;
-				if (k == 256) {
-					store_release(e->wstore, e->node, seqs, k);
-					k = 0;
-				}
-			}
-		if (k)
-			store_release(e->wstore, e->node, seqs, k);
-	}
-	atomic_store(&e->resync, true);
-	curl_multi_wakeup(e->multi);
+	enum { LANE_MAX = 96 };
+	*lane = NULL;
+	if (!w || !w->fifo)
+		return 0;
+	char *buf = round_alloc(r, LANE_MAX);
+	if (!buf)
+		return gerr_set(err, GERR_NOMEM, 503, "unavailable", "out of memory");
+	snprintf(buf, LANE_MAX, "%lld/%s", (long long)w->seq, w->ordering_key && okey ? okey : "");
+	*lane = buf;
+	return 0;
 }
 
-/* hand_over: after COMMIT, the new deliveries of the batch go to the dispatcher. */
-static void hand_over(struct engine *e, struct ingest_job **jobs, int njobs,
-                      struct store_event_in *evs, struct delivery_job *djobs)
+/* A kind's steps get the job's header and cast it to their own job. */
+_Static_assert(offsetof(struct ingest_job, base) == 0, "the header comes first");
+_Static_assert(offsetof(struct delivery_job, base) == 0, "the header comes first");
+
+/* ---- ingest: one event and its deliveries --------------------------------------------- */
+
+static int ingest_fill(struct commit_job *job, struct round *r, struct gerr *err)
 {
-	int n = 0;
-	for (int i = 0; i < njobs; i++)
-		if (!evs[i].duplicate)
-			n += evs[i].nwebhooks;
-	for (struct delivery_job *d = djobs; d; d = d->next)
-		n += d->n;
-	if (n == 0)
-		return;
-	struct dmsg *m = calloc(1, sizeof(*m));
-	struct new_task *tasks = calloc((size_t)n, sizeof(*tasks));
-	if (!m || !tasks || fault_hit("handover_alloc")) {
-		free(m);
-		free(tasks);
-		tasks_lost(e, evs, njobs, djobs, n);
-		return;
+	struct ingest_job *j = (struct ingest_job *)job;
+	int n = j->ev.nwebhooks;
+	const char **lanes = NULL;
+	uint8_t *mine = NULL;
+	if (n > 0) {
+		lanes = round_alloc(r, (size_t)n * sizeof(*lanes));
+		mine = round_alloc(r, (size_t)n);
+		if (!lanes || !mine)
+			return gerr_set(err, GERR_NOMEM, 503, "unavailable", "out of memory");
 	}
-	int64_t now = clock_now_ms();
-	int k = 0;
-	for (int i = 0; i < njobs; i++) {
-		struct store_event_in *ev = &evs[i];
-		if (ev->duplicate || ev->nwebhooks == 0)
-			continue;
-		struct payload *p =
-		    payload_new(ev->seq, ev->id, jobs[i]->envelope, jobs[i]->envelope_len);
+	for (int w = 0; w < n; w++) {
+		const char *okey = j->ev.okeys ? j->ev.okeys[w] : NULL;
+		int rc = round_lane(r, j->hooks[w], okey, &lanes[w], err);
+		if (rc)
+			return rc;
+	}
+	struct store_event_in *ev = round_add_event(r, &j->row);
+	if (!ev)
+		return gerr_set(err, GERR_NOMEM, 503, "unavailable", "out of memory");
+	*ev = j->ev;
+	ev->lanes = lanes;
+	ev->mine = mine;
+	return 0;
+}
+
+/* ingest_after_commit: the event as stored (its seq, or the first call's id
+ * when a duplicate) goes back to the job; its deliveries to the dispatcher,
+ * sharing one payload made of the envelope. */
+static void ingest_after_commit(struct commit_job *job, struct round *r)
+{
+	struct ingest_job *j = (struct ingest_job *)job;
+	const struct store_event_in *ev = &r->b.events[j->row];
+	if (!ev->duplicate && ev->nwebhooks > 0 && round_handing_over(r)) {
+		struct payload *p = payload_new(ev->seq, ev->id, j->envelope, j->envelope_len);
 		if (p)
-			jobs[i]->envelope = NULL;
+			j->envelope = NULL;
 		for (int w = 0; w < ev->nwebhooks; w++) {
 			/* a FIFO lane owned by another node: that node sends it */
 			if (ev->mine && !ev->mine[w])
 				continue;
-			struct new_task *t = &tasks[k++];
+			struct new_task *t = round_task(r);
+			if (!t)
+				break;
 			t->t.seq = ev->first_delivery + w;
 			t->t.event_seq = ev->seq;
 			t->t.webhook_seq = ev->webhook_seqs[w];
-			t->t.next_at = now;
+			t->t.next_at = r->now;
 			if (ev->okeys && ev->okeys[w])
 				snprintf(t->t.okey, sizeof(t->t.okey), "%s", ev->okeys[w]);
 			if (p) {
@@ -195,44 +187,143 @@ static void hand_over(struct engine *e, struct ingest_job **jobs, int njobs,
 		}
 		payload_unref(p);
 	}
-	for (struct delivery_job *d = djobs; d; d = d->next) {
-		for (int i = 0; i < d->n; i++) {
-			if (!d->dl[i].mine)
-				continue;
-			struct new_task *t = &tasks[k++];
-			t->t.seq = d->dl[i].seq;
-			t->t.event_seq = d->dl[i].event_seq;
-			t->t.webhook_seq = d->dl[i].webhook_seq;
-			t->t.next_at = now;
-			if (d->dl[i].okey)
-				snprintf(t->t.okey, sizeof(t->t.okey), "%s", d->dl[i].okey);
-		}
-	}
-	if (k == 0) {
-		free(m);
-		free(tasks);
-		return;
-	}
-	m->kind = DMSG_TASKS;
-	m->tasks = tasks;
-	m->ntasks = k;
-	dispatcher_post(e, m);
+	j->ev = *ev;
+	j->ev.lanes = NULL;
+	j->ev.mine = NULL;
 }
 
-/* lane_of: the FIFO lane of a delivery to w with ordering key okey, or NULL. */
-static const char *lane_of(const struct webhook *w, const char *okey, char *buf, size_t bufsz)
+static void ingest_done(struct commit_job *job, int rc, const struct gerr *err)
 {
-	if (!w || !w->fifo)
-		return NULL;
-	snprintf(buf, bufsz, "%lld/%s", (long long)w->seq, w->ordering_key && okey ? okey : "");
-	return buf;
+	struct ingest_job *j = (struct ingest_job *)job;
+	for (int w = 0; w < j->nhooks; w++)
+		webhook_unref(j->hooks[w]);
+	free(j->envelope);
+	j->envelope = NULL;
+	j->done(j, rc, err);
 }
 
-typedef char lane_buf[96];
+static const struct job_kind ingest_kind = {"ingest", ingest_fill, ingest_after_commit,
+                                            ingest_done};
 
-/* after_commit: deactivations decided by the store reach the registry and
- * the dispatcher (which holds the webhook's deliveries). */
-static void after_commit(struct engine *e, struct store_webhook_change *cs, int n)
+void engine_submit(struct engine *e, struct ingest_job *job)
+{
+	job->base.kind = &ingest_kind;
+	committer_submit(e, &job->base);
+}
+
+/* ---- deliveries: new deliveries of existing events (replay) ---------------------------- */
+
+static int delivery_fill(struct commit_job *job, struct round *r, struct gerr *err)
+{
+	struct delivery_job *d = (struct delivery_job *)job;
+	struct engine *e = r->owner;
+	struct store_delivery_in *dls = round_add_deliveries(r, d->n, &d->row);
+	if (!dls)
+		return gerr_set(err, GERR_NOMEM, 503, "unavailable", "out of memory");
+	for (int k = 0; k < d->n; k++) {
+		dls[k] = d->dl[k];
+		struct webhook *w = registry_webhook_get(e->reg, d->dl[k].webhook_seq);
+		int rc = round_lane(r, w, d->dl[k].okey, &dls[k].lane, err);
+		webhook_unref(w);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void delivery_after_commit(struct commit_job *job, struct round *r)
+{
+	struct delivery_job *d = (struct delivery_job *)job;
+	for (int k = 0; k < d->n; k++) {
+		const struct store_delivery_in *x = &r->b.deliveries[d->row + k];
+		d->dl[k].seq = x->seq;
+		d->dl[k].mine = x->mine;
+		struct new_task *t = x->mine ? round_task(r) : NULL;
+		if (!t)
+			continue;
+		t->t.seq = x->seq;
+		t->t.event_seq = x->event_seq;
+		t->t.webhook_seq = x->webhook_seq;
+		t->t.next_at = r->now;
+		if (x->okey)
+			snprintf(t->t.okey, sizeof(t->t.okey), "%s", x->okey);
+	}
+}
+
+static void delivery_done(struct commit_job *job, int rc, const struct gerr *err)
+{
+	struct delivery_job *d = (struct delivery_job *)job;
+	d->done(d, rc);
+}
+
+static const struct job_kind delivery_kind = {"deliveries", delivery_fill, delivery_after_commit,
+                                              delivery_done};
+
+void engine_submit_deliveries(struct engine *e, struct delivery_job *job)
+{
+	job->base.kind = &delivery_kind;
+	committer_submit(e, &job->base);
+}
+
+/* ---- the committer's side of a round -------------------------------------------------- */
+
+/* A round, and what the committer writes in it besides the jobs' rows: the
+ * dispatcher's outcomes and webhook changes. */
+struct committer_round {
+	struct round r; /* first: the ops get &r */
+	struct engine *e;
+	struct outcome_item *outs;
+	int nouts;
+	struct change_item *changes;
+	int nchanges;
+	struct store_outcome *os; /* the store's view of outs and changes, this round */
+	struct store_webhook_change *cs;
+};
+
+enum { RELEASE_BATCH = 256 };
+
+/* release_add: give up seq, RELEASE_BATCH seqs a call to the store. */
+static void release_add(struct engine *e, int64_t *seqs, int *k, int64_t seq)
+{
+	seqs[(*k)++] = seq;
+	if (*k == RELEASE_BATCH) {
+		store_release(e->wstore, e->node, seqs, *k);
+		*k = 0;
+	}
+}
+
+/* tasks_lost: the n new deliveries of a committed batch could not be handed
+ * over (out of memory). They are safe in the store, but the dispatcher reads
+ * the store only while it knows it holds less than the store (overflow):
+ * make it read everything back (resync), before any later batch can move its
+ * window past them. With several nodes they are ours in the store: give them
+ * up, so any node's claim takes them. */
+static void tasks_lost(struct engine *e, const struct store_batch *b, int n)
+{
+	log_error("handover_failed",
+	          "deliveries=%d note=\"out of memory: read back from the store\"", n);
+	if (e->shared) {
+		int64_t seqs[RELEASE_BATCH];
+		int k = 0;
+		for (int i = 0; i < b->nevents; i++) {
+			const struct store_event_in *ev = &b->events[i];
+			for (int w = 0; !ev->duplicate && w < ev->nwebhooks; w++)
+				if (!ev->mine || ev->mine[w])
+					release_add(e, seqs, &k, ev->first_delivery + w);
+		}
+		for (int i = 0; i < b->ndeliveries; i++)
+			if (b->deliveries[i].mine)
+				release_add(e, seqs, &k, b->deliveries[i].seq);
+		if (k)
+			store_release(e->wstore, e->node, seqs, k);
+	}
+	atomic_store(&e->resync, true);
+	curl_multi_wakeup(e->multi);
+}
+
+/* webhooks_deactivated: deactivations decided by the store reach the
+ * registry and the dispatcher (which holds the webhook's deliveries). */
+static void webhooks_deactivated(struct engine *e, const struct store_webhook_change *cs, int n)
 {
 	for (int i = 0; i < n; i++) {
 		if (!cs[i].deactivated)
@@ -247,6 +338,67 @@ static void after_commit(struct engine *e, struct store_webhook_change *cs, int 
 		webhook_unref(w);
 	}
 }
+
+/* round_commit: the round's op: outcomes and changes join the jobs' rows,
+ * and all of it is one transaction. */
+static int round_commit(struct round *r, struct gerr *err)
+{
+	struct committer_round *cr = (struct committer_round *)r;
+	struct engine *e = cr->e;
+	cr->os = malloc(((size_t)cr->nouts + 1) * sizeof(*cr->os));
+	cr->cs = malloc(((size_t)cr->nchanges + 1) * sizeof(*cr->cs));
+	if (!cr->os || !cr->cs)
+		return gerr_set(err, GERR_NOMEM, 503, "unavailable", "out of memory");
+	for (int i = 0; i < cr->nouts; i++) {
+		cr->os[i] = cr->outs[i].o;
+		cr->os[i].error = cr->outs[i].error[0] ? cr->outs[i].error : NULL;
+		cr->os[i].response = cr->outs[i].response;
+	}
+	for (int i = 0; i < cr->nchanges; i++) {
+		cr->cs[i] = cr->changes[i].c;
+		cr->cs[i].reason = cr->changes[i].reason[0] ? cr->changes[i].reason : NULL;
+	}
+	r->b.node = e->node;
+	r->b.outcomes = cr->os;
+	r->b.noutcomes = cr->nouts;
+	r->b.changes = cr->cs;
+	r->b.nchanges = cr->nchanges;
+	int64_t t0 = clock_mono_us();
+	int rc = store_commit(e->wstore, &r->b, err);
+	atomic_store(&e->healthy, rc == 0);
+	log_debug("committed", "events=%d deliveries=%d outcomes=%d us=%lld rc=%d", r->b.nevents,
+	          r->b.ndeliveries, cr->nouts, (long long)(clock_mono_us() - t0), rc);
+	return rc;
+}
+
+static void round_lost(struct round *r, int n)
+{
+	tasks_lost(((struct committer_round *)r)->e, &r->b, n);
+}
+
+/* round_committed: the round's op: the new deliveries go to the dispatcher,
+ * in memory, then the store's deactivations take effect. */
+static void round_committed(struct round *r)
+{
+	struct committer_round *cr = (struct committer_round *)r;
+	if (r->ntasks > 0) {
+		struct dmsg *m = calloc(1, sizeof(*m));
+		if (m) {
+			m->kind = DMSG_TASKS;
+			m->tasks = r->tasks;
+			m->ntasks = r->ntasks;
+			r->tasks = NULL;
+			dispatcher_post(cr->e, m);
+		} else {
+			for (int i = 0; i < r->ntasks; i++)
+				payload_unref(r->tasks[i].payload);
+			tasks_lost(cr->e, &r->b, r->ntasks);
+		}
+	}
+	webhooks_deactivated(cr->e, cr->cs, cr->nchanges);
+}
+
+static const struct round_ops committer_round_ops = {round_commit, round_lost, round_committed};
 
 /* requeue: a failed commit must not lose outcomes: they go back to the head
  * of the queue and are written with the next batch. */
@@ -277,143 +429,51 @@ static void requeue(struct engine *e, struct outcome_item *outs, int nouts,
 	pthread_mutex_unlock(&e->cmu);
 }
 
-/* commit_round: one transaction for everything taken from the queue.
- * Returns 0, or the store's error (the caller backs off). */
-static int commit_round(struct engine *e, struct ingest_job *jobs, struct delivery_job *djobs,
+/* commit_round: one transaction for everything taken from the queue: the
+ * jobs, whatever their kinds (round_run), and the dispatcher's outcomes and
+ * changes. Returns 0, or the store's error (the caller backs off). */
+static int commit_round(struct committer_round *cr, struct commit_job *jobs,
                         struct outcome_item *outs, int nouts, struct change_item *changes,
                         int nchanges)
 {
-	int njobs = 0, ndl = 0, nhooks = 0;
-	for (struct ingest_job *j = jobs; j; j = j->next) {
-		njobs++;
-		nhooks += j->ev.nwebhooks;
-	}
-	for (struct delivery_job *d = djobs; d; d = d->next)
-		ndl += d->n;
-	struct ingest_job **jv = malloc(((size_t)njobs + 1) * sizeof(*jv));
-	struct store_event_in *evs = malloc(((size_t)njobs + 1) * sizeof(*evs));
-	struct store_delivery_in *dls = malloc(((size_t)ndl + 1) * sizeof(*dls));
-	struct store_outcome *os = malloc(((size_t)nouts + 1) * sizeof(*os));
-	struct store_webhook_change *cs = malloc(((size_t)nchanges + 1) * sizeof(*cs));
-	lane_buf *lanebufs = malloc(((size_t)nhooks + (size_t)ndl + 1) * sizeof(lane_buf));
-	const char **lanes = malloc(((size_t)nhooks + 1) * sizeof(char *));
-	uint8_t *mine = calloc((size_t)nhooks + 1, 1);
-	struct gerr err = {0};
-	int rc = -1;
-	if (!jv || !evs || !dls || !os || !cs || !lanebufs || !lanes || !mine) {
-		gerr_set(&err, GERR_NOMEM, 503, "unavailable", "out of memory");
-		goto answer;
-	}
-	int i = 0, lb = 0;
-	for (struct ingest_job *j = jobs; j; j = j->next)
-		jv[i++] = j;
-	for (i = 0; i < njobs; i++) {
-		struct ingest_job *j = jv[i];
-		evs[i] = j->ev;
-		evs[i].lanes = lanes + lb;
-		evs[i].mine = mine + lb;
-		for (int w = 0; w < j->ev.nwebhooks; w++, lb++) {
-			const char *okey = j->ev.okeys ? j->ev.okeys[w] : NULL;
-			lanes[lb] = lane_of(j->hooks[w], okey, lanebufs[lb], sizeof(lanebufs[lb]));
-		}
-	}
-	i = 0;
-	for (struct delivery_job *d = djobs; d; d = d->next) {
-		for (int k = 0; k < d->n; k++, i++) {
-			dls[i] = d->dl[k];
-			struct webhook *w = registry_webhook_get(e->reg, d->dl[k].webhook_seq);
-			dls[i].lane = lane_of(w, d->dl[k].okey, lanebufs[lb], sizeof(lanebufs[lb]));
-			lb++;
-			webhook_unref(w);
-		}
-	}
-	for (i = 0; i < nouts; i++) {
-		os[i] = outs[i].o;
-		os[i].error = outs[i].error[0] ? outs[i].error : NULL;
-		os[i].response = outs[i].response;
-	}
-	for (i = 0; i < nchanges; i++) {
-		cs[i] = changes[i].c;
-		cs[i].reason = changes[i].reason[0] ? changes[i].reason : NULL;
-	}
-	struct store_batch b = {.node = e->node,
-	                        .events = evs,
-	                        .nevents = njobs,
-	                        .deliveries = dls,
-	                        .ndeliveries = ndl,
-	                        .outcomes = os,
-	                        .noutcomes = nouts,
-	                        .changes = cs,
-	                        .nchanges = nchanges};
-	int64_t t0 = clock_mono_us();
-	rc = store_commit(e->wstore, &b, &err);
-	atomic_store(&e->healthy, rc == 0);
-	log_debug("committed", "events=%d deliveries=%d outcomes=%d us=%lld rc=%d", njobs, ndl,
-	          nouts, (long long)(clock_mono_us() - t0), rc);
+	cr->outs = outs;
+	cr->nouts = nouts;
+	cr->changes = changes;
+	cr->nchanges = nchanges;
+	int rc = round_run(&cr->r, jobs);
 	if (rc == 0) {
-		i = 0;
-		for (struct delivery_job *d = djobs; d; d = d->next)
-			for (int k = 0; k < d->n; k++, i++) {
-				d->dl[k].seq = dls[i].seq;
-				d->dl[k].mine = dls[i].mine;
-			}
-		hand_over(e, jv, njobs, evs, djobs);
-		after_commit(e, cs, nchanges);
-	}
-answer:
-	i = 0;
-	for (struct ingest_job *j = jobs, *next; j; j = next, i++) {
-		next = j->next;
-		if (rc == 0) {
-			j->ev = evs[i];
-			j->ev.lanes = NULL;
-			j->ev.mine = NULL;
-		}
-		for (int w = 0; w < j->nhooks; w++)
-			webhook_unref(j->hooks[w]);
-		free(j->envelope);
-		j->envelope = NULL;
-		j->done(j, rc, &err);
-	}
-	for (struct delivery_job *d = djobs, *next; d; d = next) {
-		next = d->next;
-		d->done(d, rc);
-	}
-	if (rc == 0) {
-		for (i = 0; i < nouts; i++)
+		for (int i = 0; i < nouts; i++)
 			free(outs[i].response);
 	} else if (nouts || nchanges) {
-		requeue(e, outs, nouts, changes, nchanges);
+		requeue(cr->e, outs, nouts, changes, nchanges);
 	}
-	free(jv);
-	free(evs);
-	free(dls);
-	free(os);
-	free(cs);
-	free(lanebufs);
-	free(lanes);
-	free(mine);
+	free(cr->os);
+	free(cr->cs);
+	cr->os = NULL;
+	cr->cs = NULL;
 	return rc;
 }
 
 void *committer_main(void *arg)
 {
 	struct engine *e = arg;
+	struct committer_round cr = {.e = e};
+	round_init(&cr.r, &committer_round_ops, e);
 	int backoff = 0;
 	pthread_setname_np(pthread_self(), "committer");
 	for (;;) {
 		pthread_mutex_lock(&e->cmu);
-		while (!e->jobs && !e->djobs && !e->nouts && !e->nchanges && !e->cstop)
+		while (!e->jobs && !e->nouts && !e->nchanges && !e->cstop)
 			pthread_cond_wait(&e->ccond, &e->cmu);
-		if ((!e->jobs && !e->djobs && !e->nouts && !e->nchanges && e->cstop) ||
-		    (e->cstop && backoff >= 1000 && !e->jobs && !e->djobs)) {
+		if ((!e->jobs && !e->nouts && !e->nchanges && e->cstop) ||
+		    (e->cstop && backoff >= 1000 && !e->jobs)) {
 			/* stopping with the store still down: unwritten outcomes stay
 			 * pending in the store and are sent again after restart */
 			pthread_mutex_unlock(&e->cmu);
 			break;
 		}
-		/* Take up to batch_max ingest jobs; the rest wait for the next round. */
-		struct ingest_job *jobs = e->jobs, *last = e->jobs;
+		/* Take up to batch_max jobs; the rest wait for the next round. */
+		struct commit_job *jobs = e->jobs, *last = e->jobs;
 		int n = 1;
 		if (jobs) {
 			while (last->next && n < e->cfg.batch_max) {
@@ -425,8 +485,6 @@ void *committer_main(void *arg)
 				e->jobs_tail = NULL;
 			last->next = NULL;
 		}
-		struct delivery_job *djobs = e->djobs;
-		e->djobs = e->djobs_tail = NULL;
 		struct outcome_item *outs = e->outs;
 		int nouts = e->nouts;
 		int64_t gen = e->pushed_gen;
@@ -438,7 +496,7 @@ void *committer_main(void *arg)
 		e->nchanges = e->capchanges = 0;
 		pthread_mutex_unlock(&e->cmu);
 
-		int rc = commit_round(e, jobs, djobs, outs, nouts, changes, nchanges);
+		int rc = commit_round(&cr, jobs, outs, nouts, changes, nchanges);
 		free(outs);
 		free(changes);
 		if (rc) {
@@ -452,6 +510,7 @@ void *committer_main(void *arg)
 			atomic_store(&e->committed_gen, gen);
 		}
 	}
+	round_free(&cr.r);
 	return NULL;
 }
 

@@ -45,10 +45,20 @@ struct payload {
 struct payload *payload_new(int64_t event_seq, const char *event_id, char *body, size_t len);
 void payload_unref(struct payload *p);
 
+/* A job for the committer's group commit: every kind of job starts with
+ * this header, and its kind (deliver/round.h) says how it joins a round.
+ * Both are the engine's; the submitter fills the rest of the job. */
+struct job_kind;
+struct commit_job {
+	const struct job_kind *kind;
+	struct commit_job *next; /* the engine's queue link */
+};
+
 /* One event on its way to the store. The caller fills ev (its strings must
  * live until done runs), hooks (references the engine releases) and envelope
  * (taken by the engine), then calls engine_submit. */
 struct ingest_job {
+	struct commit_job base; /* the engine's */
 	struct store_event_in ev;
 	struct webhook **hooks;
 	int nhooks;
@@ -56,16 +66,17 @@ struct ingest_job {
 	size_t envelope_len;
 	void (*done)(struct ingest_job *job, int rc, const struct gerr *err);
 	void *ctx;
-	struct ingest_job *next; /* engine's queue link */
+	int row; /* the engine's: its event in the round's batch */
 };
 
 /* A batch of new deliveries for existing events (replay). done runs after commit. */
 struct delivery_job {
+	struct commit_job base; /* the engine's */
 	struct store_delivery_in *dl;
 	int n;
 	void (*done)(struct delivery_job *job, int rc);
 	void *ctx;
-	struct delivery_job *next;
+	int row; /* the engine's: its first delivery in the round's batch */
 };
 
 struct engine;

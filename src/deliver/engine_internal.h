@@ -52,8 +52,7 @@ struct engine {
 	pthread_t committer;
 	pthread_mutex_t cmu;
 	pthread_cond_t ccond;
-	struct ingest_job *jobs, *jobs_tail;
-	struct delivery_job *djobs, *djobs_tail;
+	struct commit_job *jobs, *jobs_tail; /* every kind, in submission order */
 	struct outcome_item *outs;
 	int nouts, capouts;
 	struct change_item *changes;
@@ -79,7 +78,9 @@ struct engine {
 
 /* committer.c */
 void *committer_main(void *arg);
-/* committer_push_outcomes: hand a batch of outcomes and webhook changes over
+/* committer_submit: queue a job (its kind set) for the next round. */
+void committer_submit(struct engine *e, struct commit_job *job);
+/* committer_push: hand a batch of outcomes and webhook changes over
  * (copied); called by the dispatcher. */
 void committer_push(struct engine *e, struct outcome_item *outs, int nouts,
                     struct change_item *changes, int nchanges, int64_t gen);

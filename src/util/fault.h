@@ -12,7 +12,8 @@
  * dispatcher_thread (starting the dispatcher thread), registry_alloc
  * (linking a webhook into its company's list), company_token (storing a new
  * company's first token), replay_commit (committing a page of replayed
- * deliveries).
+ * deliveries), round_alloc (a job's scratch memory in the committer's round:
+ * that job alone fails).
  */
 #ifndef GANCHO_UTIL_FAULT_H
 #define GANCHO_UTIL_FAULT_H

@@ -1,0 +1,194 @@
+/*
+ * round: one group commit of the committer, kind-agnostic. See round.h for
+ * the steps and how a kind of job joins them.
+ */
+#include "deliver/round.h"
+
+#include <assert.h>
+#include <limits.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/array.h"
+#include "util/clock.h"
+#include "util/fault.h"
+
+/* Scratch memory of a round: bump-allocated chunks, freed together. */
+struct round_chunk {
+	struct round_chunk *next;
+	size_t used, cap;
+	alignas(max_align_t) unsigned char data[];
+};
+
+enum { ROUND_CHUNK = 16384 };
+
+void round_init(struct round *r, const struct round_ops *ops, void *owner)
+{
+	memset(r, 0, sizeof(*r));
+	r->ops = ops;
+	r->owner = owner;
+}
+
+/* round_reset: empty the round; its row arrays are kept for the next one. */
+static void round_reset(struct round *r)
+{
+	for (struct round_chunk *c = r->arena, *next; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	r->arena = NULL;
+	free(r->tasks);
+	r->tasks = NULL;
+	r->ntasks = r->captasks = 0;
+	r->b.nevents = r->b.ndeliveries = 0;
+	r->b.outcomes = NULL;
+	r->b.noutcomes = 0;
+	r->b.changes = NULL;
+	r->b.nchanges = 0;
+}
+
+void round_free(struct round *r)
+{
+	round_reset(r);
+	free(r->b.events);
+	free(r->b.deliveries);
+	r->b.events = NULL;
+	r->b.deliveries = NULL;
+	r->capevents = r->capdeliveries = 0;
+}
+
+void *round_alloc(struct round *r, size_t n)
+{
+	if (fault_hit("round_alloc"))
+		return NULL;
+	const size_t align = alignof(max_align_t);
+	n = (n + align - 1) & ~(align - 1);
+	struct round_chunk *c = r->arena;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > ROUND_CHUNK ? n : ROUND_CHUNK;
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->used = 0;
+		c->cap = cap;
+		c->next = r->arena;
+		r->arena = c;
+	}
+	void *p = c->data + c->used;
+	c->used += n;
+	memset(p, 0, n);
+	return p;
+}
+
+struct store_event_in *round_add_event(struct round *r, int *index)
+{
+	if (!array_reserve((void **)&r->b.events, &r->capevents, r->b.nevents + 1,
+	                   sizeof(*r->b.events), 64))
+		return NULL;
+	*index = r->b.nevents;
+	return &r->b.events[r->b.nevents++];
+}
+
+struct store_delivery_in *round_add_deliveries(struct round *r, int n, int *index)
+{
+	if (n < 0 || n > INT_MAX - r->b.ndeliveries ||
+	    !array_reserve((void **)&r->b.deliveries, &r->capdeliveries, r->b.ndeliveries + n,
+	                   sizeof(*r->b.deliveries), 64))
+		return NULL;
+	*index = r->b.ndeliveries;
+	r->b.ndeliveries += n;
+	return &r->b.deliveries[*index];
+}
+
+bool round_handing_over(const struct round *r)
+{
+	return r->tasks != NULL;
+}
+
+struct new_task *round_task(struct round *r)
+{
+	if (!r->tasks)
+		return NULL;
+	/* the slots were counted from the round's rows: a kind hands over only
+	 * deliveries its rows made */
+	assert(r->ntasks < r->captasks);
+	if (r->ntasks >= r->captasks)
+		return NULL;
+	return &r->tasks[r->ntasks++];
+}
+
+/* handover_begin: room for every new delivery of the committed rows; the
+ * owner's lost op when it cannot be had. */
+static void handover_begin(struct round *r)
+{
+	int n = r->b.ndeliveries;
+	for (int i = 0; i < r->b.nevents; i++)
+		if (!r->b.events[i].duplicate)
+			n += r->b.events[i].nwebhooks;
+	if (n == 0)
+		return;
+	r->tasks = calloc((size_t)n, sizeof(*r->tasks));
+	if (!r->tasks || fault_hit("handover_alloc")) {
+		free(r->tasks);
+		r->tasks = NULL;
+		r->ops->lost(r, n);
+		return;
+	}
+	r->captasks = n;
+	r->now = clock_now_ms();
+}
+
+static int task_cmp(const void *a, const void *b)
+{
+	int64_t x = ((const struct new_task *)a)->t.seq, y = ((const struct new_task *)b)->t.seq;
+	return (x > y) - (x < y);
+}
+
+/* handover_sort: the dispatcher gets a round's deliveries in seq order (the
+ * store's insertion order), whatever the order of the jobs' kinds. */
+static void handover_sort(struct round *r)
+{
+	for (int i = 1; i < r->ntasks; i++)
+		if (r->tasks[i].t.seq < r->tasks[i - 1].t.seq) {
+			qsort(r->tasks, (size_t)r->ntasks, sizeof(*r->tasks), task_cmp);
+			return;
+		}
+}
+
+int round_run(struct round *r, struct commit_job *jobs)
+{
+	/* fill: a job that cannot add its rows fails alone, answered now */
+	struct commit_job *head = NULL, **tail = &head;
+	for (struct commit_job *j = jobs, *next; j; j = next) {
+		next = j->next;
+		int nevents = r->b.nevents, ndeliveries = r->b.ndeliveries;
+		struct gerr jerr = {0};
+		int jrc = j->kind->fill(j, r, &jerr);
+		if (jrc) {
+			r->b.nevents = nevents;
+			r->b.ndeliveries = ndeliveries;
+			j->kind->done(j, jrc, &jerr);
+			continue;
+		}
+		j->next = NULL;
+		*tail = j;
+		tail = &j->next;
+	}
+	struct gerr err = {0};
+	int rc = r->ops->commit(r, &err);
+	if (rc == 0) {
+		handover_begin(r);
+		for (struct commit_job *j = head; j; j = j->next)
+			j->kind->after_commit(j, r);
+		handover_sort(r);
+		r->ops->committed(r);
+	}
+	for (struct commit_job *j = head, *next; j; j = next) {
+		next = j->next;
+		j->kind->done(j, rc, &err);
+	}
+	round_reset(r);
+	return rc;
+}
