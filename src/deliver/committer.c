@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "deliver/engine_internal.h"
@@ -278,7 +279,15 @@ struct committer_round {
 	int nchanges;
 	struct store_outcome *os; /* the store's view of outs and changes, this round */
 	struct store_webhook_change *cs;
+	int64_t apply_due_before; /* this round decides waiting receipts due before (0: none) */
+	int applied;              /* … and decided this many */
 };
+
+/* Waiting receipts decided in one round, at most; more due: another round. */
+enum { APPLY_LIMIT = 512 };
+/* Several nodes: how often a node looks for receipts waiting in the store
+ * that it was not told about (another node took them, then stopped). */
+enum { APPLY_POLL_MS = 1000 };
 
 enum { RELEASE_BATCH = 256 };
 
@@ -359,12 +368,17 @@ static int round_commit(struct round *r, struct gerr *err)
 		cr->cs[i].reason = cr->changes[i].reason[0] ? cr->changes[i].reason : NULL;
 	}
 	r->b.node = e->node;
+	r->b.decide = receipts_decide;
+	r->b.decide_ctx = r;
+	r->b.apply_due_before = cr->apply_due_before;
+	r->b.apply_limit = APPLY_LIMIT;
 	r->b.outcomes = cr->os;
 	r->b.noutcomes = cr->nouts;
 	r->b.changes = cr->cs;
 	r->b.nchanges = cr->nchanges;
 	int64_t t0 = clock_mono_us();
 	int rc = store_commit(e->wstore, &r->b, err);
+	cr->applied = rc ? 0 : r->b.applied;
 	atomic_store(&e->healthy, rc == 0);
 	log_debug("committed", "events=%d deliveries=%d outcomes=%d us=%lld rc=%d", r->b.nevents,
 	          r->b.ndeliveries, cr->nouts, (long long)(clock_mono_us() - t0), rc);
@@ -461,11 +475,45 @@ void *committer_main(void *arg)
 	round_init(&cr.r, &committer_round_ops, e);
 	int backoff = 0;
 	pthread_setname_np(pthread_self(), "committer");
+	int64_t polled = 0;
 	for (;;) {
 		pthread_mutex_lock(&e->cmu);
-		while (!e->jobs && !e->nouts && !e->nchanges && !e->cstop)
-			pthread_cond_wait(&e->ccond, &e->cmu);
-		if ((!e->jobs && !e->nouts && !e->nchanges && e->cstop) ||
+		int64_t now = clock_now_ms();
+		bool due = false;
+		for (;;) {
+			now = clock_now_ms();
+			due = e->apply_next > 0 && e->apply_next <= now;
+			if (e->jobs || e->nouts || e->nchanges || e->cstop || due)
+				break;
+			if (e->shared && now - polled >= APPLY_POLL_MS)
+				break;
+			int64_t until = e->apply_next > 0 ? e->apply_next : 0;
+			if (e->shared && (until == 0 || until > polled + APPLY_POLL_MS))
+				until = polled + APPLY_POLL_MS;
+			if (until == 0) {
+				pthread_cond_wait(&e->ccond, &e->cmu);
+			} else {
+				struct timespec ts;
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				int64_t ns = ts.tv_nsec + (until - now) * 1000000LL;
+				ts.tv_sec += (time_t)(ns / 1000000000LL);
+				ts.tv_nsec = (long)(ns % 1000000000LL);
+				pthread_cond_timedwait(&e->ccond, &e->cmu, &ts);
+			}
+		}
+		if (!due && e->shared && now - polled >= APPLY_POLL_MS) {
+			/* receipts another node left waiting: ask the store */
+			polled = now;
+			pthread_mutex_unlock(&e->cmu);
+			int64_t at = 0;
+			if (store_receipt_next_due(e->wstore, &at) == 0 && at > 0)
+				receipts_note_waiting(e, at);
+			continue;
+		}
+		if (due)
+			e->apply_next =
+			    0; /* the round below decides them; what remains is asked again */
+		if ((!e->jobs && !e->nouts && !e->nchanges && !due && e->cstop) ||
 		    (e->cstop && backoff >= 1000 && !e->jobs)) {
 			/* stopping with the store still down: unwritten outcomes stay
 			 * pending in the store and are sent again after restart */
@@ -496,9 +544,20 @@ void *committer_main(void *arg)
 		e->nchanges = e->capchanges = 0;
 		pthread_mutex_unlock(&e->cmu);
 
+		cr.apply_due_before = due ? now + 1 : 0;
 		int rc = commit_round(&cr, jobs, outs, nouts, changes, nchanges);
 		free(outs);
 		free(changes);
+		if (due) {
+			/* more may wait: a full round, a failed one, or later ones */
+			int64_t at = 0;
+			if (rc || cr.applied >= APPLY_LIMIT)
+				at = rc ? clock_now_ms() + 1000 : clock_now_ms();
+			else if (store_receipt_next_due(e->wstore, &at))
+				at = clock_now_ms() + 1000;
+			if (at > 0)
+				receipts_note_waiting(e, at);
+		}
 		if (rc) {
 			/* The store is down or refusing: ingest got its 503; outcomes wait in
 			 * the queue. Back off so a dead database is not hammered. */
@@ -524,7 +583,12 @@ int engine_start(const struct engine_config *cfg, struct registry *reg, struct e
 	e->reg = reg;
 	atomic_store(&e->healthy, true);
 	pthread_mutex_init(&e->cmu, NULL);
-	pthread_cond_init(&e->ccond, NULL);
+	/* the committer waits on the monotonic clock for waiting receipts */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->ccond, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&e->dmu, NULL);
 	int rc = store_open(cfg->db_url, &e->wstore, err);
 	if (rc)
@@ -534,6 +598,9 @@ int engine_start(const struct engine_config *cfg, struct registry *reg, struct e
 		goto fail;
 	uuid_v4(e->node);
 	e->shared = store_shared(e->rstore);
+	/* receipts left waiting in a reorder window by the last run */
+	if (store_receipt_next_due(e->wstore, &e->apply_next))
+		e->apply_next = clock_now_ms();
 	rc = dispatcher_init(e, err);
 	if (rc)
 		goto fail;

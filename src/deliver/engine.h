@@ -79,6 +79,19 @@ struct delivery_job {
 	int row; /* the engine's: its first delivery in the round's batch */
 };
 
+/* One received request (a receipt) on its way to the store. The caller fills
+ * r (its strings must live until done runs) and calls engine_submit_receipt;
+ * done runs on the committer thread once the round holding it is durable (or
+ * failed): r then says what the store did (seq or duplicate and dup_id, and
+ * status: decided in the commit, or waiting in its reorder window). */
+struct receipt_job {
+	struct commit_job base; /* the engine's */
+	struct store_receipt_in r;
+	void (*done)(struct receipt_job *job, int rc, const struct gerr *err);
+	void *ctx;
+	int row; /* the engine's: its receipt in the round's batch */
+};
+
 struct engine;
 
 int engine_start(const struct engine_config *cfg, struct registry *reg, struct engine **out,
@@ -89,6 +102,7 @@ void engine_stop(struct engine *e);
 
 void engine_submit(struct engine *e, struct ingest_job *job);
 void engine_submit_deliveries(struct engine *e, struct delivery_job *job);
+void engine_submit_receipt(struct engine *e, struct receipt_job *job);
 /* engine_healthy: the last commit succeeded (or none failed since). */
 bool engine_healthy(struct engine *e);
 

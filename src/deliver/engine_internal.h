@@ -60,6 +60,9 @@ struct engine {
 	int64_t pushed_gen;            /* the dispatcher's newest flush in the queue */
 	_Atomic int64_t committed_gen; /* every outcome of flushes up to this is committed */
 	bool cstop;
+	/* the earliest waiting receipt's apply_at (ms), 0 when none is known:
+	 * the committer runs a round that decides due receipts then */
+	int64_t apply_next;
 	atomic_bool healthy;
 	struct store *wstore;
 
@@ -78,6 +81,12 @@ struct engine {
 
 /* committer.c */
 void *committer_main(void *arg);
+/* receipts.c: the store's decide step for receipts (ctx: the round), and
+ * the hint that a receipt waits until at. */
+int receipts_decide(void *ctx, struct store_batch *b, const struct store_receipt *r,
+                    const struct store_entity *cur, struct store_verdict *v);
+void receipts_note_waiting(struct engine *e, int64_t at);
+
 /* committer_submit: queue a job (its kind set) for the next round. */
 void committer_submit(struct engine *e, struct commit_job *job);
 /* committer_push: hand a batch of outcomes and webhook changes over

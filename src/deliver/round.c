@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdalign.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +43,9 @@ static void round_reset(struct round *r)
 	free(r->tasks);
 	r->tasks = NULL;
 	r->ntasks = r->captasks = 0;
-	r->b.nevents = r->b.ndeliveries = 0;
+	r->b.nevents = r->b.ndeliveries = r->b.nreceipts = r->b.nrouted = 0;
+	r->b.apply_due_before = 0;
+	r->b.applied = 0;
 	r->b.outcomes = NULL;
 	r->b.noutcomes = 0;
 	r->b.changes = NULL;
@@ -54,9 +57,14 @@ void round_free(struct round *r)
 	round_reset(r);
 	free(r->b.events);
 	free(r->b.deliveries);
+	free(r->b.receipts);
+	free(r->b.routed);
 	r->b.events = NULL;
 	r->b.deliveries = NULL;
-	r->capevents = r->capdeliveries = 0;
+	r->b.receipts = NULL;
+	r->b.routed = NULL;
+	r->capevents = r->capdeliveries = r->capreceipts = 0;
+	r->b.cap_routed = 0;
 }
 
 void *round_alloc(struct round *r, size_t n)
@@ -102,6 +110,15 @@ struct store_delivery_in *round_add_deliveries(struct round *r, int n, int *inde
 	return &r->b.deliveries[*index];
 }
 
+struct store_receipt_in *round_add_receipt(struct round *r, int *index)
+{
+	if (!array_reserve((void **)&r->b.receipts, &r->capreceipts, r->b.nreceipts + 1,
+	                   sizeof(*r->b.receipts), 64))
+		return NULL;
+	*index = r->b.nreceipts;
+	return &r->b.receipts[r->b.nreceipts++];
+}
+
 bool round_handing_over(const struct round *r)
 {
 	return r->tasks != NULL;
@@ -123,7 +140,7 @@ struct new_task *round_task(struct round *r)
  * owner's lost op when it cannot be had. */
 static void handover_begin(struct round *r)
 {
-	int n = r->b.ndeliveries;
+	int n = r->b.ndeliveries + r->b.nrouted;
 	for (int i = 0; i < r->b.nevents; i++)
 		if (!r->b.events[i].duplicate)
 			n += r->b.events[i].nwebhooks;
@@ -138,6 +155,25 @@ static void handover_begin(struct round *r)
 	}
 	r->captasks = n;
 	r->now = clock_now_ms();
+}
+
+/* handover_routed: the deliveries the store's decide step made inside the
+ * commit (routes of receipts, of this round's jobs or of waiting receipts
+ * that came due) belong to no job: the round hands them over itself. */
+static void handover_routed(struct round *r)
+{
+	for (int i = 0; i < r->b.nrouted; i++) {
+		const struct store_delivery_in *x = &r->b.routed[i];
+		struct new_task *t = x->mine ? round_task(r) : NULL;
+		if (!t)
+			continue;
+		t->t.seq = x->seq;
+		t->t.event_seq = x->event_seq;
+		t->t.webhook_seq = x->webhook_seq;
+		t->t.next_at = r->now;
+		if (x->okey)
+			snprintf(t->t.okey, sizeof(t->t.okey), "%s", x->okey);
+	}
 }
 
 static int task_cmp(const void *a, const void *b)
@@ -164,11 +200,13 @@ int round_run(struct round *r, struct commit_job *jobs)
 	for (struct commit_job *j = jobs, *next; j; j = next) {
 		next = j->next;
 		int nevents = r->b.nevents, ndeliveries = r->b.ndeliveries;
+		int nreceipts = r->b.nreceipts;
 		struct gerr jerr = {0};
 		int jrc = j->kind->fill(j, r, &jerr);
 		if (jrc) {
 			r->b.nevents = nevents;
 			r->b.ndeliveries = ndeliveries;
+			r->b.nreceipts = nreceipts;
 			j->kind->done(j, jrc, &jerr);
 			continue;
 		}
@@ -182,6 +220,7 @@ int round_run(struct round *r, struct commit_job *jobs)
 		handover_begin(r);
 		for (struct commit_job *j = head; j; j = j->next)
 			j->kind->after_commit(j, r);
+		handover_routed(r);
 		handover_sort(r);
 		r->ops->committed(r);
 	}

@@ -12,8 +12,10 @@
  *   commit        the owner's op writes the whole batch in one transaction.
  *   after_commit  only when the commit succeeded: every job reads back what
  *                 the store gave it (seqs, duplicates) and hands its new
- *                 deliveries to the dispatcher (round_task); then the
- *                 owner's committed op posts them, in seq order.
+ *                 deliveries to the dispatcher (round_task); the round hands
+ *                 over the deliveries the store's decide step made (routes
+ *                 of receipts: b.routed); then the owner's committed op
+ *                 posts them all, in seq order.
  *   done          every job, once, with the round's result: the submitter
  *                 is answered. Nothing is acknowledged before COMMIT.
  *
@@ -62,7 +64,7 @@ struct round_chunk;
 
 struct round {
 	struct store_batch b; /* the rows of this round; outcomes and changes are the owner's */
-	int capevents, capdeliveries;
+	int capevents, capdeliveries, capreceipts;
 	const struct round_ops *ops;
 	void *owner; /* the engine, for the kinds' steps */
 	/* the hand-over, during after_commit: NULL when there is nothing to hand
@@ -91,6 +93,9 @@ void *round_alloc(struct round *r, size_t n);
 struct store_event_in *round_add_event(struct round *r, int *index);
 /* round_add_deliveries: n new delivery rows, the first at *index. */
 struct store_delivery_in *round_add_deliveries(struct round *r, int n, int *index);
+
+/* round_add_receipt: a new receipt row, its index through *index. */
+struct store_receipt_in *round_add_receipt(struct round *r, int *index);
 
 /* round_handing_over: after_commit may hand over (false: nothing to hand
  * over, or the hand-over was lost and the dispatcher will read it back). */

@@ -59,6 +59,7 @@
 	X(int, attempt_latest, (struct store *s, int64_t delivery_seq, int limit, struct store_attempt *out, int *n), (s, delivery_seq, limit, out, n)) \
 	X(int, event_get, (struct store *s, int64_t company_seq, const char *id, struct store_event *out), (s, company_seq, id, out)) \
 	X(int, event_range, (struct store *s, int64_t company_seq, int64_t since_ms, int64_t until_ms, int64_t after_seq, int limit, struct store_event *out, int *n), (s, company_seq, since_ms, until_ms, after_seq, limit, out, n)) \
+	X(int, receipt_next_due, (struct store *s, int64_t *at), (s, at)) \
 	X(int, opevent_list, (struct store *s, int64_t company_seq, int64_t before_seq, int limit, struct store_opevent *out, int *n), (s, company_seq, before_seq, limit, out, n))
 /* clang-format on */
 

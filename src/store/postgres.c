@@ -2937,6 +2937,19 @@ static int pg_event_range(struct store *st, int64_t company_seq, int64_t since_m
 	return 0;
 }
 
+static int pg_receipt_next_due(struct store *st, int64_t *at)
+{
+	*at = 0;
+	PGresult *r =
+	    q(PG(st), "SELECT min(apply_at) FROM receipts WHERE status = 0", NULL, false, true);
+	if (!r)
+		return GERR_IO;
+	if (PQntuples(r) == 1)
+		*at = col_i64(r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
 static int pg_opevent_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
                            struct store_opevent *out, int *n)
 {

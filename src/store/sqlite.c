@@ -1711,6 +1711,19 @@ static int sqlite_event_range(struct store *s, int64_t company_seq, int64_t sinc
 	return err;
 }
 
+static int sqlite_receipt_next_due(struct store *s, int64_t *at)
+{
+	*at = 0;
+	sqlite3_stmt *st = q_prepare(s, "SELECT min(apply_at) FROM receipts WHERE status = 0");
+	if (!st)
+		return GERR_IO;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*at = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rows_end(s, rc, "receipt_next_due");
+}
+
 static int sqlite_opevent_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
                                struct store_opevent *out, int *n)
 {

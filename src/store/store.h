@@ -489,6 +489,11 @@ int store_event_get(struct store *s, int64_t company_seq, const char *id, struct
 int store_event_range(struct store *s, int64_t company_seq, int64_t since_ms, int64_t until_ms,
                       int64_t after_seq, int limit, struct store_event *out, int *n);
 
+/* Receipts. */
+/* store_receipt_next_due: the earliest apply_at of a waiting receipt (a
+ * reorder window), 0 when none waits. */
+int store_receipt_next_due(struct store *s, int64_t *at);
+
 /* Operator records. */
 int store_opevent_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
                        struct store_opevent *out, int *n);
