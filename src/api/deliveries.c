@@ -27,7 +27,10 @@ static json_t *delivery_json(const struct store_delivery *d)
 	json_t *o = json_object();
 	json_object_set_new(o, "id", id_json(d->seq));
 	json_object_set_new(o, "webhookId", json_string(d->webhook_id));
-	json_object_set_new(o, "eventId", json_string(d->event_id));
+	/* an event's delivery names its event; a route action's, its receipt */
+	json_object_set_new(o, "eventId", d->event_id[0] ? json_string(d->event_id) : json_null());
+	json_object_set_new(o, "receiptId",
+	                    d->receipt_id[0] ? json_string(d->receipt_id) : json_null());
 	json_object_set_new(o, "event", json_string(d->event));
 	json_object_set_new(o, "status", json_string(delivery_status_name(d->status)));
 	json_object_set_new(o, "attempts", json_integer(d->attempts));

@@ -161,7 +161,9 @@ static const char *const migrations[] = {
     " date_us BIGINT NOT NULL, date_ns INTEGER NOT NULL, kept TEXT NOT NULL,"
     " receipt_seq BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
     " PRIMARY KEY(company_seq, type, key));"
-    "ALTER TABLE deliveries ADD COLUMN receipt_seq BIGINT;",
+    "ALTER TABLE deliveries ADD COLUMN receipt_seq BIGINT;"
+    "CREATE INDEX deliveries_receipt ON deliveries(receipt_seq, seq)"
+    " WHERE receipt_seq IS NOT NULL;",
 };
 
 #define TASK_COLS "seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts, okey"
@@ -2714,9 +2716,10 @@ static int pg_delivery_set_aside(struct store *st, int64_t seq, const char *erro
  */
 
 #define DELIVERY_SELECT                                                                            \
-	"SELECT d.seq, w.id, e.id, e.event, d.status, d.attempts, d.next_at, d.last_http_status,"  \
-	" d.last_error, d.created_at, d.updated_at FROM deliveries d JOIN events e ON"             \
-	" e.seq = d.event_seq JOIN webhooks w ON w.seq = d.webhook_seq "
+	"SELECT d.seq, w.id, COALESCE(e.id, ''), COALESCE(e.event, r.event, ''), d.status,"        \
+	" d.attempts, d.next_at, d.last_http_status, d.last_error, d.created_at, d.updated_at,"    \
+	" COALESCE(r.id, '') FROM deliveries d LEFT JOIN events e ON e.seq = d.event_seq"          \
+	" LEFT JOIN receipts r ON r.seq = d.receipt_seq JOIN webhooks w ON w.seq = d.webhook_seq "
 
 static void read_delivery(const PGresult *r, int row, struct store_delivery *d)
 {
@@ -2731,6 +2734,7 @@ static void read_delivery(const PGresult *r, int row, struct store_delivery *d)
 	col_copy(r, row, 8, d->last_error, sizeof(d->last_error));
 	d->created_at = col_i64(r, row, 9);
 	d->updated_at = col_i64(r, row, 10);
+	col_copy(r, row, 11, d->receipt_id, sizeof(d->receipt_id));
 }
 
 static int pg_delivery_list(struct store *st, int64_t company_seq,
@@ -2744,18 +2748,28 @@ static int pg_delivery_list(struct store *st, int64_t company_seq,
 	p_text(&p, f->event);
 	p_i64(&p, limit);
 	/* With a webhook the (webhook_seq, seq) index drives; else (company_seq, seq). */
-	const char *sql = DELIVERY_SELECT "WHERE d.company_seq = $1::int8 AND d.seq < $2::int8"
-	                                  " AND ($3::int4 < 0 OR d.status = $3::int4) AND "
-	                                  "($4::text IS NULL OR e.event = $4::text)"
-	                                  " ORDER BY d.seq DESC LIMIT $5::int4";
-	if (f->webhook_seq) {
-		p_i64(&p, f->webhook_seq);
+	p_i64(&p, f->webhook_seq);
+	p_i64(&p, f->receipt_seq);
+	const char *sql = DELIVERY_SELECT
+	    "WHERE d.company_seq = $1::int8 AND d.seq < $2::int8"
+	    " AND ($3::int4 < 0 OR d.status = $3::int4) AND"
+	    " ($4::text IS NULL OR COALESCE(e.event, r.event) = $4::text)"
+	    " AND ($6::int8 = 0 OR d.webhook_seq = $6::int8)"
+	    " AND ($7::int8 = 0 OR d.receipt_seq = $7::int8) ORDER BY d.seq DESC LIMIT $5::int4";
+	if (f->receipt_seq)
+		sql = DELIVERY_SELECT "WHERE d.receipt_seq = $7::int8 AND d.company_seq = $1::int8 "
+		                      "AND d.seq < $2::int8"
+		                      " AND ($3::int4 < 0 OR d.status = $3::int4) AND"
+		                      " ($4::text IS NULL OR COALESCE(e.event, r.event) = $4::text)"
+		                      " AND ($6::int8 = 0 OR d.webhook_seq = $6::int8) ORDER BY "
+		                      "d.seq DESC LIMIT $5::int4";
+	else if (f->webhook_seq)
 		sql = DELIVERY_SELECT
 		    "WHERE d.webhook_seq = $6::int8 AND d.company_seq = $1::int8 AND d.seq < "
 		    "$2::int8"
-		    " AND ($3::int4 < 0 OR d.status = $3::int4) AND ($4::text IS NULL OR"
-		    " e.event = $4::text) ORDER BY d.seq DESC LIMIT $5::int4";
-	}
+		    " AND ($3::int4 < 0 OR d.status = $3::int4) AND"
+		    " ($4::text IS NULL OR COALESCE(e.event, r.event) = $4::text)"
+		    " AND ($7::int8 = 0 OR true) ORDER BY d.seq DESC LIMIT $5::int4";
 	*n = 0;
 	PGresult *r = q(PG(st), sql, &p, false, true);
 	if (!r)
@@ -2948,6 +2962,98 @@ static int pg_receipt_next_due(struct store *st, int64_t *at)
 		*at = col_i64(r, 0, 0);
 	PQclear(r);
 	return 0;
+}
+
+/* The columns of a receipt in a list: body and headers left empty. */
+#define RECEIPT_LIST_COLS                                                                          \
+	"seq, id, company_seq, source_seq, msg_id, event, date, date_us, date_ns, entity_type, "   \
+	"entity_key, kept, ''::bytea, '{}', verification, address, status, duplicates, apply_at, " \
+	"created_at, updated_at"
+
+static int pg_receipt_get(struct store *st, int64_t company_seq, const char *id,
+                          struct store_receipt *out)
+{
+	struct params p = {0};
+	p_text(&p, id);
+	p_i64(&p, company_seq);
+	PGresult *r = q(PG(st),
+	                "SELECT " RECEIPT_COLS " FROM receipts WHERE id = $1::text"
+	                " AND ($2::int8 = 0 OR company_seq = $2::int8)",
+	                &p, true, true);
+	if (!r)
+		return GERR_IO;
+	int rc = GERR_NOTFOUND;
+	if (PQntuples(r) == 1 && (rc = read_receipt(r, 0, out)))
+		store_receipt_free(out);
+	PQclear(r);
+	return rc;
+}
+
+static int pg_receipt_list(struct store *st, int64_t company_seq,
+                           const struct store_receipt_filter *f, int64_t before_seq, int limit,
+                           struct store_receipt *out, int *n)
+{
+	*n = 0;
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_i64(&p, before_seq ? before_seq : INT64_MAX);
+	p_i64(&p, f->source_seq);
+	p_text(&p, f->event);
+	p_text(&p, f->entity_key);
+	p_i64(&p, f->status);
+	p_i64(&p, limit);
+	PGresult *r = q(PG(st),
+	                "SELECT " RECEIPT_LIST_COLS " FROM receipts WHERE company_seq = $1::int8"
+	                " AND seq < $2::int8 AND ($3::int8 = 0 OR source_seq = $3::int8)"
+	                " AND ($4::text IS NULL OR event = $4::text)"
+	                " AND ($5::text IS NULL OR entity_key = $5::text)"
+	                " AND ($6::int4 < 0 OR status = $6::int4) ORDER BY seq DESC LIMIT $7::int4",
+	                &p, true, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0, err = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit; row++) {
+		if ((err = read_receipt(r, row, &out[k]))) {
+			store_receipt_free(&out[k]);
+			break;
+		}
+		k++;
+	}
+	PQclear(r);
+	if (err)
+		while (k > 0)
+			store_receipt_free(&out[--k]);
+	*n = k;
+	return err;
+}
+
+static int pg_entity_get(struct store *st, int64_t company_seq, const char *type, const char *key,
+                         struct store_entity_row *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_text(&p, type);
+	p_text(&p, key);
+	PGresult *r = q(PG(st),
+	                "SELECT date_us, date_ns, kept, receipt_seq, updated_at FROM entities"
+	                " WHERE company_seq = $1::int8 AND type = $2::text AND key = $3::text",
+	                &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int rc = GERR_NOTFOUND;
+	if (PQntuples(r) == 1) {
+		snprintf(out->type, sizeof(out->type), "%s", type);
+		snprintf(out->key, sizeof(out->key), "%s", key);
+		out->date_us = col_i64(r, 0, 0);
+		out->date_ns = (int32_t)col_i64(r, 0, 1);
+		out->kept = col_dup(r, 0, 2, NULL);
+		out->receipt_seq = col_i64(r, 0, 3);
+		out->updated_at = col_i64(r, 0, 4);
+		rc = out->kept ? 0 : GERR_NOMEM;
+	}
+	PQclear(r);
+	return rc;
 }
 
 static int pg_opevent_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,

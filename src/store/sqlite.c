@@ -98,7 +98,9 @@ static const char *const migrations[] = {
     " date_us INTEGER NOT NULL, date_ns INTEGER NOT NULL, kept TEXT NOT NULL,"
     " receipt_seq INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
     " PRIMARY KEY(company_seq, type, key)) WITHOUT ROWID;"
-    "ALTER TABLE deliveries ADD COLUMN receipt_seq INTEGER;",
+    "ALTER TABLE deliveries ADD COLUMN receipt_seq INTEGER;"
+    "CREATE INDEX deliveries_receipt ON deliveries(receipt_seq, seq)"
+    " WHERE receipt_seq IS NOT NULL;",
 };
 
 enum { IDS_MERGE_AT = 32768, IDS_MERGE_CHUNK = 4096 };
@@ -1494,9 +1496,10 @@ fail:
 /* ---- deliveries, attempts, events, operator records ---------------------------------------- */
 
 #define DELIVERY_SELECT                                                                            \
-	"SELECT d.seq, w.id, e.id, e.event, d.status, d.attempts, d.next_at, d.last_http_status,"  \
-	" d.last_error, d.created_at, d.updated_at FROM deliveries d JOIN events e ON"             \
-	" e.seq = d.event_seq JOIN webhooks w ON w.seq = d.webhook_seq "
+	"SELECT d.seq, w.id, COALESCE(e.id, ''), COALESCE(e.event, r.event, ''), d.status,"        \
+	" d.attempts, d.next_at, d.last_http_status, d.last_error, d.created_at, d.updated_at,"    \
+	" COALESCE(r.id, '') FROM deliveries d LEFT JOIN events e ON e.seq = d.event_seq"          \
+	" LEFT JOIN receipts r ON r.seq = d.receipt_seq JOIN webhooks w ON w.seq = d.webhook_seq "
 
 static void read_delivery(sqlite3_stmt *st, struct store_delivery *d)
 {
@@ -1511,21 +1514,30 @@ static void read_delivery(sqlite3_stmt *st, struct store_delivery *d)
 	col_copy(st, 8, d->last_error, sizeof(d->last_error));
 	d->created_at = sqlite3_column_int64(st, 9);
 	d->updated_at = sqlite3_column_int64(st, 10);
+	col_copy(st, 11, d->receipt_id, sizeof(d->receipt_id));
 }
 
 static int sqlite_delivery_list(struct store *s, int64_t company_seq,
                                 const struct store_delivery_filter *f, int64_t before_seq,
                                 int limit, struct store_delivery *out, int *n)
 {
-	/* With a webhook the (webhook_seq, seq) index drives; else (company_seq, seq). */
-	const char *sql = f->webhook_seq ? DELIVERY_SELECT
-	                      "WHERE d.webhook_seq = ?1 AND d.company_seq = ?2 AND d.seq < ?3"
-	                      " AND (?4 < 0 OR d.status = ?4) AND (?5 IS NULL OR e.event = ?5)"
+	/* With a receipt the (receipt_seq) index drives, with a webhook the
+	 * (webhook_seq, seq) one; else (company_seq, seq). */
+	const char *sql = f->receipt_seq ? DELIVERY_SELECT
+	                      "WHERE d.receipt_seq = ?7 AND d.company_seq = ?2 AND d.seq < ?3"
+	                      " AND (?1 = 0 OR d.webhook_seq = ?1) AND (?4 < 0 OR d.status = ?4)"
+	                      " AND (?5 IS NULL OR COALESCE(e.event, r.event) = ?5)"
 	                      " ORDER BY d.seq DESC LIMIT ?6"
-	                                 : DELIVERY_SELECT
+	                  : f->webhook_seq ? DELIVERY_SELECT
+	                      "WHERE d.webhook_seq = ?1 AND d.company_seq = ?2 AND d.seq < ?3"
+	                      " AND (?4 < 0 OR d.status = ?4)"
+	                      " AND (?5 IS NULL OR COALESCE(e.event, r.event) = ?5)"
+	                      " AND (?7 = 0 OR 1) ORDER BY d.seq DESC LIMIT ?6"
+	                                   : DELIVERY_SELECT
 	                      "WHERE d.company_seq = ?2 AND d.seq < ?3 AND (?1 = 0 OR 1)"
-	                      " AND (?4 < 0 OR d.status = ?4) AND (?5 IS NULL OR e.event = ?5)"
-	                      " ORDER BY d.seq DESC LIMIT ?6";
+	                      " AND (?4 < 0 OR d.status = ?4)"
+	                      " AND (?5 IS NULL OR COALESCE(e.event, r.event) = ?5)"
+	                      " AND (?7 = 0 OR 1) ORDER BY d.seq DESC LIMIT ?6";
 	sqlite3_stmt *st = q_prepare(s, sql);
 	*n = 0;
 	if (!st)
@@ -1536,6 +1548,7 @@ static int sqlite_delivery_list(struct store *s, int64_t company_seq,
 	sqlite3_bind_int(st, 4, f->status);
 	bind_text(st, 5, f->event);
 	sqlite3_bind_int(st, 6, limit);
+	sqlite3_bind_int64(st, 7, f->receipt_seq);
 	int k = 0, rc = SQLITE_DONE;
 	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		read_delivery(st, &out[k++]);
@@ -1722,6 +1735,97 @@ static int sqlite_receipt_next_due(struct store *s, int64_t *at)
 		*at = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 0 : rows_end(s, rc, "receipt_next_due");
+}
+
+/* The columns of a receipt in a list: body and headers left empty. */
+#define RECEIPT_LIST_COLS                                                                          \
+	"seq, id, company_seq, source_seq, msg_id, event, date, date_us, date_ns, entity_type, "   \
+	"entity_key, kept, x'', '{}', verification, address, status, duplicates, apply_at, "       \
+	"created_at, updated_at"
+
+static int sqlite_receipt_get(struct store *s, int64_t company_seq, const char *id,
+                              struct store_receipt *out)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT " RECEIPT_COLS " FROM receipts WHERE id = ?1"
+	                                " AND (?2 = 0 OR company_seq = ?2)");
+	if (!st)
+		return GERR_IO;
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, company_seq);
+	int rc = sqlite3_step(st), err = 0;
+	if (rc == SQLITE_ROW && (err = read_receipt(st, out)))
+		store_receipt_free(out);
+	sqlite3_finalize(st);
+	if (err)
+		return err;
+	return rc == SQLITE_ROW    ? 0
+	       : rc == SQLITE_DONE ? GERR_NOTFOUND
+	                           : rows_end(s, rc, "receipt_get");
+}
+
+static int sqlite_receipt_list(struct store *s, int64_t company_seq,
+                               const struct store_receipt_filter *f, int64_t before_seq, int limit,
+                               struct store_receipt *out, int *n)
+{
+	*n = 0;
+	sqlite3_stmt *st = q_prepare(
+	    s, "SELECT " RECEIPT_LIST_COLS " FROM receipts WHERE company_seq = ?1 AND seq < ?2"
+	       " AND (?3 = 0 OR source_seq = ?3) AND (?4 IS NULL OR event = ?4)"
+	       " AND (?5 IS NULL OR entity_key = ?5) AND (?6 < 0 OR status = ?6)"
+	       " ORDER BY seq DESC LIMIT ?7");
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, company_seq);
+	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
+	sqlite3_bind_int64(st, 3, f->source_seq);
+	bind_text(st, 4, f->event);
+	bind_text(st, 5, f->entity_key);
+	sqlite3_bind_int(st, 6, f->status);
+	sqlite3_bind_int(st, 7, limit);
+	int k = 0, rc = SQLITE_DONE, err = 0;
+	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((err = read_receipt(st, &out[k]))) {
+			store_receipt_free(&out[k]);
+			break;
+		}
+		k++;
+	}
+	sqlite3_finalize(st);
+	if (!err)
+		err = rows_end(s, rc, "receipt_list");
+	if (err)
+		while (k > 0)
+			store_receipt_free(&out[--k]);
+	*n = k;
+	return err;
+}
+
+static int sqlite_entity_get(struct store *s, int64_t company_seq, const char *type,
+                             const char *key, struct store_entity_row *out)
+{
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *st = q_prepare(s, "SELECT date_us, date_ns, kept, receipt_seq, updated_at"
+	                                " FROM entities WHERE company_seq = ?1 AND type = ?2"
+	                                " AND key = ?3");
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, company_seq);
+	bind_text(st, 2, type);
+	bind_text(st, 3, key);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(out->type, sizeof(out->type), "%s", type);
+		snprintf(out->key, sizeof(out->key), "%s", key);
+		out->date_us = sqlite3_column_int64(st, 0);
+		out->date_ns = sqlite3_column_int(st, 1);
+		out->kept = col_dup(st, 2, NULL);
+		out->receipt_seq = sqlite3_column_int64(st, 3);
+		out->updated_at = sqlite3_column_int64(st, 4);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return out->kept ? 0 : GERR_NOMEM;
+	return rc == SQLITE_DONE ? GERR_NOTFOUND : rows_end(s, rc, "entity_get");
 }
 
 static int sqlite_opevent_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,

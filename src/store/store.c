@@ -107,6 +107,14 @@ void store_receipt_free(struct store_receipt *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void store_entity_free(struct store_entity_row *e)
+{
+	if (!e)
+		return;
+	free(e->kept);
+	e->kept = NULL;
+}
+
 void store_company_free(struct store_company *c)
 {
 	if (c) {

@@ -313,6 +313,7 @@ struct store_delivery {
 	char last_error[256];
 	int64_t created_at;
 	int64_t updated_at;
+	char receipt_id[40]; /* the receipt whose route made it, "" for an event's */
 };
 
 struct store_attempt {
@@ -335,6 +336,7 @@ struct store_opevent {
 
 struct store_delivery_filter {
 	int64_t webhook_seq; /* 0 = any */
+	int64_t receipt_seq; /* 0 = any */
 	int status;          /* -1 = any */
 	const char *event;   /* NULL = any */
 };
@@ -490,6 +492,34 @@ int store_event_range(struct store *s, int64_t company_seq, int64_t since_ms, in
                       int64_t after_seq, int limit, struct store_event *out, int *n);
 
 /* Receipts. */
+struct store_receipt_filter {
+	int64_t source_seq;     /* 0 = any */
+	const char *event;      /* NULL = any */
+	const char *entity_key; /* NULL = any */
+	int status;             /* -1 = any */
+};
+/* store_receipt_get: by public id within a company (company_seq 0 = any);
+ * GERR_NOTFOUND when none. */
+int store_receipt_get(struct store *s, int64_t company_seq, const char *id,
+                      struct store_receipt *out);
+/* store_receipt_list: newest first, seq < before_seq (0 = from the newest);
+ * body and headers are left empty (ask store_receipt_get for them). */
+int store_receipt_list(struct store *s, int64_t company_seq, const struct store_receipt_filter *f,
+                       int64_t before_seq, int limit, struct store_receipt *out, int *n);
+/* An entity as stored (kept owned: store_entity_free). */
+struct store_entity_row {
+	char type[72];
+	char key[72];
+	int64_t date_us;
+	int32_t date_ns;
+	char *kept;
+	int64_t receipt_seq; /* the latest applied receipt */
+	int64_t updated_at;
+};
+/* store_entity_get: GERR_NOTFOUND when the entity has no applied receipt. */
+int store_entity_get(struct store *s, int64_t company_seq, const char *type, const char *key,
+                     struct store_entity_row *out);
+void store_entity_free(struct store_entity_row *e);
 /* store_receipt_next_due: the earliest apply_at of a waiting receipt (a
  * reorder window), 0 when none waits. */
 int store_receipt_next_due(struct store *s, int64_t *at);

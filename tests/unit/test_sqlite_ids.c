@@ -194,7 +194,7 @@ static void test_migration_from_the_unique_index(void **state)
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	/* back to a version-2 database: undo migration 3 and every later one */
-	exec(db, "DROP TABLE receipts; DROP TABLE entities;"
+	exec(db, "DROP TABLE receipts; DROP TABLE entities; DROP INDEX deliveries_receipt;"
 	         "ALTER TABLE deliveries DROP COLUMN receipt_seq;");
 	exec(db, "DROP TABLE event_ids; CREATE UNIQUE INDEX events_id ON events(company_seq, id);"
 	         "DELETE FROM meta WHERE key = 'ids_upto';"

@@ -181,6 +181,49 @@ static void test_duplicates_and_stale(void **state)
 	assert_int_equal(again.status, RCP_ROUTED);
 	assert_int_equal(nseen, 0);
 
+	/* read back: one receipt with its body, lists by filter, the entity */
+	struct store_receipt got;
+	assert_int_equal(store_receipt_get(s, company, r[0].id, &got), 0);
+	assert_string_equal(got.msg_id, "m1");
+	assert_int_equal(got.duplicates, 1);
+	assert_int_equal(got.status, RCP_ROUTED);
+	assert_int_equal(got.bodylen, 2);
+	assert_memory_equal(got.body, "{}", 2);
+	assert_string_equal(got.entity_key, "app-1");
+	store_receipt_free(&got);
+	assert_int_equal(store_receipt_get(s, company + 1, r[0].id, &got), GERR_NOTFOUND);
+	struct store_receipt rows[8];
+	int n = 0;
+	struct store_receipt_filter f = {.status = -1, .entity_key = "app-1"};
+	assert_int_equal(store_receipt_list(s, company, &f, 0, 8, rows, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(rows[0].msg_id, "m3"); /* newest first */
+	assert_int_equal(rows[0].bodylen, 0);      /* lists leave bodies out */
+	for (int i = 0; i < n; i++)
+		store_receipt_free(&rows[i]);
+	f.status = RCP_STALE;
+	assert_int_equal(store_receipt_list(s, company, &f, 0, 8, rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].msg_id, "m3");
+	store_receipt_free(&rows[0]);
+	struct store_receipt_filter by_source = {.status = -1, .source_seq = 8};
+	assert_int_equal(store_receipt_list(s, company, &by_source, 0, 8, rows, &n), 0);
+	assert_int_equal(n, 0);
+	struct store_entity_row ent;
+	assert_int_equal(store_entity_get(s, company, "application", "app-1", &ent), 0);
+	assert_int_equal(ent.date_us, 300);
+	assert_string_equal(ent.kept, "{\"step\":\"c\"}");
+	assert_int_equal(ent.receipt_seq, r[1].seq);
+	store_entity_free(&ent);
+	assert_int_equal(store_entity_get(s, company, "application", "nope", &ent), GERR_NOTFOUND);
+	/* the deliveries its route made, by receipt */
+	struct store_delivery d[4];
+	struct store_delivery_filter df = {.status = -1, .receipt_seq = r[1].seq};
+	assert_int_equal(store_delivery_list(s, company, &df, 0, 4, d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].receipt_id, r[1].id);
+	assert_string_equal(d[0].event, "application.moved");
+
 	/* a receipt without entity is always applied */
 	struct store_receipt_in free_r = rin("m9", 1, NULL, NULL, 0);
 	assert_int_equal(commit(&free_r, 1, 0, NULL), 0);
