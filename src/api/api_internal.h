@@ -12,7 +12,7 @@
 #include "api/api.h"
 #include "api/tokcache.h"
 #include "deliver/engine.h"
-#include "deliver/registry.h"
+#include "registry/registry.h"
 #include "store/store.h"
 
 struct api {

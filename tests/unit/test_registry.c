@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "deliver/registry.h"
+#include "registry/registry.h"
 
 static struct webhook *make(int64_t seq, int64_t company, const char *event)
 {

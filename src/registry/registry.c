@@ -7,7 +7,7 @@
  * open-addressing table keyed by their SHA-256, the same hash the store
  * keeps, so a plaintext token never lives in memory longer than a request.
  */
-#include "deliver/registry.h"
+#include "registry/registry.h"
 
 #include <jansson.h>
 #include <openssl/sha.h>

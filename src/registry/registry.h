@@ -1,6 +1,10 @@
 /*
- * registry: the in-memory view of companies, tokens and webhooks that the
- * hot path reads without touching the store.
+ * registry: the compiled config cache, the in-memory view of companies,
+ * tokens and webhooks that the hot path reads without touching the store.
+ *
+ * It sits below both its users: the API (token checks, writes after the
+ * store) and the engine (ingest fan-out, the dispatcher) include it, and it
+ * includes only core/ and store/, so no arrow points up.
  *
  * The store is the truth; the registry is loaded from it at start and kept
  * current by the API, which writes the store first and then the registry.
@@ -8,8 +12,8 @@
  * a few hundred nanoseconds; webhooks come out as counted references, so a
  * reader keeps a consistent config even while a PATCH replaces it.
  */
-#ifndef GANCHO_DELIVER_REGISTRY_H
-#define GANCHO_DELIVER_REGISTRY_H
+#ifndef GANCHO_REGISTRY_REGISTRY_H
+#define GANCHO_REGISTRY_REGISTRY_H
 
 #include <stdbool.h>
 #include <stdint.h>
