@@ -6,6 +6,9 @@
  * keeps the list of its webhooks' sequences for fan-out. Tokens sit in an
  * open-addressing table keyed by their SHA-256, the same hash the store
  * keeps, so a plaintext token never lives in memory longer than a request.
+ * Sources live in an array by seq too, and their public ids in a second
+ * open-addressing table (FNV-1a of the id → seq), since the receiving path
+ * knows a source only by the id in its URL.
  */
 #include "registry/registry.h"
 
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/source.h"
 #include "util/array.h"
 #include "util/clock.h"
 #include "util/fault.h"
@@ -36,6 +40,11 @@ struct token_slot {
 	int64_t company_seq;
 };
 
+struct srcid_slot {
+	char id[40]; /* "" = empty */
+	int64_t seq;
+};
+
 /* A stored webhook whose configuration cannot be loaded: it receives
  * nothing, so it is named in the log, an operator record and /healthz. */
 struct broken_webhook {
@@ -53,6 +62,10 @@ struct registry {
 	int64_t nhooks;
 	struct token_slot *tokens;
 	size_t tokcap, tokcount;
+	struct source **srcs; /* by seq */
+	int64_t nsrcs;
+	struct srcid_slot *srcids; /* public id → seq */
+	size_t srccap, srccount;
 };
 
 struct registry *registry_new(void)
@@ -63,6 +76,12 @@ struct registry *registry_new(void)
 	pthread_rwlock_init(&r->lock, NULL);
 	r->tokcap = 256;
 	r->tokens = calloc(r->tokcap, sizeof(*r->tokens));
+	r->srccap = 64;
+	r->srcids = calloc(r->srccap, sizeof(*r->srcids));
+	if (!r->tokens || !r->srcids) {
+		registry_free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -88,6 +107,10 @@ void registry_free(struct registry *r)
 		webhook_unref(r->hooks[i]);
 	free(r->hooks);
 	free(r->tokens);
+	for (int64_t i = 0; i < r->nsrcs; i++)
+		source_unref(r->srcs[i]);
+	free(r->srcs);
+	free(r->srcids);
 	free(r->broken);
 	pthread_rwlock_destroy(&r->lock);
 	free(r);
@@ -373,6 +396,173 @@ int registry_match(struct registry *r, int64_t company_seq, const char *event, c
 	return n;
 }
 
+/* ---- sources ------------------------------------------------------------------------------ */
+
+static size_t srcid_hash(const char *id)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *id; id++) {
+		h ^= (unsigned char)*id;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+/* srcid_slot: the slot of id, or the empty slot where it would go. */
+static size_t srcid_slot(const struct registry *r, const char *id)
+{
+	size_t i = srcid_hash(id) & (r->srccap - 1);
+	while (r->srcids[i].id[0] && strcmp(r->srcids[i].id, id) != 0)
+		i = (i + 1) & (r->srccap - 1);
+	return i;
+}
+
+/* srcid_put: id → seq; false when out of memory. Caller holds the write lock. */
+static bool srcid_put(struct registry *r, const char *id, int64_t seq)
+{
+	if ((r->srccount + 1) * 2 > r->srccap) {
+		struct srcid_slot *old = r->srcids, *nt = calloc(r->srccap * 2, sizeof(*nt));
+		size_t oldcap = r->srccap;
+		if (!nt || fault_hit("registry_alloc")) {
+			free(nt);
+			return false;
+		}
+		r->srcids = nt;
+		r->srccap = oldcap * 2;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].id[0])
+				r->srcids[srcid_slot(r, old[i].id)] = old[i];
+		free(old);
+	}
+	size_t i = srcid_slot(r, id);
+	if (!r->srcids[i].id[0])
+		r->srccount++;
+	snprintf(r->srcids[i].id, sizeof(r->srcids[i].id), "%s", id);
+	r->srcids[i].seq = seq;
+	return true;
+}
+
+/* srcid_remove: forget id, moving back the rest of its probe run (as
+ * registry_token_remove does). Caller holds the write lock. */
+static void srcid_remove(struct registry *r, const char *id)
+{
+	size_t i = srcid_slot(r, id);
+	if (!r->srcids[i].id[0])
+		return;
+	r->srcids[i].id[0] = '\0';
+	r->srccount--;
+	for (size_t j = (i + 1) & (r->srccap - 1); r->srcids[j].id[0];
+	     j = (j + 1) & (r->srccap - 1)) {
+		struct srcid_slot t = r->srcids[j];
+		r->srcids[j].id[0] = '\0';
+		r->srcids[srcid_slot(r, t.id)] = t;
+	}
+}
+
+int registry_source_put(struct registry *r, struct source *src)
+{
+	struct source *old = NULL;
+	bool ok = false;
+	pthread_rwlock_wrlock(&r->lock);
+	if (src->seq > 0 && strlen(src->id) < sizeof(r->srcids[0].id) &&
+	    grow((void **)&r->srcs, &r->nsrcs, src->seq, sizeof(struct source *)) &&
+	    srcid_put(r, src->id, src->seq)) {
+		old = r->srcs[src->seq];
+		if (old && strcmp(old->id, src->id) != 0)
+			srcid_remove(r, old->id);
+		r->srcs[src->seq] = src;
+		ok = true;
+	}
+	pthread_rwlock_unlock(&r->lock);
+	if (!ok) {
+		log_error("source_not_loaded", "source=%s reason=\"out of memory\"", src->id);
+		source_unref(src);
+		return -1;
+	}
+	source_unref(old);
+	return 0;
+}
+
+struct source *registry_source_get(struct registry *r, const char *id)
+{
+	struct source *src = NULL;
+	/* longer than any id: not one (and no hashing of a long path) */
+	if (!id || !*id || strnlen(id, sizeof(r->srcids[0].id)) >= sizeof(r->srcids[0].id))
+		return NULL;
+	pthread_rwlock_rdlock(&r->lock);
+	size_t i = srcid_slot(r, id);
+	if (r->srcids[i].id[0]) {
+		int64_t seq = r->srcids[i].seq;
+		if (seq > 0 && seq < r->nsrcs && r->srcs[seq]) {
+			src = r->srcs[seq];
+			source_ref(src);
+		}
+	}
+	pthread_rwlock_unlock(&r->lock);
+	return src;
+}
+
+struct source *registry_source_get_seq(struct registry *r, int64_t seq)
+{
+	struct source *src = NULL;
+	pthread_rwlock_rdlock(&r->lock);
+	if (seq > 0 && seq < r->nsrcs && r->srcs[seq]) {
+		src = r->srcs[seq];
+		source_ref(src);
+	}
+	pthread_rwlock_unlock(&r->lock);
+	return src;
+}
+
+void registry_source_remove(struct registry *r, int64_t seq)
+{
+	struct source *old = NULL;
+	pthread_rwlock_wrlock(&r->lock);
+	if (seq > 0 && seq < r->nsrcs && r->srcs[seq]) {
+		old = r->srcs[seq];
+		srcid_remove(r, old->id);
+		r->srcs[seq] = NULL;
+	}
+	pthread_rwlock_unlock(&r->lock);
+	source_unref(old);
+}
+
+/* load_source: compile a stored source into the registry. One that cannot
+ * be compiled is logged and left out: its URL answers as unknown until its
+ * config is fixed. */
+static void load_source(void *ctx, struct store_source *ss)
+{
+	struct registry *r = ctx;
+	json_error_t je;
+	json_t *cfg = json_loads(ss->config ? ss->config : "", 0, &je);
+	struct source *src = NULL;
+	struct gerr err = {0};
+	if (!cfg)
+		gerr_set(&err, GERR_INVALID, 500, "internal", "config is not JSON: %s", je.text);
+	if (cfg && source_compile(cfg, ss->seq, ss->id, ss->company_seq, &src, &err) == 0) {
+		registry_source_put(r, src);
+	} else {
+		log_error("source_not_loaded", "source=%s reason=\"%s\"", ss->id, err.msg);
+		registry_source_remove(r, ss->seq);
+	}
+	json_decref(cfg);
+}
+
+int registry_reload_source(struct registry *r, struct store *s, int64_t seq)
+{
+	struct store_source ss;
+	int rc = store_source_by_seq(s, seq, &ss);
+	if (rc == GERR_NOTFOUND) {
+		registry_source_remove(r, seq);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	load_source(r, &ss);
+	store_source_free(&ss);
+	return 0;
+}
+
 /* ---- loading ------------------------------------------------------------------------------ */
 
 static void load_token(void *ctx, const char *hash, int64_t company_seq)
@@ -450,6 +640,8 @@ int registry_load(struct registry *r, struct store *s, struct gerr *err)
 	}
 	if (store_token_each(s, load_token, r) || store_webhook_each(s, load_webhook, r))
 		return gerr_set(err, GERR_IO, 500, "store", "cannot load tokens or webhooks");
+	if (store_source_each(s, load_source, r))
+		return gerr_set(err, GERR_IO, 500, "store", "cannot load sources");
 	/* Each webhook that cannot be loaded becomes inactive with an operator
 	 * record saying why: it receives nothing until its config is fixed. */
 	for (int i = 0; i < r->nbroken; i++) {

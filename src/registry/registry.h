@@ -67,4 +67,19 @@ void registry_webhook_set_status(struct registry *r, int64_t seq, int status);
 int registry_match(struct registry *r, int64_t company_seq, const char *event, const char *unit,
                    struct webhook **out, int max);
 
+/* Sources (receiving URLs), compiled (core/source.h). The receiving path
+ * looks them up by public id: a hash probe under the read lock, so an id
+ * nobody configured costs nanoseconds and never reaches the store. put
+ * takes over the caller's reference (and returns -1, the source dropped and
+ * logged, when out of memory); get returns a new reference or NULL. */
+struct source;
+int registry_source_put(struct registry *r, struct source *src);
+struct source *registry_source_get(struct registry *r, const char *id);
+struct source *registry_source_get_seq(struct registry *r, int64_t seq);
+void registry_source_remove(struct registry *r, int64_t seq);
+/* registry_reload_source: read one again from the store (another node
+ * changed it, notification "source <seq>"); gone from the store, it leaves
+ * the registry. */
+int registry_reload_source(struct registry *r, struct store *s, int64_t seq);
+
 #endif
