@@ -554,11 +554,13 @@ int registry_reload_source(struct registry *r, struct store *s, int64_t seq)
 	int rc = store_source_by_seq(s, seq, &ss);
 	if (rc == GERR_NOTFOUND) {
 		registry_source_remove(r, seq);
+		log_info("source_reloaded", "seq=%lld state=gone", (long long)seq);
 		return 0;
 	}
 	if (rc)
 		return rc;
 	load_source(r, &ss);
+	log_info("source_reloaded", "seq=%lld source=%s", (long long)seq, ss.id);
 	store_source_free(&ss);
 	return 0;
 }
