@@ -1,9 +1,11 @@
 """Sources (receiving URLs): POST/GET/PATCH/DELETE /api/v1/sources, their
-rejections list, company isolation, and a source
+rejections list, company isolation, the CLI (gancho source ...), and a source
 changed on one node reloaded on another (PostgreSQL)."""
 
 import json
+import os
 import sqlite3
+import subprocess
 import time
 import unittest
 import uuid
@@ -327,6 +329,86 @@ class SourcesTest(H.GanchoTestCase):
         self.assertEqual(js["data"][0], {"at": "2025-11-30T10:53:22.000Z",
                                          "address": "203.0.113.2",
                                          "reason": "signature_mismatch: X-Sig does not match 2"})
+
+    # -- the command line
+
+    def cli(self, *args, token=None):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GANCHO_")}
+        env["GANCHO_URL"] = self.g.base
+        env["GANCHO_TOKEN"] = token or self.token
+        p = subprocess.run([H.gancho_bin()] + list(args), capture_output=True, env=env,
+                           timeout=60)
+        p.out = p.stdout.decode("utf-8", "replace")
+        p.err = p.stderr.decode("utf-8", "replace")
+        return p
+
+    def ok(self, *args):
+        p = self.cli(*args)
+        self.assertEqual(p.returncode, 0, "gancho %s: %s %s" % (" ".join(args), p.out, p.err))
+        return p
+
+    def test_cli_add_list_get_delete(self):
+        for verb in (("source", "--help"), ("source", "add", "--help"), ("source", "list", "--help"),
+                     ("source", "get", "--help"), ("source", "delete", "--help")):
+            p = self.ok(*verb)
+            self.assertIn("usage: gancho source", p.out)
+        p = self.ok("source", "add", "--name", "Gupy", "--preset", "acesso", "--secret",
+                    "cli-s3cr3t", "--allow-ip", "gupy", "--allow-ip", "10.0.0.0/8",
+                    "--entity", '{"type":"application","key":"data.application.id"}')
+        first = p.out.splitlines()[0]
+        self.assertTrue(first.startswith("id="), p.out)
+        sid = first[3:]
+        self.assertRegex(sid, H.UUID_RE)
+        self.assertIn("url=/in/" + sid, p.out)
+        self.assertNotIn("cli-s3cr3t", p.out)
+        js = self.assertStatus(self.api("GET", "/api/v1/sources/" + sid), 200, "get")
+        self.assertEqual(js["verification"]["preset"], "acesso")
+        self.assertEqual(js["allowIps"], ["gupy", "10.0.0.0/8"])
+        self.assertEqual(js["entity"]["type"], "application")
+        # rotation: two secrets; the full form; no verification at all
+        p = self.ok("source", "add", "--name", "GH", "--preset", "github", "--secret", "a1",
+                    "--secret", "b2", "--id-path", "data.id", "--max-body-bytes", "4096")
+        gh = p.out.splitlines()[0][3:]
+        js = self.assertStatus(self.api("GET", "/api/v1/sources/" + gh), 200, "get")
+        self.assertEqual(js["verification"]["secretCount"], 2)
+        self.assertEqual((js["idPath"], js["maxBodyBytes"]), ("data.id", 4096))
+        self.ok("source", "add", "--name", "Std", "--verification",
+                json.dumps({"kind": "standard", "secret": WHSEC}), "--event-path", "type",
+                "--date-path", "timestamp")
+        self.ok("source", "add", "--name", "Open", "--no-verification")
+        # list and get
+        p = self.ok("source", "list")
+        for name in ("Gupy", "GH", "Std", "Open"):
+            self.assertIn(name, p.out)
+        self.assertIn(sid, p.out)
+        p = self.ok("source", "get", sid)
+        self.assertIn("acesso", p.out)
+        self.assertIn("/in/" + sid, p.out)
+        self.assertNotIn("cli-s3cr3t", p.out)
+        p = self.ok("source", "get", sid, "--json")
+        self.assertEqual(json.loads(p.out)["id"], sid)
+        # usage errors (exit 2) and server refusals (exit 1)
+        for args in (("source", "add", "--preset", "acesso", "--secret", "s"),
+                     ("source", "add", "--name", "x"),
+                     ("source", "add", "--name", "x", "--no-verification", "--preset", "github",
+                      "--secret", "s"),
+                     ("source", "add", "--name", "x", "--preset", "github"),
+                     ("source", "add", "--name", "x", "--verification", "{nope"),
+                     ("source", "add", "--name", "x", "--no-verification", "--max-body-bytes",
+                      "lots"),
+                     ("source", "frobnicate"), ("source", "get"), ("source",)):
+            p = self.cli(*args)
+            self.assertEqual(p.returncode, 2, "%s: %s %s" % (args, p.out, p.err))
+        p = self.cli("source", "add", "--name", "x", "--no-verification", "--allow-ip", "10.0.0.1/33")
+        self.assertEqual(p.returncode, 1, p.out + p.err)
+        self.assertIn("allowIps", p.err)
+        p = self.cli("source", "get", str(uuid.uuid4()))
+        self.assertEqual(p.returncode, 1)
+        # delete
+        p = self.ok("source", "delete", sid)
+        self.assertIn("deleted", p.out)
+        self.assertStatus(self.api("GET", "/api/v1/sources/" + sid), 404, "deleted")
+        self.assertEqual(self.cli("source", "delete", sid).returncode, 1)
 
 
 @unittest.skipUnless(H.backend() == "postgres", "several nodes need GANCHO_TEST_BACKEND=postgres")
