@@ -7,8 +7,8 @@
  * open-addressing table keyed by their SHA-256, the same hash the store
  * keeps, so a plaintext token never lives in memory longer than a request.
  * Sources live in an array by seq too, and their public ids in a second
- * open-addressing table (FNV-1a of the id → seq), since the receiving path
- * knows a source only by the id in its URL.
+ * such table (id → seq), since the receiving path knows a source only by
+ * the id in its URL.
  */
 #include "registry/registry.h"
 
@@ -35,14 +35,19 @@ struct company {
 	int nhooks, caphooks;
 };
 
-struct token_slot {
-	char hash[65];
-	int64_t company_seq;
+/* keymap: a string → int64 table, open addressing with linear probing at
+ * most half full, for token hashes → company and source ids → seq. The
+ * caller holds the registry's lock. */
+#define KEYMAP_KEY_MAX 64 /* a SHA-256 in hex; a source id is shorter */
+
+struct keyslot {
+	char key[KEYMAP_KEY_MAX + 1]; /* "" = empty */
+	int64_t val;
 };
 
-struct srcid_slot {
-	char id[40]; /* "" = empty */
-	int64_t seq;
+struct keymap {
+	struct keyslot *v;
+	size_t cap, count; /* cap a power of two */
 };
 
 /* A stored webhook whose configuration cannot be loaded: it receives
@@ -60,13 +65,82 @@ struct registry {
 	int64_t ncompanies;
 	struct webhook **hooks;
 	int64_t nhooks;
-	struct token_slot *tokens;
-	size_t tokcap, tokcount;
+	struct keymap tokens; /* token hash → company seq */
 	struct source **srcs; /* by seq */
 	int64_t nsrcs;
-	struct srcid_slot *srcids; /* public id → seq */
-	size_t srccap, srccount;
+	struct keymap srcids; /* public id → seq */
 };
+
+static size_t keymap_hash(const char *key)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *key; key++) {
+		h ^= (unsigned char)*key;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+/* keymap_slot: the slot of key, or the empty slot where it would go. */
+static size_t keymap_slot(const struct keymap *m, const char *key)
+{
+	size_t i = keymap_hash(key) & (m->cap - 1);
+	while (m->v[i].key[0] && strcmp(m->v[i].key, key) != 0)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+/* keymap_put: key (1..KEYMAP_KEY_MAX bytes) → val, growing the table when it
+ * would be more than half full. false when key does not fit, or the table
+ * could not grow and is nearly full. */
+static bool keymap_put(struct keymap *m, const char *key, int64_t val)
+{
+	if (!*key || strlen(key) > KEYMAP_KEY_MAX)
+		return false;
+	if ((m->count + 1) * 2 > m->cap) {
+		struct keyslot *old = m->v, *nv = calloc(m->cap * 2, sizeof(*nv));
+		size_t oldcap = m->cap;
+		if (nv) {
+			m->v = nv;
+			m->cap = oldcap * 2;
+			for (size_t i = 0; i < oldcap; i++)
+				if (old[i].key[0])
+					m->v[keymap_slot(m, old[i].key)] = old[i];
+			free(old);
+		} else if (m->count + 2 > m->cap) {
+			return false; /* keep one slot empty: probes must end */
+		}
+	}
+	size_t i = keymap_slot(m, key);
+	if (!m->v[i].key[0])
+		m->count++;
+	snprintf(m->v[i].key, sizeof(m->v[i].key), "%s", key);
+	m->v[i].val = val;
+	return true;
+}
+
+/* keymap_get: the value of key, 0 when absent. */
+static int64_t keymap_get(const struct keymap *m, const char *key)
+{
+	size_t i = keymap_slot(m, key);
+	return m->v[i].key[0] ? m->v[i].val : 0;
+}
+
+/* keymap_remove: forget key, then put back the rest of its probe run so
+ * that every entry stays reachable from its home slot. */
+static void keymap_remove(struct keymap *m, const char *key)
+{
+	size_t i = keymap_slot(m, key);
+	if (!m->v[i].key[0])
+		return;
+	m->v[i].key[0] = '\0';
+	m->count--;
+	for (size_t j = (i + 1) & (m->cap - 1); m->v[j].key[0]; j = (j + 1) & (m->cap - 1)) {
+		struct keyslot t = m->v[j];
+		m->v[j].key[0] = '\0';
+		m->v[keymap_slot(m, t.key)] = t;
+	}
+}
 
 struct registry *registry_new(void)
 {
@@ -74,11 +148,11 @@ struct registry *registry_new(void)
 	if (!r)
 		return NULL;
 	pthread_rwlock_init(&r->lock, NULL);
-	r->tokcap = 256;
-	r->tokens = calloc(r->tokcap, sizeof(*r->tokens));
-	r->srccap = 64;
-	r->srcids = calloc(r->srccap, sizeof(*r->srcids));
-	if (!r->tokens || !r->srcids) {
+	r->tokens.cap = 256;
+	r->tokens.v = calloc(r->tokens.cap, sizeof(*r->tokens.v));
+	r->srcids.cap = 64;
+	r->srcids.v = calloc(r->srcids.cap, sizeof(*r->srcids.v));
+	if (!r->tokens.v || !r->srcids.v) {
 		registry_free(r);
 		return NULL;
 	}
@@ -106,11 +180,11 @@ void registry_free(struct registry *r)
 	for (int64_t i = 0; i < r->nhooks; i++)
 		webhook_unref(r->hooks[i]);
 	free(r->hooks);
-	free(r->tokens);
+	free(r->tokens.v);
 	for (int64_t i = 0; i < r->nsrcs; i++)
 		source_unref(r->srcs[i]);
 	free(r->srcs);
-	free(r->srcids);
+	free(r->srcids.v);
 	free(r->broken);
 	pthread_rwlock_destroy(&r->lock);
 	free(r);
@@ -194,59 +268,17 @@ bool registry_event_allowed(struct registry *r, int64_t company_seq, const char 
 	return ok;
 }
 
-static size_t token_slot(const struct registry *r, const char *hash)
-{
-	/* The hash is uniformly random: its first 16 hex digits are a fine index. */
-	size_t h = strtoull((char[17]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5],
-	                               hash[6], hash[7], hash[8], hash[9], hash[10], hash[11],
-	                               hash[12], hash[13], hash[14], hash[15], 0},
-	                    NULL, 16);
-	size_t i = h & (r->tokcap - 1);
-	while (r->tokens[i].hash[0] && strcmp(r->tokens[i].hash, hash) != 0)
-		i = (i + 1) & (r->tokcap - 1);
-	return i;
-}
-
 void registry_token_put(struct registry *r, const char *hash, int64_t company_seq)
 {
 	pthread_rwlock_wrlock(&r->lock);
-	if ((r->tokcount + 1) * 2 > r->tokcap) {
-		struct token_slot *old = r->tokens;
-		size_t oldcap = r->tokcap;
-		struct token_slot *nt = calloc(oldcap * 2, sizeof(*nt));
-		if (nt) {
-			r->tokens = nt;
-			r->tokcap = oldcap * 2;
-			for (size_t i = 0; i < oldcap; i++)
-				if (old[i].hash[0])
-					r->tokens[token_slot(r, old[i].hash)] = old[i];
-			free(old);
-		}
-	}
-	size_t i = token_slot(r, hash);
-	if (!r->tokens[i].hash[0])
-		r->tokcount++;
-	snprintf(r->tokens[i].hash, sizeof(r->tokens[i].hash), "%s", hash);
-	r->tokens[i].company_seq = company_seq;
+	keymap_put(&r->tokens, hash, company_seq);
 	pthread_rwlock_unlock(&r->lock);
 }
 
 void registry_token_remove(struct registry *r, const char *hash)
 {
 	pthread_rwlock_wrlock(&r->lock);
-	size_t i = token_slot(r, hash);
-	if (r->tokens[i].hash[0]) {
-		/* Linear probing: empty the slot, then put back the rest of its run
-		 * so that every entry stays reachable from its home slot. */
-		r->tokens[i].hash[0] = '\0';
-		r->tokcount--;
-		for (size_t j = (i + 1) & (r->tokcap - 1); r->tokens[j].hash[0];
-		     j = (j + 1) & (r->tokcap - 1)) {
-			struct token_slot t = r->tokens[j];
-			r->tokens[j].hash[0] = '\0';
-			r->tokens[token_slot(r, t.hash)] = t;
-		}
-	}
+	keymap_remove(&r->tokens, hash);
 	pthread_rwlock_unlock(&r->lock);
 }
 
@@ -255,8 +287,7 @@ int64_t registry_token_company(struct registry *r, const char *token)
 	char hash[65];
 	token_hash(token, hash);
 	pthread_rwlock_rdlock(&r->lock);
-	size_t i = token_slot(r, hash);
-	int64_t seq = r->tokens[i].hash[0] ? r->tokens[i].company_seq : 0;
+	int64_t seq = keymap_get(&r->tokens, hash);
 	pthread_rwlock_unlock(&r->lock);
 	return seq;
 }
@@ -398,78 +429,16 @@ int registry_match(struct registry *r, int64_t company_seq, const char *event, c
 
 /* ---- sources ------------------------------------------------------------------------------ */
 
-static size_t srcid_hash(const char *id)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (; *id; id++) {
-		h ^= (unsigned char)*id;
-		h *= 1099511628211ULL;
-	}
-	return (size_t)h;
-}
-
-/* srcid_slot: the slot of id, or the empty slot where it would go. */
-static size_t srcid_slot(const struct registry *r, const char *id)
-{
-	size_t i = srcid_hash(id) & (r->srccap - 1);
-	while (r->srcids[i].id[0] && strcmp(r->srcids[i].id, id) != 0)
-		i = (i + 1) & (r->srccap - 1);
-	return i;
-}
-
-/* srcid_put: id → seq; false when out of memory. Caller holds the write lock. */
-static bool srcid_put(struct registry *r, const char *id, int64_t seq)
-{
-	if ((r->srccount + 1) * 2 > r->srccap) {
-		struct srcid_slot *old = r->srcids, *nt = calloc(r->srccap * 2, sizeof(*nt));
-		size_t oldcap = r->srccap;
-		if (!nt || fault_hit("registry_alloc")) {
-			free(nt);
-			return false;
-		}
-		r->srcids = nt;
-		r->srccap = oldcap * 2;
-		for (size_t i = 0; i < oldcap; i++)
-			if (old[i].id[0])
-				r->srcids[srcid_slot(r, old[i].id)] = old[i];
-		free(old);
-	}
-	size_t i = srcid_slot(r, id);
-	if (!r->srcids[i].id[0])
-		r->srccount++;
-	snprintf(r->srcids[i].id, sizeof(r->srcids[i].id), "%s", id);
-	r->srcids[i].seq = seq;
-	return true;
-}
-
-/* srcid_remove: forget id, moving back the rest of its probe run (as
- * registry_token_remove does). Caller holds the write lock. */
-static void srcid_remove(struct registry *r, const char *id)
-{
-	size_t i = srcid_slot(r, id);
-	if (!r->srcids[i].id[0])
-		return;
-	r->srcids[i].id[0] = '\0';
-	r->srccount--;
-	for (size_t j = (i + 1) & (r->srccap - 1); r->srcids[j].id[0];
-	     j = (j + 1) & (r->srccap - 1)) {
-		struct srcid_slot t = r->srcids[j];
-		r->srcids[j].id[0] = '\0';
-		r->srcids[srcid_slot(r, t.id)] = t;
-	}
-}
-
 int registry_source_put(struct registry *r, struct source *src)
 {
 	struct source *old = NULL;
 	bool ok = false;
 	pthread_rwlock_wrlock(&r->lock);
-	if (src->seq > 0 && strlen(src->id) < sizeof(r->srcids[0].id) &&
-	    grow((void **)&r->srcs, &r->nsrcs, src->seq, sizeof(struct source *)) &&
-	    srcid_put(r, src->id, src->seq)) {
+	if (src->seq > 0 && grow((void **)&r->srcs, &r->nsrcs, src->seq, sizeof(struct source *)) &&
+	    keymap_put(&r->srcids, src->id, src->seq)) {
 		old = r->srcs[src->seq];
 		if (old && strcmp(old->id, src->id) != 0)
-			srcid_remove(r, old->id);
+			keymap_remove(&r->srcids, old->id);
 		r->srcs[src->seq] = src;
 		ok = true;
 	}
@@ -487,16 +456,13 @@ struct source *registry_source_get(struct registry *r, const char *id)
 {
 	struct source *src = NULL;
 	/* longer than any id: not one (and no hashing of a long path) */
-	if (!id || !*id || strnlen(id, sizeof(r->srcids[0].id)) >= sizeof(r->srcids[0].id))
+	if (!id || !*id || strnlen(id, sizeof(src->id)) >= sizeof(src->id))
 		return NULL;
 	pthread_rwlock_rdlock(&r->lock);
-	size_t i = srcid_slot(r, id);
-	if (r->srcids[i].id[0]) {
-		int64_t seq = r->srcids[i].seq;
-		if (seq > 0 && seq < r->nsrcs && r->srcs[seq]) {
-			src = r->srcs[seq];
-			source_ref(src);
-		}
+	int64_t seq = keymap_get(&r->srcids, id);
+	if (seq > 0 && seq < r->nsrcs && r->srcs[seq]) {
+		src = r->srcs[seq];
+		source_ref(src);
 	}
 	pthread_rwlock_unlock(&r->lock);
 	return src;
@@ -520,7 +486,7 @@ void registry_source_remove(struct registry *r, int64_t seq)
 	pthread_rwlock_wrlock(&r->lock);
 	if (seq > 0 && seq < r->nsrcs && r->srcs[seq]) {
 		old = r->srcs[seq];
-		srcid_remove(r, old->id);
+		keymap_remove(&r->srcids, old->id);
 		r->srcs[seq] = NULL;
 	}
 	pthread_rwlock_unlock(&r->lock);
