@@ -68,53 +68,65 @@ static int prepare(struct store_source *row, const json_t *cfg, struct source **
 	return rc;
 }
 
-static int create(struct api *a, struct api_req *req, const struct caller *c)
+/* save: a create (existing NULL: row holds only the company) or a PATCH of
+ * row, whose stored config is existing. Answers 201 or 200 with the source,
+ * or the error; an error means nothing changed. */
+static int save(struct api *a, struct api_req *req, struct store_source *row,
+                const json_t *existing)
 {
 	json_t *body = api_body(req), *cfg = NULL, *ans = NULL;
 	if (!body)
 		return API_DONE;
-	if (json_object_get(body, "id")) {
+	const json_t *id = json_object_get(body, "id");
+	if (id && (!existing || !json_is_string(id) || strcmp(json_string_value(id), row->id))) {
 		json_decref(body);
-		return api_fail(req, 400, "invalid_field",
-		                "id: chosen by gancho, not by the client");
+		return api_fail(req, 400, "invalid_field", "%s",
+		                existing ? "id: does not match the source in the path"
+		                         : "id: chosen by gancho, not by the client");
 	}
 	struct gerr err = {0};
-	int rc = source_config_build(body, NULL, &cfg, &err);
+	int rc = source_config_build(body, existing, &cfg, &err);
 	json_decref(body);
 	if (rc) {
 		api_error(req, &err);
 		return API_DONE;
 	}
-	struct store_source row = {0};
+	row->updated_at = clock_now_ms();
+	if (!existing) {
+		uuid_v4(row->id);
+		row->created_at = row->updated_at;
+	}
 	struct source *cs = NULL;
-	uuid_v4(row.id);
-	row.company_seq = c->company_seq;
-	row.created_at = row.updated_at = clock_now_ms();
-	rc = prepare(&row, cfg, &cs, &ans, &err);
+	rc = prepare(row, cfg, &cs, &ans, &err);
 	if (rc == 0) {
 		api_lock(a);
-		rc = store_source_insert(a->s, &row, &err);
+		rc = existing ? store_source_update(a->s, row)
+		              : store_source_insert(a->s, row, &err);
 		if (rc == 0) {
-			/* committed: from here on the answer is 201 */
-			cs->seq = row.seq;
+			/* committed: from here on the answer is 201 or 200 */
+			cs->seq = row->seq;
 			registry_source_put(a->reg, cs);
 			cs = NULL;
-			tell_nodes(a, row.seq);
+			tell_nodes(a, row->seq);
 		}
 		api_unlock(a);
+	}
+	json_decref(cfg);
+	source_unref(cs);
+	if (rc == GERR_NOTFOUND) { /* deleted meanwhile */
+		json_decref(ans);
+		return api_fail(req, 404, "not_found", "no source %s", row->id);
 	}
 	if (rc) {
 		if (!err.status)
 			gerr_set(&err, rc, 503, "unavailable", "cannot store the source");
 		api_error(req, &err);
-		source_unref(cs);
 		json_decref(ans);
-	} else {
-		log_info("source_created", "source=%s", row.id);
-		api_json(req, 201, ans);
+		return API_DONE;
 	}
-	store_source_free(&row);
-	json_decref(cfg);
+	if (!existing)
+		log_info("source_created", "source=%s", row->id);
+	api_json(req, existing ? 200 : 201, ans);
 	return API_DONE;
 }
 
@@ -146,56 +158,6 @@ static int list(struct api *a, struct api_req *req, const struct caller *c)
 	}
 	api_list(req, items, n, limit, last);
 	free(rows);
-	return API_DONE;
-}
-
-static int patch(struct api *a, struct api_req *req, struct store_source *row, json_t *cfg)
-{
-	json_t *body = api_body(req), *ncfg = NULL, *ans = NULL;
-	if (!body)
-		return API_DONE;
-	const json_t *id = json_object_get(body, "id");
-	if (id && !(json_is_string(id) && strcmp(json_string_value(id), row->id) == 0)) {
-		json_decref(body);
-		return api_fail(req, 400, "invalid_field",
-		                "id: does not match the source in the path");
-	}
-	struct gerr err = {0};
-	int rc = source_config_build(body, cfg, &ncfg, &err);
-	json_decref(body);
-	if (rc) {
-		api_error(req, &err);
-		return API_DONE;
-	}
-	row->updated_at = clock_now_ms();
-	struct source *cs = NULL;
-	rc = prepare(row, ncfg, &cs, &ans, &err);
-	if (rc == 0) {
-		api_lock(a);
-		rc = store_source_update(a->s, row);
-		if (rc == 0) {
-			/* committed: from here on the answer is 200 */
-			registry_source_put(a->reg, cs);
-			cs = NULL;
-			tell_nodes(a, row->seq);
-		}
-		api_unlock(a);
-	}
-	json_decref(ncfg);
-	if (rc == GERR_NOTFOUND) { /* deleted meanwhile */
-		source_unref(cs);
-		json_decref(ans);
-		return api_fail(req, 404, "not_found", "no source %s", row->id);
-	}
-	if (rc) {
-		if (!err.status)
-			gerr_set(&err, rc, 503, "unavailable", "cannot store the source");
-		api_error(req, &err);
-		source_unref(cs);
-		json_decref(ans);
-		return API_DONE;
-	}
-	api_json(req, 200, ans);
 	return API_DONE;
 }
 
@@ -260,7 +222,7 @@ static int one(struct api *a, struct api_req *req, const struct caller *c, const
 	else if (op == ONE_GET)
 		api_json(req, 200, answer(&row, cfg));
 	else if (op == ONE_PATCH)
-		out = patch(a, req, &row, cfg);
+		out = save(a, req, &row, cfg);
 	else if (op == ONE_DELETE)
 		out = delete_one(a, req, &row);
 	else
@@ -274,7 +236,10 @@ int api_source_create(struct api *a, struct api_req *req, const struct caller *c
                       const char *const *param)
 {
 	(void)param;
-	return create(a, req, c);
+	struct store_source row = {.company_seq = c->company_seq};
+	int out = save(a, req, &row, NULL);
+	store_source_free(&row);
+	return out;
 }
 
 int api_source_list(struct api *a, struct api_req *req, const struct caller *c,
