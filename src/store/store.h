@@ -13,7 +13,8 @@
  *   store_open_after — the next page of open deliveries by sequence (keyset over
  *                    a partial index: never a scan of finished work);
  *   store_event_load — the body of one event when its delivery's turn comes.
- * Everything else is plain CRUD for companies, tokens, webhooks and listings.
+ * Everything else is plain CRUD for companies, tokens, webhooks, sources and
+ * listings.
  *
  * The backend is chosen by URL: "sqlite:PATH" (or a bare path) or
  * "postgres://…". Each backend implements struct store_ops (backend.h);
