@@ -1135,3 +1135,8 @@ int filter_key_string(const char *doc, size_t len, const char *path, char *out, 
 	/* No double holds it (1e400, a 30-digit integer): its own text. */
 	return filter_key_emit(out, outsz, v, vn);
 }
+
+bool filter_path_valid(const char *path)
+{
+	return path && filter_path_ok(path);
+}

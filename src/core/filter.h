@@ -60,4 +60,9 @@ int filter_validate(const json_t *filter, struct gerr *err);
 #define FILTER_KEY_MIN 45
 int filter_key_string(const char *doc, size_t len, const char *path, char *out, size_t outsz);
 
+/* filter_path_valid: path is a dotted path as a filter's keys are: not
+ * empty, no empty segment (no leading, trailing or doubled '.'). The
+ * caller bounds its length and characters. */
+bool filter_path_valid(const char *path);
+
 #endif
