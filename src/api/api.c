@@ -346,6 +346,13 @@ static const struct api_route routes[] = {
     {ROUTE_POST, V1, "deliveries/:id/retry", API_AUTH_COMPANY, true, api_delivery_retry},
     {ROUTE_GET, V1, "deliveries/:id/attempts", API_AUTH_COMPANY, true, api_delivery_attempts},
     {ROUTE_GET, V1, "operator-events", API_AUTH_COMPANY, true, api_opevent_list},
+    /* sources: receiving URLs (the receiving endpoint is /in/{id}) */
+    {ROUTE_POST, V1, "sources", API_AUTH_COMPANY, true, api_source_create},
+    {ROUTE_GET, V1, "sources", API_AUTH_COMPANY, true, api_source_list},
+    {ROUTE_GET, V1, "sources/:id", API_AUTH_COMPANY, true, api_source_get},
+    {ROUTE_PATCH, V1, "sources/:id", API_AUTH_COMPANY, true, api_source_patch},
+    {ROUTE_DELETE, V1, "sources/:id", API_AUTH_COMPANY, true, api_source_delete},
+    {ROUTE_GET, V1, "sources/:id/rejections", API_AUTH_COMPANY, true, api_source_rejections},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

@@ -12,7 +12,7 @@
 #include "api/api.h"
 #include "api/tokcache.h"
 #include "deliver/engine.h"
-#include "deliver/registry.h"
+#include "registry/registry.h"
 #include "store/store.h"
 
 struct api {
@@ -65,5 +65,8 @@ api_handler api_event_ingest, api_event_get;
 /* deliveries.c */
 api_handler api_delivery_list, api_delivery_get, api_delivery_retry, api_delivery_attempts;
 api_handler api_opevent_list;
+/* sources.c */
+api_handler api_source_create, api_source_list, api_source_get, api_source_patch;
+api_handler api_source_delete, api_source_rejections;
 
 #endif

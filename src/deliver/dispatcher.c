@@ -1540,6 +1540,8 @@ static void on_notify(void *ctx, const char *payload)
 			webhook_changed(d, seq, now);
 	} else if (strncmp(payload, "company ", 8) == 0) {
 		registry_reload_company(d->e->reg, d->e->rstore, strtoll(payload + 8, NULL, 10));
+	} else if (strncmp(payload, "source ", 7) == 0) {
+		registry_reload_source(d->e->reg, d->e->rstore, strtoll(payload + 7, NULL, 10));
 	} else if (strncmp(payload, "token ", 6) == 0) {
 		registry_token_remove(d->e->reg, payload + 6); /* revoked on another node */
 	} else if (strncmp(payload, "own ", 4) == 0) {

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "deliver/registry.h"
+#include "registry/registry.h"
 #include "store/store.h"
 #include "util/gerr.h"
 

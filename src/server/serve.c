@@ -26,7 +26,7 @@
 #include "api/api.h"
 #include "deliver/crashguard.h"
 #include "deliver/engine.h"
-#include "deliver/registry.h"
+#include "registry/registry.h"
 #include "server/http.h"
 #include "util/clock.h"
 #include "util/log.h"

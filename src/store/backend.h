@@ -59,11 +59,20 @@
 	X(int, attempt_latest, (struct store *s, int64_t delivery_seq, int limit, struct store_attempt *out, int *n), (s, delivery_seq, limit, out, n)) \
 	X(int, event_get, (struct store *s, int64_t company_seq, const char *id, struct store_event *out), (s, company_seq, id, out)) \
 	X(int, event_range, (struct store *s, int64_t company_seq, int64_t since_ms, int64_t until_ms, int64_t after_seq, int limit, struct store_event *out, int *n), (s, company_seq, since_ms, until_ms, after_seq, limit, out, n)) \
+	X(int, opevent_list, (struct store *s, int64_t company_seq, int64_t before_seq, int limit, struct store_opevent *out, int *n), (s, company_seq, before_seq, limit, out, n)) \
+	X(int, source_insert, (struct store *s, struct store_source *src, struct gerr *err), (s, src, err)) \
+	X(int, source_update, (struct store *s, const struct store_source *src), (s, src)) \
+	X(int, source_delete, (struct store *s, int64_t seq, int64_t now), (s, seq, now)) \
+	X(int, source_get, (struct store *s, int64_t company_seq, const char *id, struct store_source *out), (s, company_seq, id, out)) \
+	X(int, source_by_seq, (struct store *s, int64_t seq, struct store_source *out), (s, seq, out)) \
+	X(int, source_list, (struct store *s, int64_t company_seq, int64_t before_seq, int limit, struct store_source *out, int *n), (s, company_seq, before_seq, limit, out, n)) \
+	X(int, source_each, (struct store *s, void (*fn)(void *ctx, struct store_source *src), void *ctx), (s, fn, ctx)) \
+	X(int, rejection_add, (struct store *s, int64_t source_seq, int64_t at, const char *address, const char *reason), (s, source_seq, at, address, reason)) \
+	X(int, rejection_list, (struct store *s, int64_t source_seq, int limit, struct store_rejection *out, int *n), (s, source_seq, limit, out, n)) \
 	X(int, receipt_next_due, (struct store *s, int64_t *at), (s, at)) \
 	X(int, receipt_get, (struct store *s, int64_t company_seq, const char *id, struct store_receipt *out), (s, company_seq, id, out)) \
 	X(int, receipt_list, (struct store *s, int64_t company_seq, const struct store_receipt_filter *f, int64_t before_seq, int limit, struct store_receipt *out, int *n), (s, company_seq, f, before_seq, limit, out, n)) \
-	X(int, entity_get, (struct store *s, int64_t company_seq, const char *type, const char *key, struct store_entity_row *out), (s, company_seq, type, key, out)) \
-	X(int, opevent_list, (struct store *s, int64_t company_seq, int64_t before_seq, int limit, struct store_opevent *out, int *n), (s, company_seq, before_seq, limit, out, n))
+	X(int, entity_get, (struct store *s, int64_t company_seq, const char *type, const char *key, struct store_entity_row *out), (s, company_seq, type, key, out))
 /* clang-format on */
 
 struct store_ops {

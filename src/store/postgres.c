@@ -86,6 +86,7 @@
 #include "util/fault.h"
 #include "util/log.h"
 #include "util/redact.h"
+#include "util/utf8.h"
 #include "util/uuid.h"
 
 /* Advisory lock keys ("gancho" + a byte): one for migrations, one for inserts. */
@@ -143,7 +144,15 @@ static const char *const migrations[] = {
     "CREATE TABLE lanes(lane TEXT PRIMARY KEY, owner TEXT NOT NULL);"
     "CREATE INDEX lanes_owner ON lanes(owner);"
     "CREATE TABLE nodes(id TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL);",
-    /* 2: receipts and entities (sqlite.c's migration 4) */
+    /* 2: sources (receiving URLs) and the requests they refused */
+    "CREATE TABLE sources(seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " company_seq BIGINT NOT NULL, name TEXT NOT NULL, config TEXT NOT NULL,"
+    " status INTEGER NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+    "CREATE INDEX sources_company ON sources(company_seq, seq);"
+    "CREATE TABLE rejections(seq BIGSERIAL PRIMARY KEY, source_seq BIGINT NOT NULL,"
+    " at BIGINT NOT NULL, address TEXT NOT NULL, reason TEXT NOT NULL);"
+    "CREATE INDEX rejections_source ON rejections(source_seq, seq);",
+    /* 3: receipts and entities (sqlite.c's migration 5) */
     "CREATE TABLE receipts(seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
     " company_seq BIGINT NOT NULL, source_seq BIGINT NOT NULL, msg_id TEXT NOT NULL,"
     " event TEXT NOT NULL, date TEXT NOT NULL, date_us BIGINT NOT NULL,"
@@ -3087,6 +3096,229 @@ static int pg_opevent_list(struct store *st, int64_t company_seq, int64_t before
 }
 
 /* The table: pg_<op> for every operation of STORE_OPS (backend.h). */
+/* ---- sources and rejections ---------------------------------------------------------------- */
+
+#define SOURCE_COLS "seq, id, company_seq, status, name, config, created_at, updated_at"
+
+/* read_source: row of r into src; false when a copy could not be made. */
+static bool read_source(const PGresult *r, int row, struct store_source *src)
+{
+	src->seq = col_i64(r, row, 0);
+	col_copy(r, row, 1, src->id, sizeof(src->id));
+	src->company_seq = col_i64(r, row, 2);
+	src->status = (int)col_i64(r, row, 3);
+	src->name = col_dup(r, row, 4, NULL);
+	src->config = col_dup(r, row, 5, NULL);
+	src->created_at = col_i64(r, row, 6);
+	src->updated_at = col_i64(r, row, 7);
+	if (src->name && src->config)
+		return true;
+	store_source_free(src);
+	return false;
+}
+
+static int one_source(PGresult *r, struct store_source *out)
+{
+	if (!r)
+		return GERR_IO;
+	int rc = GERR_NOTFOUND;
+	if (PQntuples(r) > 0)
+		rc = read_source(r, 0, out) ? 0 : GERR_NOMEM;
+	PQclear(r);
+	return rc;
+}
+
+static int pg_source_insert(struct store *st, struct store_source *src, struct gerr *err)
+{
+	struct pg_store *s = PG(st);
+	struct params p = {0};
+	p_text(&p, src->id);
+	p_i64(&p, src->company_seq);
+	p_text(&p, src->name);
+	p_text(&p, src->config);
+	p_i64(&p, src->created_at);
+	p_i64(&p, src->updated_at);
+	PGresult *r = q(s,
+	                "INSERT INTO sources(id, company_seq, status, name, config, created_at,"
+	                " updated_at) VALUES($1::text, $2::int8, 0, $3::text, $4::text, $5::int8,"
+	                " $6::int8) RETURNING seq",
+	                &p, false, false);
+	if (!r)
+		return db_error(s, err, "source_insert");
+	src->seq = col_i64(r, 0, 0);
+	src->status = SRC_ACTIVE;
+	PQclear(r);
+	return 0;
+}
+
+/* one_changed: 0 when an UPDATE changed a row, GERR_NOTFOUND when none. */
+static int one_changed(PGresult *r)
+{
+	int n = changes(r);
+	return n < 0 ? n : n > 0 ? 0 : GERR_NOTFOUND;
+}
+
+static int pg_source_update(struct store *st, const struct store_source *src)
+{
+	struct params p = {0};
+	p_text(&p, src->name);
+	p_text(&p, src->config);
+	p_i64(&p, src->updated_at);
+	p_i64(&p, src->seq);
+	return one_changed(q(PG(st),
+	                     "UPDATE sources SET name = $1::text, config = $2::text,"
+	                     " updated_at = $3::int8 WHERE seq = $4::int8 AND status != 2",
+	                     &p, false, false));
+}
+
+static int pg_source_delete(struct store *st, int64_t seq, int64_t now)
+{
+	struct params p = {0};
+	p_i64(&p, now);
+	p_i64(&p, seq);
+	return one_changed(q(PG(st),
+	                     "UPDATE sources SET status = 2, updated_at = $1::int8"
+	                     " WHERE seq = $2::int8 AND status != 2",
+	                     &p, false, false));
+}
+
+static int pg_source_get(struct store *st, int64_t company_seq, const char *id,
+                         struct store_source *out)
+{
+	struct params p = {0};
+	p_text(&p, id);
+	p_i64(&p, company_seq);
+	return one_source(q(PG(st),
+	                    "SELECT " SOURCE_COLS " FROM sources WHERE id = $1::text"
+	                    " AND company_seq = $2::int8 AND status != 2",
+	                    &p, false, true),
+	                  out);
+}
+
+static int pg_source_by_seq(struct store *st, int64_t seq, struct store_source *out)
+{
+	struct params p = {0};
+	p_i64(&p, seq);
+	return one_source(q(PG(st),
+	                    "SELECT " SOURCE_COLS " FROM sources WHERE seq = $1::int8"
+	                    " AND status != 2",
+	                    &p, false, true),
+	                  out);
+}
+
+static int pg_source_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
+                          struct store_source *out, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_i64(&p, before_seq ? before_seq : INT64_MAX);
+	p_i64(&p, limit);
+	*n = 0;
+	PGresult *r = q(PG(st),
+	                "SELECT " SOURCE_COLS " FROM sources WHERE company_seq = $1::int8"
+	                " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int4",
+	                &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0, rc = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit && !rc; row++)
+		if (read_source(r, row, &out[k]))
+			k++;
+		else
+			rc = GERR_NOMEM;
+	PQclear(r);
+	if (rc)
+		while (k > 0)
+			store_source_free(&out[--k]);
+	*n = k;
+	return rc;
+}
+
+static int pg_source_each(struct store *st, void (*fn)(void *ctx, struct store_source *src),
+                          void *ctx)
+{
+	PGresult *r =
+	    q(PG(st), "SELECT " SOURCE_COLS " FROM sources WHERE status != 2 ORDER BY seq", NULL,
+	      false, true);
+	if (!r)
+		return GERR_IO;
+	int rc = 0;
+	for (int row = 0; row < PQntuples(r); row++) {
+		struct store_source src;
+		if (!read_source(r, row, &src)) {
+			rc = GERR_NOMEM;
+			continue;
+		}
+		fn(ctx, &src);
+		store_source_free(&src);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_rejection_add(struct store *st, int64_t source_seq, int64_t at, const char *address,
+                            const char *reason)
+{
+	struct pg_store *s = PG(st);
+	const char *a = address ? address : "", *rs = reason ? reason : "";
+	char abuf[64], rbuf[256];
+	snprintf(abuf, sizeof(abuf), "%.*s", (int)utf8_cut(a, strlen(a), sizeof(abuf) - 1), a);
+	snprintf(rbuf, sizeof(rbuf), "%.*s", (int)utf8_cut(rs, strlen(rs), sizeof(rbuf) - 1), rs);
+	struct params p = {0};
+	p_i64(&p, source_seq);
+	p_i64(&p, at);
+	p_text(&p, abuf);
+	p_text(&p, rbuf);
+	struct params d = {0};
+	p_i64(&d, source_seq);
+	p_i64(&d, STORE_REJECTIONS_KEPT);
+	/* keep the newest STORE_REJECTIONS_KEPT: the rows at and below the
+	 * (KEPT+1)-th newest go, in the insert's transaction */
+	if (tx_begin(s) ||
+	    exec_ok(q(s,
+	              "INSERT INTO rejections(source_seq, at, address, reason)"
+	              " VALUES($1::int8, $2::int8, $3::text, $4::text)",
+	              &p, false, false)) ||
+	    exec_ok(q(s,
+	              "DELETE FROM rejections WHERE source_seq = $1::int8 AND seq <="
+	              " (SELECT seq FROM rejections WHERE source_seq = $1::int8"
+	              " ORDER BY seq DESC LIMIT 1 OFFSET $2::int8)",
+	              &d, false, false)) ||
+	    tx_commit(s)) {
+		log_error("store_error", "op=rejection_add err=\"%s\"", s->errmsg);
+		if (s->in_tx)
+			tx_rollback(s);
+		return GERR_IO;
+	}
+	return 0;
+}
+
+static int pg_rejection_list(struct store *st, int64_t source_seq, int limit,
+                             struct store_rejection *out, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, source_seq);
+	p_i64(&p, limit);
+	*n = 0;
+	PGresult *r =
+	    q(PG(st),
+	      "SELECT seq, at, address, reason FROM rejections WHERE source_seq = $1::int8"
+	      " ORDER BY seq DESC LIMIT $2::int4",
+	      &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit; row++, k++) {
+		out[k].seq = col_i64(r, row, 0);
+		out[k].at = col_i64(r, row, 1);
+		col_copy(r, row, 2, out[k].address, sizeof(out[k].address));
+		col_copy(r, row, 3, out[k].reason, sizeof(out[k].reason));
+	}
+	PQclear(r);
+	*n = k;
+	return 0;
+}
+
 #define PG_STORE_OP(ret, op, params, args) .op = pg_##op,
 static const struct store_ops postgres_ops = {
     .name = "postgres", .close = pg_close, STORE_OPS(PG_STORE_OP)};

@@ -33,6 +33,7 @@
 #include "util/clock.h"
 #include "util/fault.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/uuid.h"
 
 static const char *const migrations[] = {
@@ -78,7 +79,15 @@ static const char *const migrations[] = {
     "DROP INDEX events_id;"
     "INSERT OR REPLACE INTO meta(key, value)"
     " SELECT 'ids_upto', coalesce(max(seq), 0) FROM events;",
-    /* 4: receipts (requests received at /in/{source}), one per sender's id
+    /* 4: sources (receiving URLs) and the requests they refused */
+    "CREATE TABLE sources(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " company_seq INTEGER NOT NULL, name TEXT NOT NULL, config TEXT NOT NULL,"
+    " status INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX sources_company ON sources(company_seq, seq);"
+    "CREATE TABLE rejections(seq INTEGER PRIMARY KEY, source_seq INTEGER NOT NULL,"
+    " at INTEGER NOT NULL, address TEXT NOT NULL, reason TEXT NOT NULL);"
+    "CREATE INDEX rejections_source ON rejections(source_seq, seq);",
+    /* 5: receipts (requests received at /in/{source}), one per sender's id
      * per source, and entities: per company, type and key, the latest
      * applied receipt's date and the fields kept from it */
     "CREATE TABLE receipts(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
@@ -1960,6 +1969,227 @@ static int sqlite_webhook_by_seq(struct store *s, int64_t seq, struct store_webh
 		read_webhook(st, out);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? GERR_NOTFOUND : rows_end(s, rc, "get");
+}
+
+/* ---- sources and rejections ---------------------------------------------------------------- */
+
+#define SOURCE_COLS "seq, id, company_seq, status, name, config, created_at, updated_at"
+
+static void read_source(sqlite3_stmt *st, struct store_source *src)
+{
+	src->seq = sqlite3_column_int64(st, 0);
+	col_copy(st, 1, src->id, sizeof(src->id));
+	src->company_seq = sqlite3_column_int64(st, 2);
+	src->status = sqlite3_column_int(st, 3);
+	src->name = col_dup(st, 4, NULL);
+	src->config = col_dup(st, 5, NULL);
+	src->created_at = sqlite3_column_int64(st, 6);
+	src->updated_at = sqlite3_column_int64(st, 7);
+}
+
+/* one_source: the single row of st into out; GERR_NOTFOUND when none. */
+static int one_source(struct store *s, sqlite3_stmt *st, struct store_source *out)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_source(st, out);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW && (!out->name || !out->config)) {
+		store_source_free(out);
+		return GERR_NOMEM;
+	}
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? GERR_NOTFOUND : rows_end(s, rc, "source");
+}
+
+static int sqlite_source_insert(struct store *s, struct store_source *src, struct gerr *err)
+{
+	sqlite3_stmt *st = q_prepare(s, "INSERT INTO sources(id, company_seq, status, name, config,"
+	                                " created_at, updated_at) VALUES(?,?,0,?,?,?,?)");
+	if (!st)
+		return db_error(s, err, "source_insert");
+	bind_text(st, 1, src->id);
+	sqlite3_bind_int64(st, 2, src->company_seq);
+	bind_text(st, 3, src->name);
+	bind_text(st, 4, src->config);
+	sqlite3_bind_int64(st, 5, src->created_at);
+	sqlite3_bind_int64(st, 6, src->updated_at);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_error(s, err, "source_insert");
+	src->seq = sqlite3_last_insert_rowid(SQ(s)->db);
+	src->status = SRC_ACTIVE;
+	return 0;
+}
+
+/* changed_one: run an UPDATE; 0 when it changed a row, GERR_NOTFOUND when
+ * none, GERR_IO when it failed. */
+static int changed_one(struct store *s, sqlite3_stmt *st)
+{
+	if (!st)
+		return GERR_IO;
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return GERR_IO;
+	return sqlite3_changes(SQ(s)->db) > 0 ? 0 : GERR_NOTFOUND;
+}
+
+static int sqlite_source_update(struct store *s, const struct store_source *src)
+{
+	sqlite3_stmt *st = q_prepare(s, "UPDATE sources SET name = ?, config = ?, updated_at = ?"
+	                                " WHERE seq = ? AND status != 2");
+	if (st) {
+		bind_text(st, 1, src->name);
+		bind_text(st, 2, src->config);
+		sqlite3_bind_int64(st, 3, src->updated_at);
+		sqlite3_bind_int64(st, 4, src->seq);
+	}
+	return changed_one(s, st);
+}
+
+static int sqlite_source_delete(struct store *s, int64_t seq, int64_t now)
+{
+	sqlite3_stmt *st = q_prepare(s, "UPDATE sources SET status = 2, updated_at = ?"
+	                                " WHERE seq = ? AND status != 2");
+	if (st) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, seq);
+	}
+	return changed_one(s, st);
+}
+
+static int sqlite_source_get(struct store *s, int64_t company_seq, const char *id,
+                             struct store_source *out)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT " SOURCE_COLS " FROM sources WHERE id = ?"
+	                                " AND company_seq = ? AND status != 2");
+	if (!st)
+		return GERR_IO;
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, company_seq);
+	return one_source(s, st, out);
+}
+
+static int sqlite_source_by_seq(struct store *s, int64_t seq, struct store_source *out)
+{
+	sqlite3_stmt *st =
+	    q_prepare(s, "SELECT " SOURCE_COLS " FROM sources WHERE seq = ? AND status != 2");
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, seq);
+	return one_source(s, st, out);
+}
+
+static int sqlite_source_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                              struct store_source *out, int *n)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT " SOURCE_COLS " FROM sources WHERE company_seq = ?"
+	                                " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
+	*n = 0;
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, company_seq);
+	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
+	sqlite3_bind_int(st, 3, limit);
+	int k = 0, rc = SQLITE_DONE;
+	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		read_source(st, &out[k++]);
+	sqlite3_finalize(st);
+	int err = rows_end(s, rc, "source_list");
+	for (int i = 0; !err && i < k; i++)
+		if (!out[i].name || !out[i].config)
+			err = GERR_NOMEM;
+	if (err)
+		while (k > 0)
+			store_source_free(&out[--k]);
+	*n = k;
+	return err;
+}
+
+static int sqlite_source_each(struct store *s, void (*fn)(void *ctx, struct store_source *src),
+                              void *ctx)
+{
+	sqlite3_stmt *st =
+	    q_prepare(s, "SELECT " SOURCE_COLS " FROM sources WHERE status != 2 ORDER BY seq");
+	if (!st)
+		return GERR_IO;
+	int rc, err = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_source src;
+		read_source(st, &src);
+		if (src.name && src.config)
+			fn(ctx, &src);
+		else
+			err = GERR_NOMEM;
+		store_source_free(&src);
+	}
+	sqlite3_finalize(st);
+	int end = rows_end(s, rc, "source_each");
+	return end ? end : err;
+}
+
+static int sqlite_rejection_add(struct store *s, int64_t source_seq, int64_t at,
+                                const char *address, const char *reason)
+{
+	if (exec_sql(SQ(s)->db, "BEGIN IMMEDIATE"))
+		return GERR_IO;
+	sqlite3_stmt *st = q_prepare(s, "INSERT INTO rejections(source_seq, at, address, reason)"
+	                                " VALUES(?,?,?,?)");
+	int rc = SQLITE_ERROR;
+	if (st) {
+		const char *a = address ? address : "", *r = reason ? reason : "";
+		sqlite3_bind_int64(st, 1, source_seq);
+		sqlite3_bind_int64(st, 2, at);
+		sqlite3_bind_text(st, 3, a, (int)utf8_cut(a, strlen(a), 63), SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, r, (int)utf8_cut(r, strlen(r), 255), SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	/* keep the newest STORE_REJECTIONS_KEPT: the rows at and below the
+	 * (KEPT+1)-th newest go */
+	if (rc == SQLITE_DONE) {
+		st = q_prepare(s, "DELETE FROM rejections WHERE source_seq = ?1 AND seq <="
+		                  " (SELECT seq FROM rejections WHERE source_seq = ?1"
+		                  " ORDER BY seq DESC LIMIT 1 OFFSET ?2)");
+		rc = SQLITE_ERROR;
+		if (st) {
+			sqlite3_bind_int64(st, 1, source_seq);
+			sqlite3_bind_int(st, 2, STORE_REJECTIONS_KEPT);
+			rc = sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+	}
+	if (rc != SQLITE_DONE || exec_sql(SQ(s)->db, "COMMIT")) {
+		log_error("store_error", "op=rejection_add err=\"%s\"", sqlite3_errmsg(SQ(s)->db));
+		exec_sql(SQ(s)->db, "ROLLBACK");
+		return GERR_IO;
+	}
+	return 0;
+}
+
+static int sqlite_rejection_list(struct store *s, int64_t source_seq, int limit,
+                                 struct store_rejection *out, int *n)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT seq, at, address, reason FROM rejections"
+	                                " WHERE source_seq = ? ORDER BY seq DESC LIMIT ?");
+	*n = 0;
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, source_seq);
+	sqlite3_bind_int(st, 2, limit);
+	int k = 0, rc = SQLITE_DONE;
+	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out[k].seq = sqlite3_column_int64(st, 0);
+		out[k].at = sqlite3_column_int64(st, 1);
+		col_copy(st, 2, out[k].address, sizeof(out[k].address));
+		col_copy(st, 3, out[k].reason, sizeof(out[k].reason));
+		k++;
+	}
+	sqlite3_finalize(st);
+	int err = rows_end(s, rc, "rejection_list");
+	*n = err ? 0 : k;
+	return err;
 }
 
 /* The table: sqlite_<op> for every operation of STORE_OPS (backend.h). */

@@ -173,3 +173,12 @@ int store_retry_refusal(int64_t seq, int delivery_status, int webhook_status, st
 	}
 STORE_OPS(STORE_OP_FORWARD)
 #undef STORE_OP_FORWARD
+
+void store_source_free(struct store_source *src)
+{
+	if (!src)
+		return;
+	free(src->name);
+	free(src->config);
+	src->name = src->config = NULL;
+}

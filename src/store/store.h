@@ -13,7 +13,8 @@
  *   store_open_after — the next page of open deliveries by sequence (keyset over
  *                    a partial index: never a scan of finished work);
  *   store_event_load — the body of one event when its delivery's turn comes.
- * Everything else is plain CRUD for companies, tokens, webhooks and listings.
+ * Everything else is plain CRUD for companies, tokens, webhooks, sources and
+ * listings.
  *
  * The backend is chosen by URL: "sqlite:PATH" (or a bare path) or
  * "postgres://…". Each backend implements struct store_ops (backend.h);
@@ -527,5 +528,65 @@ int store_receipt_next_due(struct store *s, int64_t *at);
 /* Operator records. */
 int store_opevent_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
                        struct store_opevent *out, int *n);
+
+/* ---- sources (receiving URLs) and their rejections -------------------------
+ * A source is a row like a webhook: a public id, its company, a name, the
+ * config JSON (secrets included; core/source.h) and a status. A deleted
+ * source keeps its row (status SRC_DELETED) and is never read back. The
+ * rejections of a source are the requests it refused (time, client address,
+ * reason; never a body or a credential), the newest STORE_REJECTIONS_KEPT
+ * kept. Errors as above. Other nodes are told with "source <seq>". */
+enum source_status { SRC_ACTIVE = 0, SRC_DELETED = 2 };
+
+struct store_source {
+	int64_t seq;
+	char id[40];
+	int64_t company_seq;
+	int status;
+	char *name;   /* owned */
+	char *config; /* JSON object text (with secrets), owned */
+	int64_t created_at;
+	int64_t updated_at;
+};
+void store_source_free(struct store_source *src);
+
+/* store_source_insert: a new source from src (id, company_seq, name,
+ * config, created_at, updated_at); src->seq is set. */
+int store_source_insert(struct store *s, struct store_source *src, struct gerr *err);
+/* store_source_update: the name, config and updated_at of the live source
+ * src->seq. GERR_NOTFOUND when there is none (deleted meanwhile). */
+int store_source_update(struct store *s, const struct store_source *src);
+/* store_source_delete: the live source seq becomes deleted at now.
+ * GERR_NOTFOUND when there is none. */
+int store_source_delete(struct store *s, int64_t seq, int64_t now);
+/* store_source_get: a live source by public id within a company (another
+ * company's id is GERR_NOTFOUND). */
+int store_source_get(struct store *s, int64_t company_seq, const char *id,
+                     struct store_source *out);
+/* store_source_by_seq: a live source by sequence (a reload). */
+int store_source_by_seq(struct store *s, int64_t seq, struct store_source *out);
+/* store_source_list: a company's live sources, newest first, seq < before_seq
+ * (0 = from the newest); at most limit, *n of them. */
+int store_source_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                      struct store_source *out, int *n);
+/* store_source_each: fn for every live source, oldest first (the registry's
+ * load); the row is freed after fn returns. */
+int store_source_each(struct store *s, void (*fn)(void *ctx, struct store_source *src), void *ctx);
+
+#define STORE_REJECTIONS_KEPT 100
+struct store_rejection {
+	int64_t seq;
+	int64_t at;
+	char address[64];
+	char reason[256];
+};
+/* store_rejection_add: record one refused request of a source, and delete
+ * that source's older ones beyond the newest STORE_REJECTIONS_KEPT, in one
+ * transaction. address and reason are cut to fit struct store_rejection. */
+int store_rejection_add(struct store *s, int64_t source_seq, int64_t at, const char *address,
+                        const char *reason);
+/* store_rejection_list: the newest limit rejections of a source, newest first. */
+int store_rejection_list(struct store *s, int64_t source_seq, int limit,
+                         struct store_rejection *out, int *n);
 
 #endif

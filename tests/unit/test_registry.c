@@ -13,7 +13,8 @@
 
 #include <cmocka.h>
 
-#include "deliver/registry.h"
+#include "core/source.h"
+#include "registry/registry.h"
 
 static struct webhook *make(int64_t seq, int64_t company, const char *event)
 {
@@ -82,11 +83,72 @@ static void test_token_remove_keeps_the_others(void **state)
 	registry_free(r);
 }
 
+static struct source *make_source(int64_t seq, const char *name)
+{
+	char id[40];
+	snprintf(id, sizeof(id), "src-%lld", (long long)seq);
+	json_t *cfg = json_pack("{s:s,s:{s:s}}", "name", name, "verification", "kind", "none");
+	struct source *src = NULL;
+	struct gerr err = {0};
+	if (source_compile(cfg, seq, id, 1, &src, &err))
+		fail_msg("compile: %s", err.msg);
+	json_decref(cfg);
+	return src;
+}
+
+/* Sources by public id and by seq: many (the id table grows), replaced in
+ * place, removed without hiding the ids that shared their probe run. */
+static void test_sources_by_id(void **state)
+{
+	(void)state;
+	enum { N = 3000 };
+	struct registry *r = registry_new();
+	for (int64_t i = 1; i <= N; i++)
+		assert_int_equal(registry_source_put(r, make_source(i, "first")), 0);
+	assert_null(registry_source_get(r, "src-0"));
+	assert_null(registry_source_get(r, "nope"));
+	assert_null(registry_source_get(r, ""));
+	assert_null(registry_source_get(r, NULL));
+	assert_null(registry_source_get(r, "src-1-and-then-a-very-long-tail-past-any-id-length"));
+	assert_null(registry_source_get_seq(r, N + 1));
+	/* a new version replaces the old one; a reader's reference stays good */
+	struct source *held = registry_source_get(r, "src-7");
+	assert_non_null(held);
+	assert_int_equal(registry_source_put(r, make_source(7, "second")), 0);
+	assert_string_equal(held->name, "first");
+	source_unref(held);
+	struct source *now = registry_source_get(r, "src-7");
+	assert_string_equal(now->name, "second");
+	source_unref(now);
+	/* remove every other one: the rest stay reachable */
+	for (int64_t i = 2; i <= N; i += 2)
+		registry_source_remove(r, i);
+	for (int64_t i = 1; i <= N; i++) {
+		char id[40];
+		snprintf(id, sizeof(id), "src-%lld", (long long)i);
+		struct source *src = registry_source_get(r, id);
+		struct source *bys = registry_source_get_seq(r, i);
+		if (i % 2) {
+			assert_non_null(src);
+			assert_int_equal(src->seq, i);
+			assert_ptr_equal(src, bys);
+		} else {
+			assert_null(src);
+			assert_null(bys);
+		}
+		source_unref(src);
+		source_unref(bys);
+	}
+	registry_source_remove(r, 999999); /* unknown: nothing happens */
+	registry_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fanout_has_no_cap),
 	    cmocka_unit_test(test_token_remove_keeps_the_others),
+	    cmocka_unit_test(test_sources_by_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -226,12 +226,61 @@ static void test_refusal_is_conflict(void **state)
 	assert_int_equal(err.status, 409);
 }
 
+static void noop_source(void *ctx, struct store_source *src)
+{
+	(void)ctx, (void)src;
+}
+
+/* Sources and rejections keep the same contract. */
+static void test_sources_keep_the_contract(void **state)
+{
+	(void)state;
+	struct gerr err = {0};
+	struct store_source src = {.company_seq = company, .name = "Gupy", .config = "{}"};
+	snprintf(src.id, sizeof(src.id), "src-1");
+	src.created_at = src.updated_at = 1;
+	assert_int_equal(store_source_insert(s, &src, &err), 0);
+	struct store_source out, list[2];
+	struct store_rejection rj[2];
+	int n;
+	/* absent rows */
+	assert_int_equal(store_source_get(s, company, "src-9", &out), GERR_NOTFOUND);
+	assert_int_equal(store_source_get(s, company + 1, "src-1", &out), GERR_NOTFOUND);
+	assert_int_equal(store_source_by_seq(s, 999, &out), GERR_NOTFOUND);
+	struct store_source gone = {.seq = 999, .name = "x", .config = "{}"};
+	assert_int_equal(store_source_update(s, &gone), GERR_NOTFOUND);
+	assert_int_equal(store_source_delete(s, 999, 2), GERR_NOTFOUND);
+	/* a failing database */
+	fail_all(true);
+	struct store_source other = {.company_seq = company, .name = "Other", .config = "{}"};
+	snprintf(other.id, sizeof(other.id), "src-2");
+	assert_unavailable(store_source_insert(s, &other, &err), &err);
+	assert_int_equal(store_source_update(s, &src), GERR_IO);
+	assert_int_equal(store_source_delete(s, src.seq, 2), GERR_IO);
+	assert_int_equal(store_source_get(s, company, "src-1", &out), GERR_IO);
+	assert_int_equal(store_source_by_seq(s, src.seq, &out), GERR_IO);
+	assert_int_equal(store_source_each(s, noop_source, NULL), GERR_IO);
+	assert_int_equal(store_rejection_add(s, src.seq, 1, "10.0.0.1", "x"), GERR_IO);
+	n = -1;
+	assert_int_equal(store_source_list(s, company, 0, 2, list, &n), GERR_IO);
+	assert_int_equal(n, 0);
+	n = -1;
+	assert_int_equal(store_rejection_list(s, src.seq, 2, rj, &n), GERR_IO);
+	assert_int_equal(n, 0);
+	fail_all(false);
+	/* a failed rejection_add left nothing behind and no transaction open */
+	assert_int_equal(store_rejection_list(s, src.seq, 2, rj, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_rejection_add(s, src.seq, 1, "10.0.0.1", "x"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_failure_is_io, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_absent_is_notfound, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refusal_is_conflict, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sources_keep_the_contract, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

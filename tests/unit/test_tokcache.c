@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "api/tokcache.h"
-#include "deliver/registry.h"
+#include "registry/registry.h"
 
 static struct tokcache c;
 

@@ -1,6 +1,10 @@
 /*
- * registry: the in-memory view of companies, tokens and webhooks that the
- * hot path reads without touching the store.
+ * registry: the compiled config cache, the in-memory view of companies,
+ * tokens and webhooks that the hot path reads without touching the store.
+ *
+ * It sits below both its users: the API (token checks, writes after the
+ * store) and the engine (ingest fan-out, the dispatcher) include it, and it
+ * includes only core/ and store/, so no arrow points up.
  *
  * The store is the truth; the registry is loaded from it at start and kept
  * current by the API, which writes the store first and then the registry.
@@ -8,8 +12,8 @@
  * a few hundred nanoseconds; webhooks come out as counted references, so a
  * reader keeps a consistent config even while a PATCH replaces it.
  */
-#ifndef GANCHO_DELIVER_REGISTRY_H
-#define GANCHO_DELIVER_REGISTRY_H
+#ifndef GANCHO_REGISTRY_REGISTRY_H
+#define GANCHO_REGISTRY_REGISTRY_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -62,5 +66,20 @@ void registry_webhook_set_status(struct registry *r, int64_t seq, int status);
  * many there are, which may exceed max: then ask again with more room. */
 int registry_match(struct registry *r, int64_t company_seq, const char *event, const char *unit,
                    struct webhook **out, int max);
+
+/* Sources (receiving URLs), compiled (core/source.h). The receiving path
+ * looks them up by public id: a hash probe under the read lock, so an id
+ * nobody configured costs nanoseconds and never reaches the store. put
+ * takes over the caller's reference (and returns -1, the source dropped and
+ * logged, when out of memory); get returns a new reference or NULL. */
+struct source;
+int registry_source_put(struct registry *r, struct source *src);
+struct source *registry_source_get(struct registry *r, const char *id);
+struct source *registry_source_get_seq(struct registry *r, int64_t seq);
+void registry_source_remove(struct registry *r, int64_t seq);
+/* registry_reload_source: read one again from the store (another node
+ * changed it, notification "source <seq>"); gone from the store, it leaves
+ * the registry. */
+int registry_reload_source(struct registry *r, struct store *s, int64_t seq);
 
 #endif

@@ -6,8 +6,11 @@
  * keeps the list of its webhooks' sequences for fan-out. Tokens sit in an
  * open-addressing table keyed by their SHA-256, the same hash the store
  * keeps, so a plaintext token never lives in memory longer than a request.
+ * Sources live in an array by seq too, and their public ids in a second
+ * such table (id → seq), since the receiving path knows a source only by
+ * the id in its URL.
  */
-#include "deliver/registry.h"
+#include "registry/registry.h"
 
 #include <jansson.h>
 #include <openssl/sha.h>
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/source.h"
 #include "util/array.h"
 #include "util/clock.h"
 #include "util/fault.h"
@@ -31,9 +35,19 @@ struct company {
 	int nhooks, caphooks;
 };
 
-struct token_slot {
-	char hash[65];
-	int64_t company_seq;
+/* keymap: a string → int64 table, open addressing with linear probing at
+ * most half full, for token hashes → company and source ids → seq. The
+ * caller holds the registry's lock. */
+#define KEYMAP_KEY_MAX 64 /* a SHA-256 in hex; a source id is shorter */
+
+struct keyslot {
+	char key[KEYMAP_KEY_MAX + 1]; /* "" = empty */
+	int64_t val;
+};
+
+struct keymap {
+	struct keyslot *v;
+	size_t cap, count; /* cap a power of two */
 };
 
 /* A stored webhook whose configuration cannot be loaded: it receives
@@ -51,9 +65,82 @@ struct registry {
 	int64_t ncompanies;
 	struct webhook **hooks;
 	int64_t nhooks;
-	struct token_slot *tokens;
-	size_t tokcap, tokcount;
+	struct keymap tokens; /* token hash → company seq */
+	struct source **srcs; /* by seq */
+	int64_t nsrcs;
+	struct keymap srcids; /* public id → seq */
 };
+
+static size_t keymap_hash(const char *key)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *key; key++) {
+		h ^= (unsigned char)*key;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+/* keymap_slot: the slot of key, or the empty slot where it would go. */
+static size_t keymap_slot(const struct keymap *m, const char *key)
+{
+	size_t i = keymap_hash(key) & (m->cap - 1);
+	while (m->v[i].key[0] && strcmp(m->v[i].key, key) != 0)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+/* keymap_put: key (1..KEYMAP_KEY_MAX bytes) → val, growing the table when it
+ * would be more than half full. false when key does not fit, or the table
+ * could not grow and is nearly full. */
+static bool keymap_put(struct keymap *m, const char *key, int64_t val)
+{
+	if (!*key || strlen(key) > KEYMAP_KEY_MAX)
+		return false;
+	if ((m->count + 1) * 2 > m->cap) {
+		struct keyslot *old = m->v, *nv = calloc(m->cap * 2, sizeof(*nv));
+		size_t oldcap = m->cap;
+		if (nv) {
+			m->v = nv;
+			m->cap = oldcap * 2;
+			for (size_t i = 0; i < oldcap; i++)
+				if (old[i].key[0])
+					m->v[keymap_slot(m, old[i].key)] = old[i];
+			free(old);
+		} else if (m->count + 2 > m->cap) {
+			return false; /* keep one slot empty: probes must end */
+		}
+	}
+	size_t i = keymap_slot(m, key);
+	if (!m->v[i].key[0])
+		m->count++;
+	snprintf(m->v[i].key, sizeof(m->v[i].key), "%s", key);
+	m->v[i].val = val;
+	return true;
+}
+
+/* keymap_get: the value of key, 0 when absent. */
+static int64_t keymap_get(const struct keymap *m, const char *key)
+{
+	size_t i = keymap_slot(m, key);
+	return m->v[i].key[0] ? m->v[i].val : 0;
+}
+
+/* keymap_remove: forget key, then put back the rest of its probe run so
+ * that every entry stays reachable from its home slot. */
+static void keymap_remove(struct keymap *m, const char *key)
+{
+	size_t i = keymap_slot(m, key);
+	if (!m->v[i].key[0])
+		return;
+	m->v[i].key[0] = '\0';
+	m->count--;
+	for (size_t j = (i + 1) & (m->cap - 1); m->v[j].key[0]; j = (j + 1) & (m->cap - 1)) {
+		struct keyslot t = m->v[j];
+		m->v[j].key[0] = '\0';
+		m->v[keymap_slot(m, t.key)] = t;
+	}
+}
 
 struct registry *registry_new(void)
 {
@@ -61,8 +148,14 @@ struct registry *registry_new(void)
 	if (!r)
 		return NULL;
 	pthread_rwlock_init(&r->lock, NULL);
-	r->tokcap = 256;
-	r->tokens = calloc(r->tokcap, sizeof(*r->tokens));
+	r->tokens.cap = 256;
+	r->tokens.v = calloc(r->tokens.cap, sizeof(*r->tokens.v));
+	r->srcids.cap = 64;
+	r->srcids.v = calloc(r->srcids.cap, sizeof(*r->srcids.v));
+	if (!r->tokens.v || !r->srcids.v) {
+		registry_free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -87,7 +180,11 @@ void registry_free(struct registry *r)
 	for (int64_t i = 0; i < r->nhooks; i++)
 		webhook_unref(r->hooks[i]);
 	free(r->hooks);
-	free(r->tokens);
+	free(r->tokens.v);
+	for (int64_t i = 0; i < r->nsrcs; i++)
+		source_unref(r->srcs[i]);
+	free(r->srcs);
+	free(r->srcids.v);
 	free(r->broken);
 	pthread_rwlock_destroy(&r->lock);
 	free(r);
@@ -171,59 +268,17 @@ bool registry_event_allowed(struct registry *r, int64_t company_seq, const char 
 	return ok;
 }
 
-static size_t token_slot(const struct registry *r, const char *hash)
-{
-	/* The hash is uniformly random: its first 16 hex digits are a fine index. */
-	size_t h = strtoull((char[17]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5],
-	                               hash[6], hash[7], hash[8], hash[9], hash[10], hash[11],
-	                               hash[12], hash[13], hash[14], hash[15], 0},
-	                    NULL, 16);
-	size_t i = h & (r->tokcap - 1);
-	while (r->tokens[i].hash[0] && strcmp(r->tokens[i].hash, hash) != 0)
-		i = (i + 1) & (r->tokcap - 1);
-	return i;
-}
-
 void registry_token_put(struct registry *r, const char *hash, int64_t company_seq)
 {
 	pthread_rwlock_wrlock(&r->lock);
-	if ((r->tokcount + 1) * 2 > r->tokcap) {
-		struct token_slot *old = r->tokens;
-		size_t oldcap = r->tokcap;
-		struct token_slot *nt = calloc(oldcap * 2, sizeof(*nt));
-		if (nt) {
-			r->tokens = nt;
-			r->tokcap = oldcap * 2;
-			for (size_t i = 0; i < oldcap; i++)
-				if (old[i].hash[0])
-					r->tokens[token_slot(r, old[i].hash)] = old[i];
-			free(old);
-		}
-	}
-	size_t i = token_slot(r, hash);
-	if (!r->tokens[i].hash[0])
-		r->tokcount++;
-	snprintf(r->tokens[i].hash, sizeof(r->tokens[i].hash), "%s", hash);
-	r->tokens[i].company_seq = company_seq;
+	keymap_put(&r->tokens, hash, company_seq);
 	pthread_rwlock_unlock(&r->lock);
 }
 
 void registry_token_remove(struct registry *r, const char *hash)
 {
 	pthread_rwlock_wrlock(&r->lock);
-	size_t i = token_slot(r, hash);
-	if (r->tokens[i].hash[0]) {
-		/* Linear probing: empty the slot, then put back the rest of its run
-		 * so that every entry stays reachable from its home slot. */
-		r->tokens[i].hash[0] = '\0';
-		r->tokcount--;
-		for (size_t j = (i + 1) & (r->tokcap - 1); r->tokens[j].hash[0];
-		     j = (j + 1) & (r->tokcap - 1)) {
-			struct token_slot t = r->tokens[j];
-			r->tokens[j].hash[0] = '\0';
-			r->tokens[token_slot(r, t.hash)] = t;
-		}
-	}
+	keymap_remove(&r->tokens, hash);
 	pthread_rwlock_unlock(&r->lock);
 }
 
@@ -232,8 +287,7 @@ int64_t registry_token_company(struct registry *r, const char *token)
 	char hash[65];
 	token_hash(token, hash);
 	pthread_rwlock_rdlock(&r->lock);
-	size_t i = token_slot(r, hash);
-	int64_t seq = r->tokens[i].hash[0] ? r->tokens[i].company_seq : 0;
+	int64_t seq = keymap_get(&r->tokens, hash);
 	pthread_rwlock_unlock(&r->lock);
 	return seq;
 }
@@ -373,6 +427,110 @@ int registry_match(struct registry *r, int64_t company_seq, const char *event, c
 	return n;
 }
 
+/* ---- sources ------------------------------------------------------------------------------ */
+
+int registry_source_put(struct registry *r, struct source *src)
+{
+	struct source *old = NULL;
+	bool ok = false;
+	pthread_rwlock_wrlock(&r->lock);
+	if (src->seq > 0 && grow((void **)&r->srcs, &r->nsrcs, src->seq, sizeof(struct source *)) &&
+	    keymap_put(&r->srcids, src->id, src->seq)) {
+		old = r->srcs[src->seq];
+		if (old && strcmp(old->id, src->id) != 0)
+			keymap_remove(&r->srcids, old->id);
+		r->srcs[src->seq] = src;
+		ok = true;
+	}
+	pthread_rwlock_unlock(&r->lock);
+	if (!ok) {
+		log_error("source_not_loaded", "source=%s reason=\"out of memory\"", src->id);
+		source_unref(src);
+		return -1;
+	}
+	source_unref(old);
+	return 0;
+}
+
+struct source *registry_source_get(struct registry *r, const char *id)
+{
+	struct source *src = NULL;
+	/* longer than any id: not one (and no hashing of a long path) */
+	if (!id || !*id || strnlen(id, sizeof(src->id)) >= sizeof(src->id))
+		return NULL;
+	pthread_rwlock_rdlock(&r->lock);
+	int64_t seq = keymap_get(&r->srcids, id);
+	if (seq > 0 && seq < r->nsrcs && r->srcs[seq]) {
+		src = r->srcs[seq];
+		source_ref(src);
+	}
+	pthread_rwlock_unlock(&r->lock);
+	return src;
+}
+
+struct source *registry_source_get_seq(struct registry *r, int64_t seq)
+{
+	struct source *src = NULL;
+	pthread_rwlock_rdlock(&r->lock);
+	if (seq > 0 && seq < r->nsrcs && r->srcs[seq]) {
+		src = r->srcs[seq];
+		source_ref(src);
+	}
+	pthread_rwlock_unlock(&r->lock);
+	return src;
+}
+
+void registry_source_remove(struct registry *r, int64_t seq)
+{
+	struct source *old = NULL;
+	pthread_rwlock_wrlock(&r->lock);
+	if (seq > 0 && seq < r->nsrcs && r->srcs[seq]) {
+		old = r->srcs[seq];
+		keymap_remove(&r->srcids, old->id);
+		r->srcs[seq] = NULL;
+	}
+	pthread_rwlock_unlock(&r->lock);
+	source_unref(old);
+}
+
+/* load_source: compile a stored source into the registry. One that cannot
+ * be compiled is logged and left out: its URL answers as unknown until its
+ * config is fixed. */
+static void load_source(void *ctx, struct store_source *ss)
+{
+	struct registry *r = ctx;
+	json_error_t je;
+	json_t *cfg = json_loads(ss->config ? ss->config : "", 0, &je);
+	struct source *src = NULL;
+	struct gerr err = {0};
+	if (!cfg)
+		gerr_set(&err, GERR_INVALID, 500, "internal", "config is not JSON: %s", je.text);
+	if (cfg && source_compile(cfg, ss->seq, ss->id, ss->company_seq, &src, &err) == 0) {
+		registry_source_put(r, src);
+	} else {
+		log_error("source_not_loaded", "source=%s reason=\"%s\"", ss->id, err.msg);
+		registry_source_remove(r, ss->seq);
+	}
+	json_decref(cfg);
+}
+
+int registry_reload_source(struct registry *r, struct store *s, int64_t seq)
+{
+	struct store_source ss;
+	int rc = store_source_by_seq(s, seq, &ss);
+	if (rc == GERR_NOTFOUND) {
+		registry_source_remove(r, seq);
+		log_info("source_reloaded", "seq=%lld state=gone", (long long)seq);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	load_source(r, &ss);
+	log_info("source_reloaded", "seq=%lld source=%s", (long long)seq, ss.id);
+	store_source_free(&ss);
+	return 0;
+}
+
 /* ---- loading ------------------------------------------------------------------------------ */
 
 static void load_token(void *ctx, const char *hash, int64_t company_seq)
@@ -450,6 +608,8 @@ int registry_load(struct registry *r, struct store *s, struct gerr *err)
 	}
 	if (store_token_each(s, load_token, r) || store_webhook_each(s, load_webhook, r))
 		return gerr_set(err, GERR_IO, 500, "store", "cannot load tokens or webhooks");
+	if (store_source_each(s, load_source, r))
+		return gerr_set(err, GERR_IO, 500, "store", "cannot load sources");
 	/* Each webhook that cannot be loaded becomes inactive with an operator
 	 * record saying why: it receives nothing until its config is fixed. */
 	for (int i = 0; i < r->nbroken; i++) {
