@@ -23,6 +23,7 @@
  */
 #include "api/api_internal.h"
 #include "api/route.h"
+#include "inbound/receive.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -295,16 +296,24 @@ static int health(struct api *a, struct api_req *req, const struct caller *c,
 	return API_DONE;
 }
 
+/* in_receive: POST /in/{id} (inbound/receive.h). */
+static int in_receive(struct api *a, struct api_req *req, const struct caller *c,
+                      const char *const *param)
+{
+	(void)c;
+	return inbound_receive(a->reg, a->eng, a->cfg.trusted_proxies, req, param[0]);
+}
+
 /* How a route's caller proves who it is; checked by api_handle before the
  * handler runs, so no handler checks it again. */
 enum api_auth {
 	API_AUTH_NONE,    /* anyone */
 	API_AUTH_ADMIN,   /* Bearer GANCHO_ADMIN_TOKEN */
 	API_AUTH_COMPANY, /* Bearer a company token: the caller is that company */
-	/* Reserved for routes a sender signs (inbound): no bearer token, so no
-	 * token lookup; the handler verifies the request itself against what the
-	 * registry holds, and such a route never takes the API mutex nor asks the
-	 * store about an id it does not know. No route uses it yet. */
+	/* Routes a sender signs (inbound): no bearer token, so no token lookup;
+	 * the handler verifies the request itself against what the registry
+	 * holds, and such a route never takes the API mutex nor asks the store
+	 * about an id it does not know. */
 	API_AUTH_SIGNATURE,
 };
 
@@ -353,6 +362,8 @@ static const struct api_route routes[] = {
     {ROUTE_PATCH, V1, "sources/:id", API_AUTH_COMPANY, true, api_source_patch},
     {ROUTE_DELETE, V1, "sources/:id", API_AUTH_COMPANY, true, api_source_delete},
     {ROUTE_GET, V1, "sources/:id/rejections", API_AUTH_COMPANY, true, api_source_rejections},
+    /* the receiving endpoint: the source's verification is its auth */
+    {ROUTE_POST, "/in/", ":id", API_AUTH_SIGNATURE, false, in_receive},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

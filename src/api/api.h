@@ -12,14 +12,21 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "util/buf.h"
 #include "util/gerr.h"
 
 struct registry;
 struct engine;
+struct netaddr_list;
 
 enum { API_DONE = 0, API_PENDING = 1 };
+
+struct api_header {
+	const char *name;
+	const char *value;
+};
 
 struct api_req {
 	const char *method;
@@ -30,6 +37,13 @@ struct api_req {
 	const char *(*header)(void *conn, const char *name);
 	const char *(*query)(void *conn, const char *name);
 	void *conn;
+	/* every header as received (names as sent, values NUL-terminated; the
+	 * layout of core/verifier's struct verifier_header), for the receiving
+	 * path, which verifies signatures over them */
+	const struct api_header *headers;
+	int nheaders;
+	/* the socket's peer address */
+	const struct sockaddr *peer;
 	/* the answer */
 	int status;
 	struct buf out;
@@ -42,6 +56,9 @@ struct api_config {
 	bool dev;                /* http:// and private targets allowed */
 	const char *admin_token; /* NULL: admin calls refused */
 	const char *db_url;
+	/* --trusted-proxy: peers whose X-Forwarded-For names the client of a
+	 * receipt (NULL or empty: the socket's peer is the client) */
+	const struct netaddr_list *trusted_proxies;
 };
 
 struct api;

@@ -536,6 +536,17 @@ void verifier_free(struct verifier *v)
 	free(v);
 }
 
+bool verifier_is_credential(const struct verifier *v, const char *name)
+{
+	switch (v->kind) {
+	case VK_BASIC: return strcasecmp(name, "Authorization") == 0;
+	case VK_APIKEY:
+	case VK_HMAC: return v->header && strcasecmp(name, v->header) == 0;
+	case VK_STANDARD: return v->sig_header && strcasecmp(name, v->sig_header) == 0;
+	default: return false;
+	}
+}
+
 const char *verifier_kind(const struct verifier *v)
 {
 	return kind_names[v->kind];

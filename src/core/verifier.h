@@ -116,6 +116,12 @@ const char *verifier_kind(const struct verifier *v);
  * the default id of a receipt from such a source. */
 bool verifier_signs_id(const struct verifier *v);
 
+/* verifier_is_credential: the header name carries this verifier's
+ * credential or signature (Authorization for basic; the apiKey or hmac
+ * header; the signature header of standard/svix). Such a header is never
+ * kept with a receipt. */
+bool verifier_is_credential(const struct verifier *v, const char *name);
+
 /* verifier_to_json: the API's view of a stored config, without its secrets:
  * kind (and preset, with its expansion: header, hash, encoding, prefix,
  * toleranceSeconds), the non-secret fields (username, header, prefix, ...)

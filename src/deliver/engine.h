@@ -103,6 +103,11 @@ void engine_stop(struct engine *e);
 void engine_submit(struct engine *e, struct ingest_job *job);
 void engine_submit_deliveries(struct engine *e, struct delivery_job *job);
 void engine_submit_receipt(struct engine *e, struct receipt_job *job);
+/* engine_submit_rejection: record a source's refused request with the next
+ * round (its rejections list); nobody waits for it, and when memory or the
+ * store fails it is only logged. */
+void engine_submit_rejection(struct engine *e, int64_t source_seq, const char *address,
+                             const char *reason);
 /* engine_healthy: the last commit succeeded (or none failed since). */
 bool engine_healthy(struct engine *e);
 

@@ -15,12 +15,15 @@
  * advances to its date and merges its kept fields); an older one is stale
  * and leaves the entity as it was.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/receipt.h"
 #include "deliver/engine_internal.h"
 #include "deliver/round.h"
+#include "util/clock.h"
+#include "util/log.h"
 
 int receipts_decide(void *ctx, struct store_batch *b, const struct store_receipt *r,
                     const struct store_entity *cur, struct store_verdict *v)
@@ -87,6 +90,61 @@ void engine_submit_receipt(struct engine *e, struct receipt_job *job)
 {
 	job->base.kind = &receipt_kind;
 	committer_submit(e, &job->base);
+}
+
+/* A refused request on its way to its source's rejections list. */
+struct rejection_job {
+	struct commit_job base;
+	struct store_rejection_in x;
+	char address[64];
+	char reason[256];
+};
+
+static int rejection_fill(struct commit_job *job, struct round *r, struct gerr *err)
+{
+	struct rejection_job *j = (struct rejection_job *)job;
+	struct store_rejection_in *x = round_add_rejection(r);
+	if (!x)
+		return gerr_set(err, GERR_NOMEM, 503, "unavailable", "out of memory");
+	*x = j->x;
+	return 0;
+}
+
+static void rejection_after_commit(struct commit_job *job, struct round *r)
+{
+	(void)job;
+	(void)r;
+}
+
+static void rejection_done(struct commit_job *job, int rc, const struct gerr *err)
+{
+	struct rejection_job *j = (struct rejection_job *)job;
+	if (rc)
+		log_warn("rejection_not_recorded", "source=%lld err=\"%s\"",
+		         (long long)j->x.source_seq, err ? err->msg : "");
+	free(j);
+}
+
+static const struct job_kind rejection_kind = {"rejections", rejection_fill, rejection_after_commit,
+                                               rejection_done};
+
+void engine_submit_rejection(struct engine *e, int64_t source_seq, const char *address,
+                             const char *reason)
+{
+	struct rejection_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		log_warn("rejection_not_recorded", "source=%lld err=\"out of memory\"",
+		         (long long)source_seq);
+		return;
+	}
+	snprintf(j->address, sizeof(j->address), "%s", address ? address : "");
+	snprintf(j->reason, sizeof(j->reason), "%s", reason ? reason : "");
+	j->x = (struct store_rejection_in){.source_seq = source_seq,
+	                                   .at = clock_now_ms(),
+	                                   .address = j->address,
+	                                   .reason = j->reason};
+	j->base.kind = &rejection_kind;
+	committer_submit(e, &j->base);
 }
 
 void receipts_note_waiting(struct engine *e, int64_t at)

@@ -43,7 +43,7 @@ static void round_reset(struct round *r)
 	free(r->tasks);
 	r->tasks = NULL;
 	r->ntasks = r->captasks = 0;
-	r->b.nevents = r->b.ndeliveries = r->b.nreceipts = r->b.nrouted = 0;
+	r->b.nevents = r->b.ndeliveries = r->b.nreceipts = r->b.nrouted = r->b.nrejections = 0;
 	r->b.apply_due_before = 0;
 	r->b.applied = 0;
 	r->b.outcomes = NULL;
@@ -59,6 +59,9 @@ void round_free(struct round *r)
 	free(r->b.deliveries);
 	free(r->b.receipts);
 	free(r->b.routed);
+	free(r->b.rejections);
+	r->b.rejections = NULL;
+	r->caprejections = 0;
 	r->b.events = NULL;
 	r->b.deliveries = NULL;
 	r->b.receipts = NULL;
@@ -117,6 +120,14 @@ struct store_receipt_in *round_add_receipt(struct round *r, int *index)
 		return NULL;
 	*index = r->b.nreceipts;
 	return &r->b.receipts[r->b.nreceipts++];
+}
+
+struct store_rejection_in *round_add_rejection(struct round *r)
+{
+	if (!array_reserve((void **)&r->b.rejections, &r->caprejections, r->b.nrejections + 1,
+	                   sizeof(*r->b.rejections), 16))
+		return NULL;
+	return &r->b.rejections[r->b.nrejections++];
 }
 
 bool round_handing_over(const struct round *r)
@@ -200,10 +211,11 @@ int round_run(struct round *r, struct commit_job *jobs)
 	for (struct commit_job *j = jobs, *next; j; j = next) {
 		next = j->next;
 		int nevents = r->b.nevents, ndeliveries = r->b.ndeliveries;
-		int nreceipts = r->b.nreceipts;
+		int nreceipts = r->b.nreceipts, nrejections = r->b.nrejections;
 		struct gerr jerr = {0};
 		int jrc = j->kind->fill(j, r, &jerr);
 		if (jrc) {
+			r->b.nrejections = nrejections;
 			r->b.nevents = nevents;
 			r->b.ndeliveries = ndeliveries;
 			r->b.nreceipts = nreceipts;

@@ -64,7 +64,7 @@ struct round_chunk;
 
 struct round {
 	struct store_batch b; /* the rows of this round; outcomes and changes are the owner's */
-	int capevents, capdeliveries, capreceipts;
+	int capevents, capdeliveries, capreceipts, caprejections;
 	const struct round_ops *ops;
 	void *owner; /* the engine, for the kinds' steps */
 	/* the hand-over, during after_commit: NULL when there is nothing to hand
@@ -96,6 +96,9 @@ struct store_delivery_in *round_add_deliveries(struct round *r, int n, int *inde
 
 /* round_add_receipt: a new receipt row, its index through *index. */
 struct store_receipt_in *round_add_receipt(struct round *r, int *index);
+
+/* round_add_rejection: a new row for a source's rejections list. */
+struct store_rejection_in *round_add_rejection(struct round *r);
 
 /* round_handing_over: after_commit may hand over (false: nothing to hand
  * over, or the hand-over was lost and the dispatcher will read it back). */

@@ -97,6 +97,7 @@ struct conn {
 	struct buf body;
 	int64_t want; /* CS_BODY: bytes still to come */
 	struct api_req req;
+	struct sockaddr_storage peer;
 };
 
 struct loop {
@@ -366,6 +367,11 @@ static void conn_run(struct conn *c)
 	c->req.header = lookup_header;
 	c->req.query = lookup_query;
 	c->req.conn = c;
+	_Static_assert(sizeof(struct api_header) == sizeof(struct http_kv),
+	               "api_header and http_kv share a layout");
+	c->req.headers = (const struct api_header *)c->head.headers;
+	c->req.nheaders = c->head.nheaders;
+	c->req.peer = (const struct sockaddr *)&c->peer;
 	c->req.complete = conn_complete;
 	c->state = CS_PENDING;
 	if (api_handle(s->api, &c->req) == API_DONE) {
@@ -570,7 +576,10 @@ static void on_accept(struct loop *lp)
 {
 	struct http_server *s = lp->srv;
 	for (int i = 0; i < 64; i++) {
-		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t peerlen = sizeof(peer);
+		int fd = accept4(s->lfd, (struct sockaddr *)&peer, &peerlen,
+		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -604,6 +613,7 @@ static void on_accept(struct loop *lp)
 		}
 		c->lp = lp;
 		c->fd = fd;
+		c->peer = peer;
 		c->last_ms = clock_mono_ms();
 		c->next = lp->conns;
 		if (lp->conns)

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "core/netaddr.h"
 #include "deliver/crashguard.h"
 #include "deliver/engine.h"
 #include "registry/registry.h"
@@ -55,6 +56,9 @@ static void usage(FILE *out)
 	    "  --max-inflight N       requests in flight to receivers, shared fairly between\n"
 	    "                         companies and webhooks (default 1024)\n"
 	    "  --threads N            HTTP threads (default 2)\n"
+	    "  --trusted-proxy CIDR   a proxy in front of gancho whose X-Forwarded-For names\n"
+	    "                         the client of requests to /in/{id}; repeat it, or give\n"
+	    "                         a comma-separated list (GANCHO_TRUSTED_PROXIES)\n"
 	    "  --log-level LEVEL      debug|info|warn|error (GANCHO_LOG_LEVEL, default info)\n"
 	    "  --crash-file PATH      marker of a delivery gancho crashed on (GANCHO_CRASH_FILE,\n"
 	    "                         default PATH.crashed for sqlite:PATH, else "
@@ -109,6 +113,31 @@ static void serve_fd_limit(struct engine_config *ec)
 	         before == RLIM_INFINITY ? -1LL : (long long)before, ec->max_inflight);
 }
 
+/* trusted_add: the CIDRs of a comma-separated list into l; 0, or 2 with the
+ * reason on stderr. */
+static int trusted_add(struct netaddr_list *l, const char *opt, const char *list)
+{
+	const char *p = list;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		while (n > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			n--;
+		}
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		struct gerr err = {0};
+		if (netaddr_list_add(l, p, n, false, opt, &err)) {
+			fprintf(stderr, "gancho serve: %s\n", err.msg);
+			return 2;
+		}
+		p += strcspn(p, ",");
+		if (!*p)
+			return 0;
+		p++;
+	}
+}
+
 int serve_main(int argc, char **argv)
 {
 	const char *listen = env_or("GANCHO_LISTEN", "127.0.0.1:8080");
@@ -134,10 +163,15 @@ int serve_main(int argc, char **argv)
 	    {"threads", required_argument, NULL, 't'},
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"crash-file", required_argument, NULL, 'C'},
+	    {"trusted-proxy", required_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct gerr err = {0};
+	/* --trusted-proxy values, made into a list once the options are read */
+	const char *proxies[33];
+	int nproxies = 0;
+	const char *trusted_env = env_or("GANCHO_TRUSTED_PROXIES", NULL);
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -167,6 +201,15 @@ int serve_main(int argc, char **argv)
 			break;
 		case 'L': lvl = optarg; break;
 		case 'C': crash_file = optarg; break;
+		case 'P':
+			if (nproxies == 32) {
+				fprintf(stderr,
+				        "gancho serve: --trusted-proxy: at most 32 times (a value"
+				        " may list several, comma-separated)\n");
+				return 2;
+			}
+			proxies[nproxies++] = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -199,6 +242,18 @@ int serve_main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(level);
+	struct netaddr_list *trusted = netaddr_list_new();
+	if (!trusted) {
+		fprintf(stderr, "gancho serve: out of memory\n");
+		return 1;
+	}
+	int bad = trusted_env ? trusted_add(trusted, "GANCHO_TRUSTED_PROXIES", trusted_env) : 0;
+	for (int i = 0; i < nproxies && !bad; i++)
+		bad = trusted_add(trusted, "--trusted-proxy", proxies[i]);
+	if (bad) {
+		netaddr_list_free(trusted);
+		return 2;
+	}
 
 	/* Signals go to sigwait below, never to a thread in the middle of work. */
 	sigset_t sigs;
@@ -232,7 +287,8 @@ int serve_main(int argc, char **argv)
 	if (engine_start(&ec, reg, &eng, &err))
 		goto out;
 	const char *admin = getenv("GANCHO_ADMIN_TOKEN");
-	struct api_config ac = {.dev = dev, .admin_token = admin, .db_url = db};
+	struct api_config ac = {
+	    .dev = dev, .admin_token = admin, .db_url = db, .trusted_proxies = trusted};
 	if (api_new(&ac, reg, eng, &api, &err))
 		goto out;
 	struct http_config hc = {.listen = listen,
@@ -285,6 +341,7 @@ out:
 	api_free(api);
 	store_close(boot);
 	registry_free(reg);
+	netaddr_list_free(trusted);
 	curl_global_cleanup();
 	return code;
 }

@@ -1727,6 +1727,48 @@ static int apply_due(struct pg_store *s, struct store_batch *b, int64_t now)
 	return err;
 }
 
+/* append_rejections: as in sqlite.c: the batch's refused requests, then each
+ * source trimmed to its newest STORE_REJECTIONS_KEPT. */
+static int append_rejections(struct pg_store *s, const struct store_batch *b)
+{
+	for (int i = 0; i < b->nrejections; i++) {
+		const struct store_rejection_in *x = &b->rejections[i];
+		const char *a = x->address ? x->address : "", *rs = x->reason ? x->reason : "";
+		char abuf[64], rbuf[256];
+		snprintf(abuf, sizeof(abuf), "%.*s", (int)utf8_cut(a, strlen(a), sizeof(abuf) - 1),
+		         a);
+		snprintf(rbuf, sizeof(rbuf), "%.*s",
+		         (int)utf8_cut(rs, strlen(rs), sizeof(rbuf) - 1), rs);
+		struct params p = {0};
+		p_i64(&p, x->source_seq);
+		p_i64(&p, x->at);
+		p_text(&p, abuf);
+		p_text(&p, rbuf);
+		if (exec_ok(q(s,
+		              "INSERT INTO rejections(source_seq, at, address, reason)"
+		              " VALUES($1::int8, $2::int8, $3::text, $4::text)",
+		              &p, false, false)))
+			return -1;
+	}
+	for (int i = 0; i < b->nrejections; i++) {
+		bool seen = false;
+		for (int k = 0; k < i && !seen; k++)
+			seen = b->rejections[k].source_seq == b->rejections[i].source_seq;
+		if (seen)
+			continue;
+		struct params d = {0};
+		p_i64(&d, b->rejections[i].source_seq);
+		p_i64(&d, STORE_REJECTIONS_KEPT);
+		if (exec_ok(q(s,
+		              "DELETE FROM rejections WHERE source_seq = $1::int8 AND seq <="
+		              " (SELECT seq FROM rejections WHERE source_seq = $1::int8"
+		              " ORDER BY seq DESC LIMIT 1 OFFSET $2::int8)",
+		              &d, false, false)))
+			return -1;
+	}
+	return 0;
+}
+
 static int pg_commit(struct store *st, struct store_batch *b, struct gerr *err)
 {
 	struct pg_store *s = PG(st);
@@ -1760,6 +1802,8 @@ static int pg_commit(struct store *st, struct store_batch *b, struct gerr *err)
 		if (insert(s, b, live, now, &notes))
 			goto fail;
 	}
+	if (b->nrejections > 0 && append_rejections(s, b))
+		goto fail;
 	if (b->noutcomes > 0 && apply_outcomes(s, b, now))
 		goto fail;
 	if (b->nchanges > 0 && apply_changes(s, b, now))

@@ -950,6 +950,42 @@ static int apply_due(struct store *s, struct store_batch *b, int64_t now)
 	return err;
 }
 
+static sqlite3_stmt *q_prepare(struct store *s, const char *sql);
+
+/* append_rejections: the batch's refused requests, then each source trimmed
+ * to its newest STORE_REJECTIONS_KEPT (as sqlite_rejection_add does alone). */
+static int append_rejections(struct store *s, const struct store_batch *b)
+{
+	sqlite3_stmt *ins = q_prepare(s, "INSERT INTO rejections(source_seq, at, address, reason)"
+	                                 " VALUES(?,?,?,?)");
+	sqlite3_stmt *trim = q_prepare(s, "DELETE FROM rejections WHERE source_seq = ?1 AND seq <="
+	                                  " (SELECT seq FROM rejections WHERE source_seq = ?1"
+	                                  " ORDER BY seq DESC LIMIT 1 OFFSET ?2)");
+	int rc = ins && trim ? 0 : -1;
+	for (int i = 0; i < b->nrejections && !rc; i++) {
+		const struct store_rejection_in *x = &b->rejections[i];
+		const char *a = x->address ? x->address : "", *r = x->reason ? x->reason : "";
+		sqlite3_bind_int64(ins, 1, x->source_seq);
+		sqlite3_bind_int64(ins, 2, x->at);
+		sqlite3_bind_text(ins, 3, a, (int)utf8_cut(a, strlen(a), 63), SQLITE_STATIC);
+		sqlite3_bind_text(ins, 4, r, (int)utf8_cut(r, strlen(r), 255), SQLITE_STATIC);
+		rc = step_done(ins);
+	}
+	for (int i = 0; i < b->nrejections && !rc; i++) {
+		bool seen = false;
+		for (int k = 0; k < i && !seen; k++)
+			seen = b->rejections[k].source_seq == b->rejections[i].source_seq;
+		if (seen)
+			continue;
+		sqlite3_bind_int64(trim, 1, b->rejections[i].source_seq);
+		sqlite3_bind_int(trim, 2, STORE_REJECTIONS_KEPT);
+		rc = step_done(trim);
+	}
+	sqlite3_finalize(ins);
+	sqlite3_finalize(trim);
+	return rc;
+}
+
 /* set_sync: what must survive a power cut is every event and delivery that
  * got a 202, so a batch that inserts any commits with an fsync (FULL). A batch
  * of attempt outcomes only does not need one (NORMAL): if it is lost, those
@@ -983,6 +1019,8 @@ static int sqlite_commit(struct store *s, struct store_batch *b, struct gerr *er
 	for (int i = 0; i < b->nrouted; i++)
 		if (append_delivery(s, &b->routed[i], now))
 			goto fail;
+	if (b->nrejections > 0 && append_rejections(s, b))
+		goto fail;
 	for (int i = 0; i < b->nevents; i++)
 		if (append_event(s, &b->events[i], now))
 			goto fail;

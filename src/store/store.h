@@ -217,6 +217,14 @@ struct store_verdict {
 	size_t keptlen;
 };
 
+/* One refused request (strings borrowed; cut to fit struct store_rejection). */
+struct store_rejection_in {
+	int64_t source_seq;
+	int64_t at;
+	const char *address;
+	const char *reason;
+};
+
 struct store_batch;
 /* store_decide_fn: decide receipt r (as stored, seq set) against its
  * entity (cur; exists false for a receipt without entity too). May add
@@ -245,6 +253,10 @@ struct store_batch {
 	int applied;
 	store_decide_fn decide;
 	void *decide_ctx;
+	/* refused requests of sources, for their rejections lists (each
+	 * source keeps its newest STORE_REJECTIONS_KEPT) */
+	struct store_rejection_in *rejections;
+	int nrejections;
 	/* deliveries made by decide (store_batch_route), written after it;
 	 * the caller of store_commit frees routed */
 	struct store_delivery_in *routed;
