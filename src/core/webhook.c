@@ -650,6 +650,9 @@ int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t comp
 		gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
 		goto fail;
 	}
+	const char *route = json_string_value(json_object_get(cfg, "routeId"));
+	if (route)
+		snprintf(w->route_id, sizeof(w->route_id), "%s", route);
 	*out = w;
 	return 0;
 fail:
@@ -715,6 +718,8 @@ json_t *webhook_to_json(const json_t *cfg, const char *id, int status, int64_t c
 
 bool webhook_wants(const struct webhook *w, const char *event, const char *unit)
 {
+	if (w->route_id[0]) /* a route's target: fed by its route, not by events */
+		return false;
 	if (w->unit && (!unit || strcmp(w->unit, unit) != 0))
 		return false;
 	for (int i = 0; i < w->nevents; i++)
