@@ -59,7 +59,11 @@
 	X(int, attempt_latest, (struct store *s, int64_t delivery_seq, int limit, struct store_attempt *out, int *n), (s, delivery_seq, limit, out, n)) \
 	X(int, event_get, (struct store *s, int64_t company_seq, const char *id, struct store_event *out), (s, company_seq, id, out)) \
 	X(int, event_range, (struct store *s, int64_t company_seq, int64_t since_ms, int64_t until_ms, int64_t after_seq, int limit, struct store_event *out, int *n), (s, company_seq, since_ms, until_ms, after_seq, limit, out, n)) \
-	X(int, opevent_list, (struct store *s, int64_t company_seq, int64_t before_seq, int limit, struct store_opevent *out, int *n), (s, company_seq, before_seq, limit, out, n))
+	X(int, opevent_list, (struct store *s, int64_t company_seq, int64_t before_seq, int limit, struct store_opevent *out, int *n), (s, company_seq, before_seq, limit, out, n)) \
+	X(int, route_write, (struct store *s, struct store_route *r, struct store_webhook *targets, int ntargets, struct gerr *err), (s, r, targets, ntargets, err)) \
+	X(int, route_get, (struct store *s, int64_t company_seq, const char *id, struct store_route *out), (s, company_seq, id, out)) \
+	X(int, route_list, (struct store *s, int64_t company_seq, int64_t before_seq, int limit, struct store_route *out, int *n), (s, company_seq, before_seq, limit, out, n)) \
+	X(int, route_each, (struct store *s, void (*fn)(void *ctx, struct store_route *r), void *ctx), (s, fn, ctx))
 /* clang-format on */
 
 struct store_ops {
