@@ -346,6 +346,13 @@ static const struct api_route routes[] = {
     {ROUTE_POST, V1, "deliveries/:id/retry", API_AUTH_COMPANY, true, api_delivery_retry},
     {ROUTE_GET, V1, "deliveries/:id/attempts", API_AUTH_COMPANY, true, api_delivery_attempts},
     {ROUTE_GET, V1, "operator-events", API_AUTH_COMPANY, true, api_opevent_list},
+    /* routes: "routes/test" before "routes/:id" */
+    {ROUTE_POST, V1, "routes", API_AUTH_COMPANY, true, api_route_create},
+    {ROUTE_GET, V1, "routes", API_AUTH_COMPANY, true, api_route_list},
+    {ROUTE_POST, V1, "routes/test", API_AUTH_COMPANY, true, api_route_test},
+    {ROUTE_GET, V1, "routes/:id", API_AUTH_COMPANY, true, api_route_get},
+    {ROUTE_PATCH, V1, "routes/:id", API_AUTH_COMPANY, true, api_route_patch},
+    {ROUTE_DELETE, V1, "routes/:id", API_AUTH_COMPANY, true, api_route_delete},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

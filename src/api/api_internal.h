@@ -65,5 +65,8 @@ api_handler api_event_ingest, api_event_get;
 /* deliveries.c */
 api_handler api_delivery_list, api_delivery_get, api_delivery_retry, api_delivery_attempts;
 api_handler api_opevent_list;
+/* routes.c */
+api_handler api_route_create, api_route_list, api_route_get, api_route_patch;
+api_handler api_route_delete, api_route_test;
 
 #endif
