@@ -42,11 +42,17 @@ struct cli_verb {
 };
 
 static const struct cli_verb cli_verbs[] = {
-    {"company", cli_company},       {"token", cli_token},
-    {"webhook", cli_webhook},       {"send", cli_send},
-    {"deliveries", cli_deliveries}, {"attempts", cli_attempts},
-    {"retry", cli_retry},           {"replay", cli_replay},
-    {"verify", cli_verify},         {NULL, NULL},
+    {"company", cli_company},
+    {"token", cli_token},
+    {"webhook", cli_webhook},
+    {"send", cli_send},
+    {"deliveries", cli_deliveries},
+    {"attempts", cli_attempts},
+    {"retry", cli_retry},
+    {"replay", cli_replay},
+    {"verify", cli_verify},
+    {"route", cli_route},
+    {NULL, NULL},
 };
 
 void cli_usage(FILE *out)
@@ -72,6 +78,9 @@ void cli_usage(FILE *out)
 	      "  attempts DELIVERY_ID       every try of one delivery\n"
 	      "  retry DELIVERY_ID          try a delivery again now\n"
 	      "  replay WEBHOOK_ID          deliver past events again\n"
+	      "\n"
+	      "Inbound:\n"
+	      "  route add|list|test        what received events fire (test: a dry run)\n"
 	      "\n"
 	      "Receivers:\n"
 	      "  verify                     check (or make) a webhook signature offline\n"

@@ -146,5 +146,6 @@ int cli_attempts(int argc, char **argv);
 int cli_retry(int argc, char **argv);
 int cli_replay(int argc, char **argv);
 int cli_verify(int argc, char **argv);
+int cli_route(int argc, char **argv);
 
 #endif

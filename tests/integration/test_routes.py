@@ -5,6 +5,9 @@ matches and the exact requests its actions would send; an action's target (a web
 row of its own) is never listed as a webhook and never receives events."""
 
 import json
+import os
+import subprocess
+import tempfile
 import time
 import unittest
 
@@ -245,6 +248,54 @@ class RoutesTest(H.GanchoTestCase):
         time.sleep(0.5)
         self.assertEqual(self.rx.count("/target"), 0)
         self.assertEqual(self.assertStatus(self.api("GET", "/api/v1/routes/" + r["id"]), 200, "GET"), r)
+
+    def cli(self, *args, input=None):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GANCHO_")}
+        env.update(GANCHO_URL=self.g.base, GANCHO_TOKEN=self.token)
+        p = subprocess.run([H.gancho_bin()] + list(args), input=input, capture_output=True,
+                           env=env, timeout=60)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def test_cli_route_add_list_test(self):
+        for verb in (("route", "--help"), ("route", "add", "--help"), ("route", "list", "--help"),
+                     ("route", "test", "--help")):
+            code, out, _ = self.cli(*verb)
+            self.assertEqual(code, 0, verb)
+            self.assertIn("usage: gancho route", out)
+        code, out, err = self.cli("route", "add", "--name", "fwd", "--event", "application.moved",
+                                  "--filter", '{"body.data.application.currentStep.name": "Exame"}',
+                                  "--forward", self.rx.url("/fwd"))
+        self.assertEqual(code, 0, err)
+        rid = [ln.split("=", 1)[1] for ln in out.splitlines() if ln.startswith("id=")][0]
+        self.assertIn("action[0]=forward POST " + self.rx.url("/fwd"), out)
+        with tempfile.TemporaryDirectory() as d:
+            route_file = os.path.join(d, "route.json")
+            with open(route_file, "w") as f:
+                json.dump(exam_route(), f)
+            code, out, err = self.cli("route", "add", "--file", route_file)
+            self.assertEqual(code, 0, err)
+            self.assertNotIn("exam-secret-key", out, "credentials are never printed")
+            self.assertIn("auth=apiKey", out)
+            code, out, err = self.cli("route", "list")
+            self.assertEqual(code, 0, err)
+            self.assertIn(rid, out)
+            self.assertEqual(len(out.strip().splitlines()), 3, out)  # header and two routes
+            body_file = os.path.join(d, "body.json")
+            with open(body_file, "w") as f:
+                f.write(gupy_moved("Exame"))
+            code, out, err = self.cli("route", "test", "--file", route_file, "--body", body_file)
+            self.assertEqual(code, 0, err + out)
+            self.assertIn("matches: yes", out)
+            self.assertIn("POST https://exam.example.com/api/applications?job=19139", out)
+            self.assertIn('"applicationId":800123456789', out)
+            code, out, err = self.cli("route", "test", "--id", rid, "--body", "-",
+                                      input=gupy_moved("Triagem").encode())
+            self.assertEqual(code, 1, "no match: exit 1")
+            self.assertIn("matches: no", out)
+            code, out, err = self.cli("route", "test", "--body", body_file)
+            self.assertEqual(code, 2, "neither --id nor --file is a usage error")
+        time.sleep(0.3)
+        self.assertEqual(self.rx.count(), 0, "nothing was sent")
 
 
 if __name__ == "__main__":
