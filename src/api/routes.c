@@ -196,6 +196,40 @@ static int compile_check(const json_t *cfg, const struct write *w, struct gerr *
 	return rc;
 }
 
+/* write_route: the targets, the checks and the answer for config cfg of
+ * w->r (gone: the route is deleted, every target removed), then the one
+ * transaction that stores them, then the registry. *ans is the answer. */
+static int write_route(struct api *a, struct write *w, json_t *cfg, struct store_webhook *old,
+                       int nold, bool gone, int64_t now, json_t **ans, struct gerr *err)
+{
+	int rc;
+	snprintf(w->r.name, sizeof(w->r.name), "%s",
+	         json_string_value(json_object_get(cfg, "name")));
+	if ((rc = targets(a, cfg, old, nold, gone, now, w, err)) ||
+	    (rc = compile_check(cfg, w, err)))
+		return rc;
+	if (!(w->r.config = dump(cfg)) || !(*ans = answer(&w->r, cfg)))
+		return gerr_set(err, GERR_NOMEM, 503, "unavailable", "out of memory");
+	return commit(a, w, err);
+}
+
+/* finish: the answer of a change: status with ans (204: no body), or the error. */
+static void finish(struct api_req *req, int rc, struct gerr *err, json_t *ans, int status)
+{
+	if (rc) {
+		if (!err->status)
+			gerr_set(err, rc, 503, "unavailable", "cannot store the route");
+		api_error(req, err);
+	} else if (status != 204) {
+		api_json(req, status, ans);
+		return;
+	} else {
+		req->status = 204;
+		buf_reset(&req->out);
+	}
+	json_decref(ans);
+}
+
 static int create(struct api *a, struct api_req *req, const struct caller *c)
 {
 	json_t *body = api_body(req), *cfg = NULL, *ans = NULL;
@@ -217,24 +251,9 @@ static int create(struct api *a, struct api_req *req, const struct caller *c)
 	w.r.company_seq = c->company_seq;
 	w.r.status = WH_ACTIVE;
 	w.r.created_at = w.r.updated_at = now;
-	snprintf(w.r.name, sizeof(w.r.name), "%s", json_string_value(json_object_get(cfg, "name")));
-	if ((rc = targets(a, cfg, NULL, 0, false, now, &w, &err)) ||
-	    (rc = compile_check(cfg, &w, &err)))
-		goto out;
-	if (!(w.r.config = dump(cfg)) || !(ans = answer(&w.r, cfg))) {
-		rc = gerr_set(&err, GERR_NOMEM, 503, "unavailable", "out of memory");
-		goto out;
-	}
-	rc = commit(a, &w, &err);
+	rc = write_route(a, &w, cfg, NULL, 0, false, now, &ans, &err);
 out:
-	if (rc) {
-		if (!err.status)
-			gerr_set(&err, rc, 503, "unavailable", "cannot store the route");
-		api_error(req, &err);
-		json_decref(ans);
-	} else {
-		api_json(req, 201, ans);
-	}
+	finish(req, rc, &err, ans, 201);
 	write_free(&w);
 	json_decref(cfg);
 	json_decref(body);
@@ -274,7 +293,7 @@ static int list(struct api *a, struct api_req *req, const struct caller *c)
 
 /* change: PATCH (body given) or DELETE (body NULL) of stored route r. */
 static int change(struct api *a, struct api_req *req, const struct caller *c, struct store_route *r,
-                  const json_t *cfg, const json_t *body)
+                  json_t *cfg, const json_t *body)
 {
 	struct gerr err = {0};
 	struct write w = {0};
@@ -292,13 +311,7 @@ static int change(struct api *a, struct api_req *req, const struct caller *c, st
 	w.r.updated_at = now;
 	if (!body) {
 		w.r.status = WH_DELETED;
-		if (!(w.r.config = strdup(r->config))) {
-			rc = gerr_set(&err, GERR_NOMEM, 503, "unavailable", "out of memory");
-			goto out;
-		}
-		rc = targets(a, cfg, old, nold, true, now, &w, &err);
-		if (rc == 0)
-			rc = commit(a, &w, &err);
+		rc = write_route(a, &w, cfg, old, nold, true, now, &ans, &err);
 		goto out;
 	}
 	const json_t *id = json_object_get(body, "id");
@@ -308,29 +321,11 @@ static int change(struct api *a, struct api_req *req, const struct caller *c, st
 		goto out;
 	}
 	if ((rc = route_config_build(body, cfg, a->cfg.dev, a->cfg.dev, now, &ncfg, &err)) ||
-	    (rc = source_seq(a, c, ncfg, &w.r.source_seq, &err)) ||
-	    (rc = targets(a, ncfg, old, nold, false, now, &w, &err)) ||
-	    (rc = compile_check(ncfg, &w, &err)))
+	    (rc = source_seq(a, c, ncfg, &w.r.source_seq, &err)))
 		goto out;
-	snprintf(w.r.name, sizeof(w.r.name), "%s",
-	         json_string_value(json_object_get(ncfg, "name")));
-	if (!(w.r.config = dump(ncfg)) || !(ans = answer(&w.r, ncfg))) {
-		rc = gerr_set(&err, GERR_NOMEM, 503, "unavailable", "out of memory");
-		goto out;
-	}
-	rc = commit(a, &w, &err);
+	rc = write_route(a, &w, ncfg, old, nold, false, now, &ans, &err);
 out:
-	if (rc) {
-		if (!err.status)
-			gerr_set(&err, rc, 503, "unavailable", "cannot store the route");
-		api_error(req, &err);
-		json_decref(ans);
-	} else if (body) {
-		api_json(req, 200, ans);
-	} else {
-		req->status = 204;
-		buf_reset(&req->out);
-	}
+	finish(req, rc, &err, ans, body ? 200 : 204);
 	/* the removed targets in w.t share nothing with old: each was copied */
 	write_free(&w);
 	for (int i = 0; i < nold; i++)

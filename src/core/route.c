@@ -58,26 +58,6 @@ static int prefix_err(struct gerr *err, const char *where, int rc)
 	return rc;
 }
 
-/* only_keys: every key of obj is in allowed (NULL-terminated). */
-static int only_keys(const json_t *obj, const char *const *allowed, const char *where,
-                     struct gerr *err)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach ((json_t *)obj, key, v) {
-		bool ok = false;
-		for (int i = 0; allowed[i] && !ok; i++)
-			ok = strcmp(key, allowed[i]) == 0;
-		if (!ok) {
-			char ex[UTF8_EXCERPT_SIZE];
-			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
-			                "%s%s%s: unknown field", where, *where ? "." : "",
-			                utf8_excerpt(key, ex));
-		}
-	}
-	return 0;
-}
-
 bool route_id_valid(const char *s)
 {
 	size_t n = strlen(s);
@@ -287,7 +267,7 @@ static int check_action(const json_t *a, const json_t *events, bool allow_http, 
 	bool http = kind && strcmp(kind, "http") == 0;
 	if (!http && !(kind && strcmp(kind, "forward") == 0))
 		return bad(err, "%s: must be forward or http", "kind");
-	int rc = only_keys(a, http ? http_keys : fwd_keys, "", err);
+	int rc = webhook_only_keys(a, http ? http_keys : fwd_keys, "", err);
 	if (rc)
 		return rc;
 	const json_t *h = json_object_get(a, "headers");
@@ -405,24 +385,20 @@ int route_config_build(const json_t *body, const json_t *existing, bool allow_ht
 		return nomem(err);
 	const char *key;
 	json_t *v;
+	int rc = webhook_only_keys(body, body_keys, "", err);
+	if (rc) {
+		json_decref(cfg);
+		return rc;
+	}
 	json_object_foreach ((json_t *)body, key, v) {
 		if (strcmp(key, "id") == 0) /* the API checks it */
 			continue;
-		bool known = false;
-		for (int i = 0; body_keys[i] && !known; i++)
-			known = strcmp(key, body_keys[i]) == 0;
-		if (!known) {
-			char ex[UTF8_EXCERPT_SIZE];
-			json_decref(cfg);
-			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
-			                "%s: unknown field", utf8_excerpt(key, ex));
-		}
 		if (json_is_null(v))
 			json_object_del(cfg, key);
 		else
 			json_object_set_new(cfg, key, json_deep_copy(v));
 	}
-	int rc = validate(cfg, existing, allow_http, allow_private, now_ms, err);
+	rc = validate(cfg, existing, allow_http, allow_private, now_ms, err);
 	if (rc) {
 		json_decref(cfg);
 		return rc;

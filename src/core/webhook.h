@@ -97,6 +97,10 @@ bool webhook_key_signs(const struct webhook *w, int i, int64_t now_ms);
 bool webhook_is_permanent(const struct webhook *w, int http_status);
 /* webhook_event_name_valid: 1–128 chars of [A-Za-z0-9._:-]. */
 bool webhook_event_name_valid(const char *s);
+/* webhook_only_keys: every key of obj is in allowed (NULL-terminated); else
+ * 400 "<where>.<key>: unknown field" (where may be "": "<key>: ..."). */
+int webhook_only_keys(const json_t *obj, const char *const *allowed, const char *where,
+                      struct gerr *err);
 /* webhook_event_builtin: one of the Gupy and Acesso RH event names. */
 bool webhook_event_builtin(const char *s);
 
