@@ -2706,45 +2706,28 @@ static int pg_route_write(struct store *st, struct store_route *r, struct store_
 	for (int i = 0; i < ntargets; i++) {
 		struct store_webhook *w = &targets[i];
 		struct params t = {0};
-		p_i64(&t, w->status);
-		p_text(&t, w->config);
-		p_i64(&t, w->updated_at);
-		p_i64(&t, r->seq);
 		if (w->seq == 0) {
-			p_text(&t, w->id);
-			p_i64(&t, w->company_seq);
-			p_i64(&t, w->created_at);
-			res =
-			    q(s,
-			      "INSERT INTO webhooks(status, config, updated_at, route_seq, id,"
-			      " company_seq, created_at, fail_since) VALUES($1::int4, $2::text,"
-			      " $3::int8, $4::int8, $5::text, $6::int8, $7::int8, 0) RETURNING seq",
-			      &t, false, false);
-			if (!res)
+			if (pg_webhook_insert(st, w, NULL))
 				goto fail;
-			w->seq = col_i64(res, 0, 0);
 			inserted |= 1ULL << i;
-			PQclear(res);
-		} else {
+			p_i64(&t, r->seq);
 			p_i64(&t, w->seq);
-			if (exec_ok(
-			        q(s,
-			          "UPDATE webhooks SET status = $1::int4, config = $2::text,"
-			          " updated_at = $3::int8,"
-			          " fail_since = CASE WHEN $1::int4 = 0 THEN 0 ELSE fail_since END"
-			          " WHERE seq = $5::int8 AND route_seq = $4::int8",
-			          &t, false, false)))
+			if (exec_ok(q(
+			        s, "UPDATE webhooks SET route_seq = $1::int8 WHERE seq = $2::int8",
+			        &t, false, false)))
+				goto fail;
+		} else {
+			if (pg_webhook_update(st, w))
 				goto fail;
 			if (w->status == WH_DELETED) {
-				struct params f = {0};
-				p_i64(&f, w->updated_at);
-				p_i64(&f, w->seq);
+				p_i64(&t, w->updated_at);
+				p_i64(&t, w->seq);
 				if (exec_ok(q(s,
 				              "UPDATE deliveries SET status = 3,"
 				              " last_error = 'route action removed', updated_at = "
 				              "$1::int8"
 				              " WHERE webhook_seq = $2::int8 AND status IN (0, 1)",
-				              &f, false, false)))
+				              &t, false, false)))
 					goto fail;
 			}
 		}

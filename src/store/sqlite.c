@@ -1619,37 +1619,19 @@ static int sqlite_route_write(struct store *s, struct store_route *r, struct sto
 	for (int i = 0; i < ntargets; i++) {
 		struct store_webhook *w = &targets[i];
 		if (w->seq == 0) {
-			st =
-			    q_prepare(s, "INSERT INTO webhooks(id, company_seq, status, fail_since,"
-			                 " config, created_at, updated_at, route_seq)"
-			                 " VALUES(?,?,?,0,?,?,?,?)");
+			if (sqlite_webhook_insert(s, w, NULL))
+				goto fail;
+			inserted |= 1ULL << i;
+			st = q_prepare(s, "UPDATE webhooks SET route_seq = ? WHERE seq = ?");
 			if (st) {
-				bind_text(st, 1, w->id);
-				sqlite3_bind_int64(st, 2, w->company_seq);
-				sqlite3_bind_int(st, 3, w->status);
-				bind_text(st, 4, w->config);
-				sqlite3_bind_int64(st, 5, w->created_at);
-				sqlite3_bind_int64(st, 6, w->updated_at);
-				sqlite3_bind_int64(st, 7, r->seq);
+				sqlite3_bind_int64(st, 1, r->seq);
+				sqlite3_bind_int64(st, 2, w->seq);
 			}
 			if (route_step(st))
 				goto fail;
-			w->seq = sqlite3_last_insert_rowid(SQ(s)->db);
-			inserted |= 1ULL << i;
 			continue;
 		}
-		st = q_prepare(s, "UPDATE webhooks SET status = ?, config = ?, updated_at = ?,"
-		                  " fail_since = CASE WHEN ? = 0 THEN 0 ELSE fail_since END"
-		                  " WHERE seq = ? AND route_seq = ?");
-		if (st) {
-			sqlite3_bind_int(st, 1, w->status);
-			bind_text(st, 2, w->config);
-			sqlite3_bind_int64(st, 3, w->updated_at);
-			sqlite3_bind_int(st, 4, w->status);
-			sqlite3_bind_int64(st, 5, w->seq);
-			sqlite3_bind_int64(st, 6, r->seq);
-		}
-		if (route_step(st) ||
+		if (sqlite_webhook_update(s, w) ||
 		    (w->status == WH_DELETED && fail_target(s, w->seq, w->updated_at)))
 			goto fail;
 	}
