@@ -439,13 +439,53 @@ static void test_patch(void **state)
 	json_decref(cfg);
 }
 
+/* A PATCH that changes an action's Standard Webhooks secret keeps the old
+ * one signing for a while, as a webhook's PATCH does. */
+static void test_target_secret_rotation(void **state)
+{
+	(void)state;
+	static const char fmt[] =
+	    "{\"name\":\"r\",\"events\":[\"e\"],\"actions\":[{\"kind\":\"forward\","
+	    "\"url\":\"https://example.com/x\",\"authorization\":{\"kind\":\"standard\","
+	    "\"data\":{\"secret\":\"%s\"}}}]}";
+	char text[512];
+	json_t *cfg, *old = NULL, *now = NULL;
+	struct gerr err = {0};
+	snprintf(text, sizeof(text), fmt, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+	assert_int_equal(build(text, &cfg, &err), 0);
+	assert_int_equal(route_target_config(cfg, 0, "r-1", NULL, true, true, 1000, &old, &err), 0);
+	json_decref(cfg);
+	snprintf(text, sizeof(text), fmt, "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD");
+	assert_int_equal(build(text, &cfg, &err), 0);
+	assert_int_equal(route_target_config(cfg, 0, "r-1", old, true, true, 2000, &now, &err), 0);
+	json_t *prev = json_object_get(now, "previousSecrets");
+	assert_int_equal(json_array_size(prev), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(prev, 0), "secret")),
+	                    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+	json_decref(now);
+	json_decref(cfg);
+	/* without an authorization the old one is not kept */
+	assert_int_equal(build("{\"name\":\"r\",\"events\":[\"e\"]," FWD "}", &cfg, &err), 0);
+	assert_int_equal(route_target_config(cfg, 0, "r-1", old, true, true, 2000, &now, &err), 0);
+	assert_null(json_object_get(now, "authorization"));
+	assert_null(json_object_get(now, "previousSecrets"));
+	json_decref(now);
+	json_decref(cfg);
+	json_decref(old);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_every_operator),     cmocka_unit_test(test_events_and_source),
-	    cmocka_unit_test(test_refusals),           cmocka_unit_test(test_forward_byte_for_byte),
-	    cmocka_unit_test(test_http_render),        cmocka_unit_test(test_missing_path),
-	    cmocka_unit_test(test_targets_and_answer), cmocka_unit_test(test_patch),
+	    cmocka_unit_test(test_every_operator),
+	    cmocka_unit_test(test_events_and_source),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_forward_byte_for_byte),
+	    cmocka_unit_test(test_http_render),
+	    cmocka_unit_test(test_missing_path),
+	    cmocka_unit_test(test_targets_and_answer),
+	    cmocka_unit_test(test_patch),
+	    cmocka_unit_test(test_target_secret_rotation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
