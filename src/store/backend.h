@@ -68,7 +68,11 @@
 	X(int, source_list, (struct store *s, int64_t company_seq, int64_t before_seq, int limit, struct store_source *out, int *n), (s, company_seq, before_seq, limit, out, n)) \
 	X(int, source_each, (struct store *s, void (*fn)(void *ctx, struct store_source *src), void *ctx), (s, fn, ctx)) \
 	X(int, rejection_add, (struct store *s, int64_t source_seq, int64_t at, const char *address, const char *reason), (s, source_seq, at, address, reason)) \
-	X(int, rejection_list, (struct store *s, int64_t source_seq, int limit, struct store_rejection *out, int *n), (s, source_seq, limit, out, n))
+	X(int, rejection_list, (struct store *s, int64_t source_seq, int limit, struct store_rejection *out, int *n), (s, source_seq, limit, out, n)) \
+	X(int, route_write, (struct store *s, struct store_route *r, struct store_webhook *targets, int ntargets, struct gerr *err), (s, r, targets, ntargets, err)) \
+	X(int, route_get, (struct store *s, int64_t company_seq, const char *id, struct store_route *out), (s, company_seq, id, out)) \
+	X(int, route_list, (struct store *s, int64_t company_seq, int64_t before_seq, int limit, struct store_route *out, int *n), (s, company_seq, before_seq, limit, out, n)) \
+	X(int, route_each, (struct store *s, void (*fn)(void *ctx, struct store_route *r), void *ctx), (s, fn, ctx))
 /* clang-format on */
 
 struct store_ops {

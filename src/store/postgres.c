@@ -152,6 +152,14 @@ static const char *const migrations[] = {
     "CREATE TABLE rejections(seq BIGSERIAL PRIMARY KEY, source_seq BIGINT NOT NULL,"
     " at BIGINT NOT NULL, address TEXT NOT NULL, reason TEXT NOT NULL);"
     "CREATE INDEX rejections_source ON rejections(source_seq, seq);",
+    /* 3: routes, and their actions' targets as webhook rows (route_seq) */
+    "CREATE TABLE routes(seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " company_seq BIGINT NOT NULL, source_seq BIGINT, name TEXT NOT NULL,"
+    " config TEXT NOT NULL, status INTEGER NOT NULL, created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL);"
+    "CREATE INDEX routes_company ON routes(company_seq, seq);"
+    "ALTER TABLE webhooks ADD COLUMN route_seq BIGINT;"
+    "CREATE INDEX webhooks_route ON webhooks(route_seq, seq) WHERE route_seq IS NOT NULL;",
 };
 
 #define TASK_COLS "seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts, okey"
@@ -2246,7 +2254,8 @@ static int pg_webhook_get(struct store *st, int64_t company_seq, const char *id,
 	p_i64(&p, company_seq);
 	return one_webhook(q(PG(st),
 	                     "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = $1::text"
-	                     " AND ($2::int8 = 0 OR company_seq = $2::int8) AND status != 2",
+	                     " AND ($2::int8 = 0 OR company_seq = $2::int8) AND status != 2"
+	                     " AND route_seq IS NULL",
 	                     &p, false, true),
 	                   out);
 }
@@ -2261,7 +2270,8 @@ static int pg_webhook_list(struct store *st, int64_t company_seq, int64_t before
 	*n = 0;
 	PGresult *r = q(PG(st),
 	                "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = $1::int8"
-	                " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int4",
+	                " AND seq < $2::int8 AND status != 2 AND route_seq IS NULL"
+	                " ORDER BY seq DESC LIMIT $3::int4",
 	                &p, false, true);
 	if (!r)
 		return GERR_IO;
@@ -2629,6 +2639,189 @@ static int pg_opevent_list(struct store *st, int64_t company_seq, int64_t before
 	PQclear(r);
 	*n = k;
 	return 0;
+}
+
+/* ---- routes ---------------------------------------------------------------------------------- */
+
+#define ROUTE_COLS                                                                                 \
+	"r.seq, r.id, r.company_seq, coalesce(r.source_seq, 0), r.status, r.created_at,"           \
+	" r.updated_at, r.config, r.name,"                                                         \
+	" (SELECT coalesce(string_agg(w.seq::text, ',' ORDER BY w.seq), '') FROM webhooks w"       \
+	" WHERE w.route_seq = r.seq AND w.status != 2)"
+
+/* read_route: a row of ROUTE_COLS (the targets come as "seq,seq,..."). */
+static int read_route(const PGresult *res, int row, struct store_route *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->seq = col_i64(res, row, 0);
+	col_copy(res, row, 1, r->id, sizeof(r->id));
+	r->company_seq = col_i64(res, row, 2);
+	r->source_seq = col_i64(res, row, 3);
+	r->status = (int)col_i64(res, row, 4);
+	r->created_at = col_i64(res, row, 5);
+	r->updated_at = col_i64(res, row, 6);
+	r->config = col_dup(res, row, 7, NULL);
+	col_copy(res, row, 8, r->name, sizeof(r->name));
+	const char *t = PQgetvalue(res, row, 9);
+	while (t && *t && r->ntargets < STORE_ROUTE_TARGETS) {
+		char *end;
+		r->target_seqs[r->ntargets++] = strtoll(t, &end, 10);
+		t = *end == ',' ? end + 1 : NULL;
+	}
+	return r->config ? 0 : GERR_NOMEM;
+}
+
+static int pg_route_write(struct store *st, struct store_route *r, struct store_webhook *targets,
+                          int ntargets, struct gerr *err)
+{
+	struct pg_store *s = PG(st);
+	bool insert = r->seq == 0;
+	uint64_t inserted = 0; /* targets given seqs by this call */
+	if (ntargets > 64)
+		return gerr_set(err, GERR_INVALID, 400, "invalid_field", "too many targets");
+	if (tx_begin(s))
+		return db_error(s, err, "route_write");
+	struct params p = {0};
+	char src[24];
+	snprintf(src, sizeof(src), "%lld", (long long)r->source_seq);
+	p_text(&p, r->source_seq ? src : NULL);
+	p_text(&p, r->name);
+	p_text(&p, r->config);
+	p_i64(&p, r->status);
+	p_i64(&p, r->updated_at);
+	PGresult *res;
+	if (insert) {
+		p_text(&p, r->id);
+		p_i64(&p, r->company_seq);
+		p_i64(&p, r->created_at);
+		res = q(s,
+		        "INSERT INTO routes(source_seq, name, config, status, updated_at, id,"
+		        " company_seq, created_at) VALUES($1::int8, $2::text, $3::text, $4::int4,"
+		        " $5::int8, $6::text, $7::int8, $8::int8) RETURNING seq",
+		        &p, false, false);
+		if (!res)
+			goto fail;
+		r->seq = col_i64(res, 0, 0);
+		PQclear(res);
+	} else {
+		p_i64(&p, r->seq);
+		if (exec_ok(q(s,
+		              "UPDATE routes SET source_seq = $1::int8, name = $2::text,"
+		              " config = $3::text, status = $4::int4, updated_at = $5::int8"
+		              " WHERE seq = $6::int8",
+		              &p, false, false)))
+			goto fail;
+	}
+	for (int i = 0; i < ntargets; i++) {
+		struct store_webhook *w = &targets[i];
+		struct params t = {0};
+		if (w->seq == 0) {
+			if (pg_webhook_insert(st, w, NULL))
+				goto fail;
+			inserted |= 1ULL << i;
+			p_i64(&t, r->seq);
+			p_i64(&t, w->seq);
+			if (exec_ok(q(
+			        s, "UPDATE webhooks SET route_seq = $1::int8 WHERE seq = $2::int8",
+			        &t, false, false)))
+				goto fail;
+		} else {
+			if (pg_webhook_update(st, w))
+				goto fail;
+			if (w->status == WH_DELETED) {
+				p_i64(&t, w->updated_at);
+				p_i64(&t, w->seq);
+				if (exec_ok(q(s,
+				              "UPDATE deliveries SET status = 3,"
+				              " last_error = 'route action removed', updated_at = "
+				              "$1::int8"
+				              " WHERE webhook_seq = $2::int8 AND status IN (0, 1)",
+				              &t, false, false)))
+					goto fail;
+			}
+		}
+		/* other nodes load the target into their registries */
+		char note[40];
+		snprintf(note, sizeof(note), "webhook %lld", (long long)w->seq);
+		if (pg_notify(st, note))
+			goto fail;
+	}
+	if (fault_hit("route_write") || tx_commit(s))
+		goto fail;
+	return 0;
+fail:;
+	int rc = db_error(s, err, "route_write");
+	if (s->in_tx)
+		tx_rollback(s);
+	if (insert)
+		r->seq = 0;
+	for (int i = 0; i < ntargets && i < 64; i++)
+		if (inserted & (1ULL << i)) /* rolled back: not stored after all */
+			targets[i].seq = 0;
+	return rc;
+}
+
+static int pg_route_get(struct store *st, int64_t company_seq, const char *id,
+                        struct store_route *out)
+{
+	struct params p = {0};
+	p_text(&p, id);
+	p_i64(&p, company_seq);
+	PGresult *r = q(PG(st),
+	                "SELECT " ROUTE_COLS " FROM routes r WHERE r.id = $1::text"
+	                " AND r.company_seq = $2::int8 AND r.status != 2",
+	                &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int rc = PQntuples(r) > 0 ? read_route(r, 0, out) : GERR_NOTFOUND;
+	PQclear(r);
+	return rc;
+}
+
+static int pg_route_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
+                         struct store_route *out, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_i64(&p, before_seq ? before_seq : INT64_MAX);
+	p_i64(&p, limit);
+	*n = 0;
+	PGresult *r = q(PG(st),
+	                "SELECT " ROUTE_COLS " FROM routes r WHERE r.company_seq = $1::int8"
+	                " AND r.seq < $2::int8 AND r.status != 2 ORDER BY r.seq DESC"
+	                " LIMIT $3::int4",
+	                &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0, rc = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit && !rc; row++)
+		if (!(rc = read_route(r, row, &out[k])))
+			k++;
+	PQclear(r);
+	if (rc)
+		while (k > 0)
+			store_route_free(&out[--k]);
+	*n = k;
+	return rc;
+}
+
+static int pg_route_each(struct store *st, void (*fn)(void *ctx, struct store_route *r), void *ctx)
+{
+	PGresult *res =
+	    q(PG(st), "SELECT " ROUTE_COLS " FROM routes r WHERE r.status != 2 ORDER BY r.seq",
+	      NULL, false, true);
+	if (!res)
+		return GERR_IO;
+	int rc = 0;
+	for (int row = 0; row < PQntuples(res) && !rc; row++) {
+		struct store_route r;
+		if ((rc = read_route(res, row, &r)))
+			break;
+		fn(ctx, &r);
+		store_route_free(&r);
+	}
+	PQclear(res);
+	return rc;
 }
 
 /* The table: pg_<op> for every operation of STORE_OPS (backend.h). */

@@ -86,6 +86,14 @@ static const char *const migrations[] = {
     "CREATE TABLE rejections(seq INTEGER PRIMARY KEY, source_seq INTEGER NOT NULL,"
     " at INTEGER NOT NULL, address TEXT NOT NULL, reason TEXT NOT NULL);"
     "CREATE INDEX rejections_source ON rejections(source_seq, seq);",
+    /* 5: routes, and their actions' targets as webhook rows (route_seq) */
+    "CREATE TABLE routes(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " company_seq INTEGER NOT NULL, source_seq INTEGER, name TEXT NOT NULL,"
+    " config TEXT NOT NULL, status INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE INDEX routes_company ON routes(company_seq, seq);"
+    "ALTER TABLE webhooks ADD COLUMN route_seq INTEGER;"
+    "CREATE INDEX webhooks_route ON webhooks(route_seq, seq) WHERE route_seq IS NOT NULL;",
 };
 
 enum { IDS_MERGE_AT = 32768, IDS_MERGE_CHUNK = 4096 };
@@ -1026,7 +1034,8 @@ static int sqlite_webhook_get(struct store *s, int64_t company_seq, const char *
                               struct store_webhook *out)
 {
 	sqlite3_stmt *st = q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = ?"
-	                                " AND (? = 0 OR company_seq = ?) AND status != 2");
+	                                " AND (? = 0 OR company_seq = ?) AND status != 2"
+	                                " AND route_seq IS NULL");
 	if (!st)
 		return GERR_IO;
 	bind_text(st, 1, id);
@@ -1044,7 +1053,8 @@ static int sqlite_webhook_list(struct store *s, int64_t company_seq, int64_t bef
 {
 	sqlite3_stmt *st =
 	    q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = ?"
-	                 " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
+	                 " AND seq < ? AND status != 2 AND route_seq IS NULL"
+	                 " ORDER BY seq DESC LIMIT ?");
 	*n = 0;
 	if (!st)
 		return GERR_IO;
@@ -1727,6 +1737,207 @@ static int sqlite_rejection_list(struct store *s, int64_t source_seq, int limit,
 	int err = rows_end(s, rc, "rejection_list");
 	*n = err ? 0 : k;
 	return err;
+}
+
+/* ---- routes ---------------------------------------------------------------------------------- */
+
+#define ROUTE_COLS "seq, id, company_seq, source_seq, status, created_at, updated_at, config, name"
+
+/* read_route: a row of ROUTE_COLS, then its live targets in seq order. */
+static int read_route(struct store *s, sqlite3_stmt *st, struct store_route *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->seq = sqlite3_column_int64(st, 0);
+	col_copy(st, 1, r->id, sizeof(r->id));
+	r->company_seq = sqlite3_column_int64(st, 2);
+	r->source_seq = sqlite3_column_int64(st, 3);
+	r->status = sqlite3_column_int(st, 4);
+	r->created_at = sqlite3_column_int64(st, 5);
+	r->updated_at = sqlite3_column_int64(st, 6);
+	r->config = col_dup(st, 7, NULL);
+	col_copy(st, 8, r->name, sizeof(r->name));
+	sqlite3_stmt *t = q_prepare(s, "SELECT seq FROM webhooks WHERE route_seq = ?"
+	                               " AND status != 2 ORDER BY seq LIMIT ?");
+	if (!t) {
+		store_route_free(r);
+		return GERR_IO;
+	}
+	sqlite3_bind_int64(t, 1, r->seq);
+	sqlite3_bind_int(t, 2, STORE_ROUTE_TARGETS);
+	int rc;
+	while ((rc = sqlite3_step(t)) == SQLITE_ROW && r->ntargets < STORE_ROUTE_TARGETS)
+		r->target_seqs[r->ntargets++] = sqlite3_column_int64(t, 0);
+	sqlite3_finalize(t);
+	rc = rows_end(s, rc, "route_targets");
+	if (!rc && !r->config)
+		rc = GERR_NOMEM;
+	if (rc)
+		store_route_free(r);
+	return rc;
+}
+
+/* route_step: run an INSERT/UPDATE prepared with q_prepare; 0 or -1. */
+static int route_step(sqlite3_stmt *st)
+{
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void bind_source(sqlite3_stmt *st, int i, int64_t source_seq)
+{
+	if (source_seq)
+		sqlite3_bind_int64(st, i, source_seq);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* fail_target: a removed target's open deliveries fail. */
+static int fail_target(struct store *s, int64_t webhook_seq, int64_t now)
+{
+	sqlite3_stmt *st = q_prepare(s, "UPDATE deliveries SET status = 3,"
+	                                " last_error = 'route action removed', updated_at = ?"
+	                                " WHERE webhook_seq = ? AND status IN (0, 1)");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, webhook_seq);
+	return route_step(st);
+}
+
+static int sqlite_route_write(struct store *s, struct store_route *r, struct store_webhook *targets,
+                              int ntargets, struct gerr *err)
+{
+	bool insert = r->seq == 0;
+	uint64_t inserted = 0; /* targets given seqs by this call */
+	sqlite3_stmt *st;
+	if (ntargets > 64)
+		return gerr_set(err, GERR_INVALID, 400, "invalid_field", "too many targets");
+	if (exec_sql(SQ(s)->db, "BEGIN IMMEDIATE"))
+		return db_error(s, err, "route_write");
+	if (insert) {
+		st = q_prepare(s, "INSERT INTO routes(id, company_seq, source_seq, name, config,"
+		                  " status, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?)");
+		if (st) {
+			bind_text(st, 1, r->id);
+			sqlite3_bind_int64(st, 2, r->company_seq);
+			bind_source(st, 3, r->source_seq);
+			bind_text(st, 4, r->name);
+			bind_text(st, 5, r->config);
+			sqlite3_bind_int(st, 6, r->status);
+			sqlite3_bind_int64(st, 7, r->created_at);
+			sqlite3_bind_int64(st, 8, r->updated_at);
+		}
+	} else {
+		st = q_prepare(s, "UPDATE routes SET source_seq = ?, name = ?, config = ?,"
+		                  " status = ?, updated_at = ? WHERE seq = ?");
+		if (st) {
+			bind_source(st, 1, r->source_seq);
+			bind_text(st, 2, r->name);
+			bind_text(st, 3, r->config);
+			sqlite3_bind_int(st, 4, r->status);
+			sqlite3_bind_int64(st, 5, r->updated_at);
+			sqlite3_bind_int64(st, 6, r->seq);
+		}
+	}
+	if (route_step(st))
+		goto fail;
+	if (insert)
+		r->seq = sqlite3_last_insert_rowid(SQ(s)->db);
+	for (int i = 0; i < ntargets; i++) {
+		struct store_webhook *w = &targets[i];
+		if (w->seq == 0) {
+			if (sqlite_webhook_insert(s, w, NULL))
+				goto fail;
+			inserted |= 1ULL << i;
+			st = q_prepare(s, "UPDATE webhooks SET route_seq = ? WHERE seq = ?");
+			if (st) {
+				sqlite3_bind_int64(st, 1, r->seq);
+				sqlite3_bind_int64(st, 2, w->seq);
+			}
+			if (route_step(st))
+				goto fail;
+			continue;
+		}
+		if (sqlite_webhook_update(s, w) ||
+		    (w->status == WH_DELETED && fail_target(s, w->seq, w->updated_at)))
+			goto fail;
+	}
+	if (fault_hit("route_write") || exec_sql(SQ(s)->db, "COMMIT"))
+		goto fail;
+	return 0;
+fail:;
+	int rc = db_error(s, err, "route_write");
+	exec_sql(SQ(s)->db, "ROLLBACK");
+	if (insert)
+		r->seq = 0;
+	for (int i = 0; i < ntargets && i < 64; i++)
+		if (inserted & (1ULL << i)) /* rolled back: not stored after all */
+			targets[i].seq = 0;
+	return rc;
+}
+
+static int sqlite_route_get(struct store *s, int64_t company_seq, const char *id,
+                            struct store_route *out)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT " ROUTE_COLS " FROM routes WHERE id = ?"
+	                                " AND company_seq = ? AND status != 2");
+	if (!st)
+		return GERR_IO;
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, company_seq);
+	int rc = sqlite3_step(st);
+	int out_rc = rc == SQLITE_ROW    ? read_route(s, st, out)
+	             : rc == SQLITE_DONE ? GERR_NOTFOUND
+	                                 : rows_end(s, rc, "route_get");
+	sqlite3_finalize(st);
+	return out_rc;
+}
+
+static int sqlite_route_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                             struct store_route *out, int *n)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT " ROUTE_COLS " FROM routes WHERE company_seq = ?"
+	                                " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
+	*n = 0;
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, company_seq);
+	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
+	sqlite3_bind_int(st, 3, limit);
+	int k = 0, rc = SQLITE_DONE, err = 0;
+	while (!err && k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (!(err = read_route(s, st, &out[k])))
+			k++;
+	sqlite3_finalize(st);
+	if (!err)
+		err = rows_end(s, rc, "route_list");
+	if (err)
+		while (k > 0)
+			store_route_free(&out[--k]);
+	*n = k;
+	return err;
+}
+
+static int sqlite_route_each(struct store *s, void (*fn)(void *ctx, struct store_route *r),
+                             void *ctx)
+{
+	sqlite3_stmt *st =
+	    q_prepare(s, "SELECT " ROUTE_COLS " FROM routes WHERE status != 2 ORDER BY seq");
+	if (!st)
+		return GERR_IO;
+	int rc, err = 0;
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_route r;
+		if ((err = read_route(s, st, &r)))
+			break;
+		fn(ctx, &r);
+		store_route_free(&r);
+	}
+	sqlite3_finalize(st);
+	return err ? err : rows_end(s, rc, "route_each");
 }
 
 /* The table: sqlite_<op> for every operation of STORE_OPS (backend.h). */

@@ -79,6 +79,14 @@ void store_webhook_free(struct store_webhook *w)
 	}
 }
 
+void store_route_free(struct store_route *r)
+{
+	if (r) {
+		free(r->config);
+		r->config = NULL;
+	}
+}
+
 void store_attempt_free(struct store_attempt *a)
 {
 	if (a) {

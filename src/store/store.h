@@ -433,5 +433,41 @@ int store_rejection_add(struct store *s, int64_t source_seq, int64_t at, const c
 /* store_rejection_list: the newest limit rejections of a source, newest first. */
 int store_rejection_list(struct store *s, int64_t source_seq, int limit,
                          struct store_rejection *out, int *n);
+/* ---- routes ----------------------------------------------------------------
+ * A route (core/route.h) and its targets: one webhook row per action, with
+ * webhooks.route_seq naming the route (NULL for an ordinary webhook). The
+ * webhook calls above that answer the API (store_webhook_get, _list) never
+ * return a target; those the engine loads from (_by_seq, _each) do. */
+#define STORE_ROUTE_TARGETS 16
+struct store_route {
+	int64_t seq;
+	char id[40];
+	int64_t company_seq;
+	int64_t source_seq; /* 0 = every source */
+	int status;         /* WH_ACTIVE or WH_DELETED */
+	int64_t created_at;
+	int64_t updated_at;
+	char *config; /* JSON object text (with secrets), owned */
+	char name[257];
+	int ntargets; /* live targets, in seq order (the order of the actions) */
+	int64_t target_seqs[STORE_ROUTE_TARGETS];
+};
+void store_route_free(struct store_route *r);
+/* store_route_write: in one transaction, the route (r->seq == 0: inserted,
+ * r->seq set; else its name, source, config, status and updated_at
+ * replaced) and its targets: a target with seq 0 is inserted for this route
+ * (its seq set), any other updated (status, config, updated_at); a target
+ * (or a route) written with status WH_DELETED has its open deliveries failed
+ * with "route action removed". Nothing is written when it fails. */
+int store_route_write(struct store *s, struct store_route *r, struct store_webhook *targets,
+                      int ntargets, struct gerr *err);
+/* store_route_get: a live route by public id within a company. */
+int store_route_get(struct store *s, int64_t company_seq, const char *id, struct store_route *out);
+/* store_route_list: a company's live routes, newest first, seq < before_seq
+ * (0 = from the newest). */
+int store_route_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                     struct store_route *out, int *n);
+/* store_route_each calls fn for every live route, in seq order. */
+int store_route_each(struct store *s, void (*fn)(void *ctx, struct store_route *r), void *ctx);
 
 #endif
