@@ -464,6 +464,7 @@ bool sched_task_add(struct sched *s, const struct store_task *st, struct payload
 		abort();
 	t->seq = st->seq;
 	t->event_seq = st->event_seq;
+	t->request_seq = st->request_seq;
 	t->next_at = st->next_at;
 	t->first_attempt_at = st->first_attempt_at;
 	t->attempts = st->attempts;

@@ -52,6 +52,7 @@ struct cstate {
 struct task {
 	int64_t seq;
 	int64_t event_seq;
+	int64_t request_seq; /* what it sends: its stored request, or 0: the event's envelope */
 	int64_t next_at;
 	int64_t first_attempt_at;
 	int attempts;
@@ -59,7 +60,7 @@ struct task {
 	int state;    /* enum task_state */
 	struct wstate *ws;
 	struct lane *lane;          /* FIFO webhooks only */
-	struct payload *payload;    /* the body; NULL until needed (owned reference) */
+	struct payload *payload;    /* the body bytes; NULL until needed (owned reference) */
 	struct task *qnext, *qprev; /* ready queue */
 	struct task *lnext, *lprev; /* lane queue */
 	struct task *anext, *aprev; /* all tasks of the webhook */

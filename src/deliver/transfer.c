@@ -97,26 +97,12 @@ static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose, struct 
 	return socket(addr->family, addr->socktype, addr->protocol);
 }
 
-static struct curl_slist *build_headers(const struct webhook *w, const struct payload *p,
-                                        int64_t now_ms)
+/* add_auth: the target's auth, for this attempt: a fixed header, or a
+ * signature over these very body bytes (p). */
+static struct curl_slist *add_auth(struct curl_slist *h, const struct webhook *w,
+                                   const struct payload *p, int64_t now_ms)
 {
-	struct curl_slist *h = NULL;
 	char line[512];
-	if (w->client_headers) {
-		bool has_ct = false;
-		for (int i = 0; i < w->nheaders; i++) {
-			h = curl_slist_append(h, w->headers[i]);
-			has_ct |= strncasecmp(w->headers[i], "content-type:", 13) == 0;
-		}
-		/* Gupy: clientHeaders replace the default; libcurl must not add its own. */
-		if (!has_ct)
-			h = curl_slist_append(h, "Content-Type:");
-	} else {
-		h = curl_slist_append(h, "Content-Type: application/json;charset=utf-8");
-	}
-	h = curl_slist_append(h, "User-Agent: gancho/" GANCHO_VERSION);
-	h = curl_slist_append(h, "Accept:");
-	h = curl_slist_append(h, "Expect:");
 	switch (w->auth_kind) {
 	case AUTH_BASIC:
 	case AUTH_APIKEY: h = curl_slist_append(h, w->auth_header); break;
@@ -150,6 +136,37 @@ static struct curl_slist *build_headers(const struct webhook *w, const struct pa
 	return h;
 }
 
+/* add_defaults: what libcurl would add on its own, or must not. */
+static struct curl_slist *add_defaults(struct curl_slist *h, bool has_type, bool has_accept)
+{
+	/* libcurl must not add a form Content-Type of its own. */
+	if (!has_type)
+		h = curl_slist_append(h, "Content-Type:");
+	h = curl_slist_append(h, "User-Agent: gancho/" GANCHO_VERSION);
+	if (!has_accept)
+		h = curl_slist_append(h, "Accept:");
+	return curl_slist_append(h, "Expect:");
+}
+
+static struct curl_slist *build_headers(const struct webhook *w, const struct payload *p,
+                                        int64_t now_ms)
+{
+	struct curl_slist *h = NULL;
+	bool has_ct = false;
+	if (w->client_headers) {
+		for (int i = 0; i < w->nheaders; i++) {
+			h = curl_slist_append(h, w->headers[i]);
+			has_ct |= strncasecmp(w->headers[i], "content-type:", 13) == 0;
+		}
+		/* Gupy: clientHeaders replace the default. */
+	} else {
+		h = curl_slist_append(h, "Content-Type: application/json;charset=utf-8");
+		has_ct = true;
+	}
+	h = add_defaults(h, has_ct, false);
+	return add_auth(h, w, p, now_ms);
+}
+
 static struct xfer *xfer_get(struct dispatcher *d)
 {
 	struct xfer *x = d->free_xfers;
@@ -168,12 +185,76 @@ static struct xfer *xfer_get(struct dispatcher *d)
 	return x;
 }
 
+/* set_envelope: a webhook's request: POST the envelope to its URL. */
+static void set_envelope(struct xfer *x, const struct webhook *w, const struct payload *p,
+                         int64_t now)
+{
+	CURL *c = x->easy;
+	x->hdrs = build_headers(w, p, now);
+	curl_easy_setopt(c, CURLOPT_URL, w->url);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, p->body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->len);
+}
+
+/* set_stored_request: the stored request rb as it is (its body is p), with
+ * the target's auth; rb is freed (libcurl keeps copies of its strings). */
+static void set_stored_request(struct xfer *x, struct request_body *rb, const struct webhook *w,
+                               const struct payload *p, int64_t now)
+{
+	CURL *c = x->easy;
+	x->hdrs = add_auth(add_defaults(rb->hdrs, rb->has_type, rb->has_accept), w, p, now);
+	rb->hdrs = NULL; /* the transfer's now */
+	curl_easy_setopt(c, CURLOPT_URL, rb->url);
+	if (strcmp(rb->method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L); /* never with a body (bodies.c) */
+	} else if (strcmp(rb->method, "GET") == 0 && p->len == 0) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, p->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->len);
+		if (strcmp(rb->method, "POST") != 0)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rb->method);
+	}
+	body_request_free(rb);
+}
+
+/* refuse: t cannot be sent and never will be: it fails now, with an attempt
+ * that says why. */
+static void refuse(struct dispatcher *d, struct task *t, const char *why, int64_t now)
+{
+	log_warn("delivery_refused", "webhook=%s delivery=%lld reason=\"%s\"", t->ws->w->id,
+	         (long long)t->seq, why);
+	if (!t->first_attempt_at)
+		t->first_attempt_at = now;
+	t->attempts++;
+	struct outcome_item *o = dispatcher_out_new(d, t, DLV_FAILED);
+	o->o.at = now;
+	snprintf(o->error, sizeof(o->error), "%s", why);
+	sched_task_free(&d->s, t, now);
+}
+
 void transfer_start(void *ctx, struct task *t, int64_t now)
 {
 	struct dispatcher *d = ctx;
 	struct wstate *ws = t->ws;
 	struct webhook *w = ws->w;
 	int64_t guard = crashguard_enter(t->seq);
+	struct request_body rb = {0};
+	if (t->request_seq) {
+		/* Its own request, read at each attempt: the same bytes each time. */
+		char why[256];
+		payload_unref(t->payload);
+		t->payload = NULL;
+		if (body_request_load(d, t->request_seq, &rb, why, sizeof(why))) {
+			refuse(d, t, why, now);
+			crashguard_leave(guard);
+			return;
+		}
+		t->payload = rb.payload;
+		rb.payload = NULL;
+	}
 	if (!t->payload)
 		t->payload = body_load(d, t->event_seq);
 	if (!t->payload) {
@@ -187,12 +268,11 @@ void transfer_start(void *ctx, struct task *t, int64_t now)
 	}
 	struct xfer *x = xfer_get(d);
 	x->task = t;
-	x->hdrs = build_headers(w, t->payload, now);
 	CURL *c = x->easy;
-	curl_easy_setopt(c, CURLOPT_URL, w->url);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, t->payload->body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->payload->len);
+	if (t->request_seq)
+		set_stored_request(x, &rb, w, t->payload, now);
+	else
+		set_envelope(x, w, t->payload, now);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
