@@ -206,23 +206,30 @@ static void mark_dirty(struct sched *s, struct wstate *ws)
 	}
 }
 
+/* table_reserve: make index seq fit a table of pointers indexed by seq
+ * (webhooks', companies'), doubling from 64; new slots are NULL. */
+static void table_reserve(void ***tab, int64_t *n, int64_t seq)
+{
+	if (seq < *n)
+		return;
+	int64_t cap = *n ? *n : 64;
+	while (cap <= seq)
+		cap *= 2;
+	void **p = realloc(*tab, (size_t)cap * sizeof(*p));
+	if (!p)
+		abort();
+	memset(p + *n, 0, (size_t)(cap - *n) * sizeof(*p));
+	*tab = p;
+	*n = cap;
+}
+
 /* cs_get: the company's share state, made on first use (kept until exit:
  * a few bytes per company). */
 static struct cstate *cs_get(struct sched *s, int64_t seq)
 {
 	if (seq < 0)
 		seq = 0;
-	if (seq >= s->ncs) {
-		int64_t n = s->ncs ? s->ncs : 64;
-		while (n <= seq)
-			n *= 2;
-		struct cstate **p = realloc(s->cs, (size_t)n * sizeof(*p));
-		if (!p)
-			abort();
-		memset(p + s->ncs, 0, (size_t)(n - s->ncs) * sizeof(*p));
-		s->cs = p;
-		s->ncs = n;
-	}
+	table_reserve((void ***)&s->cs, &s->ncs, seq);
 	if (!s->cs[seq] && !(s->cs[seq] = calloc(1, sizeof(**s->cs))))
 		abort();
 	return s->cs[seq];
@@ -273,17 +280,7 @@ static struct wstate *ws_get(struct sched *s, int64_t seq)
 	struct webhook *w = registry_webhook_get(s->env.reg, seq);
 	if (!w)
 		return NULL;
-	if (seq >= s->nws) {
-		int64_t n = s->nws ? s->nws : 64;
-		while (n <= seq)
-			n *= 2;
-		struct wstate **p = realloc(s->ws, (size_t)n * sizeof(*p));
-		if (!p)
-			abort();
-		memset(p + s->nws, 0, (size_t)(n - s->nws) * sizeof(*p));
-		s->ws = p;
-		s->nws = n;
-	}
+	table_reserve((void ***)&s->ws, &s->nws, seq);
 	struct wstate *ws = calloc(1, sizeof(*ws));
 	if (!ws)
 		abort();

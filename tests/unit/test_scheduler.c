@@ -208,6 +208,20 @@ static void end(struct fx *f, int64_t seq, bool ok, int64_t retry_at, int64_t no
 	assert_true(sched_check(&f->s));
 }
 
+/* started: n requests went out so far, the last of them seq's. */
+static void started(const struct fx *f, int n, int64_t seq)
+{
+	assert_int_equal(f->nstarted, n);
+	assert_int_equal(f->started[n - 1], seq);
+}
+
+/* done: seq was delivered; the next turn runs. */
+static void done(struct fx *f, int64_t seq, int64_t now)
+{
+	end(f, seq, true, 0, now);
+	turn(f, now);
+}
+
 static int inflight_of(struct fx *f, int64_t webhook_seq)
 {
 	return f->s.ws[webhook_seq]->inflight;
@@ -225,8 +239,7 @@ static void test_fifo_one_at_a_time_in_seq_order(void **state)
 	add(f, 14, 1, now, NULL, now);
 	add(f, 13, 1, now, NULL, now);
 	turn(f, now);
-	assert_int_equal(f->nstarted, 1);
-	assert_int_equal(f->started[0], 12);
+	started(f, 1, 12);
 
 	/* the head fails: nothing behind it goes, not even when its retry is far */
 	end(f, 12, false, now + 60000, now);
@@ -234,17 +247,12 @@ static void test_fifo_one_at_a_time_in_seq_order(void **state)
 	assert_int_equal(f->nstarted, 1);
 	/* at its time the same head goes again */
 	turn(f, now + 60000);
-	assert_int_equal(f->nstarted, 2);
-	assert_int_equal(f->started[1], 12);
-	end(f, 12, true, 0, now + 60000);
-	turn(f, now + 60000);
-	assert_int_equal(f->nstarted, 3);
-	assert_int_equal(f->started[2], 13);
-	end(f, 13, true, 0, now + 60000);
-	turn(f, now + 60000);
+	started(f, 2, 12);
+	done(f, 12, now + 60000);
+	started(f, 3, 13);
+	done(f, 13, now + 60000);
 	assert_int_equal(f->started[3], 14);
-	end(f, 14, true, 0, now + 60000);
-	turn(f, now + 60000);
+	done(f, 14, now + 60000);
 	assert_int_equal(f->nstarted, 4);
 	assert_int_equal(f->s.ntasks, 0);
 	fx_free(f);
@@ -262,10 +270,8 @@ static void test_fifo_older_delivery_goes_first(void **state)
 	add(f, 21, 1, now, NULL, now);
 	add(f, 10, 1, now, NULL, now);
 	turn(f, now);
-	assert_int_equal(f->nstarted, 1);
-	assert_int_equal(f->started[0], 10);
-	end(f, 10, true, 0, now);
-	turn(f, now);
+	started(f, 1, 10);
+	done(f, 10, now);
 	assert_int_equal(f->nstarted, 1); /* 20 waits for its time, 21 behind it */
 	turn(f, now + 30000);
 	assert_int_equal(f->started[1], 20);
@@ -287,10 +293,8 @@ static void test_keyed_lanes_run_side_by_side(void **state)
 	turn(f, now);
 	assert_int_equal(f->nstarted, 3);
 	assert_int_equal(inflight_of(f, 1), 3);
-	end(f, 2, true, 0, now);
-	turn(f, now);
-	assert_int_equal(f->nstarted, 4);
-	assert_int_equal(f->started[3], 4);
+	done(f, 2, now);
+	started(f, 4, 4);
 	fx_free(f);
 }
 
@@ -314,8 +318,7 @@ static void test_retry_due_order(void **state)
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(f->nstarted, i + 1);
 		assert_int_equal(f->started[i], order[i]);
-		end(f, order[i], true, 0, now + 1000);
-		turn(f, now + 1000);
+		done(f, order[i], now + 1000);
 	}
 	assert_int_equal(sched_next_timer(&f->s), INT64_MAX);
 	fx_free(f);
@@ -343,15 +346,13 @@ static void test_fair_share_between_companies(void **state)
 	/* company 1's requests end one by one: the slots go to company 2 until
 	 * the two have equal shares (14 / 2 companies) */
 	for (int i = 1; i <= 7; i++) {
-		end(f, i, true, 0, now);
-		turn(f, now);
+		done(f, i, now);
 	}
 	assert_int_equal(inflight_of(f, 1), 7);
 	assert_int_equal(inflight_of(f, 2), 7);
 	/* at equal shares, each gets back its own freed slot, no more */
 	end(f, 8, true, 0, now);
-	end(f, 101, true, 0, now);
-	turn(f, now);
+	done(f, 101, now);
 	assert_int_equal(inflight_of(f, 1), 7);
 	assert_int_equal(inflight_of(f, 2), 7);
 	assert_int_equal(f->s.inflight, 14);
@@ -375,8 +376,7 @@ static void test_fair_share_between_webhooks(void **state)
 		add(f, i, 2, now, NULL, now);
 	turn(f, now);
 	for (int i = 1; i <= 14; i++) {
-		end(f, i, true, 0, now);
-		turn(f, now);
+		done(f, i, now);
 	}
 	/* wshare = 14 / 2 webhooks: the second has at least its share */
 	assert_true(inflight_of(f, 2) >= 7);
@@ -405,8 +405,7 @@ static void test_paused_webhook_holds(void **state)
 	add(f, 4, 1, now, NULL, now);
 	assert_int_equal(f->nheld, 3);
 	assert_int_equal(f->held[2], 4);
-	end(f, 1, true, 0, now);
-	turn(f, now);
+	done(f, 1, now);
 	assert_int_equal(f->nstarted, 1);
 	assert_int_equal(f->s.ntasks, 0);
 	fx_free(f);
@@ -425,12 +424,9 @@ static void test_refused_start_keeps_the_queue(void **state)
 	add(f, 3, 1, now, NULL, now);
 	f->refuse_seq = 1;
 	turn(f, now);
-	assert_int_equal(f->nstarted, 1);
-	assert_int_equal(f->started[0], 2);
-	end(f, 2, true, 0, now);
-	turn(f, now);
-	assert_int_equal(f->nstarted, 2);
-	assert_int_equal(f->started[1], 3);
+	started(f, 1, 2);
+	done(f, 2, now);
+	started(f, 2, 3);
 	fx_free(f);
 }
 
@@ -479,8 +475,7 @@ static void test_spilled_lane_reads_back_in_order(void **state)
 	for (int i = 1; i <= 40; i++) {
 		sched_window_upkeep(&f->s, now);
 		turn(f, now);
-		assert_int_equal(f->nstarted, i);
-		assert_int_equal(f->started[i - 1], i);
+		started(f, i, i);
 		end(f, i, true, 0, now);
 		/* the store forgets what was delivered */
 		memmove(f->store, f->store + 1, (size_t)(--f->nstore) * sizeof(f->store[0]));
@@ -510,8 +505,7 @@ static void test_window_overflow_and_refill(void **state)
 	for (int i = 1; i <= 20; i++) {
 		sched_window_upkeep(&f->s, now);
 		turn(f, now);
-		assert_int_equal(f->nstarted, i);
-		assert_int_equal(f->started[i - 1], i);
+		started(f, i, i);
 		end(f, i, true, 0, now);
 		memmove(f->store, f->store + 1, (size_t)(--f->nstore) * sizeof(f->store[0]));
 	}
