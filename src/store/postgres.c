@@ -160,9 +160,15 @@ static const char *const migrations[] = {
     "CREATE INDEX routes_company ON routes(company_seq, seq);"
     "ALTER TABLE webhooks ADD COLUMN route_seq BIGINT;"
     "CREATE INDEX webhooks_route ON webhooks(route_seq, seq) WHERE route_seq IS NOT NULL;",
+    /* 4: a delivery may send a stored request (an inbound action's rendered
+     * request) instead of its event's envelope */
+    "CREATE TABLE requests(seq BIGSERIAL PRIMARY KEY, method TEXT NOT NULL, url TEXT NOT NULL,"
+    " headers TEXT NOT NULL, body BYTEA NOT NULL);"
+    "ALTER TABLE deliveries ADD COLUMN request_seq BIGINT;",
 };
 
-#define TASK_COLS "seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts, okey"
+#define TASK_COLS                                                                                  \
+	"seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts, okey, request_seq"
 
 enum stmt_id {
 	ST_LOCK_INSERTS,
@@ -170,6 +176,7 @@ enum stmt_id {
 	ST_EVENTS_SEEN,
 	ST_LANES_INSERT,
 	ST_LANES_GET,
+	ST_REQUESTS_INSERT,
 	ST_INSERT,
 	ST_OUTCOMES_UPDATE,
 	ST_ATTEMPTS_INSERT,
@@ -180,6 +187,7 @@ enum stmt_id {
 	ST_OPEN_AFTER,
 	ST_OPEN_WEBHOOK,
 	ST_EVENT_LOAD,
+	ST_REQUEST_LOAD,
 	ST_CLAIM_LANES,
 	ST_LANE_TAKE,
 	ST_LANE_MINE,
@@ -228,6 +236,14 @@ static const struct stmt stmts[ST_COUNT] = {
      * given in input order, so the caller knows every seq from the two bases
      * returned. A delivery names its event by seq (> 0) or, for an event of
      * this statement, by minus its position among the events. */
+    /* The batch's stored requests, their seqs reserved as a block like
+     * ST_INSERT's (safe under LOCK_INSERTS): the first is base + 1. */
+    [ST_REQUESTS_INSERT] =
+        {"WITH rq AS (SELECT setval('requests_seq_seq', nextval('requests_seq_seq') + $1::int8"
+         " - 1) - $1::int8 AS base), ir AS (INSERT INTO requests(seq, method, url, headers,"
+         " body) SELECT rq.base + t.ord, t.method, t.url, t.headers, t.body FROM rq,"
+         " unnest($2::text[], $3::text[], $4::text[], $5::bytea[]) WITH ORDINALITY AS"
+         " t(method, url, headers, body, ord)) SELECT base FROM rq"},
     [ST_INSERT] =
         {"WITH re AS (SELECT CASE WHEN $1::int8 > 0 THEN setval('events_seq_seq',"
          " nextval('events_seq_seq') + $1::int8 - 1) - $1::int8 ELSE 0 END AS base),"
@@ -239,12 +255,13 @@ static const struct stmt stmts[ST_COUNT] = {
          " $6::text[], $7::text[], $8::int8[], $9::text[], $10::bytea[]) WITH ORDINALITY AS"
          " t(company_seq, id, idem_key, event, date_ms, unit, data, ord)),"
          " idl AS (INSERT INTO deliveries(seq, event_seq, webhook_seq, company_seq, status,"
-         " next_at, okey, lane, owner, created_at, updated_at) SELECT rd.base + t.ord,"
-         " CASE WHEN t.ev > 0 THEN t.ev ELSE re.base - t.ev END, t.webhook_seq, t.company_seq,"
-         " t.status, $3::int8, t.okey, t.lane, t.owner, $3::int8, $3::int8 FROM re, rd,"
+         " next_at, okey, lane, owner, created_at, updated_at, request_seq) SELECT"
+         " rd.base + t.ord, CASE WHEN t.ev > 0 THEN t.ev ELSE re.base - t.ev END,"
+         " t.webhook_seq, t.company_seq, t.status, $3::int8, t.okey, t.lane, t.owner, $3::int8,"
+         " $3::int8, NULLIF(t.request_seq, 0) FROM re, rd,"
          " unnest($11::int8[], $12::int8[], $13::int8[], $14::int4[], $15::text[], $16::text[],"
-         " $17::text[]) WITH ORDINALITY AS"
-         " t(ev, webhook_seq, company_seq, status, okey, lane, owner, ord))"
+         " $17::text[], $18::int8[]) WITH ORDINALITY AS"
+         " t(ev, webhook_seq, company_seq, status, okey, lane, owner, request_seq, ord))"
          " SELECT re.base, rd.base FROM re, rd"},
     /* Only the owner may record a delivery's state: a node that was reaped
      * must not overwrite what the new owner does. Held means nobody's. */
@@ -288,6 +305,8 @@ static const struct stmt stmts[ST_COUNT] = {
     [ST_EVENT_LOAD] = {"SELECT company_seq, id, event, date_ms, unit, data FROM events"
                        " WHERE seq = $1::int8",
                        true, true},
+    [ST_REQUEST_LOAD] = {"SELECT method, url, headers, body FROM requests WHERE seq = $1::int8",
+                         true, true},
     /* Lanes with unowned due work, found through a bounded walk of the
      * unowned-open index. */
     [ST_CLAIM_LANES] = {"SELECT DISTINCT lane FROM (SELECT lane FROM deliveries WHERE status = 0"
@@ -1134,6 +1153,53 @@ static int lane_owners(struct pg_store *s, const char *node, bool live, const ch
 	return rc;
 }
 
+/* insert_requests: the stored requests of the batch's new deliveries, in one
+ * statement; each delivery_in gets its request_seq (0 without one). */
+static int insert_requests(struct pg_store *s, struct store_batch *b)
+{
+	int n = 0;
+	for (int i = 0; i < b->ndeliveries; i++) {
+		b->deliveries[i].request_seq = 0;
+		n += b->deliveries[i].request != NULL;
+	}
+	if (n == 0)
+		return 0;
+	struct pgarr a[4];
+	static const uint32_t oids[4] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_BYTEA};
+	for (int i = 0; i < 4; i++)
+		arr_init(&a[i], oids[i]);
+	int rc = -1;
+	PGresult *r = NULL;
+	for (int i = 0; i < b->ndeliveries; i++) {
+		const struct store_request_in *q = b->deliveries[i].request;
+		if (!q)
+			continue;
+		arr_text(&a[0], q->method ? q->method : "");
+		arr_text(&a[1], q->url ? q->url : "");
+		arr_text(&a[2], q->headers ? q->headers : "{}");
+		/* body is NOT NULL: an empty body is zero bytes, not NULL */
+		if (q->body_len > (size_t)INT32_MAX)
+			goto out;
+		arr_elem(&a[3], q->body ? q->body : "", q->body_len);
+	}
+	struct params p = {0};
+	p_i64(&p, n);
+	for (int i = 0; i < 4; i++)
+		if (!arr_param(&p, &a[i]))
+			goto out;
+	if (!(r = run(s, ST_REQUESTS_INSERT, &p)) || PQntuples(r) != 1)
+		goto out;
+	int64_t base = col_i64(r, 0, 0);
+	for (int i = 0, k = 0; i < b->ndeliveries; i++)
+		if (b->deliveries[i].request)
+			b->deliveries[i].request_seq = base + ++k;
+	rc = 0;
+out:
+	PQclear(r);
+	arr_free(a, 4);
+	return rc;
+}
+
 /* insert: the batch's new events and deliveries, with their owners. */
 static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t now,
                   struct notes *notes)
@@ -1150,14 +1216,14 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 	const char **lanes = calloc((size_t)total + 1, sizeof(*lanes));
 	const char **owners = calloc((size_t)total + 1, sizeof(*owners));
 	PGresult *lres = NULL, *r = NULL;
-	struct pgarr a[14];
-	static const uint32_t oids[14] = {OID_INT8, OID_TEXT,  OID_TEXT, OID_TEXT, OID_INT8,
+	struct pgarr a[15];
+	static const uint32_t oids[15] = {OID_INT8, OID_TEXT,  OID_TEXT, OID_TEXT, OID_INT8,
 	                                  OID_TEXT, OID_BYTEA, OID_INT8, OID_INT8, OID_INT8,
-	                                  OID_INT4, OID_TEXT,  OID_TEXT, OID_TEXT};
-	for (int i = 0; i < 14; i++)
+	                                  OID_INT4, OID_TEXT,  OID_TEXT, OID_TEXT, OID_INT8};
+	for (int i = 0; i < 15; i++)
 		arr_init(&a[i], oids[i]);
 	int rc = -1, k = 0, nlanes = 0, ord = 0;
-	if (!sl || !lanes || !owners)
+	if (!sl || !lanes || !owners || insert_requests(s, b))
 		goto out;
 	for (int i = 0; i < b->nevents; i++) {
 		struct store_event_in *e = &b->events[i];
@@ -1211,12 +1277,13 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 		arr_text(&a[11], e ? (e->okeys ? e->okeys[x->w] : NULL) : d->okey);
 		arr_text(&a[12], x->lane);
 		arr_text(&a[13], x->owner);
+		arr_i64(&a[14], e ? 0 : d->request_seq);
 	}
 	struct params p = {0};
 	p_i64(&p, nev);
 	p_i64(&p, total);
 	p_i64(&p, now);
-	for (int i = 0; i < 14; i++)
+	for (int i = 0; i < 15; i++)
 		if (!arr_param(&p, &a[i]))
 			goto out;
 	if (!(r = run(s, ST_INSERT, &p)) || PQntuples(r) != 1)
@@ -1245,7 +1312,7 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 out:
 	PQclear(r);
 	PQclear(lres);
-	arr_free(a, 14);
+	arr_free(a, 15);
 	free(sl);
 	free(lanes);
 	free(owners);
@@ -1450,6 +1517,7 @@ static void read_task(const PGresult *r, int row, struct store_task *t)
 	t->first_attempt_at = col_i64(r, row, 4);
 	t->attempts = (int)col_i64(r, row, 5);
 	col_copy(r, row, 6, t->okey, sizeof(t->okey));
+	t->request_seq = col_i64(r, row, 7); /* NULL reads as 0: the envelope */
 }
 
 static int read_tasks(PGresult *r, int limit, struct store_task *out, int *n)
@@ -1527,6 +1595,29 @@ static int pg_event_load(struct store *st, int64_t event_seq, struct store_event
 		out->seq = event_seq;
 		read_event(r, 0, 0, out);
 		rc = out->id && out->event && out->data ? 0 : GERR_NOMEM;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_request_load(struct store *st, int64_t seq, struct store_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct params p = {0};
+	p_i64(&p, seq);
+	PGresult *r = run(PG(st), ST_REQUEST_LOAD, &p);
+	if (!r)
+		return GERR_IO;
+	int rc = GERR_NOTFOUND;
+	if (PQntuples(r) > 0) {
+		out->seq = seq;
+		out->method = col_dup(r, 0, 0, NULL);
+		out->url = col_dup(r, 0, 1, NULL);
+		out->headers = col_dup(r, 0, 2, NULL);
+		out->body = col_dup(r, 0, 3, &out->body_len);
+		rc = out->method && out->url && out->headers && out->body ? 0 : GERR_NOMEM;
+		if (rc)
+			store_request_free(out);
 	}
 	PQclear(r);
 	return rc;

@@ -22,6 +22,7 @@
  * transaction each; meta.schema_version records the last one applied.
  */
 #include <errno.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,11 @@ static const char *const migrations[] = {
     "CREATE INDEX routes_company ON routes(company_seq, seq);"
     "ALTER TABLE webhooks ADD COLUMN route_seq INTEGER;"
     "CREATE INDEX webhooks_route ON webhooks(route_seq, seq) WHERE route_seq IS NOT NULL;",
+    /* 6: a delivery may send a stored request (an inbound action's rendered
+     * request) instead of its event's envelope */
+    "CREATE TABLE requests(seq INTEGER PRIMARY KEY, method TEXT NOT NULL, url TEXT NOT NULL,"
+    " headers TEXT NOT NULL, body BLOB NOT NULL);"
+    "ALTER TABLE deliveries ADD COLUMN request_seq INTEGER;",
 };
 
 enum { IDS_MERGE_AT = 32768, IDS_MERGE_CHUNK = 4096 };
@@ -111,6 +117,7 @@ enum stmt_id {
 	ST_IDS_UPTO_GET,
 	ST_IDS_RECENT,
 	ST_DELIVERY_INSERT,
+	ST_REQUEST_INSERT,
 	ST_OUTCOME_UPDATE,
 	ST_ATTEMPT_INSERT,
 	ST_WEBHOOK_SUCCEEDED,
@@ -121,6 +128,7 @@ enum stmt_id {
 	ST_OPEN_WEBHOOK,
 	ST_OPEN_DUE,
 	ST_EVENT_LOAD,
+	ST_REQUEST_LOAD,
 	ST_COUNT
 };
 
@@ -139,7 +147,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_IDS_UPTO_GET] = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'ids_upto'",
     [ST_IDS_RECENT] = "SELECT company_seq, id, seq FROM events WHERE seq > ?1 ORDER BY seq",
     [ST_DELIVERY_INSERT] = "INSERT INTO deliveries(event_seq, webhook_seq, company_seq, status,"
-                           " next_at, okey, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?)",
+                           " next_at, okey, created_at, updated_at, request_seq)"
+                           " VALUES(?,?,?,?,?,?,?,?,?)",
+    [ST_REQUEST_INSERT] = "INSERT INTO requests(method, url, headers, body) VALUES(?,?,?,?)",
     [ST_OUTCOME_UPDATE] = "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4,"
                           " first_attempt_at = ?5, last_http_status = CASE WHEN ?6 THEN ?7 ELSE"
                           " last_http_status END, last_error = CASE WHEN ?6 THEN ?8 ELSE last_error"
@@ -153,16 +163,20 @@ static const char *const stmt_sql[ST_COUNT] = {
                               " AND status = 0 AND (?3 OR (fail_since > 0 AND fail_since <= ?4))",
     [ST_OPEVENT_INSERT] = "INSERT INTO opevents(company_seq, at, kind, webhook_seq, message)"
                           " SELECT company_seq, ?2, ?3, seq, ?4 FROM webhooks WHERE seq = ?1",
-    [ST_OPEN_AFTER] = "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
-                      " okey FROM deliveries WHERE status = 0 AND seq > ? ORDER BY seq LIMIT ?",
-    [ST_OPEN_WEBHOOK] = "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
-                        " okey FROM deliveries WHERE webhook_seq = ? AND seq > ? AND status = 0"
-                        " ORDER BY seq LIMIT ?",
-    [ST_OPEN_DUE] = "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
-                    " okey FROM deliveries WHERE status = 0 AND (next_at, seq) > (?1, ?2)"
-                    " AND next_at < ?3 ORDER BY next_at, seq LIMIT ?4",
+    [ST_OPEN_AFTER] =
+        "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
+        " okey, request_seq FROM deliveries WHERE status = 0 AND seq > ? ORDER BY seq LIMIT ?",
+    [ST_OPEN_WEBHOOK] =
+        "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
+        " okey, request_seq FROM deliveries WHERE webhook_seq = ? AND seq > ? AND status = 0"
+        " ORDER BY seq LIMIT ?",
+    [ST_OPEN_DUE] =
+        "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
+        " okey, request_seq FROM deliveries WHERE status = 0 AND (next_at, seq) > (?1, ?2)"
+        " AND next_at < ?3 ORDER BY next_at, seq LIMIT ?4",
     [ST_EVENT_LOAD] =
         "SELECT company_seq, id, event, date_ms, unit, data FROM events WHERE seq = ?",
+    [ST_REQUEST_LOAD] = "SELECT method, url, headers, body FROM requests WHERE seq = ?",
 };
 
 struct sqlite_store {
@@ -537,8 +551,28 @@ static int append_event(struct store *s, struct store_event_in *e, int64_t now)
 	return 0;
 }
 
+/* append_request: the stored request of a new delivery; its row in *seq. */
+static int append_request(struct store *s, const struct store_request_in *r, int64_t *seq)
+{
+	sqlite3_stmt *st = SQ(s)->st[ST_REQUEST_INSERT];
+	bind_text(st, 1, r->method ? r->method : "");
+	bind_text(st, 2, r->url ? r->url : "");
+	bind_text(st, 3, r->headers ? r->headers : "{}");
+	/* body is NOT NULL: an empty body is zero bytes, not NULL */
+	if (r->body_len > (size_t)INT_MAX)
+		return -1;
+	sqlite3_bind_blob(st, 4, r->body ? r->body : "", (int)r->body_len, SQLITE_STATIC);
+	if (step_done(st))
+		return -1;
+	*seq = sqlite3_last_insert_rowid(SQ(s)->db);
+	return 0;
+}
+
 static int append_delivery(struct store *s, struct store_delivery_in *d, int64_t now)
 {
+	d->request_seq = 0;
+	if (d->request && append_request(s, d->request, &d->request_seq))
+		return -1;
 	sqlite3_stmt *st = SQ(s)->st[ST_DELIVERY_INSERT];
 	sqlite3_bind_int64(st, 1, d->event_seq);
 	sqlite3_bind_int64(st, 2, d->webhook_seq);
@@ -548,6 +582,8 @@ static int append_delivery(struct store *s, struct store_delivery_in *d, int64_t
 	bind_text(st, 6, d->okey);
 	sqlite3_bind_int64(st, 7, now);
 	sqlite3_bind_int64(st, 8, now);
+	if (d->request_seq)
+		sqlite3_bind_int64(st, 9, d->request_seq);
 	if (step_done(st))
 		return -1;
 	d->seq = sqlite3_last_insert_rowid(SQ(s)->db);
@@ -675,6 +711,7 @@ static void read_task(sqlite3_stmt *st, struct store_task *t)
 	t->first_attempt_at = sqlite3_column_int64(st, 4);
 	t->attempts = sqlite3_column_int(st, 5);
 	col_copy(st, 6, t->okey, sizeof(t->okey));
+	t->request_seq = sqlite3_column_int64(st, 7); /* NULL reads as 0: the envelope */
 }
 
 static int rows_end(struct store *s, int rc, const char *what);
@@ -750,6 +787,31 @@ static int sqlite_event_load(struct store *s, int64_t event_seq, struct store_ev
 	if (rc != SQLITE_ROW)
 		return rows_end(s, rc, "event_load");
 	return out->id && out->event && out->data ? 0 : GERR_NOMEM;
+}
+
+static int sqlite_request_load(struct store *s, int64_t seq, struct store_request *out)
+{
+	sqlite3_stmt *st = SQ(s)->st[ST_REQUEST_LOAD];
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_int64(st, 1, seq);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->seq = seq;
+		out->method = col_dup(st, 0, NULL);
+		out->url = col_dup(st, 1, NULL);
+		out->headers = col_dup(st, 2, NULL);
+		out->body = col_dup(st, 3, &out->body_len);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_DONE)
+		return GERR_NOTFOUND;
+	if (rc != SQLITE_ROW)
+		return rows_end(s, rc, "request_load");
+	if (out->method && out->url && out->headers && out->body)
+		return 0;
+	store_request_free(out);
+	return GERR_NOMEM;
 }
 
 /* ---- CRUD: one-off statements, prepared per call (not hot) ---------------------------- */
@@ -1242,7 +1304,7 @@ static int sqlite_delivery_retry(struct store *s, int64_t company_seq, int64_t s
 	                                " AND webhook_seq IN (SELECT seq FROM webhooks"
 	                                " WHERE status = 0)"
 	                                " RETURNING seq, event_seq, webhook_seq, next_at,"
-	                                " first_attempt_at, attempts, okey");
+	                                " first_attempt_at, attempts, okey, request_seq");
 	if (!st)
 		return db_error(s, err, "delivery_retry");
 	sqlite3_bind_int64(st, 1, now);
@@ -1465,8 +1527,8 @@ static int sqlite_load_owned(struct store *s, const char *node, const int64_t *s
 {
 	(void)node;
 	sqlite3_stmt *st = q_prepare(s, "SELECT seq, event_seq, webhook_seq, next_at,"
-	                                " first_attempt_at, attempts, okey FROM deliveries"
-	                                " WHERE seq = ? AND status = 0");
+	                                " first_attempt_at, attempts, okey, request_seq"
+	                                " FROM deliveries WHERE seq = ? AND status = 0");
 	*n = 0;
 	if (!st)
 		return GERR_IO;

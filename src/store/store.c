@@ -63,6 +63,17 @@ void store_event_free(struct store_event *e)
 	memset(e, 0, sizeof(*e));
 }
 
+void store_request_free(struct store_request *r)
+{
+	if (!r)
+		return;
+	free(r->method);
+	free(r->url);
+	free(r->headers);
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
 void store_company_free(struct store_company *c)
 {
 	if (c) {

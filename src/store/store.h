@@ -12,7 +12,8 @@
  *                    plus a batch of delivery outcomes and attempts;
  *   store_open_after — the next page of open deliveries by sequence (keyset over
  *                    a partial index: never a scan of finished work);
- *   store_event_load — the body of one event when its delivery's turn comes.
+ *   store_event_load — the body of one event when its delivery's turn comes
+ *                    (store_request_load for a delivery with a stored request).
  * Everything else is plain CRUD for companies, tokens, webhooks, sources and
  * listings.
  *
@@ -76,15 +77,31 @@ struct store_event_in {
 	int64_t dup_date_ms;    /* … and date */
 };
 
+/* A rendered request to store with the delivery that sends it (an inbound
+ * action's): the dispatcher sends exactly these bytes instead of the event's
+ * envelope. Nothing here is checked by the store; the dispatcher checks the
+ * method, URL and headers when it sends. */
+struct store_request_in {
+	const char *method;  /* "POST", "PUT", … */
+	const char *url;     /* absolute */
+	const char *headers; /* JSON object text of name -> value */
+	const void *body;    /* bytes, sent as they are */
+	size_t body_len;
+};
+
 /* New deliveries for existing events (replay, inbound actions). */
 struct store_delivery_in {
 	int64_t event_seq;
-	int64_t webhook_seq;
+	int64_t webhook_seq; /* the target: its auth, policy, timeout and order apply */
 	int64_t company_seq;
 	const char *okey;
 	const char *lane; /* FIFO lane or NULL */
-	int64_t seq;      /* out */
-	bool mine;        /* out: owned by this node (see store_event_in.mine) */
+	/* what it sends: NULL = the event's envelope; else a request stored in
+	 * the same transaction (borrowed until commit returns) */
+	const struct store_request_in *request;
+	int64_t seq;         /* out */
+	bool mine;           /* out: owned by this node (see store_event_in.mine) */
+	int64_t request_seq; /* out: the stored request's row, 0 without one */
 };
 
 /* What happened to one attempt, and the delivery's state after it. */
@@ -145,7 +162,8 @@ struct store_task {
 	int64_t next_at;
 	int64_t first_attempt_at;
 	int attempts;
-	char okey[64]; /* ordering key value, "" when none */
+	char okey[64];       /* ordering key value, "" when none */
+	int64_t request_seq; /* its stored request (store_request_load); 0: the envelope */
 };
 
 /* An event as loaded for sending. Strings are owned: store_event_free. */
@@ -160,6 +178,18 @@ struct store_event {
 	size_t datalen;
 };
 void store_event_free(struct store_event *e);
+
+/* A stored request as loaded for sending. Strings are owned (NUL-terminated,
+ * body too, past body_len): store_request_free. */
+struct store_request {
+	int64_t seq;
+	char *method;
+	char *url;
+	char *headers; /* JSON object text */
+	char *body;
+	size_t body_len;
+};
+void store_request_free(struct store_request *r);
 
 /* ---- rows for the API ---------------------------------------------------- */
 
@@ -250,6 +280,9 @@ int store_open_for_webhook(struct store *s, int64_t webhook_seq, int64_t after_s
 int store_open_due(struct store *s, int64_t after_next_at, int64_t after_seq, int64_t due_before,
                    int limit, struct store_task *out, int *n);
 int store_event_load(struct store *s, int64_t event_seq, struct store_event *out);
+/* store_request_load: the stored request seq (store_delivery_in.request), for
+ * its delivery's turn. 0, GERR_NOTFOUND, GERR_IO or GERR_NOMEM. */
+int store_request_load(struct store *s, int64_t seq, struct store_request *out);
 
 /* ---- several nodes ---------------------------------------------------------
  * Node ids are the caller's (a UUID per process start). Notifications are

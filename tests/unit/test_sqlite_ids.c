@@ -215,9 +215,11 @@ static void test_migration_from_the_unique_index(void **state)
 	}
 	exec(db, "DROP TABLE event_ids; CREATE UNIQUE INDEX events_id ON events(company_seq, id);"
 	         "DELETE FROM meta WHERE key = 'ids_upto';"
-	         /* and what migration 5 (routes) added to webhooks */
+	         /* and what migrations 5 (routes) and 6 (stored requests) added
+	          * to tables of schema 2 */
 	         "DROP INDEX webhooks_route;"
 	         "ALTER TABLE webhooks DROP COLUMN route_seq;"
+	         "ALTER TABLE deliveries DROP COLUMN request_seq;"
 	         "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
 	sqlite3_close(db);
 	s = open_store(1000);
