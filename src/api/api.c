@@ -362,6 +362,13 @@ static const struct api_route routes[] = {
     {ROUTE_PATCH, V1, "sources/:id", API_AUTH_COMPANY, true, api_source_patch},
     {ROUTE_DELETE, V1, "sources/:id", API_AUTH_COMPANY, true, api_source_delete},
     {ROUTE_GET, V1, "sources/:id/rejections", API_AUTH_COMPANY, true, api_source_rejections},
+    /* routes: "routes/test" before "routes/:id" */
+    {ROUTE_POST, V1, "routes", API_AUTH_COMPANY, true, api_route_create},
+    {ROUTE_GET, V1, "routes", API_AUTH_COMPANY, true, api_route_list},
+    {ROUTE_POST, V1, "routes/test", API_AUTH_COMPANY, true, api_route_test},
+    {ROUTE_GET, V1, "routes/:id", API_AUTH_COMPANY, true, api_route_get},
+    {ROUTE_PATCH, V1, "routes/:id", API_AUTH_COMPANY, true, api_route_patch},
+    {ROUTE_DELETE, V1, "routes/:id", API_AUTH_COMPANY, true, api_route_delete},
     /* the receiving endpoint: the source's verification is its auth */
     {ROUTE_POST, "/in/", ":id", API_AUTH_SIGNATURE, false, in_receive},
 };

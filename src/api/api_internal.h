@@ -68,5 +68,8 @@ api_handler api_opevent_list;
 /* sources.c */
 api_handler api_source_create, api_source_list, api_source_get, api_source_patch;
 api_handler api_source_delete, api_source_rejections;
+/* routes.c */
+api_handler api_route_create, api_route_list, api_route_get, api_route_patch;
+api_handler api_route_delete, api_route_test;
 
 #endif

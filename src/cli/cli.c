@@ -42,17 +42,10 @@ struct cli_verb {
 };
 
 static const struct cli_verb cli_verbs[] = {
-    {"company", cli_company},
-    {"token", cli_token},
-    {"webhook", cli_webhook},
-    {"send", cli_send},
-    {"deliveries", cli_deliveries},
-    {"attempts", cli_attempts},
-    {"retry", cli_retry},
-    {"replay", cli_replay},
-    {"verify", cli_verify},
-    {"source", cli_source},
-    {NULL, NULL},
+    {"company", cli_company}, {"token", cli_token},           {"webhook", cli_webhook},
+    {"send", cli_send},       {"deliveries", cli_deliveries}, {"attempts", cli_attempts},
+    {"retry", cli_retry},     {"replay", cli_replay},         {"verify", cli_verify},
+    {"source", cli_source},   {"route", cli_route},           {NULL, NULL},
 };
 
 void cli_usage(FILE *out)
@@ -79,9 +72,10 @@ void cli_usage(FILE *out)
 	      "  retry DELIVERY_ID          try a delivery again now\n"
 	      "  replay WEBHOOK_ID          deliver past events again\n"
 	      "\n"
-	      "Sources (receiving webhooks):\n"
+	      "Receiving webhooks:\n"
 	      "  source add                 a URL /in/<id> that receives a sender's webhooks\n"
 	      "  source list|get|delete\n"
+	      "  route add|list|test        what received events fire (test: a dry run)\n"
 	      "\n"
 	      "Receivers:\n"
 	      "  verify                     check (or make) a webhook signature offline\n"

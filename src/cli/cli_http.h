@@ -147,5 +147,6 @@ int cli_retry(int argc, char **argv);
 int cli_replay(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_source(int argc, char **argv);
+int cli_route(int argc, char **argv);
 
 #endif

@@ -81,10 +81,8 @@ static int bad(struct gerr *err, const char *fmt, const char *field)
 	return gerr_set(err, GERR_INVALID, 400, "invalid_field", fmt, field);
 }
 
-/* only_keys: every key of obj is in allowed (NULL-terminated); where names
- * obj in the message ("authorization.data"). */
-static int only_keys(const json_t *obj, const char *const *allowed, const char *where,
-                     struct gerr *err)
+int webhook_only_keys(const json_t *obj, const char *const *allowed, const char *where,
+                      struct gerr *err)
 {
 	const char *key;
 	json_t *v;
@@ -95,7 +93,8 @@ static int only_keys(const json_t *obj, const char *const *allowed, const char *
 		if (!ok) {
 			char ex[UTF8_EXCERPT_SIZE];
 			return gerr_set(err, GERR_INVALID, 400, "invalid_field",
-			                "%s.%s: unknown field", where, utf8_excerpt(key, ex));
+			                "%s%s%s: unknown field", where, *where ? "." : "",
+			                utf8_excerpt(key, ex));
 		}
 	}
 	return 0;
@@ -141,7 +140,7 @@ static int validate_auth(const json_t *a, struct gerr *err)
 	static const char *const apikey[] = {"key", "prefix", NULL};
 	static const char *const secret[] = {"secret", NULL};
 	int rc;
-	if ((rc = only_keys(a, outer, "authorization", err)))
+	if ((rc = webhook_only_keys(a, outer, "authorization", err)))
 		return rc;
 	const char *need[3] = {NULL, NULL, NULL};
 	const char *const *allowed = secret;
@@ -177,7 +176,7 @@ static int validate_auth(const json_t *a, struct gerr *err)
 		return bad(err, "%s: must be basic, apiKey, secret or standard",
 		           "authorization.kind");
 	}
-	if ((rc = only_keys(data, allowed, "authorization.data", err)))
+	if ((rc = webhook_only_keys(data, allowed, "authorization.data", err)))
 		return rc;
 	for (int i = 0; need[i]; i++) {
 		const json_t *v = json_object_get(data, need[i]);
@@ -335,7 +334,7 @@ static int validate_config(json_t *cfg, bool allow_http, bool allow_private, str
 		    json_number_value(ps) > 100000)
 			return bad(err, "%s: must be {\"perSecond\": N} with 0 < N <= 100000",
 			           "rateLimit");
-		if ((rc = only_keys(rl, rl_keys, "rateLimit", err)))
+		if ((rc = webhook_only_keys(rl, rl_keys, "rateLimit", err)))
 			return rc;
 	}
 	json_t *perm = json_object_get(cfg, "failPermanentlyOn");
@@ -644,6 +643,9 @@ int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t comp
 		gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
 		goto fail;
 	}
+	const char *route = json_string_value(json_object_get(cfg, "routeId"));
+	if (route)
+		snprintf(w->route_id, sizeof(w->route_id), "%s", route);
 	*out = w;
 	return 0;
 fail:
@@ -709,6 +711,8 @@ json_t *webhook_to_json(const json_t *cfg, const char *id, int status, int64_t c
 
 bool webhook_wants(const struct webhook *w, const char *event, const char *unit)
 {
+	if (w->route_id[0]) /* a route's target: fed by its route, not by events */
+		return false;
 	if (w->unit && (!unit || strcmp(w->unit, unit) != 0))
 		return false;
 	for (int i = 0; i < w->nevents; i++)

@@ -59,6 +59,10 @@ struct webhook {
 	bool client_headers;        /* clientHeaders given: no default Content-Type */
 	int perm[WEBHOOK_MAX_PERM]; /* failPermanentlyOn */
 	int nperm;
+	/* A route's action (config "routeId", core/route.h): a target that
+	 * delivers rendered requests, never an event's subscriber. "" for an
+	 * ordinary webhook. */
+	char route_id[40];
 };
 
 /* webhook_config_build: validate a create body (patch == NULL) or apply a
@@ -83,7 +87,8 @@ void webhook_unref(struct webhook *w);
 json_t *webhook_to_json(const json_t *config, const char *id, int status, int64_t created_at,
                         int64_t updated_at);
 
-/* webhook_wants: does this webhook take event `event` of `unit`? (not the filter) */
+/* webhook_wants: does this webhook take event `event` of `unit`? (not the
+ * filter) A route's target takes no event. */
 bool webhook_wants(const struct webhook *w, const char *event, const char *unit);
 /* webhook_key_signs: key i (0 <= i < nkeys) still signs at now_ms. Each
  * previous key has its own expiry, so check every key, not the first. */
@@ -92,6 +97,10 @@ bool webhook_key_signs(const struct webhook *w, int i, int64_t now_ms);
 bool webhook_is_permanent(const struct webhook *w, int http_status);
 /* webhook_event_name_valid: 1–128 chars of [A-Za-z0-9._:-]. */
 bool webhook_event_name_valid(const char *s);
+/* webhook_only_keys: every key of obj is in allowed (NULL-terminated); else
+ * 400 "<where>.<key>: unknown field" (where may be "": "<key>: ..."). */
+int webhook_only_keys(const json_t *obj, const char *const *allowed, const char *where,
+                      struct gerr *err);
 /* webhook_event_builtin: one of the Gupy and Acesso RH event names. */
 bool webhook_event_builtin(const char *s);
 

@@ -239,11 +239,13 @@ static void delivery_after_commit(struct commit_job *job, struct round *r)
 		const struct store_delivery_in *x = &r->b.deliveries[d->row + k];
 		d->dl[k].seq = x->seq;
 		d->dl[k].mine = x->mine;
+		d->dl[k].request_seq = x->request_seq;
 		struct new_task *t = x->mine ? round_task(r) : NULL;
 		if (!t)
 			continue;
 		t->t.seq = x->seq;
 		t->t.event_seq = x->event_seq;
+		t->t.request_seq = x->request_seq;
 		t->t.webhook_seq = x->webhook_seq;
 		t->t.next_at = r->now;
 		if (x->okey)

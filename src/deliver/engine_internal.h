@@ -27,6 +27,7 @@ enum dmsg_kind { DMSG_TASKS, DMSG_WEBHOOK_CHANGED, DMSG_WEBHOOK_RELOAD, DMSG_TAS
 
 /* A new delivery for the dispatcher, straight from the committer. */
 struct new_task {
+	/* t.request_seq: the delivery's stored request (store_delivery_in's), if any */
 	struct store_task t;
 	struct payload *payload; /* reference, may be NULL */
 };

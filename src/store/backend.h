@@ -23,6 +23,7 @@
 	X(int, open_for_webhook, (struct store *s, int64_t webhook_seq, int64_t after_seq, int limit, struct store_task *out, int *n), (s, webhook_seq, after_seq, limit, out, n)) \
 	X(int, open_due, (struct store *s, int64_t after_next_at, int64_t after_seq, int64_t due_before, int limit, struct store_task *out, int *n), (s, after_next_at, after_seq, due_before, limit, out, n)) \
 	X(int, event_load, (struct store *s, int64_t event_seq, struct store_event *out), (s, event_seq, out)) \
+	X(int, request_load, (struct store *s, int64_t seq, struct store_request *out), (s, seq, out)) \
 	X(bool, shared, (struct store *s), (s)) \
 	X(int, node_join, (struct store *s, const char *node, int64_t now), (s, node, now)) \
 	X(int, node_beat, (struct store *s, const char *node, int64_t now), (s, node, now)) \
@@ -69,6 +70,10 @@
 	X(int, source_each, (struct store *s, void (*fn)(void *ctx, struct store_source *src), void *ctx), (s, fn, ctx)) \
 	X(int, rejection_add, (struct store *s, int64_t source_seq, int64_t at, const char *address, const char *reason), (s, source_seq, at, address, reason)) \
 	X(int, rejection_list, (struct store *s, int64_t source_seq, int limit, struct store_rejection *out, int *n), (s, source_seq, limit, out, n)) \
+	X(int, route_write, (struct store *s, struct store_route *r, struct store_webhook *targets, int ntargets, struct gerr *err), (s, r, targets, ntargets, err)) \
+	X(int, route_get, (struct store *s, int64_t company_seq, const char *id, struct store_route *out), (s, company_seq, id, out)) \
+	X(int, route_list, (struct store *s, int64_t company_seq, int64_t before_seq, int limit, struct store_route *out, int *n), (s, company_seq, before_seq, limit, out, n)) \
+	X(int, route_each, (struct store *s, void (*fn)(void *ctx, struct store_route *r), void *ctx), (s, fn, ctx)) \
 	X(int, receipt_next_due, (struct store *s, int64_t *at), (s, at)) \
 	X(int, receipt_get, (struct store *s, int64_t company_seq, const char *id, struct store_receipt *out), (s, company_seq, id, out)) \
 	X(int, receipt_list, (struct store *s, int64_t company_seq, const struct store_receipt_filter *f, int64_t before_seq, int limit, struct store_receipt *out, int *n), (s, company_seq, f, before_seq, limit, out, n)) \

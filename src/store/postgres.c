@@ -152,7 +152,20 @@ static const char *const migrations[] = {
     "CREATE TABLE rejections(seq BIGSERIAL PRIMARY KEY, source_seq BIGINT NOT NULL,"
     " at BIGINT NOT NULL, address TEXT NOT NULL, reason TEXT NOT NULL);"
     "CREATE INDEX rejections_source ON rejections(source_seq, seq);",
-    /* 3: receipts and entities (sqlite.c's migration 5) */
+    /* 3: routes, and their actions' targets as webhook rows (route_seq) */
+    "CREATE TABLE routes(seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " company_seq BIGINT NOT NULL, source_seq BIGINT, name TEXT NOT NULL,"
+    " config TEXT NOT NULL, status INTEGER NOT NULL, created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL);"
+    "CREATE INDEX routes_company ON routes(company_seq, seq);"
+    "ALTER TABLE webhooks ADD COLUMN route_seq BIGINT;"
+    "CREATE INDEX webhooks_route ON webhooks(route_seq, seq) WHERE route_seq IS NOT NULL;",
+    /* 4: a delivery may send a stored request (an inbound action's rendered
+     * request) instead of its event's envelope */
+    "CREATE TABLE requests(seq BIGSERIAL PRIMARY KEY, method TEXT NOT NULL, url TEXT NOT NULL,"
+    " headers TEXT NOT NULL, body BYTEA NOT NULL);"
+    "ALTER TABLE deliveries ADD COLUMN request_seq BIGINT;",
+    /* 5: receipts and entities (sqlite.c's migration 7) */
     "CREATE TABLE receipts(seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
     " company_seq BIGINT NOT NULL, source_seq BIGINT NOT NULL, msg_id TEXT NOT NULL,"
     " event TEXT NOT NULL, date TEXT NOT NULL, date_us BIGINT NOT NULL,"
@@ -175,7 +188,8 @@ static const char *const migrations[] = {
     " WHERE receipt_seq IS NOT NULL;",
 };
 
-#define TASK_COLS "seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts, okey"
+#define TASK_COLS                                                                                  \
+	"seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts, okey, request_seq"
 /* The columns of a receipt, in the order read_receipt reads them. */
 #define RECEIPT_COLS                                                                               \
 	"seq, id, company_seq, source_seq, msg_id, event, date, date_us, date_ns, entity_type, "   \
@@ -188,6 +202,7 @@ enum stmt_id {
 	ST_EVENTS_SEEN,
 	ST_LANES_INSERT,
 	ST_LANES_GET,
+	ST_REQUESTS_INSERT,
 	ST_INSERT,
 	ST_OUTCOMES_UPDATE,
 	ST_ATTEMPTS_INSERT,
@@ -198,6 +213,7 @@ enum stmt_id {
 	ST_OPEN_AFTER,
 	ST_OPEN_WEBHOOK,
 	ST_EVENT_LOAD,
+	ST_REQUEST_LOAD,
 	ST_CLAIM_LANES,
 	ST_LANE_TAKE,
 	ST_LANE_MINE,
@@ -254,6 +270,14 @@ static const struct stmt stmts[ST_COUNT] = {
      * given in input order, so the caller knows every seq from the two bases
      * returned. A delivery names its event by seq (> 0) or, for an event of
      * this statement, by minus its position among the events. */
+    /* The batch's stored requests, their seqs reserved as a block like
+     * ST_INSERT's (safe under LOCK_INSERTS): the first is base + 1. */
+    [ST_REQUESTS_INSERT] =
+        {"WITH rq AS (SELECT setval('requests_seq_seq', nextval('requests_seq_seq') + $1::int8"
+         " - 1) - $1::int8 AS base), ir AS (INSERT INTO requests(seq, method, url, headers,"
+         " body) SELECT rq.base + t.ord, t.method, t.url, t.headers, t.body FROM rq,"
+         " unnest($2::text[], $3::text[], $4::text[], $5::bytea[]) WITH ORDINALITY AS"
+         " t(method, url, headers, body, ord)) SELECT base FROM rq"},
     [ST_INSERT] =
         {"WITH re AS (SELECT CASE WHEN $1::int8 > 0 THEN setval('events_seq_seq',"
          " nextval('events_seq_seq') + $1::int8 - 1) - $1::int8 ELSE 0 END AS base),"
@@ -265,14 +289,15 @@ static const struct stmt stmts[ST_COUNT] = {
          " $6::text[], $7::text[], $8::int8[], $9::text[], $10::bytea[]) WITH ORDINALITY AS"
          " t(company_seq, id, idem_key, event, date_ms, unit, data, ord)),"
          " idl AS (INSERT INTO deliveries(seq, event_seq, webhook_seq, company_seq, status,"
-         " next_at, okey, lane, owner, created_at, updated_at, receipt_seq)"
+         " next_at, okey, lane, owner, created_at, updated_at, request_seq, receipt_seq)"
          " SELECT rd.base + t.ord,"
          " CASE WHEN t.ev >= 0 THEN t.ev ELSE re.base - t.ev END, t.webhook_seq, t.company_seq,"
          " t.status, $3::int8, t.okey, t.lane, t.owner, $3::int8, $3::int8,"
-         " NULLIF(t.receipt_seq, 0) FROM re, rd,"
+         " NULLIF(t.request_seq, 0), NULLIF(t.receipt_seq, 0) FROM re, rd,"
          " unnest($11::int8[], $12::int8[], $13::int8[], $14::int4[], $15::text[], $16::text[],"
-         " $17::text[], $18::int8[]) WITH ORDINALITY AS"
-         " t(ev, webhook_seq, company_seq, status, okey, lane, owner, receipt_seq, ord))"
+         " $17::text[], $18::int8[], $19::int8[]) WITH ORDINALITY AS"
+         " t(ev, webhook_seq, company_seq, status, okey, lane, owner, request_seq, receipt_seq,"
+         " ord))"
          " SELECT re.base, rd.base FROM re, rd"},
     /* Only the owner may record a delivery's state: a node that was reaped
      * must not overwrite what the new owner does. Held means nobody's. */
@@ -316,6 +341,8 @@ static const struct stmt stmts[ST_COUNT] = {
     [ST_EVENT_LOAD] = {"SELECT company_seq, id, event, date_ms, unit, data FROM events"
                        " WHERE seq = $1::int8",
                        true, true},
+    [ST_REQUEST_LOAD] = {"SELECT method, url, headers, body FROM requests WHERE seq = $1::int8",
+                         true, true},
     /* Lanes with unowned due work, found through a bounded walk of the
      * unowned-open index. */
     [ST_CLAIM_LANES] = {"SELECT DISTINCT lane FROM (SELECT lane FROM deliveries WHERE status = 0"
@@ -1201,6 +1228,61 @@ static int lane_owners(struct pg_store *s, const char *node, bool live, const ch
 	return rc;
 }
 
+/* insert_requests: the stored requests of the batch's new deliveries (those
+ * of the batch and those its receipts' routes made), in one statement; each
+ * delivery_in gets its request_seq (0 without one). */
+static int insert_requests(struct pg_store *s, struct store_batch *b)
+{
+	int total = b->ndeliveries + b->nrouted, n = 0;
+	struct store_delivery_in **dl = calloc((size_t)total + 1, sizeof(*dl));
+	if (!dl)
+		return -1;
+	for (int i = 0; i < total; i++) {
+		dl[i] = i < b->ndeliveries ? &b->deliveries[i] : &b->routed[i - b->ndeliveries];
+		dl[i]->request_seq = 0;
+		n += dl[i]->request != NULL;
+	}
+	if (n == 0) {
+		free(dl);
+		return 0;
+	}
+	struct pgarr a[4];
+	static const uint32_t oids[4] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_BYTEA};
+	for (int i = 0; i < 4; i++)
+		arr_init(&a[i], oids[i]);
+	int rc = -1;
+	PGresult *r = NULL;
+	for (int i = 0; i < total; i++) {
+		const struct store_request_in *q = dl[i]->request;
+		if (!q)
+			continue;
+		arr_text(&a[0], q->method ? q->method : "");
+		arr_text(&a[1], q->url ? q->url : "");
+		arr_text(&a[2], q->headers ? q->headers : "{}");
+		/* body is NOT NULL: an empty body is zero bytes, not NULL */
+		if (q->body_len > (size_t)INT32_MAX)
+			goto out;
+		arr_elem(&a[3], q->body ? q->body : "", q->body_len);
+	}
+	struct params p = {0};
+	p_i64(&p, n);
+	for (int i = 0; i < 4; i++)
+		if (!arr_param(&p, &a[i]))
+			goto out;
+	if (!(r = run(s, ST_REQUESTS_INSERT, &p)) || PQntuples(r) != 1)
+		goto out;
+	int64_t base = col_i64(r, 0, 0);
+	for (int i = 0, k = 0; i < total; i++)
+		if (dl[i]->request)
+			dl[i]->request_seq = base + ++k;
+	rc = 0;
+out:
+	PQclear(r);
+	arr_free(a, 4);
+	free(dl);
+	return rc;
+}
+
 /* insert: the batch's new events and deliveries, with their owners. */
 static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t now,
                   struct notes *notes)
@@ -1217,14 +1299,14 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 	const char **lanes = calloc((size_t)total + 1, sizeof(*lanes));
 	const char **owners = calloc((size_t)total + 1, sizeof(*owners));
 	PGresult *lres = NULL, *r = NULL;
-	struct pgarr a[15];
-	static const uint32_t oids[15] = {OID_INT8, OID_TEXT,  OID_TEXT, OID_TEXT, OID_INT8,
-	                                  OID_TEXT, OID_BYTEA, OID_INT8, OID_INT8, OID_INT8,
-	                                  OID_INT4, OID_TEXT,  OID_TEXT, OID_TEXT, OID_INT8};
-	for (int i = 0; i < 15; i++)
+	struct pgarr a[16];
+	static const uint32_t oids[16] = {
+	    OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8, OID_TEXT, OID_BYTEA, OID_INT8,
+	    OID_INT8, OID_INT8, OID_INT4, OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8,  OID_INT8};
+	for (int i = 0; i < 16; i++)
 		arr_init(&a[i], oids[i]);
 	int rc = -1, k = 0, nlanes = 0, ord = 0;
-	if (!sl || !lanes || !owners)
+	if (!sl || !lanes || !owners || insert_requests(s, b))
 		goto out;
 	for (int i = 0; i < b->nevents; i++) {
 		struct store_event_in *e = &b->events[i];
@@ -1282,13 +1364,14 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 		arr_text(&a[11], e ? (e->okeys ? e->okeys[x->w] : NULL) : d->okey);
 		arr_text(&a[12], x->lane);
 		arr_text(&a[13], x->owner);
-		arr_i64(&a[14], e ? 0 : d->receipt_seq);
+		arr_i64(&a[14], e ? 0 : d->request_seq);
+		arr_i64(&a[15], e ? 0 : d->receipt_seq);
 	}
 	struct params p = {0};
 	p_i64(&p, nev);
 	p_i64(&p, total);
 	p_i64(&p, now);
-	for (int i = 0; i < 15; i++)
+	for (int i = 0; i < 16; i++)
 		if (!arr_param(&p, &a[i]))
 			goto out;
 	if (!(r = run(s, ST_INSERT, &p)) || PQntuples(r) != 1)
@@ -1317,7 +1400,7 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 out:
 	PQclear(r);
 	PQclear(lres);
-	arr_free(a, 15);
+	arr_free(a, 16);
 	free(sl);
 	free(lanes);
 	free(owners);
@@ -1833,6 +1916,7 @@ static void read_task(const PGresult *r, int row, struct store_task *t)
 	t->first_attempt_at = col_i64(r, row, 4);
 	t->attempts = (int)col_i64(r, row, 5);
 	col_copy(r, row, 6, t->okey, sizeof(t->okey));
+	t->request_seq = col_i64(r, row, 7); /* NULL reads as 0: the envelope */
 }
 
 static int read_tasks(PGresult *r, int limit, struct store_task *out, int *n)
@@ -1910,6 +1994,29 @@ static int pg_event_load(struct store *st, int64_t event_seq, struct store_event
 		out->seq = event_seq;
 		read_event(r, 0, 0, out);
 		rc = out->id && out->event && out->data ? 0 : GERR_NOMEM;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_request_load(struct store *st, int64_t seq, struct store_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct params p = {0};
+	p_i64(&p, seq);
+	PGresult *r = run(PG(st), ST_REQUEST_LOAD, &p);
+	if (!r)
+		return GERR_IO;
+	int rc = GERR_NOTFOUND;
+	if (PQntuples(r) > 0) {
+		out->seq = seq;
+		out->method = col_dup(r, 0, 0, NULL);
+		out->url = col_dup(r, 0, 1, NULL);
+		out->headers = col_dup(r, 0, 2, NULL);
+		out->body = col_dup(r, 0, 3, &out->body_len);
+		rc = out->method && out->url && out->headers && out->body ? 0 : GERR_NOMEM;
+		if (rc)
+			store_request_free(out);
 	}
 	PQclear(r);
 	return rc;
@@ -2637,7 +2744,8 @@ static int pg_webhook_get(struct store *st, int64_t company_seq, const char *id,
 	p_i64(&p, company_seq);
 	return one_webhook(q(PG(st),
 	                     "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = $1::text"
-	                     " AND ($2::int8 = 0 OR company_seq = $2::int8) AND status != 2",
+	                     " AND ($2::int8 = 0 OR company_seq = $2::int8) AND status != 2"
+	                     " AND route_seq IS NULL",
 	                     &p, false, true),
 	                   out);
 }
@@ -2652,7 +2760,8 @@ static int pg_webhook_list(struct store *st, int64_t company_seq, int64_t before
 	*n = 0;
 	PGresult *r = q(PG(st),
 	                "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = $1::int8"
-	                " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int4",
+	                " AND seq < $2::int8 AND status != 2 AND route_seq IS NULL"
+	                " ORDER BY seq DESC LIMIT $3::int4",
 	                &p, false, true);
 	if (!r)
 		return GERR_IO;
@@ -3137,6 +3246,189 @@ static int pg_opevent_list(struct store *st, int64_t company_seq, int64_t before
 	PQclear(r);
 	*n = k;
 	return 0;
+}
+
+/* ---- routes ---------------------------------------------------------------------------------- */
+
+#define ROUTE_COLS                                                                                 \
+	"r.seq, r.id, r.company_seq, coalesce(r.source_seq, 0), r.status, r.created_at,"           \
+	" r.updated_at, r.config, r.name,"                                                         \
+	" (SELECT coalesce(string_agg(w.seq::text, ',' ORDER BY w.seq), '') FROM webhooks w"       \
+	" WHERE w.route_seq = r.seq AND w.status != 2)"
+
+/* read_route: a row of ROUTE_COLS (the targets come as "seq,seq,..."). */
+static int read_route(const PGresult *res, int row, struct store_route *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->seq = col_i64(res, row, 0);
+	col_copy(res, row, 1, r->id, sizeof(r->id));
+	r->company_seq = col_i64(res, row, 2);
+	r->source_seq = col_i64(res, row, 3);
+	r->status = (int)col_i64(res, row, 4);
+	r->created_at = col_i64(res, row, 5);
+	r->updated_at = col_i64(res, row, 6);
+	r->config = col_dup(res, row, 7, NULL);
+	col_copy(res, row, 8, r->name, sizeof(r->name));
+	const char *t = PQgetvalue(res, row, 9);
+	while (t && *t && r->ntargets < STORE_ROUTE_TARGETS) {
+		char *end;
+		r->target_seqs[r->ntargets++] = strtoll(t, &end, 10);
+		t = *end == ',' ? end + 1 : NULL;
+	}
+	return r->config ? 0 : GERR_NOMEM;
+}
+
+static int pg_route_write(struct store *st, struct store_route *r, struct store_webhook *targets,
+                          int ntargets, struct gerr *err)
+{
+	struct pg_store *s = PG(st);
+	bool insert = r->seq == 0;
+	uint64_t inserted = 0; /* targets given seqs by this call */
+	if (ntargets > 64)
+		return gerr_set(err, GERR_INVALID, 400, "invalid_field", "too many targets");
+	if (tx_begin(s))
+		return db_error(s, err, "route_write");
+	struct params p = {0};
+	char src[24];
+	snprintf(src, sizeof(src), "%lld", (long long)r->source_seq);
+	p_text(&p, r->source_seq ? src : NULL);
+	p_text(&p, r->name);
+	p_text(&p, r->config);
+	p_i64(&p, r->status);
+	p_i64(&p, r->updated_at);
+	PGresult *res;
+	if (insert) {
+		p_text(&p, r->id);
+		p_i64(&p, r->company_seq);
+		p_i64(&p, r->created_at);
+		res = q(s,
+		        "INSERT INTO routes(source_seq, name, config, status, updated_at, id,"
+		        " company_seq, created_at) VALUES($1::int8, $2::text, $3::text, $4::int4,"
+		        " $5::int8, $6::text, $7::int8, $8::int8) RETURNING seq",
+		        &p, false, false);
+		if (!res)
+			goto fail;
+		r->seq = col_i64(res, 0, 0);
+		PQclear(res);
+	} else {
+		p_i64(&p, r->seq);
+		if (exec_ok(q(s,
+		              "UPDATE routes SET source_seq = $1::int8, name = $2::text,"
+		              " config = $3::text, status = $4::int4, updated_at = $5::int8"
+		              " WHERE seq = $6::int8",
+		              &p, false, false)))
+			goto fail;
+	}
+	for (int i = 0; i < ntargets; i++) {
+		struct store_webhook *w = &targets[i];
+		struct params t = {0};
+		if (w->seq == 0) {
+			if (pg_webhook_insert(st, w, NULL))
+				goto fail;
+			inserted |= 1ULL << i;
+			p_i64(&t, r->seq);
+			p_i64(&t, w->seq);
+			if (exec_ok(q(
+			        s, "UPDATE webhooks SET route_seq = $1::int8 WHERE seq = $2::int8",
+			        &t, false, false)))
+				goto fail;
+		} else {
+			if (pg_webhook_update(st, w))
+				goto fail;
+			if (w->status == WH_DELETED) {
+				p_i64(&t, w->updated_at);
+				p_i64(&t, w->seq);
+				if (exec_ok(q(s,
+				              "UPDATE deliveries SET status = 3,"
+				              " last_error = 'route action removed', updated_at = "
+				              "$1::int8"
+				              " WHERE webhook_seq = $2::int8 AND status IN (0, 1)",
+				              &t, false, false)))
+					goto fail;
+			}
+		}
+		/* other nodes load the target into their registries */
+		char note[40];
+		snprintf(note, sizeof(note), "webhook %lld", (long long)w->seq);
+		if (pg_notify(st, note))
+			goto fail;
+	}
+	if (fault_hit("route_write") || tx_commit(s))
+		goto fail;
+	return 0;
+fail:;
+	int rc = db_error(s, err, "route_write");
+	if (s->in_tx)
+		tx_rollback(s);
+	if (insert)
+		r->seq = 0;
+	for (int i = 0; i < ntargets && i < 64; i++)
+		if (inserted & (1ULL << i)) /* rolled back: not stored after all */
+			targets[i].seq = 0;
+	return rc;
+}
+
+static int pg_route_get(struct store *st, int64_t company_seq, const char *id,
+                        struct store_route *out)
+{
+	struct params p = {0};
+	p_text(&p, id);
+	p_i64(&p, company_seq);
+	PGresult *r = q(PG(st),
+	                "SELECT " ROUTE_COLS " FROM routes r WHERE r.id = $1::text"
+	                " AND r.company_seq = $2::int8 AND r.status != 2",
+	                &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int rc = PQntuples(r) > 0 ? read_route(r, 0, out) : GERR_NOTFOUND;
+	PQclear(r);
+	return rc;
+}
+
+static int pg_route_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
+                         struct store_route *out, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_i64(&p, before_seq ? before_seq : INT64_MAX);
+	p_i64(&p, limit);
+	*n = 0;
+	PGresult *r = q(PG(st),
+	                "SELECT " ROUTE_COLS " FROM routes r WHERE r.company_seq = $1::int8"
+	                " AND r.seq < $2::int8 AND r.status != 2 ORDER BY r.seq DESC"
+	                " LIMIT $3::int4",
+	                &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0, rc = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit && !rc; row++)
+		if (!(rc = read_route(r, row, &out[k])))
+			k++;
+	PQclear(r);
+	if (rc)
+		while (k > 0)
+			store_route_free(&out[--k]);
+	*n = k;
+	return rc;
+}
+
+static int pg_route_each(struct store *st, void (*fn)(void *ctx, struct store_route *r), void *ctx)
+{
+	PGresult *res =
+	    q(PG(st), "SELECT " ROUTE_COLS " FROM routes r WHERE r.status != 2 ORDER BY r.seq",
+	      NULL, false, true);
+	if (!res)
+		return GERR_IO;
+	int rc = 0;
+	for (int row = 0; row < PQntuples(res) && !rc; row++) {
+		struct store_route r;
+		if ((rc = read_route(res, row, &r)))
+			break;
+		fn(ctx, &r);
+		store_route_free(&r);
+	}
+	PQclear(res);
+	return rc;
 }
 
 /* The table: pg_<op> for every operation of STORE_OPS (backend.h). */

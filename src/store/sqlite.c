@@ -22,6 +22,7 @@
  * transaction each; meta.schema_version records the last one applied.
  */
 #include <errno.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,7 +88,20 @@ static const char *const migrations[] = {
     "CREATE TABLE rejections(seq INTEGER PRIMARY KEY, source_seq INTEGER NOT NULL,"
     " at INTEGER NOT NULL, address TEXT NOT NULL, reason TEXT NOT NULL);"
     "CREATE INDEX rejections_source ON rejections(source_seq, seq);",
-    /* 5: receipts (requests received at /in/{source}), one per sender's id
+    /* 5: routes, and their actions' targets as webhook rows (route_seq) */
+    "CREATE TABLE routes(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " company_seq INTEGER NOT NULL, source_seq INTEGER, name TEXT NOT NULL,"
+    " config TEXT NOT NULL, status INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE INDEX routes_company ON routes(company_seq, seq);"
+    "ALTER TABLE webhooks ADD COLUMN route_seq INTEGER;"
+    "CREATE INDEX webhooks_route ON webhooks(route_seq, seq) WHERE route_seq IS NOT NULL;",
+    /* 6: a delivery may send a stored request (an inbound action's rendered
+     * request) instead of its event's envelope */
+    "CREATE TABLE requests(seq INTEGER PRIMARY KEY, method TEXT NOT NULL, url TEXT NOT NULL,"
+    " headers TEXT NOT NULL, body BLOB NOT NULL);"
+    "ALTER TABLE deliveries ADD COLUMN request_seq INTEGER;",
+    /* 7: receipts (requests received at /in/{source}), one per sender's id
      * per source, and entities: per company, type and key, the latest
      * applied receipt's date and the fields kept from it */
     "CREATE TABLE receipts(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
@@ -133,6 +147,7 @@ enum stmt_id {
 	ST_IDS_UPTO_GET,
 	ST_IDS_RECENT,
 	ST_DELIVERY_INSERT,
+	ST_REQUEST_INSERT,
 	ST_OUTCOME_UPDATE,
 	ST_ATTEMPT_INSERT,
 	ST_WEBHOOK_SUCCEEDED,
@@ -143,6 +158,7 @@ enum stmt_id {
 	ST_OPEN_WEBHOOK,
 	ST_OPEN_DUE,
 	ST_EVENT_LOAD,
+	ST_REQUEST_LOAD,
 	ST_RECEIPT_INSERT,
 	ST_RECEIPT_DUP,
 	ST_RECEIPT_FIND,
@@ -169,8 +185,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_IDS_UPTO_GET] = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'ids_upto'",
     [ST_IDS_RECENT] = "SELECT company_seq, id, seq FROM events WHERE seq > ?1 ORDER BY seq",
     [ST_DELIVERY_INSERT] = "INSERT INTO deliveries(event_seq, webhook_seq, company_seq, status,"
-                           " next_at, okey, created_at, updated_at, receipt_seq)"
-                           " VALUES(?,?,?,?,?,?,?,?,?)",
+                           " next_at, okey, created_at, updated_at, request_seq, receipt_seq)"
+                           " VALUES(?,?,?,?,?,?,?,?,?,?)",
+    [ST_REQUEST_INSERT] = "INSERT INTO requests(method, url, headers, body) VALUES(?,?,?,?)",
     [ST_OUTCOME_UPDATE] = "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4,"
                           " first_attempt_at = ?5, last_http_status = CASE WHEN ?6 THEN ?7 ELSE"
                           " last_http_status END, last_error = CASE WHEN ?6 THEN ?8 ELSE last_error"
@@ -184,16 +201,20 @@ static const char *const stmt_sql[ST_COUNT] = {
                               " AND status = 0 AND (?3 OR (fail_since > 0 AND fail_since <= ?4))",
     [ST_OPEVENT_INSERT] = "INSERT INTO opevents(company_seq, at, kind, webhook_seq, message)"
                           " SELECT company_seq, ?2, ?3, seq, ?4 FROM webhooks WHERE seq = ?1",
-    [ST_OPEN_AFTER] = "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
-                      " okey FROM deliveries WHERE status = 0 AND seq > ? ORDER BY seq LIMIT ?",
-    [ST_OPEN_WEBHOOK] = "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
-                        " okey FROM deliveries WHERE webhook_seq = ? AND seq > ? AND status = 0"
-                        " ORDER BY seq LIMIT ?",
-    [ST_OPEN_DUE] = "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
-                    " okey FROM deliveries WHERE status = 0 AND (next_at, seq) > (?1, ?2)"
-                    " AND next_at < ?3 ORDER BY next_at, seq LIMIT ?4",
+    [ST_OPEN_AFTER] =
+        "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
+        " okey, request_seq FROM deliveries WHERE status = 0 AND seq > ? ORDER BY seq LIMIT ?",
+    [ST_OPEN_WEBHOOK] =
+        "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
+        " okey, request_seq FROM deliveries WHERE webhook_seq = ? AND seq > ? AND status = 0"
+        " ORDER BY seq LIMIT ?",
+    [ST_OPEN_DUE] =
+        "SELECT seq, event_seq, webhook_seq, next_at, first_attempt_at, attempts,"
+        " okey, request_seq FROM deliveries WHERE status = 0 AND (next_at, seq) > (?1, ?2)"
+        " AND next_at < ?3 ORDER BY next_at, seq LIMIT ?4",
     [ST_EVENT_LOAD] =
         "SELECT company_seq, id, event, date_ms, unit, data FROM events WHERE seq = ?",
+    [ST_REQUEST_LOAD] = "SELECT method, url, headers, body FROM requests WHERE seq = ?",
     [ST_RECEIPT_INSERT] =
         "INSERT OR IGNORE INTO receipts(id, company_seq, source_seq, msg_id, event, date,"
         " date_us, date_ns, entity_type, entity_key, kept, body, headers, verification, address,"
@@ -591,8 +612,28 @@ static int append_event(struct store *s, struct store_event_in *e, int64_t now)
 	return 0;
 }
 
+/* append_request: the stored request of a new delivery; its row in *seq. */
+static int append_request(struct store *s, const struct store_request_in *r, int64_t *seq)
+{
+	sqlite3_stmt *st = SQ(s)->st[ST_REQUEST_INSERT];
+	bind_text(st, 1, r->method ? r->method : "");
+	bind_text(st, 2, r->url ? r->url : "");
+	bind_text(st, 3, r->headers ? r->headers : "{}");
+	/* body is NOT NULL: an empty body is zero bytes, not NULL */
+	if (r->body_len > (size_t)INT_MAX)
+		return -1;
+	sqlite3_bind_blob(st, 4, r->body ? r->body : "", (int)r->body_len, SQLITE_STATIC);
+	if (step_done(st))
+		return -1;
+	*seq = sqlite3_last_insert_rowid(SQ(s)->db);
+	return 0;
+}
+
 static int append_delivery(struct store *s, struct store_delivery_in *d, int64_t now)
 {
+	d->request_seq = 0;
+	if (d->request && append_request(s, d->request, &d->request_seq))
+		return -1;
 	sqlite3_stmt *st = SQ(s)->st[ST_DELIVERY_INSERT];
 	sqlite3_bind_int64(st, 1, d->event_seq);
 	sqlite3_bind_int64(st, 2, d->webhook_seq);
@@ -602,8 +643,10 @@ static int append_delivery(struct store *s, struct store_delivery_in *d, int64_t
 	bind_text(st, 6, d->okey);
 	sqlite3_bind_int64(st, 7, now);
 	sqlite3_bind_int64(st, 8, now);
+	if (d->request_seq)
+		sqlite3_bind_int64(st, 9, d->request_seq);
 	if (d->receipt_seq)
-		sqlite3_bind_int64(st, 9, d->receipt_seq);
+		sqlite3_bind_int64(st, 10, d->receipt_seq);
 	if (step_done(st))
 		return -1;
 	d->seq = sqlite3_last_insert_rowid(SQ(s)->db);
@@ -1053,6 +1096,7 @@ static void read_task(sqlite3_stmt *st, struct store_task *t)
 	t->first_attempt_at = sqlite3_column_int64(st, 4);
 	t->attempts = sqlite3_column_int(st, 5);
 	col_copy(st, 6, t->okey, sizeof(t->okey));
+	t->request_seq = sqlite3_column_int64(st, 7); /* NULL reads as 0: the envelope */
 }
 
 static int rows_end(struct store *s, int rc, const char *what);
@@ -1128,6 +1172,31 @@ static int sqlite_event_load(struct store *s, int64_t event_seq, struct store_ev
 	if (rc != SQLITE_ROW)
 		return rows_end(s, rc, "event_load");
 	return out->id && out->event && out->data ? 0 : GERR_NOMEM;
+}
+
+static int sqlite_request_load(struct store *s, int64_t seq, struct store_request *out)
+{
+	sqlite3_stmt *st = SQ(s)->st[ST_REQUEST_LOAD];
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_int64(st, 1, seq);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->seq = seq;
+		out->method = col_dup(st, 0, NULL);
+		out->url = col_dup(st, 1, NULL);
+		out->headers = col_dup(st, 2, NULL);
+		out->body = col_dup(st, 3, &out->body_len);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_DONE)
+		return GERR_NOTFOUND;
+	if (rc != SQLITE_ROW)
+		return rows_end(s, rc, "request_load");
+	if (out->method && out->url && out->headers && out->body)
+		return 0;
+	store_request_free(out);
+	return GERR_NOMEM;
 }
 
 /* ---- CRUD: one-off statements, prepared per call (not hot) ---------------------------- */
@@ -1412,7 +1481,8 @@ static int sqlite_webhook_get(struct store *s, int64_t company_seq, const char *
                               struct store_webhook *out)
 {
 	sqlite3_stmt *st = q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = ?"
-	                                " AND (? = 0 OR company_seq = ?) AND status != 2");
+	                                " AND (? = 0 OR company_seq = ?) AND status != 2"
+	                                " AND route_seq IS NULL");
 	if (!st)
 		return GERR_IO;
 	bind_text(st, 1, id);
@@ -1430,7 +1500,8 @@ static int sqlite_webhook_list(struct store *s, int64_t company_seq, int64_t bef
 {
 	sqlite3_stmt *st =
 	    q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = ?"
-	                 " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
+	                 " AND seq < ? AND status != 2 AND route_seq IS NULL"
+	                 " ORDER BY seq DESC LIMIT ?");
 	*n = 0;
 	if (!st)
 		return GERR_IO;
@@ -1629,7 +1700,7 @@ static int sqlite_delivery_retry(struct store *s, int64_t company_seq, int64_t s
 	                                " AND webhook_seq IN (SELECT seq FROM webhooks"
 	                                " WHERE status = 0)"
 	                                " RETURNING seq, event_seq, webhook_seq, next_at,"
-	                                " first_attempt_at, attempts, okey");
+	                                " first_attempt_at, attempts, okey, request_seq");
 	if (!st)
 		return db_error(s, err, "delivery_retry");
 	sqlite3_bind_int64(st, 1, now);
@@ -1956,8 +2027,8 @@ static int sqlite_load_owned(struct store *s, const char *node, const int64_t *s
 {
 	(void)node;
 	sqlite3_stmt *st = q_prepare(s, "SELECT seq, event_seq, webhook_seq, next_at,"
-	                                " first_attempt_at, attempts, okey FROM deliveries"
-	                                " WHERE seq = ? AND status = 0");
+	                                " first_attempt_at, attempts, okey, request_seq"
+	                                " FROM deliveries WHERE seq = ? AND status = 0");
 	*n = 0;
 	if (!st)
 		return GERR_IO;
@@ -2228,6 +2299,207 @@ static int sqlite_rejection_list(struct store *s, int64_t source_seq, int limit,
 	int err = rows_end(s, rc, "rejection_list");
 	*n = err ? 0 : k;
 	return err;
+}
+
+/* ---- routes ---------------------------------------------------------------------------------- */
+
+#define ROUTE_COLS "seq, id, company_seq, source_seq, status, created_at, updated_at, config, name"
+
+/* read_route: a row of ROUTE_COLS, then its live targets in seq order. */
+static int read_route(struct store *s, sqlite3_stmt *st, struct store_route *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->seq = sqlite3_column_int64(st, 0);
+	col_copy(st, 1, r->id, sizeof(r->id));
+	r->company_seq = sqlite3_column_int64(st, 2);
+	r->source_seq = sqlite3_column_int64(st, 3);
+	r->status = sqlite3_column_int(st, 4);
+	r->created_at = sqlite3_column_int64(st, 5);
+	r->updated_at = sqlite3_column_int64(st, 6);
+	r->config = col_dup(st, 7, NULL);
+	col_copy(st, 8, r->name, sizeof(r->name));
+	sqlite3_stmt *t = q_prepare(s, "SELECT seq FROM webhooks WHERE route_seq = ?"
+	                               " AND status != 2 ORDER BY seq LIMIT ?");
+	if (!t) {
+		store_route_free(r);
+		return GERR_IO;
+	}
+	sqlite3_bind_int64(t, 1, r->seq);
+	sqlite3_bind_int(t, 2, STORE_ROUTE_TARGETS);
+	int rc;
+	while ((rc = sqlite3_step(t)) == SQLITE_ROW && r->ntargets < STORE_ROUTE_TARGETS)
+		r->target_seqs[r->ntargets++] = sqlite3_column_int64(t, 0);
+	sqlite3_finalize(t);
+	rc = rows_end(s, rc, "route_targets");
+	if (!rc && !r->config)
+		rc = GERR_NOMEM;
+	if (rc)
+		store_route_free(r);
+	return rc;
+}
+
+/* route_step: run an INSERT/UPDATE prepared with q_prepare; 0 or -1. */
+static int route_step(sqlite3_stmt *st)
+{
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void bind_source(sqlite3_stmt *st, int i, int64_t source_seq)
+{
+	if (source_seq)
+		sqlite3_bind_int64(st, i, source_seq);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* fail_target: a removed target's open deliveries fail. */
+static int fail_target(struct store *s, int64_t webhook_seq, int64_t now)
+{
+	sqlite3_stmt *st = q_prepare(s, "UPDATE deliveries SET status = 3,"
+	                                " last_error = 'route action removed', updated_at = ?"
+	                                " WHERE webhook_seq = ? AND status IN (0, 1)");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, webhook_seq);
+	return route_step(st);
+}
+
+static int sqlite_route_write(struct store *s, struct store_route *r, struct store_webhook *targets,
+                              int ntargets, struct gerr *err)
+{
+	bool insert = r->seq == 0;
+	uint64_t inserted = 0; /* targets given seqs by this call */
+	sqlite3_stmt *st;
+	if (ntargets > 64)
+		return gerr_set(err, GERR_INVALID, 400, "invalid_field", "too many targets");
+	if (exec_sql(SQ(s)->db, "BEGIN IMMEDIATE"))
+		return db_error(s, err, "route_write");
+	if (insert) {
+		st = q_prepare(s, "INSERT INTO routes(id, company_seq, source_seq, name, config,"
+		                  " status, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?)");
+		if (st) {
+			bind_text(st, 1, r->id);
+			sqlite3_bind_int64(st, 2, r->company_seq);
+			bind_source(st, 3, r->source_seq);
+			bind_text(st, 4, r->name);
+			bind_text(st, 5, r->config);
+			sqlite3_bind_int(st, 6, r->status);
+			sqlite3_bind_int64(st, 7, r->created_at);
+			sqlite3_bind_int64(st, 8, r->updated_at);
+		}
+	} else {
+		st = q_prepare(s, "UPDATE routes SET source_seq = ?, name = ?, config = ?,"
+		                  " status = ?, updated_at = ? WHERE seq = ?");
+		if (st) {
+			bind_source(st, 1, r->source_seq);
+			bind_text(st, 2, r->name);
+			bind_text(st, 3, r->config);
+			sqlite3_bind_int(st, 4, r->status);
+			sqlite3_bind_int64(st, 5, r->updated_at);
+			sqlite3_bind_int64(st, 6, r->seq);
+		}
+	}
+	if (route_step(st))
+		goto fail;
+	if (insert)
+		r->seq = sqlite3_last_insert_rowid(SQ(s)->db);
+	for (int i = 0; i < ntargets; i++) {
+		struct store_webhook *w = &targets[i];
+		if (w->seq == 0) {
+			if (sqlite_webhook_insert(s, w, NULL))
+				goto fail;
+			inserted |= 1ULL << i;
+			st = q_prepare(s, "UPDATE webhooks SET route_seq = ? WHERE seq = ?");
+			if (st) {
+				sqlite3_bind_int64(st, 1, r->seq);
+				sqlite3_bind_int64(st, 2, w->seq);
+			}
+			if (route_step(st))
+				goto fail;
+			continue;
+		}
+		if (sqlite_webhook_update(s, w) ||
+		    (w->status == WH_DELETED && fail_target(s, w->seq, w->updated_at)))
+			goto fail;
+	}
+	if (fault_hit("route_write") || exec_sql(SQ(s)->db, "COMMIT"))
+		goto fail;
+	return 0;
+fail:;
+	int rc = db_error(s, err, "route_write");
+	exec_sql(SQ(s)->db, "ROLLBACK");
+	if (insert)
+		r->seq = 0;
+	for (int i = 0; i < ntargets && i < 64; i++)
+		if (inserted & (1ULL << i)) /* rolled back: not stored after all */
+			targets[i].seq = 0;
+	return rc;
+}
+
+static int sqlite_route_get(struct store *s, int64_t company_seq, const char *id,
+                            struct store_route *out)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT " ROUTE_COLS " FROM routes WHERE id = ?"
+	                                " AND company_seq = ? AND status != 2");
+	if (!st)
+		return GERR_IO;
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, company_seq);
+	int rc = sqlite3_step(st);
+	int out_rc = rc == SQLITE_ROW    ? read_route(s, st, out)
+	             : rc == SQLITE_DONE ? GERR_NOTFOUND
+	                                 : rows_end(s, rc, "route_get");
+	sqlite3_finalize(st);
+	return out_rc;
+}
+
+static int sqlite_route_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                             struct store_route *out, int *n)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT " ROUTE_COLS " FROM routes WHERE company_seq = ?"
+	                                " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
+	*n = 0;
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, company_seq);
+	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
+	sqlite3_bind_int(st, 3, limit);
+	int k = 0, rc = SQLITE_DONE, err = 0;
+	while (!err && k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (!(err = read_route(s, st, &out[k])))
+			k++;
+	sqlite3_finalize(st);
+	if (!err)
+		err = rows_end(s, rc, "route_list");
+	if (err)
+		while (k > 0)
+			store_route_free(&out[--k]);
+	*n = k;
+	return err;
+}
+
+static int sqlite_route_each(struct store *s, void (*fn)(void *ctx, struct store_route *r),
+                             void *ctx)
+{
+	sqlite3_stmt *st =
+	    q_prepare(s, "SELECT " ROUTE_COLS " FROM routes WHERE status != 2 ORDER BY seq");
+	if (!st)
+		return GERR_IO;
+	int rc, err = 0;
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_route r;
+		if ((err = read_route(s, st, &r)))
+			break;
+		fn(ctx, &r);
+		store_route_free(&r);
+	}
+	sqlite3_finalize(st);
+	return err ? err : rows_end(s, rc, "route_each");
 }
 
 /* The table: sqlite_<op> for every operation of STORE_OPS (backend.h). */

@@ -115,6 +115,17 @@ void store_entity_free(struct store_entity_row *e)
 	e->kept = NULL;
 }
 
+void store_request_free(struct store_request *r)
+{
+	if (!r)
+		return;
+	free(r->method);
+	free(r->url);
+	free(r->headers);
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
 void store_company_free(struct store_company *c)
 {
 	if (c) {
@@ -128,6 +139,14 @@ void store_webhook_free(struct store_webhook *w)
 	if (w) {
 		free(w->config);
 		w->config = NULL;
+	}
+}
+
+void store_route_free(struct store_route *r)
+{
+	if (r) {
+		free(r->config);
+		r->config = NULL;
 	}
 }
 

@@ -12,7 +12,8 @@
  *                    plus a batch of delivery outcomes and attempts;
  *   store_open_after — the next page of open deliveries by sequence (keyset over
  *                    a partial index: never a scan of finished work);
- *   store_event_load — the body of one event when its delivery's turn comes.
+ *   store_event_load — the body of one event when its delivery's turn comes
+ *                    (store_request_load for a delivery with a stored request).
  * Everything else is plain CRUD for companies, tokens, webhooks, sources and
  * listings.
  *
@@ -76,16 +77,32 @@ struct store_event_in {
 	int64_t dup_date_ms;    /* … and date */
 };
 
+/* A rendered request to store with the delivery that sends it (an inbound
+ * action's): the dispatcher sends exactly these bytes instead of the event's
+ * envelope. Nothing here is checked by the store; the dispatcher checks the
+ * method, URL and headers when it sends. */
+struct store_request_in {
+	const char *method;  /* "POST", "PUT", … */
+	const char *url;     /* absolute */
+	const char *headers; /* JSON object text of name -> value */
+	const void *body;    /* bytes, sent as they are */
+	size_t body_len;
+};
+
 /* New deliveries for existing events (replay, inbound actions). */
 struct store_delivery_in {
 	int64_t event_seq;   /* 0 for a route action's delivery */
 	int64_t receipt_seq; /* the receipt whose route made it, or 0 */
-	int64_t webhook_seq;
+	int64_t webhook_seq; /* the target: its auth, policy, timeout and order apply */
 	int64_t company_seq;
 	const char *okey;
 	const char *lane; /* FIFO lane or NULL */
-	int64_t seq;      /* out */
-	bool mine;        /* out: owned by this node (see store_event_in.mine) */
+	/* what it sends: NULL = the event's envelope; else a request stored in
+	 * the same transaction (borrowed until commit returns) */
+	const struct store_request_in *request;
+	int64_t seq;         /* out */
+	bool mine;           /* out: owned by this node (see store_event_in.mine) */
+	int64_t request_seq; /* out: the stored request's row, 0 without one */
 };
 
 /* What happened to one attempt, and the delivery's state after it. */
@@ -277,7 +294,8 @@ struct store_task {
 	int64_t next_at;
 	int64_t first_attempt_at;
 	int attempts;
-	char okey[64]; /* ordering key value, "" when none */
+	char okey[64];       /* ordering key value, "" when none */
+	int64_t request_seq; /* its stored request (store_request_load); 0: the envelope */
 };
 
 /* An event as loaded for sending. Strings are owned: store_event_free. */
@@ -292,6 +310,18 @@ struct store_event {
 	size_t datalen;
 };
 void store_event_free(struct store_event *e);
+
+/* A stored request as loaded for sending. Strings are owned (NUL-terminated,
+ * body too, past body_len): store_request_free. */
+struct store_request {
+	int64_t seq;
+	char *method;
+	char *url;
+	char *headers; /* JSON object text */
+	char *body;
+	size_t body_len;
+};
+void store_request_free(struct store_request *r);
 
 /* ---- rows for the API ---------------------------------------------------- */
 
@@ -384,6 +414,9 @@ int store_open_for_webhook(struct store *s, int64_t webhook_seq, int64_t after_s
 int store_open_due(struct store *s, int64_t after_next_at, int64_t after_seq, int64_t due_before,
                    int limit, struct store_task *out, int *n);
 int store_event_load(struct store *s, int64_t event_seq, struct store_event *out);
+/* store_request_load: the stored request seq (store_delivery_in.request), for
+ * its delivery's turn. 0, GERR_NOTFOUND, GERR_IO or GERR_NOMEM. */
+int store_request_load(struct store *s, int64_t seq, struct store_request *out);
 
 /* ---- several nodes ---------------------------------------------------------
  * Node ids are the caller's (a UUID per process start). Notifications are
@@ -600,5 +633,41 @@ int store_rejection_add(struct store *s, int64_t source_seq, int64_t at, const c
 /* store_rejection_list: the newest limit rejections of a source, newest first. */
 int store_rejection_list(struct store *s, int64_t source_seq, int limit,
                          struct store_rejection *out, int *n);
+/* ---- routes ----------------------------------------------------------------
+ * A route (core/route.h) and its targets: one webhook row per action, with
+ * webhooks.route_seq naming the route (NULL for an ordinary webhook). The
+ * webhook calls above that answer the API (store_webhook_get, _list) never
+ * return a target; those the engine loads from (_by_seq, _each) do. */
+#define STORE_ROUTE_TARGETS 16
+struct store_route {
+	int64_t seq;
+	char id[40];
+	int64_t company_seq;
+	int64_t source_seq; /* 0 = every source */
+	int status;         /* WH_ACTIVE or WH_DELETED */
+	int64_t created_at;
+	int64_t updated_at;
+	char *config; /* JSON object text (with secrets), owned */
+	char name[257];
+	int ntargets; /* live targets, in seq order (the order of the actions) */
+	int64_t target_seqs[STORE_ROUTE_TARGETS];
+};
+void store_route_free(struct store_route *r);
+/* store_route_write: in one transaction, the route (r->seq == 0: inserted,
+ * r->seq set; else its name, source, config, status and updated_at
+ * replaced) and its targets: a target with seq 0 is inserted for this route
+ * (its seq set), any other updated (status, config, updated_at); a target
+ * (or a route) written with status WH_DELETED has its open deliveries failed
+ * with "route action removed". Nothing is written when it fails. */
+int store_route_write(struct store *s, struct store_route *r, struct store_webhook *targets,
+                      int ntargets, struct gerr *err);
+/* store_route_get: a live route by public id within a company. */
+int store_route_get(struct store *s, int64_t company_seq, const char *id, struct store_route *out);
+/* store_route_list: a company's live routes, newest first, seq < before_seq
+ * (0 = from the newest). */
+int store_route_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                     struct store_route *out, int *n);
+/* store_route_each calls fn for every live route, in seq order. */
+int store_route_each(struct store *s, void (*fn)(void *ctx, struct store_route *r), void *ctx);
 
 #endif

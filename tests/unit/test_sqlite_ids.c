@@ -213,10 +213,15 @@ static void test_migration_from_the_unique_index(void **state)
 		snprintf(sql, sizeof(sql), "DROP TABLE %s", later[i]);
 		exec(db, sql);
 	}
-	/* and the column and index migration 5 added to deliveries */
+	/* and the column and index migration 7 added to deliveries */
 	exec(db, "DROP INDEX deliveries_receipt; ALTER TABLE deliveries DROP COLUMN receipt_seq;");
 	exec(db, "DROP TABLE event_ids; CREATE UNIQUE INDEX events_id ON events(company_seq, id);"
 	         "DELETE FROM meta WHERE key = 'ids_upto';"
+	         /* and what migrations 5 (routes) and 6 (stored requests) added
+	          * to tables of schema 2 */
+	         "DROP INDEX webhooks_route;"
+	         "ALTER TABLE webhooks DROP COLUMN route_seq;"
+	         "ALTER TABLE deliveries DROP COLUMN request_seq;"
 	         "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
 	sqlite3_close(db);
 	s = open_store(1000);

@@ -274,6 +274,72 @@ static void test_sources_keep_the_contract(void **state)
 	assert_int_equal(store_rejection_add(s, src.seq, 1, "10.0.0.1", "x"), 0);
 }
 
+/* Routes: a failing database is GERR_IO (nothing half-written), an absent
+ * route GERR_NOTFOUND; a route and its targets are written together, and
+ * the API's webhook reads never return a target while the engine's do. */
+static void count_route(void *ctx, struct store_route *r)
+{
+	(void)r;
+	(*(int *)ctx)++;
+}
+
+static void test_routes(void **state)
+{
+	(void)state;
+	struct gerr err = {0};
+	struct store_route r = {.company_seq = company, .status = WH_ACTIVE, .config = "{}"}, rs[2],
+	                   got;
+	struct store_webhook t[2] = {{.company_seq = company, .config = "{\"a\":1}"},
+	                             {.company_seq = company, .config = "{\"b\":2}"}},
+	                     w;
+	snprintf(r.id, sizeof(r.id), "route-1");
+	snprintf(r.name, sizeof(r.name), "r");
+	snprintf(t[0].id, sizeof(t[0].id), "t-1");
+	snprintf(t[1].id, sizeof(t[1].id), "t-2");
+	int n = -1, k = 0;
+
+	fail_all(true);
+	assert_unavailable(store_route_write(s, &r, t, 2, &err), &err);
+	assert_int_equal(r.seq, 0);
+	assert_int_equal(t[0].seq, 0);
+	assert_int_equal(store_route_get(s, company, "route-1", &got), GERR_IO);
+	assert_int_equal(store_route_list(s, company, 0, 2, rs, &n), GERR_IO);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_route_each(s, count_route, &k), GERR_IO);
+	fail_all(false);
+	assert_int_equal(store_route_get(s, company, "route-1", &got), GERR_NOTFOUND);
+
+	assert_int_equal(store_route_write(s, &r, t, 2, &err), 0);
+	assert_true(r.seq > 0 && t[0].seq > 0 && t[1].seq > t[0].seq);
+	assert_int_equal(store_route_get(s, company, "route-1", &got), 0);
+	assert_int_equal(got.ntargets, 2);
+	assert_int_equal(got.target_seqs[0], t[0].seq);
+	assert_int_equal(got.target_seqs[1], t[1].seq);
+	store_route_free(&got);
+	assert_int_equal(store_route_get(s, company + 1, "route-1", &got), GERR_NOTFOUND);
+	assert_int_equal(store_webhook_get(s, company, "t-1", &w), GERR_NOTFOUND);
+	struct store_webhook ws[4];
+	assert_int_equal(store_webhook_list(s, company, 0, 4, ws, &n), 0);
+	assert_int_equal(n, 1); /* wh-1 of setup, not the targets */
+	store_webhook_free(&ws[0]);
+	assert_int_equal(store_webhook_by_seq(s, t[1].seq, &w), 0);
+	assert_string_equal(w.config, "{\"b\":2}");
+	store_webhook_free(&w);
+
+	/* the second action removed: its target is gone, the route keeps one */
+	t[1].status = WH_DELETED;
+	assert_int_equal(store_route_write(s, &r, t, 2, &err), 0);
+	assert_int_equal(store_route_list(s, company, 0, 2, rs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rs[0].ntargets, 1);
+	store_route_free(&rs[0]);
+	assert_int_equal(store_webhook_by_seq(s, t[1].seq, &w), GERR_NOTFOUND);
+	r.status = WH_DELETED;
+	assert_int_equal(store_route_write(s, &r, t, 1, &err), 0);
+	assert_int_equal(store_route_each(s, count_route, &k), 0);
+	assert_int_equal(k, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +347,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_absent_is_notfound, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refusal_is_conflict, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sources_keep_the_contract, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
