@@ -56,16 +56,26 @@ static char *dump(const json_t *v)
 	return json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(17));
 }
 
-/* source_seq: the source a route names. TODO(sources): the sources table is
- * added beside this file by the sources work; until it is merged, only the
- * id's syntax is checked (route_config_build) and a route is stored with
- * source_seq 0. At the merge: look the id up among the caller's sources
- * (another company's id: 404 not_found, "sourceId: no source <id>"). */
+/* source_seq: the source a route names, among the caller's sources (another
+ * company's id: 404 not_found, "sourceId: no source <id>"); 0 for a route of
+ * every source. */
 static int source_seq(struct api *a, const struct caller *c, const json_t *cfg, int64_t *seq,
                       struct gerr *err)
 {
-	(void)a, (void)c, (void)cfg, (void)err;
 	*seq = 0;
+	const char *id = json_string_value(json_object_get(cfg, "sourceId"));
+	if (!id)
+		return 0;
+	struct store_source src;
+	api_lock(a);
+	int rc = store_source_get(a->s, c->company_seq, id, &src);
+	api_unlock(a);
+	if (rc == GERR_NOTFOUND)
+		return gerr_set(err, GERR_NOTFOUND, 404, "not_found", "sourceId: no source %s", id);
+	if (rc)
+		return gerr_set(err, GERR_IO, 503, "unavailable", "cannot read sources");
+	*seq = src.seq;
+	store_source_free(&src);
 	return 0;
 }
 
@@ -157,8 +167,31 @@ static int commit(struct api *a, struct write *w, struct gerr *err)
 		}
 		engine_webhook_changed(a->eng, w->t[i].seq);
 	}
-	/* MERGE(registry): put the compiled route into the registry here
-	 * (registry_route_put) once it holds routes, so receipts find it. */
+	/* the route itself, compiled with its targets, where receipts find it */
+	if (w->r.status == WH_DELETED) {
+		registry_route_remove(a->reg, w->r.seq);
+	} else {
+		json_error_t je;
+		json_t *cfg = json_loads(w->r.config, 0, &je);
+		struct route *cr = NULL;
+		struct gerr cerr = {0};
+		int64_t seqs[STORE_ROUTE_TARGETS] = {0};
+		for (int i = 0, k = 0; i < w->nt && k < STORE_ROUTE_TARGETS; i++)
+			if (w->t[i].status != WH_DELETED)
+				seqs[k++] = w->t[i].seq;
+		if (cfg && route_compile(cfg, w->r.seq, w->r.id, w->r.company_seq, w->r.source_seq,
+		                         seqs, &cr, &cerr) == 0)
+			registry_route_put(a->reg, cr);
+		else /* compiled before the commit: only memory can fail here */
+			log_error("route_not_loaded", "route=%s reason=\"%s\"", w->r.id,
+			          cfg ? cerr.msg : "out of memory");
+		json_decref(cfg);
+	}
+	char note[96];
+	snprintf(note, sizeof(note), "route %lld %s", (long long)w->r.company_seq, w->r.id);
+	api_lock(a);
+	store_notify(a->s, note);
+	api_unlock(a);
 	return 0;
 }
 

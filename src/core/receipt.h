@@ -37,7 +37,7 @@
 
 #define RECEIPT_ID_MAX    256
 #define RECEIPT_EVENT_MAX 128
-#define RECEIPT_KEY_MAX   64    /* an entity key as stored (hashed above) */
+#define RECEIPT_KEY_MAX   63    /* an entity key as stored (hashed above): a FIFO key */
 #define RECEIPT_KEPT_MAX  65536 /* bytes of one receipt's kept fields */
 
 /* Where a source finds each field (paths already validated). */

@@ -644,8 +644,17 @@ int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t comp
 		goto fail;
 	}
 	const char *route = json_string_value(json_object_get(cfg, "routeId"));
-	if (route)
+	if (route) {
 		snprintf(w->route_id, sizeof(w->route_id), "%s", route);
+		/* A FIFO target orders per entity: each delivery carries its
+		 * receipt's entity key as ordering key (none: the target's one
+		 * lane), so the entities of a target go side by side and each
+		 * one's actions one at a time, in order. */
+		if (w->fifo && !w->ordering_key && !(w->ordering_key = dup_str("entity"))) {
+			gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
+			goto fail;
+		}
+	}
 	*out = w;
 	return 0;
 fail:

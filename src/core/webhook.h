@@ -43,7 +43,8 @@ struct webhook {
 	struct filter *matcher; /* filter compiled, what events are matched by */
 	struct policy policy;
 	bool fifo;
-	char *ordering_key; /* NULL = whole webhook is one FIFO lane */
+	char *ordering_key; /* NULL = whole webhook is one FIFO lane; a route's
+	                     * target: "entity" (keys are its receipts' entities) */
 	int timeout_ms;
 	int concurrency;
 	double rate_per_sec; /* 0 = unlimited */

@@ -60,6 +60,12 @@ void cluster_on_notify(void *ctx, const char *payload)
 			sched_webhook_changed(&d->s, seq, now);
 	} else if (strncmp(payload, "company ", 8) == 0) {
 		registry_reload_company(d->e->reg, d->e->rstore, strtoll(payload + 8, NULL, 10));
+	} else if (strncmp(payload, "route ", 6) == 0) {
+		/* "route <company seq> <id>" */
+		char *end;
+		long long company = strtoll(payload + 6, &end, 10);
+		if (*end == ' ')
+			registry_reload_route(d->e->reg, d->e->rstore, company, end + 1);
 	} else if (strncmp(payload, "source ", 7) == 0) {
 		registry_reload_source(d->e->reg, d->e->rstore, strtoll(payload + 7, NULL, 10));
 	} else if (strncmp(payload, "token ", 6) == 0) {

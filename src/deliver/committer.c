@@ -109,8 +109,8 @@ void committer_push(struct engine *e, struct outcome_item *outs, int nouts,
 /* round_lane: the FIFO lane of a delivery to w with ordering key okey in
  * *lane (NULL when w is unordered), its text in the round's memory. Returns
  * 0, or GERR_NOMEM with err set. */
-static int round_lane(struct round *r, const struct webhook *w, const char *okey, const char **lane,
-                      struct gerr *err)
+int round_lane(struct round *r, const struct webhook *w, const char *okey, const char **lane,
+               struct gerr *err)
 {
 	enum { LANE_MAX = 96 };
 	*lane = NULL;

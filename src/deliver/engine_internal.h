@@ -82,6 +82,13 @@ struct engine {
 
 /* committer.c */
 void *committer_main(void *arg);
+/* round_lane (committer.c): the FIFO lane of a delivery to w with ordering
+ * key okey in *lane (NULL when w is unordered), in the round's memory. */
+struct round;
+struct webhook;
+int round_lane(struct round *r, const struct webhook *w, const char *okey, const char **lane,
+               struct gerr *err);
+
 /* receipts.c: the store's decide step for receipts (ctx: the round), and
  * the hint that a receipt waits until at. */
 int receipts_decide(void *ctx, struct store_batch *b, const struct store_receipt *r,

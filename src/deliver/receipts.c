@@ -20,43 +20,141 @@
 #include <string.h>
 
 #include "core/receipt.h"
+#include "core/route.h"
+#include "core/source.h"
 #include "deliver/engine_internal.h"
 #include "deliver/round.h"
+#include "registry/registry.h"
 #include "util/clock.h"
 #include "util/log.h"
+
+/* arena_dup: n bytes of p, NUL-terminated, in the round's memory. */
+static char *arena_dup(struct round *rd, const char *p, size_t n)
+{
+	char *c = round_alloc(rd, n + 1);
+	if (c && n)
+		memcpy(c, p, n);
+	return c;
+}
+
+/* route_action: one action of a route that took receipt r: its rendered
+ * request, stored with a delivery to the action's target, in the receipt's
+ * commit; or, when it cannot be rendered (a path missing at run time), a
+ * delivery stored failed with the reason, never sent. */
+static int route_action(struct round *rd, struct store_batch *b, const struct store_receipt *r,
+                        const struct route *rt, int i, const struct route_input *in)
+{
+	struct engine *e = rd->owner;
+	const struct route_action *act = &rt->actions[i];
+	struct store_delivery_in *d = store_batch_route(b);
+	if (!d)
+		return -1;
+	d->webhook_seq = act->target_seq;
+	d->company_seq = r->company_seq;
+	d->receipt_seq = r->seq;
+	struct route_request rq;
+	struct gerr err = {0};
+	if (route_render(rt, i, in, &rq, &err)) {
+		route_request_free(&rq);
+		if (err.status == 500 || err.status == 503)
+			return -1; /* memory: the whole round fails and is answered 503 */
+		d->fail_error = arena_dup(rd, err.msg, strlen(err.msg));
+		return d->fail_error ? 0 : -1;
+	}
+	struct store_request_in *q = round_alloc(rd, sizeof(*q));
+	char *method = arena_dup(rd, rq.method, strlen(rq.method));
+	char *url = arena_dup(rd, rq.url, strlen(rq.url));
+	char *headers =
+	    arena_dup(rd, rq.headers ? rq.headers : "{}", rq.headers ? strlen(rq.headers) : 2);
+	char *body = arena_dup(rd, rq.body ? rq.body : "", rq.body ? rq.body_len : 0);
+	size_t body_len = rq.body ? rq.body_len : 0;
+	route_request_free(&rq);
+	if (!q || !method || !url || !headers || !body)
+		return -1;
+	*q = (struct store_request_in){
+	    .method = method, .url = url, .headers = headers, .body = body, .body_len = body_len};
+	d->request = q;
+	/* the entity orders the actions of one target: one at a time, in the
+	 * order of the receipts' dates (receipts are decided in that order) */
+	if (r->entity_key)
+		d->okey = arena_dup(rd, r->entity_key, strlen(r->entity_key));
+	struct webhook *w = registry_webhook_get(e->reg, act->target_seq);
+	int rc = w ? round_lane(rd, w, d->okey, &d->lane, &err) : 0;
+	webhook_unref(w);
+	return rc ? -1 : 0;
+}
+
+/* route_receipt: every route of the receipt's company and source that takes
+ * it (a stale receipt only those that say whenStale "fire") fires its
+ * actions. entity is the entity's kept fields after the decision. */
+static int route_receipt(struct round *rd, struct store_batch *b, const struct store_receipt *r,
+                         const char *entity, size_t entity_len, bool stale)
+{
+	struct engine *e = rd->owner;
+	struct route *routes[64];
+	int n = registry_routes(e->reg, r->company_seq, r->source_seq, routes, 64);
+	if (n > 64) {
+		log_warn("routes_truncated", "receipt=%s routes=%d note=\"the first 64 are used\"",
+		         r->id, n);
+		n = 64;
+	}
+	struct source *src = registry_source_get_seq(e->reg, r->source_seq);
+	char *ent = entity ? arena_dup(rd, entity, entity_len) : NULL;
+	struct route_input in = {
+	    .body = r->body,
+	    .body_len = r->bodylen,
+	    .headers = r->headers,
+	    .entity = ent,
+	    .receipt_id = r->id,
+	    .receipt_date = r->date,
+	    .event = r->event,
+	    .source_id = src ? src->id : NULL,
+	    .source_seq = r->source_seq,
+	};
+	int rc = entity && !ent ? -1 : 0;
+	for (int k = 0; k < n; k++) {
+		const struct route *rt = routes[k];
+		if (!rc && (!stale || rt->fire_stale) && route_matches(rt, r->event, &in))
+			for (int i = 0; i < rt->nactions && !rc; i++)
+				rc = route_action(rd, b, r, rt, i, &in);
+		route_unref(routes[k]);
+	}
+	source_unref(src);
+	return rc;
+}
 
 int receipts_decide(void *ctx, struct store_batch *b, const struct store_receipt *r,
                     const struct store_entity *cur, struct store_verdict *v)
 {
 	struct round *rd = ctx;
-	(void)b;
 	struct isodate when = {.us = r->date_us, .ns = r->date_ns};
 	struct receipt_entity ent = {.exists = cur->exists,
 	                             .latest = {.us = cur->date_us, .ns = cur->date_ns},
 	                             .kept = cur->kept,
 	                             .keptlen = cur->keptlen};
 	if (!receipt_decide(&ent, &when)) {
+		/* stale: the entity stays as it was, and so do its fields */
 		v->status = RCP_STALE;
 		v->advance = false;
-		return 0;
+		return route_receipt(rd, b, r, cur->kept, cur->keptlen, true);
 	}
 	v->status = RCP_ROUTED;
 	v->advance = true;
 	if (!r->entity_type)
-		return 0;
+		return route_receipt(rd, b, r, NULL, 0, false);
 	struct buf kept;
 	buf_init(&kept);
 	struct gerr err = {0};
 	int rc = receipt_merge_kept(cur->kept, cur->keptlen, r->kept, r->keptlen, &kept, &err);
-	char *copy = rc ? NULL : round_alloc(rd, kept.len + 1);
-	if (copy) {
-		memcpy(copy, kept.data, kept.len);
-		v->kept = copy;
-		v->keptlen = kept.len;
-	}
+	char *copy = rc ? NULL : arena_dup(rd, kept.data, kept.len);
+	size_t keptlen = kept.len;
 	buf_free(&kept);
 	/* both are objects written by gancho: only memory can fail here */
-	return copy ? 0 : -1;
+	if (!copy)
+		return -1;
+	v->kept = copy;
+	v->keptlen = keptlen;
+	return route_receipt(rd, b, r, copy, keptlen, false);
 }
 
 static int receipt_fill(struct commit_job *job, struct round *r, struct gerr *err)

@@ -175,11 +175,12 @@ static void handover_routed(struct round *r)
 {
 	for (int i = 0; i < r->b.nrouted; i++) {
 		const struct store_delivery_in *x = &r->b.routed[i];
-		struct new_task *t = x->mine ? round_task(r) : NULL;
+		struct new_task *t = x->mine && !x->fail_error ? round_task(r) : NULL;
 		if (!t)
 			continue;
 		t->t.seq = x->seq;
 		t->t.event_seq = x->event_seq;
+		t->t.request_seq = x->request_seq;
 		t->t.webhook_seq = x->webhook_seq;
 		t->t.next_at = r->now;
 		if (x->okey)

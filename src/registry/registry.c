@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/route.h"
 #include "core/source.h"
 #include "util/array.h"
 #include "util/clock.h"
@@ -68,7 +69,9 @@ struct registry {
 	struct keymap tokens; /* token hash → company seq */
 	struct source **srcs; /* by seq */
 	int64_t nsrcs;
-	struct keymap srcids; /* public id → seq */
+	struct keymap srcids;  /* public id → seq */
+	struct route **routes; /* live routes, in no order; a company has few */
+	int nroutes, caproutes;
 };
 
 static size_t keymap_hash(const char *key)
@@ -184,6 +187,9 @@ void registry_free(struct registry *r)
 	for (int64_t i = 0; i < r->nsrcs; i++)
 		source_unref(r->srcs[i]);
 	free(r->srcs);
+	for (int i = 0; i < r->nroutes; i++)
+		route_unref(r->routes[i]);
+	free(r->routes);
 	free(r->srcids.v);
 	free(r->broken);
 	pthread_rwlock_destroy(&r->lock);
@@ -531,6 +537,112 @@ int registry_reload_source(struct registry *r, struct store *s, int64_t seq)
 	return 0;
 }
 
+/* ---- routes ------------------------------------------------------------------------------- */
+
+int registry_route_put(struct registry *r, struct route *rt)
+{
+	struct route *old = NULL;
+	bool ok = true;
+	pthread_rwlock_wrlock(&r->lock);
+	int i = 0;
+	while (i < r->nroutes && r->routes[i]->seq != rt->seq)
+		i++;
+	if (i < r->nroutes) {
+		old = r->routes[i];
+		r->routes[i] = rt;
+	} else if (array_reserve((void **)&r->routes, &r->caproutes, r->nroutes + 1,
+	                         sizeof(*r->routes), 16)) {
+		r->routes[r->nroutes++] = rt;
+	} else {
+		ok = false;
+	}
+	pthread_rwlock_unlock(&r->lock);
+	if (!ok) {
+		log_error("route_not_loaded", "route=%s reason=\"out of memory\"", rt->id);
+		route_unref(rt);
+		return -1;
+	}
+	route_unref(old);
+	return 0;
+}
+
+void registry_route_remove(struct registry *r, int64_t seq)
+{
+	struct route *old = NULL;
+	pthread_rwlock_wrlock(&r->lock);
+	for (int i = 0; i < r->nroutes; i++)
+		if (r->routes[i]->seq == seq) {
+			old = r->routes[i];
+			r->routes[i] = r->routes[--r->nroutes];
+			break;
+		}
+	pthread_rwlock_unlock(&r->lock);
+	route_unref(old);
+}
+
+int registry_routes(struct registry *r, int64_t company_seq, int64_t source_seq, struct route **out,
+                    int max)
+{
+	int n = 0;
+	pthread_rwlock_rdlock(&r->lock);
+	for (int i = 0; i < r->nroutes; i++) {
+		struct route *rt = r->routes[i];
+		if (rt->company_seq != company_seq ||
+		    (rt->source_seq && rt->source_seq != source_seq))
+			continue;
+		if (n < max) {
+			route_ref(rt);
+			out[n] = rt;
+		}
+		n++;
+	}
+	pthread_rwlock_unlock(&r->lock);
+	return n;
+}
+
+/* load_route: compile a stored route into the registry; one that cannot be
+ * compiled is logged and left out (its receipts fire nothing). */
+static void load_route(void *ctx, struct store_route *sr)
+{
+	struct registry *r = ctx;
+	json_error_t je;
+	json_t *cfg = json_loads(sr->config ? sr->config : "", 0, &je);
+	struct route *rt = NULL;
+	struct gerr err = {0};
+	if (!cfg)
+		gerr_set(&err, GERR_INVALID, 500, "internal", "config is not JSON: %s", je.text);
+	if (cfg && route_compile(cfg, sr->seq, sr->id, sr->company_seq, sr->source_seq,
+	                         sr->target_seqs, &rt, &err) == 0) {
+		registry_route_put(r, rt);
+	} else {
+		log_error("route_not_loaded", "route=%s reason=\"%s\"", sr->id, err.msg);
+		registry_route_remove(r, sr->seq);
+	}
+	json_decref(cfg);
+}
+
+int registry_reload_route(struct registry *r, struct store *s, int64_t company_seq, const char *id)
+{
+	struct store_route sr;
+	int rc = store_route_get(s, company_seq, id, &sr);
+	if (rc == GERR_NOTFOUND) {
+		pthread_rwlock_rdlock(&r->lock);
+		int64_t seq = 0;
+		for (int i = 0; i < r->nroutes && !seq; i++)
+			if (strcmp(r->routes[i]->id, id) == 0)
+				seq = r->routes[i]->seq;
+		pthread_rwlock_unlock(&r->lock);
+		if (seq)
+			registry_route_remove(r, seq);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	load_route(r, &sr);
+	store_route_free(&sr);
+	return 0;
+}
+
 /* ---- loading ------------------------------------------------------------------------------ */
 
 static void load_token(void *ctx, const char *hash, int64_t company_seq)
@@ -610,6 +722,8 @@ int registry_load(struct registry *r, struct store *s, struct gerr *err)
 		return gerr_set(err, GERR_IO, 500, "store", "cannot load tokens or webhooks");
 	if (store_source_each(s, load_source, r))
 		return gerr_set(err, GERR_IO, 500, "store", "cannot load sources");
+	if (store_route_each(s, load_route, r))
+		return gerr_set(err, GERR_IO, 500, "store", "cannot load routes");
 	/* Each webhook that cannot be loaded becomes inactive with an operator
 	 * record saying why: it receives nothing until its config is fixed. */
 	for (int i = 0; i < r->nbroken; i++) {

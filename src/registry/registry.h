@@ -82,4 +82,18 @@ void registry_source_remove(struct registry *r, int64_t seq);
  * the registry. */
 int registry_reload_source(struct registry *r, struct store *s, int64_t seq);
 
+/* Routes (core/route.h), compiled. put takes over the caller's reference
+ * and replaces the route of the same seq; remove drops it. */
+struct route;
+int registry_route_put(struct registry *r, struct route *rt);
+void registry_route_remove(struct registry *r, int64_t seq);
+/* registry_routes: the company's routes that may take a receipt of
+ * source_seq (routes of that source and of every source), as new references
+ * in out[0..min(return, max)); returns how many there are. */
+int registry_routes(struct registry *r, int64_t company_seq, int64_t source_seq, struct route **out,
+                    int max);
+/* registry_reload_route: read route id of the company again (another node
+ * changed it, "route <company seq> <id>"); gone from the store, it leaves. */
+int registry_reload_route(struct registry *r, struct store *s, int64_t company_seq, const char *id);
+
 #endif

@@ -289,15 +289,15 @@ static const struct stmt stmts[ST_COUNT] = {
          " $6::text[], $7::text[], $8::int8[], $9::text[], $10::bytea[]) WITH ORDINALITY AS"
          " t(company_seq, id, idem_key, event, date_ms, unit, data, ord)),"
          " idl AS (INSERT INTO deliveries(seq, event_seq, webhook_seq, company_seq, status,"
-         " next_at, okey, lane, owner, created_at, updated_at, request_seq, receipt_seq)"
-         " SELECT rd.base + t.ord,"
+         " next_at, okey, lane, owner, created_at, updated_at, request_seq, receipt_seq,"
+         " last_error) SELECT rd.base + t.ord,"
          " CASE WHEN t.ev >= 0 THEN t.ev ELSE re.base - t.ev END, t.webhook_seq, t.company_seq,"
          " t.status, $3::int8, t.okey, t.lane, t.owner, $3::int8, $3::int8,"
-         " NULLIF(t.request_seq, 0), NULLIF(t.receipt_seq, 0) FROM re, rd,"
+         " NULLIF(t.request_seq, 0), NULLIF(t.receipt_seq, 0), t.last_error FROM re, rd,"
          " unnest($11::int8[], $12::int8[], $13::int8[], $14::int4[], $15::text[], $16::text[],"
-         " $17::text[], $18::int8[], $19::int8[]) WITH ORDINALITY AS"
+         " $17::text[], $18::int8[], $19::int8[], $20::text[]) WITH ORDINALITY AS"
          " t(ev, webhook_seq, company_seq, status, okey, lane, owner, request_seq, receipt_seq,"
-         " ord))"
+         " last_error, ord))"
          " SELECT re.base, rd.base FROM re, rd"},
     /* Only the owner may record a delivery's state: a node that was reaped
      * must not overwrite what the new owner does. Held means nobody's. */
@@ -1165,6 +1165,7 @@ struct slot {
 	const char *lane;
 	const char *owner;
 	bool held;
+	bool failed; /* stored failed (fail_error): no owner, no lane, never sent */
 };
 
 static int str_cmp(const void *a, const void *b)
@@ -1299,11 +1300,12 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 	const char **lanes = calloc((size_t)total + 1, sizeof(*lanes));
 	const char **owners = calloc((size_t)total + 1, sizeof(*owners));
 	PGresult *lres = NULL, *r = NULL;
-	struct pgarr a[16];
-	static const uint32_t oids[16] = {
-	    OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8, OID_TEXT, OID_BYTEA, OID_INT8,
-	    OID_INT8, OID_INT8, OID_INT4, OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8,  OID_INT8};
-	for (int i = 0; i < 16; i++)
+	struct pgarr a[17];
+	static const uint32_t oids[17] = {OID_INT8, OID_TEXT,  OID_TEXT, OID_TEXT, OID_INT8,
+	                                  OID_TEXT, OID_BYTEA, OID_INT8, OID_INT8, OID_INT8,
+	                                  OID_INT4, OID_TEXT,  OID_TEXT, OID_TEXT, OID_INT8,
+	                                  OID_INT8, OID_TEXT};
+	for (int i = 0; i < 17; i++)
 		arr_init(&a[i], oids[i]);
 	int rc = -1, k = 0, nlanes = 0, ord = 0;
 	if (!sl || !lanes || !owners || insert_requests(s, b))
@@ -1328,13 +1330,12 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 			sl[k].lane = e->lanes ? e->lanes[w] : NULL;
 		}
 	}
-	for (int i = 0; i < b->ndeliveries; i++, k++) {
-		sl[k].dl = &b->deliveries[i];
-		sl[k].lane = b->deliveries[i].lane;
-	}
-	for (int i = 0; i < b->nrouted; i++, k++) {
-		sl[k].dl = &b->routed[i];
-		sl[k].lane = b->routed[i].lane;
+	for (int i = 0; i < b->ndeliveries + b->nrouted; i++, k++) {
+		struct store_delivery_in *d =
+		    i < b->ndeliveries ? &b->deliveries[i] : &b->routed[i - b->ndeliveries];
+		sl[k].dl = d;
+		sl[k].failed = d->fail_error != NULL;
+		sl[k].lane = sl[k].failed ? NULL : d->lane;
 	}
 	/* A held delivery waits for its webhook's release, which frees it for
 	 * anyone; it needs no lane owner until then. */
@@ -1345,7 +1346,7 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 		goto out;
 	for (k = 0; k < total; k++) {
 		struct slot *x = &sl[k];
-		if (x->held)
+		if (x->held || x->failed)
 			x->owner = NULL;
 		else if (x->lane) {
 			const char **at =
@@ -1353,25 +1354,26 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 			x->owner = at ? owners[at - lanes] : NULL;
 		} else
 			x->owner = live ? b->node : NULL;
-		if (!x->held && !x->owner)
+		if (!x->held && !x->failed && !x->owner)
 			notes->work = true;
 		const struct store_event_in *e = x->ev;
 		const struct store_delivery_in *d = x->dl;
 		arr_i64(&a[7], e ? e->seq : d->event_seq);
 		arr_i64(&a[8], e ? e->webhook_seqs[x->w] : d->webhook_seq);
 		arr_i64(&a[9], e ? e->company_seq : d->company_seq);
-		arr_i32(&a[10], x->held ? DLV_HELD : DLV_PENDING);
+		arr_i32(&a[10], x->failed ? DLV_FAILED : x->held ? DLV_HELD : DLV_PENDING);
 		arr_text(&a[11], e ? (e->okeys ? e->okeys[x->w] : NULL) : d->okey);
 		arr_text(&a[12], x->lane);
 		arr_text(&a[13], x->owner);
 		arr_i64(&a[14], e ? 0 : d->request_seq);
 		arr_i64(&a[15], e ? 0 : d->receipt_seq);
+		arr_text(&a[16], e ? NULL : d->fail_error);
 	}
 	struct params p = {0};
 	p_i64(&p, nev);
 	p_i64(&p, total);
 	p_i64(&p, now);
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < 17; i++)
 		if (!arr_param(&p, &a[i]))
 			goto out;
 	if (!(r = run(s, ST_INSERT, &p)) || PQntuples(r) != 1)
@@ -1400,7 +1402,7 @@ static int insert(struct pg_store *s, struct store_batch *b, bool live, int64_t 
 out:
 	PQclear(r);
 	PQclear(lres);
-	arr_free(a, 16);
+	arr_free(a, 17);
 	free(sl);
 	free(lanes);
 	free(owners);

@@ -185,8 +185,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_IDS_UPTO_GET] = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'ids_upto'",
     [ST_IDS_RECENT] = "SELECT company_seq, id, seq FROM events WHERE seq > ?1 ORDER BY seq",
     [ST_DELIVERY_INSERT] = "INSERT INTO deliveries(event_seq, webhook_seq, company_seq, status,"
-                           " next_at, okey, created_at, updated_at, request_seq, receipt_seq)"
-                           " VALUES(?,?,?,?,?,?,?,?,?,?)",
+                           " next_at, okey, created_at, updated_at, request_seq, receipt_seq,"
+                           " last_error) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
     [ST_REQUEST_INSERT] = "INSERT INTO requests(method, url, headers, body) VALUES(?,?,?,?)",
     [ST_OUTCOME_UPDATE] = "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4,"
                           " first_attempt_at = ?5, last_http_status = CASE WHEN ?6 THEN ?7 ELSE"
@@ -638,7 +638,7 @@ static int append_delivery(struct store *s, struct store_delivery_in *d, int64_t
 	sqlite3_bind_int64(st, 1, d->event_seq);
 	sqlite3_bind_int64(st, 2, d->webhook_seq);
 	sqlite3_bind_int64(st, 3, d->company_seq);
-	sqlite3_bind_int(st, 4, DLV_PENDING);
+	sqlite3_bind_int(st, 4, d->fail_error ? DLV_FAILED : DLV_PENDING);
 	sqlite3_bind_int64(st, 5, now);
 	bind_text(st, 6, d->okey);
 	sqlite3_bind_int64(st, 7, now);
@@ -647,6 +647,7 @@ static int append_delivery(struct store *s, struct store_delivery_in *d, int64_t
 		sqlite3_bind_int64(st, 9, d->request_seq);
 	if (d->receipt_seq)
 		sqlite3_bind_int64(st, 10, d->receipt_seq);
+	bind_text(st, 11, d->fail_error);
 	if (step_done(st))
 		return -1;
 	d->seq = sqlite3_last_insert_rowid(SQ(s)->db);

@@ -93,6 +93,9 @@ struct store_request_in {
 struct store_delivery_in {
 	int64_t event_seq;   /* 0 for a route action's delivery */
 	int64_t receipt_seq; /* the receipt whose route made it, or 0 */
+	/* set: the delivery is stored failed with this last error and is never
+	 * sent (an action whose request could not be rendered); no lane */
+	const char *fail_error;
 	int64_t webhook_seq; /* the target: its auth, policy, timeout and order apply */
 	int64_t company_seq;
 	const char *okey;
