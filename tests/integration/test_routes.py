@@ -68,9 +68,17 @@ class RoutesTest(H.GanchoTestCase):
         got = self.assertStatus(self.api("GET", "/api/v1/routes/" + r["id"]), 200, "GET one")
         self.assertEqual(got, r)
 
-        r2 = self.create_route(exam_route(name="second", whenStale="fire",
-                                          sourceId="0b7c5e4a-6f1d-4c3a-9e8f-000000000001"))
+        # a sourceId must be one of the company's sources
+        ghost = "0b7c5e4a-6f1d-4c3a-9e8f-000000000001"
+        self.assertStatus(self.api("POST", "/api/v1/routes",
+                                   exam_route(name="ghost", sourceId=ghost)), 404,
+                          "a source that does not exist", code="not_found")
+        src = self.assertStatus(self.api("POST", "/api/v1/sources",
+                                         {"name": "Gupy", "verification": {"kind": "none"}}),
+                                201, "source")
+        r2 = self.create_route(exam_route(name="second", whenStale="fire", sourceId=src["id"]))
         self.assertEqual(r2["whenStale"], "fire")
+        self.assertEqual(r2["sourceId"], src["id"])
         page = self.assertStatus(self.api("GET", "/api/v1/routes?limit=1"), 200, "list page 1")
         self.assertEqual([x["id"] for x in page["data"]], [r2["id"]], "newest first")
         self.assertTrue(page["nextCursor"])
