@@ -214,5 +214,67 @@ class InboundCrashTest(H.GanchoTestCase):
             self.assertEqual(per_receipt.get(rid), 1, "receipt %s routed once" % rid)
 
 
+@unittest.skipUnless(H.backend() == "postgres", "several nodes need GANCHO_TEST_BACKEND=postgres")
+class InboundClusterTest(H.GanchoTestCase):
+    """Two nodes on one database: a sender's requests land on either. Dedup holds across
+    nodes, each entity's state and its actions' order hold across nodes, and a route made
+    on one node fires for receipts taken by the other."""
+    gancho = None
+
+    def test_two_nodes_share_receipts_entities_and_order(self):
+        import pg
+        db = pg.new_database()
+        a = self.new_gancho(db=db)
+        b = self.new_gancho(db=db)
+        self.g = a
+        self.company_id, self.token = a.create_company("ACME-" + H.uuid.uuid4().hex[:8])
+        src = self.assertStatus(self.api("POST", "/api/v1/sources", {
+            "name": "Gupy", "verification": {"kind": "none"},
+            "entity": {"type": "application", "key": "data.application.id"}}), 201, "source")
+        self.assertStatus(self.api("POST", "/api/v1/routes", {
+            "name": "all", "sourceId": src["id"], "events": ["application.moved"],
+            "actions": [{"kind": "forward", "url": self.rx.url("/act")}]}), 201, "route")
+        # node b learns of the source and the route by notification
+        H.wait_until(lambda: b.api("POST", "/in/" + src["id"], raw="{}")[0] == 400, 10,
+                     message="node b never loaded the source")
+        time.sleep(0.5)
+        bodies = [moved(e, n) for e in range(10) for n in range(10)] * 2
+        random.Random(3).shuffle(bodies)
+        nodes = [a, b]
+
+        def post(ib):
+            i, body = ib
+            st, js, raw = nodes[i % 2].api("POST", "/in/" + src["id"], raw=json.dumps(body))
+            self.assertEqual(st, 200, raw[:200])
+            return js["id"]
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            ids = list(pool.map(post, enumerate(bodies)))
+        first = {}
+        for body, rid in zip(bodies, ids):
+            first.setdefault(body["id"], set()).add(rid)
+        self.assertTrue(all(len(v) == 1 for v in first.values()),
+                        "one receipt per sender id across the nodes")
+        deadline = time.monotonic() + 30
+        while True:
+            ds = []
+            for g in nodes:
+                ds = self.assertStatus(self.api("GET", "/api/v1/deliveries?limit=500", g=g), 200,
+                                       "deliveries")["data"]
+            if ds and all(d["status"] == "delivered" for d in ds):
+                break
+            self.assertLess(time.monotonic(), deadline, "not all delivered: %r" % ds[:3])
+            time.sleep(0.2)
+        self.assertEqual(len({d["receiptId"] for d in ds}), len(ds), "one action per receipt")
+        got = {}
+        for r in self.rx.requests:
+            body = r.json()
+            got.setdefault(body["data"]["application"]["id"], []).append(body["data"]["n"])
+        self.assertEqual(sum(len(v) for v in got.values()), len(ds), "each action sent once")
+        for e, ns in got.items():
+            self.assertEqual(ns, sorted(set(ns)), "entity %d in date order across nodes" % e)
+            self.assertEqual(ns[-1], 9)
+
+
 if __name__ == "__main__":
     unittest.main()
