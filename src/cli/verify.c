@@ -9,6 +9,14 @@
  *                    "whsec_<base64>"; the header may list several
  *                    signatures (secret rotation), any one valid is enough.
  *
+ * Inbound (--verification JSON): a request a sender made to one of gancho's
+ * sources, checked offline with the same verifier /in/{id} runs (core/
+ * verifier): the verification object exactly as a source takes it (kinds
+ * none, basic, apiKey, hmac, standard; presets acesso, github, svix) and the
+ * request's headers as captured (--header 'Name: value', repeated). Prints
+ * "valid" or "invalid: <reason>" (the reason the source's rejections list
+ * would show).
+ *
  * The body must be the exact bytes received, hence a file or standard
  * input rather than an argument. Comparisons are constant-time (sign.c),
  * and the timestamp must be within --tolerance of now, both ways, so a
@@ -24,6 +32,7 @@
 
 #include "cli/cli_http.h"
 #include "core/sign.h"
+#include "core/verifier.h"
 #include "util/clock.h"
 
 /* Standard Webhooks' recommended tolerance. */
@@ -48,7 +57,14 @@ static const char cli_verify_usage[] =
     "  --timestamp TS       standard: the webhook-timestamp header (unix seconds)\n"
     "  --body-file FILE     the exact body received ('-' or absent: standard input)\n"
     "  --tolerance SECONDS  standard: how far TS may be from now (default 300)\n"
-    "  --sign               print the signature instead of checking one\n";
+    "  --sign               print the signature instead of checking one\n"
+    "\n"
+    "       gancho verify --verification JSON --header 'Name: value' [--header ...]\n"
+    "                     [--body-file FILE|-]\n"
+    "\n"
+    "Check a request a sender made to a gancho source, as /in/{id} would: JSON is\n"
+    "the source's \"verification\" object (kind none|basic|apiKey|hmac|standard, or\n"
+    "preset acesso|github|svix, with its secret), the headers as captured.\n";
 
 /* cli_trim: s without surrounding blanks, in place (headers pasted from
  * logs often carry a trailing newline or space). */
@@ -133,10 +149,67 @@ static int cli_verify_standard(const char *secret, const char *sig, const char *
 	return rc;
 }
 
+/* cli_verify_inbound: the --verification mode (see the top of this file). */
+static int cli_verify_inbound(const char *verification, const struct cli_strv *headers,
+                              const struct buf *body)
+{
+	json_error_t je;
+	json_t *vbody = json_loads(verification, 0, &je);
+	json_t *cfg = NULL;
+	struct verifier *v = NULL;
+	struct gerr err = {0};
+	int rc = CLI_FAIL;
+	if (!vbody) {
+		rc = cli_usage_error("verify", "--verification: not JSON: %s", je.text);
+		goto out;
+	}
+	if (verifier_config_build(vbody, NULL, &cfg, &err) || verifier_compile(cfg, &v, &err)) {
+		rc = cli_usage_error("verify", "%s", err.msg);
+		goto out;
+	}
+	struct verifier_header hs[64];
+	char *copies[64];
+	int n = 0;
+	for (int i = 0; i < headers->n && n < 64; i++) {
+		char *line = strdup(headers->v[i]);
+		char *colon = line ? strchr(line, ':') : NULL;
+		if (!colon) {
+			free(line);
+			for (int k = 0; k < n; k++)
+				free(copies[k]);
+			rc = cli_usage_error("verify", "--header %s: expected 'Name: value'",
+			                     headers->v[i]);
+			goto out;
+		}
+		*colon = '\0';
+		copies[n] = line;
+		hs[n].name = cli_trim(line);
+		hs[n].value = cli_trim(colon + 1);
+		n++;
+	}
+	struct verifier_result res;
+	if (verifier_check(v, hs, (size_t)n, body->data ? body->data : "", body->len,
+	                   clock_now_ms() / 1000, &res)) {
+		printf("valid\n");
+		rc = CLI_OK;
+	} else {
+		printf("invalid: %s\n", res.reason);
+		rc = CLI_FAIL;
+	}
+	for (int k = 0; k < n; k++)
+		free(copies[k]);
+out:
+	verifier_free(v);
+	json_decref(cfg);
+	json_decref(vbody);
+	return rc;
+}
+
 int cli_verify(int argc, char **argv)
 {
 	const char *kind = NULL, *secret = NULL, *sig = NULL, *id = NULL, *ts = NULL;
-	const char *file = NULL, *tolerance = NULL, *pos[1];
+	const char *file = NULL, *tolerance = NULL, *verification = NULL, *pos[1];
+	struct cli_strv headers = {0};
 	char *sigcopy = NULL;
 	bool sign = false;
 	struct buf body;
@@ -150,6 +223,8 @@ int cli_verify(int argc, char **argv)
 	    {"--body-file", NULL, &file, NULL, NULL},
 	    {"--tolerance", NULL, &tolerance, NULL, NULL},
 	    {"--sign", NULL, NULL, &sign, NULL},
+	    {"--verification", NULL, &verification, NULL, NULL},
+	    {"--header", NULL, NULL, NULL, &headers},
 	    {NULL, NULL, NULL, NULL, NULL},
 	};
 	const struct cli_spec spec = {"verify", cli_verify_usage, opts, 0, 0};
@@ -157,6 +232,29 @@ int cli_verify(int argc, char **argv)
 	rc = cli_parse(&spec, argc, argv, NULL, pos, &npos);
 	if (rc != CLI_OK)
 		return rc < 0 ? CLI_OK : rc;
+	if (verification) {
+		if (kind || sign || sig) {
+			cli_strv_free(&headers);
+			return cli_usage_error(
+			    spec.name, "--verification checks a request to a source: without"
+			               " --kind, --signature or --sign");
+		}
+		buf_init(&body);
+		if (cli_read_file(file ? file : "-", &body) < 0) {
+			rc = cli_usage_error(spec.name, "cannot read %s: %s",
+			                     file ? file : "standard input",
+			                     errno ? strerror(errno) : "read error");
+		} else {
+			rc = cli_verify_inbound(verification, &headers, &body);
+		}
+		buf_free(&body);
+		cli_strv_free(&headers);
+		return rc;
+	}
+	if (headers.n) {
+		cli_strv_free(&headers);
+		return cli_usage_error(spec.name, "--header goes with --verification");
+	}
 	if (!kind || (strcmp(kind, "secret") && strcmp(kind, "standard")))
 		return cli_usage_error(spec.name, "--kind secret or --kind standard is required");
 	if (!secret)

@@ -261,6 +261,55 @@ class CliVerifyTest(CliCase):
                         "--signature", "v1,x", "--body-file", self.body_file)
         self.assertExit(p, 2, "a whsec_ secret that is not base64")
 
+    def test_inbound_kinds_check_a_captured_request(self):
+        """--verification checks a request to a source as /in/{id} does: every kind."""
+        secret = "s3cr3t-" + uuid.uuid4().hex
+        whsec = "whsec_" + base64.b64encode(b"0123456789abcdef0123").decode()
+        now = str(int(time.time()))
+        hexsig = hmac.new(secret.encode(), self.BODY, hashlib.sha256).hexdigest()
+        cases = [
+            ('{"kind":"none"}', []),
+            ('{"kind":"basic","username":"gupy","password":"%s"}' % secret,
+             ["Authorization: Basic " + base64.b64encode(("gupy:" + secret).encode()).decode()]),
+            ('{"kind":"apiKey","header":"X-Api-Key","key":"%s"}' % secret, ["X-Api-Key: " + secret]),
+            ('{"preset":"acesso","secret":"%s"}' % secret,
+             ["Acesso-Signature: " + H.acesso_signature(secret, self.BODY)]),
+            ('{"preset":"github","secret":"%s"}' % secret, ["X-Hub-Signature-256: sha256=" + hexsig]),
+            ('{"kind":"hmac","header":"X-Sig","hash":"sha256","encoding":"hex","secrets":["old","%s"]}'
+             % secret, ["X-Sig: " + hexsig]),
+            ('{"kind":"standard","secret":"%s"}' % whsec,
+             ["webhook-id: msg_1", "webhook-timestamp: " + now, "webhook-signature: "
+              + H.standard_signature(whsec, "msg_1", int(now), self.BODY)]),
+            ('{"preset":"svix","secret":"%s"}' % whsec,
+             ["svix-id: msg_1", "svix-timestamp: " + now, "svix-signature: "
+              + H.standard_signature(whsec, "msg_1", int(now), self.BODY)]),
+        ]
+        for ver, headers in cases:
+            with self.subTest(ver):
+                args = ["--verification", ver]
+                for h in headers:
+                    args += ["--header", h]
+                p = self.assertExit(self.verify(*args, "--body-file", self.body_file), 0, ver)
+                self.assertEqual(p.out.strip(), "valid")
+                signs_body = "basic" not in ver and "apiKey" not in ver
+                if headers and signs_body:
+                    # one byte changed: invalid, with a reason
+                    p = self.assertExit(self.verify(*args, "--body-file", "-",
+                                                    input=self.BODY + b" "), 1, ver + " tampered")
+                    self.assertTrue(p.out.startswith("invalid: "), p.out)
+                if headers:
+                    # the headers missing: invalid, with a reason
+                    p = self.assertExit(self.verify("--verification", ver, "--body-file",
+                                                    self.body_file), 1, ver + " no header")
+                    self.assertTrue(p.out.startswith("invalid: "), p.out)
+                    self.assertNotIn(secret, p.out)
+        # bad usage: not JSON, an unknown kind, --header without --verification
+        self.assertExit(self.verify("--verification", "{", "--body-file", self.body_file), 2, "json")
+        self.assertExit(self.verify("--verification", '{"kind":"rot13"}', "--body-file",
+                                    self.body_file), 2, "kind")
+        self.assertExit(self.verify("--kind", "secret", "--secret", "s", "--signature", "x",
+                                    "--header", "A: b"), 2, "--header alone")
+
 
 # ---------------------------------------------------------------------------
 # offline company creation, then a server on the same database
