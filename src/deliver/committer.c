@@ -371,6 +371,7 @@ static int round_commit(struct round *r, struct gerr *err)
 	}
 	r->b.node = e->node;
 	r->b.decide = receipts_decide;
+	r->b.replay = receipts_replay;
 	r->b.decide_ctx = r;
 	r->b.apply_due_before = cr->apply_due_before;
 	r->b.apply_limit = APPLY_LIMIT;

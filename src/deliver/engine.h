@@ -103,6 +103,20 @@ void engine_stop(struct engine *e);
 void engine_submit(struct engine *e, struct ingest_job *job);
 void engine_submit_deliveries(struct engine *e, struct delivery_job *job);
 void engine_submit_receipt(struct engine *e, struct receipt_job *job);
+/* A receipt routed again on purpose: its routes fire as they did when it
+ * was decided (a stale one only those that fire for stale receipts), with
+ * its entity's kept fields as they are now; the receipt and the entity do
+ * not change. done runs after the commit with ndeliveries, how many
+ * deliveries its routes made. */
+struct replay_job {
+	struct commit_job base; /* the engine's */
+	int64_t receipt_seq;
+	int ndeliveries; /* out */
+	void (*done)(struct replay_job *job, int rc, const struct gerr *err);
+	void *ctx;
+};
+void engine_submit_replay(struct engine *e, struct replay_job *job);
+
 /* engine_submit_rejection: record a source's refused request with the next
  * round (its rejections list); nobody waits for it, and when memory or the
  * store fails it is only logged. */

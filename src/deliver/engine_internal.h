@@ -93,6 +93,8 @@ int round_lane(struct round *r, const struct webhook *w, const char *okey, const
  * the hint that a receipt waits until at. */
 int receipts_decide(void *ctx, struct store_batch *b, const struct store_receipt *r,
                     const struct store_entity *cur, struct store_verdict *v);
+int receipts_replay(void *ctx, struct store_batch *b, const struct store_receipt *r,
+                    const struct store_entity *cur, struct store_verdict *v);
 void receipts_note_waiting(struct engine *e, int64_t at);
 
 /* committer_submit: queue a job (its kind set) for the next round. */

@@ -157,6 +157,14 @@ int receipts_decide(void *ctx, struct store_batch *b, const struct store_receipt
 	return route_receipt(rd, b, r, copy, keptlen, false);
 }
 
+int receipts_replay(void *ctx, struct store_batch *b, const struct store_receipt *r,
+                    const struct store_entity *cur, struct store_verdict *v)
+{
+	(void)v;
+	return route_receipt(ctx, b, r, r->entity_type ? cur->kept : NULL,
+	                     r->entity_type ? cur->keptlen : 0, r->status == RCP_STALE);
+}
+
 static int receipt_fill(struct commit_job *job, struct round *r, struct gerr *err)
 {
 	struct receipt_job *j = (struct receipt_job *)job;
@@ -187,6 +195,37 @@ static const struct job_kind receipt_kind = {"receipts", receipt_fill, receipt_a
 void engine_submit_receipt(struct engine *e, struct receipt_job *job)
 {
 	job->base.kind = &receipt_kind;
+	committer_submit(e, &job->base);
+}
+
+static int replay_fill(struct commit_job *job, struct round *r, struct gerr *err)
+{
+	struct replay_job *j = (struct replay_job *)job;
+	if (!round_add_replay(r, j->receipt_seq))
+		return gerr_set(err, GERR_NOMEM, 503, "unavailable", "out of memory");
+	return 0;
+}
+
+static void replay_after_commit(struct commit_job *job, struct round *r)
+{
+	struct replay_job *j = (struct replay_job *)job;
+	j->ndeliveries = 0;
+	for (int i = 0; i < r->b.nrouted; i++)
+		j->ndeliveries += r->b.routed[i].receipt_seq == j->receipt_seq;
+}
+
+static void replay_done(struct commit_job *job, int rc, const struct gerr *err)
+{
+	struct replay_job *j = (struct replay_job *)job;
+	j->done(j, rc, err);
+}
+
+static const struct job_kind replay_kind = {"replays", replay_fill, replay_after_commit,
+                                            replay_done};
+
+void engine_submit_replay(struct engine *e, struct replay_job *job)
+{
+	job->base.kind = &replay_kind;
 	committer_submit(e, &job->base);
 }
 

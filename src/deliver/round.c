@@ -44,6 +44,8 @@ static void round_reset(struct round *r)
 	r->tasks = NULL;
 	r->ntasks = r->captasks = 0;
 	r->b.nevents = r->b.ndeliveries = r->b.nreceipts = r->b.nrouted = r->b.nrejections = 0;
+	r->nreplays = 0;
+	r->b.nreplays = 0;
 	r->b.apply_due_before = 0;
 	r->b.applied = 0;
 	r->b.outcomes = NULL;
@@ -62,6 +64,10 @@ void round_free(struct round *r)
 	free(r->b.rejections);
 	r->b.rejections = NULL;
 	r->caprejections = 0;
+	free(r->replays);
+	r->replays = NULL;
+	r->b.replays = NULL;
+	r->capreplays = 0;
 	r->b.events = NULL;
 	r->b.deliveries = NULL;
 	r->b.receipts = NULL;
@@ -120,6 +126,17 @@ struct store_receipt_in *round_add_receipt(struct round *r, int *index)
 		return NULL;
 	*index = r->b.nreceipts;
 	return &r->b.receipts[r->b.nreceipts++];
+}
+
+bool round_add_replay(struct round *r, int64_t receipt_seq)
+{
+	if (!array_reserve((void **)&r->replays, &r->capreplays, r->nreplays + 1,
+	                   sizeof(*r->replays), 16))
+		return false;
+	r->replays[r->nreplays++] = receipt_seq;
+	r->b.replays = r->replays;
+	r->b.nreplays = r->nreplays;
+	return true;
 }
 
 struct store_rejection_in *round_add_rejection(struct round *r)
@@ -213,10 +230,12 @@ int round_run(struct round *r, struct commit_job *jobs)
 		next = j->next;
 		int nevents = r->b.nevents, ndeliveries = r->b.ndeliveries;
 		int nreceipts = r->b.nreceipts, nrejections = r->b.nrejections;
+		int nreplays = r->nreplays;
 		struct gerr jerr = {0};
 		int jrc = j->kind->fill(j, r, &jerr);
 		if (jrc) {
 			r->b.nrejections = nrejections;
+			r->nreplays = r->b.nreplays = nreplays;
 			r->b.nevents = nevents;
 			r->b.ndeliveries = ndeliveries;
 			r->b.nreceipts = nreceipts;

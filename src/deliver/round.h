@@ -65,6 +65,8 @@ struct round_chunk;
 struct round {
 	struct store_batch b; /* the rows of this round; outcomes and changes are the owner's */
 	int capevents, capdeliveries, capreceipts, caprejections;
+	int64_t *replays; /* receipts routed again (b.replays points here) */
+	int nreplays, capreplays;
 	const struct round_ops *ops;
 	void *owner; /* the engine, for the kinds' steps */
 	/* the hand-over, during after_commit: NULL when there is nothing to hand
@@ -96,6 +98,10 @@ struct store_delivery_in *round_add_deliveries(struct round *r, int n, int *inde
 
 /* round_add_receipt: a new receipt row, its index through *index. */
 struct store_receipt_in *round_add_receipt(struct round *r, int *index);
+
+/* round_add_replay: a receipt to route again in this round; false when out
+ * of memory. */
+bool round_add_replay(struct round *r, int64_t receipt_seq);
 
 /* round_add_rejection: a new row for a source's rejections list. */
 struct store_rejection_in *round_add_rejection(struct round *r);

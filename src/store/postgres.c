@@ -1590,8 +1590,41 @@ static int read_receipt(const PGresult *r, int row, struct store_receipt *o)
 
 /* decide_receipt: as in sqlite.c: r against its entity through the batch's
  * decide callback; writes the entity's advance and r's status. */
+static int decide_with(struct pg_store *s, struct store_batch *b, const struct store_receipt *r,
+                       int64_t now, store_decide_fn fn);
+
 static int decide_receipt(struct pg_store *s, struct store_batch *b, const struct store_receipt *r,
                           int64_t now)
+{
+	return decide_with(s, b, r, now, b->decide);
+}
+
+static int read_receipt(const PGresult *r, int row, struct store_receipt *o);
+
+/* replay_receipt: as in sqlite.c: r routed again, nothing written but the
+ * deliveries the replay callback adds. */
+static int replay_receipt(struct pg_store *s, struct store_batch *b, int64_t seq, int64_t now)
+{
+	struct params p = {0};
+	p_i64(&p, seq);
+	PGresult *f = run(s, ST_RECEIPT_FIND, &p);
+	if (!f)
+		return -1;
+	int out = 0;
+	if (PQntuples(f) == 1) {
+		struct store_receipt r;
+		if (read_receipt(f, 0, &r))
+			out = -1;
+		else if (r.status != RCP_WAITING)
+			out = decide_with(s, b, &r, now, b->replay);
+		store_receipt_free(&r);
+	}
+	PQclear(f);
+	return out;
+}
+
+static int decide_with(struct pg_store *s, struct store_batch *b, const struct store_receipt *r,
+                       int64_t now, store_decide_fn fn)
 {
 	struct store_entity cur = {.kept = "{}", .keptlen = 2};
 	char *kept = NULL;
@@ -1616,10 +1649,12 @@ static int decide_receipt(struct pg_store *s, struct store_batch *b, const struc
 			return -1;
 	}
 	struct store_verdict v = {.status = RCP_ROUTED};
-	int rc = b->decide ? b->decide(b->decide_ctx, b, r, &cur, &v) : -1;
+	int rc = fn ? fn(b->decide_ctx, b, r, &cur, &v) : -1;
 	free(kept);
 	if (rc)
 		return -1;
+	if (fn != b->decide)
+		return 0; /* a replay changes nothing but adds deliveries */
 	if (v.advance && has_entity) {
 		char *k = v.kept ? strndup(v.kept, v.keptlen) : NULL;
 		memset(&p, 0, sizeof(p));
@@ -1863,7 +1898,8 @@ static int pg_commit(struct store *st, struct store_batch *b, struct gerr *err)
 		return db_error(s, err, "begin");
 	b->applied = 0;
 	b->nrouted = 0;
-	if (b->nevents > 0 || b->ndeliveries > 0 || b->nreceipts > 0 || b->apply_due_before > 0) {
+	if (b->nevents > 0 || b->ndeliveries > 0 || b->nreceipts > 0 || b->apply_due_before > 0 ||
+	    b->nreplays > 0) {
 		/* One inserting batch at a time (see the top of this file). A node
 		 * that was reaped must not take new work: its deliveries start
 		 * unowned instead. Receipts are decided under the same lock, so
@@ -1882,6 +1918,9 @@ static int pg_commit(struct store *st, struct store_batch *b, struct gerr *err)
 				goto fail;
 		if (b->apply_due_before > 0 && apply_due(s, b, now))
 			goto fail;
+		for (int i = 0; i < b->nreplays; i++)
+			if (replay_receipt(s, b, b->replays[i], now))
+				goto fail;
 		if (b->nevents > 0 && seen_events(s, b))
 			goto fail;
 		if (insert(s, b, live, now, &notes))

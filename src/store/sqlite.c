@@ -757,8 +757,36 @@ static int read_receipt(sqlite3_stmt *st, struct store_receipt *r)
 
 /* decide_receipt: r (stored, waiting) against its entity, through the
  * batch's decide callback; writes the entity's advance and r's status. */
+static int decide_with(struct store *s, struct store_batch *b, const struct store_receipt *r,
+                       int64_t now, store_decide_fn fn);
+
 static int decide_receipt(struct store *s, struct store_batch *b, const struct store_receipt *r,
                           int64_t now)
+{
+	return decide_with(s, b, r, now, b->decide);
+}
+
+/* replay_receipt: r routed again: the replay callback, nothing written but
+ * the deliveries it adds. */
+static int replay_receipt(struct store *s, struct store_batch *b, int64_t seq, int64_t now)
+{
+	sqlite3_stmt *f = SQ(s)->st[ST_RECEIPT_FIND];
+	sqlite3_bind_int64(f, 1, seq);
+	struct store_receipt r;
+	int rc = sqlite3_step(f);
+	int rr = rc == SQLITE_ROW ? read_receipt(f, &r) : rc == SQLITE_DONE ? 1 : -1;
+	sqlite3_reset(f);
+	sqlite3_clear_bindings(f);
+	if (rr == 1)
+		return 0; /* gone: nothing to route */
+	int out = rr ? -1 : r.status == RCP_WAITING ? 0 : decide_with(s, b, &r, now, b->replay);
+	if (rc == SQLITE_ROW)
+		store_receipt_free(&r);
+	return out;
+}
+
+static int decide_with(struct store *s, struct store_batch *b, const struct store_receipt *r,
+                       int64_t now, store_decide_fn fn)
 {
 	struct store_entity cur = {.kept = "{}", .keptlen = 2};
 	char *kept = NULL;
@@ -784,10 +812,12 @@ static int decide_receipt(struct store *s, struct store_batch *b, const struct s
 			return -1;
 	}
 	struct store_verdict v = {.status = RCP_ROUTED};
-	int rc = b->decide ? b->decide(b->decide_ctx, b, r, &cur, &v) : -1;
+	int rc = fn ? fn(b->decide_ctx, b, r, &cur, &v) : -1;
 	free(kept);
 	if (rc)
 		return -1;
+	if (fn != b->decide)
+		return 0; /* a replay changes nothing but adds deliveries */
 	if (v.advance && has_entity) {
 		sqlite3_stmt *p = SQ(s)->st[ST_ENTITY_PUT];
 		sqlite3_bind_int64(p, 1, r->company_seq);
@@ -1050,7 +1080,7 @@ static int sqlite_commit(struct store *s, struct store_batch *b, struct gerr *er
 	if (b->nevents && ids_load(s))
 		return db_error(s, err, "load ids");
 	set_sync(s, b->nevents > 0 || b->ndeliveries > 0 || b->nreceipts > 0 ||
-	                b->apply_due_before > 0);
+	                b->apply_due_before > 0 || b->nreplays > 0);
 	if (step_done(SQ(s)->st[ST_BEGIN]))
 		return db_error(s, err, "begin");
 	b->applied = 0;
@@ -1060,6 +1090,9 @@ static int sqlite_commit(struct store *s, struct store_batch *b, struct gerr *er
 			goto fail;
 	if (b->apply_due_before > 0 && apply_due(s, b, now))
 		goto fail;
+	for (int i = 0; i < b->nreplays; i++)
+		if (replay_receipt(s, b, b->replays[i], now))
+			goto fail;
 	for (int i = 0; i < b->nrouted; i++)
 		if (append_delivery(s, &b->routed[i], now))
 			goto fail;

@@ -273,6 +273,14 @@ struct store_batch {
 	int applied;
 	store_decide_fn decide;
 	void *decide_ctx;
+	/* receipts routed again on purpose (POST /api/v1/receipts/{id}/replay):
+	 * for each seq the store calls replay with the receipt as stored and
+	 * its entity as it is now; the verdict is ignored (nothing about the
+	 * receipt or the entity changes), the deliveries it adds are written.
+	 * A waiting receipt is skipped (it has not been decided yet). */
+	const int64_t *replays;
+	int nreplays;
+	store_decide_fn replay;
 	/* refused requests of sources, for their rejections lists (each
 	 * source keeps its newest STORE_REJECTIONS_KEPT) */
 	struct store_rejection_in *rejections;
