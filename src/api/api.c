@@ -33,6 +33,7 @@
 
 #include "core/envelope.h"
 #include "core/sign.h"
+#include "core/source.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/utf8.h"
@@ -294,6 +295,22 @@ static int health(struct api *a, struct api_req *req, const struct caller *c,
 		api_fail(req, 503, "unavailable", "the store cannot commit right now");
 	}
 	return API_DONE;
+}
+
+size_t api_max_body(struct api *a, const char *path, size_t dflt)
+{
+	if (!path || strncmp(path, "/in/", 4) != 0)
+		return dflt;
+	char id[48];
+	size_t n = strcspn(path + 4, "/?");
+	if (n == 0 || n >= sizeof(id))
+		return dflt;
+	memcpy(id, path + 4, n);
+	id[n] = '\0';
+	struct source *src = registry_source_get(a->reg, id);
+	size_t max = src ? src->max_body : dflt;
+	source_unref(src);
+	return max;
 }
 
 /* in_receive: POST /in/{id} (inbound/receive.h). */

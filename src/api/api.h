@@ -68,6 +68,9 @@ int api_new(const struct api_config *cfg, struct registry *reg, struct engine *e
 void api_free(struct api *a);
 /* api_handle: route and run one request; API_DONE or API_PENDING. */
 int api_handle(struct api *a, struct api_req *req);
+/* api_max_body: the largest body a request to path may have: for a
+ * source's URL (/in/{id}) the source's maxBodyBytes, else dflt (--max-body). */
+size_t api_max_body(struct api *a, const char *path, size_t dflt);
 /* api_healthy: the store answers and the last commit succeeded. */
 bool api_healthy(struct api *a);
 /* api_error: fill req with the JSON error body of err. */

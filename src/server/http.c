@@ -98,6 +98,7 @@ struct conn {
 	int64_t want; /* CS_BODY: bytes still to come */
 	struct api_req req;
 	struct sockaddr_storage peer;
+	size_t max_body; /* this request's body limit (api_max_body) */
 };
 
 struct loop {
@@ -308,7 +309,7 @@ static void refuse_head(struct conn *c, int status)
 static void refuse_too_large(struct conn *c)
 {
 	char msg[96];
-	snprintf(msg, sizeof(msg), "the body is over the %zu byte limit", c->lp->srv->max_body);
+	snprintf(msg, sizeof(msg), "the body is over the %zu byte limit", c->max_body);
 	conn_refuse(c, 413, "payload_too_large", msg);
 }
 
@@ -396,7 +397,8 @@ static void conn_start_body(struct conn *c)
 {
 	struct http_server *s = c->lp->srv;
 	buf_reset(&c->body);
-	if (c->head.content_length > 0 && (uint64_t)c->head.content_length > s->max_body) {
+	c->max_body = api_max_body(s->api, c->head.path, s->max_body);
+	if (c->head.content_length > 0 && (uint64_t)c->head.content_length > c->max_body) {
 		refuse_too_large(c); /* before reading a byte of it */
 		return;
 	}
@@ -422,7 +424,6 @@ static void conn_start_body(struct conn *c)
 
 static void conn_process(struct conn *c)
 {
-	struct http_server *s = c->lp->srv;
 	/* A client that sends without reading its answers is not read further
 	 * until they drain (EPOLLOUT brings us back). */
 	while (!c->closed && c->out.len - c->outpos <= OUT_MAX) {
@@ -495,7 +496,7 @@ static void conn_process(struct conn *c)
 		} else if (c->state == CS_CHUNKED) {
 			if (!avail)
 				break;
-			long n = http_chunked_feed(&c->ck, p, avail, &c->body, s->max_body);
+			long n = http_chunked_feed(&c->ck, p, avail, &c->body, c->max_body);
 			if (n == -413) {
 				refuse_too_large(c);
 				break;

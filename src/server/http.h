@@ -2,8 +2,9 @@
  * http: the HTTP/1.1 server around the API.
  *
  * A few event-loop threads (epoll), keep-alive and pipelining, no thread per
- * request. Bodies are read into a per-connection buffer up to max_body (413
- * past it, without reading the rest). When the API answers API_PENDING (an
+ * request. Bodies are read into a per-connection buffer up to max_body, or
+ * the limit the API sets for the path (api_max_body: a source's
+ * maxBodyBytes), 413 past it, without reading the rest. When the API answers API_PENDING (an
  * ingest waiting for its commit) the connection waits, and the committer's
  * completion wakes its loop once per batch to send the answers.
  */

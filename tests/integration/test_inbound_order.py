@@ -158,6 +158,32 @@ class InboundOrderTest(H.GanchoTestCase):
         self.assertEqual(self.rx.count("/exam"), 1, "a failed render is never sent")
 
 
+class InboundBodyLimitTest(H.GanchoTestCase):
+    """A source's maxBodyBytes is its URL's limit, whatever the server's --max-body."""
+
+    def test_each_source_its_own_limit(self):
+        small = self.assertStatus(self.api("POST", "/api/v1/sources", {
+            "name": "small", "verification": {"kind": "none"}, "maxBodyBytes": 2048}), 201, "s")
+        big = self.assertStatus(self.api("POST", "/api/v1/sources", {
+            "name": "big", "verification": {"kind": "none"}, "maxBodyBytes": 4 << 20}), 201, "b")
+
+        def body(size):
+            b = moved(1, 0)
+            b["data"]["pad"] = "x" * size
+            return json.dumps(b)
+
+        st, js, raw = self.g.api("POST", "/in/" + small["id"], raw=body(3000))
+        self.assertEqual(st, 413, raw)
+        self.assertEqual(js["error"]["code"], "payload_too_large")
+        self.assertEqual(self.g.api("POST", "/in/" + small["id"], raw=body(1000))[0], 200)
+        # 2 MiB: over the server's default --max-body (1 MiB), within the source's 4 MiB
+        st, js, raw = self.g.api("POST", "/in/" + big["id"], raw=body(2 << 20))
+        self.assertEqual(st, 200, raw[:300])
+        # the API keeps the server's limit
+        st, _, _ = self.g.api("POST", "/api/v1/sources", raw=body(2 << 20), token=self.token)
+        self.assertEqual(st, 413)
+
+
 class InboundCrashTest(H.GanchoTestCase):
     """kill -9 in the middle of a stream: every receipt answered 200 is routed exactly
     once (one delivery per receipt) and delivered at least once after the restart."""
