@@ -31,6 +31,7 @@ static json_t *delivery_json(const struct store_delivery *d)
 	json_object_set_new(o, "eventId", d->event_id[0] ? json_string(d->event_id) : json_null());
 	json_object_set_new(o, "receiptId",
 	                    d->receipt_id[0] ? json_string(d->receipt_id) : json_null());
+	json_object_set_new(o, "routeId", d->route_id[0] ? json_string(d->route_id) : json_null());
 	json_object_set_new(o, "event", json_string(d->event));
 	json_object_set_new(o, "status", json_string(delivery_status_name(d->status)));
 	json_object_set_new(o, "attempts", json_integer(d->attempts));

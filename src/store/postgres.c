@@ -2921,8 +2921,10 @@ static int pg_delivery_set_aside(struct store *st, int64_t seq, const char *erro
 #define DELIVERY_SELECT                                                                            \
 	"SELECT d.seq, w.id, COALESCE(e.id, ''), COALESCE(e.event, r.event, ''), d.status,"        \
 	" d.attempts, d.next_at, d.last_http_status, d.last_error, d.created_at, d.updated_at,"    \
-	" COALESCE(r.id, '') FROM deliveries d LEFT JOIN events e ON e.seq = d.event_seq"          \
-	" LEFT JOIN receipts r ON r.seq = d.receipt_seq JOIN webhooks w ON w.seq = d.webhook_seq "
+	" COALESCE(r.id, ''), COALESCE(rt.id, '') FROM deliveries d LEFT JOIN events e ON e.seq "  \
+	"= d.event_seq"                                                                            \
+	" LEFT JOIN receipts r ON r.seq = d.receipt_seq JOIN webhooks w ON w.seq = d.webhook_seq " \
+	"LEFT JOIN routes rt ON rt.seq = w.route_seq "
 
 static void read_delivery(const PGresult *r, int row, struct store_delivery *d)
 {
@@ -2938,6 +2940,7 @@ static void read_delivery(const PGresult *r, int row, struct store_delivery *d)
 	d->created_at = col_i64(r, row, 9);
 	d->updated_at = col_i64(r, row, 10);
 	col_copy(r, row, 11, d->receipt_id, sizeof(d->receipt_id));
+	col_copy(r, row, 12, d->route_id, sizeof(d->route_id));
 }
 
 static int pg_delivery_list(struct store *st, int64_t company_seq,

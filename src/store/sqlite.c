@@ -1650,8 +1650,10 @@ fail:
 #define DELIVERY_SELECT                                                                            \
 	"SELECT d.seq, w.id, COALESCE(e.id, ''), COALESCE(e.event, r.event, ''), d.status,"        \
 	" d.attempts, d.next_at, d.last_http_status, d.last_error, d.created_at, d.updated_at,"    \
-	" COALESCE(r.id, '') FROM deliveries d LEFT JOIN events e ON e.seq = d.event_seq"          \
-	" LEFT JOIN receipts r ON r.seq = d.receipt_seq JOIN webhooks w ON w.seq = d.webhook_seq "
+	" COALESCE(r.id, ''), COALESCE(rt.id, '') FROM deliveries d LEFT JOIN events e ON e.seq "  \
+	"= d.event_seq"                                                                            \
+	" LEFT JOIN receipts r ON r.seq = d.receipt_seq JOIN webhooks w ON w.seq = d.webhook_seq " \
+	"LEFT JOIN routes rt ON rt.seq = w.route_seq "
 
 static void read_delivery(sqlite3_stmt *st, struct store_delivery *d)
 {
@@ -1667,6 +1669,7 @@ static void read_delivery(sqlite3_stmt *st, struct store_delivery *d)
 	d->created_at = sqlite3_column_int64(st, 9);
 	d->updated_at = sqlite3_column_int64(st, 10);
 	col_copy(st, 11, d->receipt_id, sizeof(d->receipt_id));
+	col_copy(st, 12, d->route_id, sizeof(d->route_id));
 }
 
 static int sqlite_delivery_list(struct store *s, int64_t company_seq,

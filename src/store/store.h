@@ -368,6 +368,7 @@ struct store_delivery {
 	int64_t created_at;
 	int64_t updated_at;
 	char receipt_id[40]; /* the receipt whose route made it, "" for an event's */
+	char route_id[40];   /* … and that route */
 };
 
 struct store_attempt {

@@ -28,7 +28,7 @@ class WorkedExampleTest(H.GanchoTestCase):
                        "keep": {"jobId": "data.job.id",
                                 "step": "data.application.currentStep.name"}}}), 201, "source")
         self.assertEqual(src["url"], "/in/" + src["id"])
-        self.assertStatus(self.api("POST", "/api/v1/routes", {
+        route = self.assertStatus(self.api("POST", "/api/v1/routes", {
             "name": "exam", "sourceId": src["id"], "events": ["application.moved"],
             "filter": {"entity.step": "Exame"},
             "actions": [{"kind": "http", "method": "POST", "url": self.rx.url("/candidates"),
@@ -70,6 +70,8 @@ class WorkedExampleTest(H.GanchoTestCase):
         ds = self.assertStatus(self.api("GET", "/api/v1/deliveries"), 200, "deliveries")["data"]
         self.assertEqual(len(ds), 2)
         self.assertTrue(all(d["status"] == "delivered" and d["receiptId"] for d in ds))
+        self.assertEqual({d["routeId"] for d in ds}, {route["id"]}, "the route that made them")
+        self.assertEqual({d["eventId"] for d in ds}, {None})
 
 
 if __name__ == "__main__":
