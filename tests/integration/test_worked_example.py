@@ -52,9 +52,12 @@ class WorkedExampleTest(H.GanchoTestCase):
         # a wrong key: refused, listed as a rejection without the key
         st, _, _ = send(moved("7d3f-2", "2019-06-19T23:50:00.000Z", "Exame"), key="nope")
         self.assertEqual(st, 401)
-        rj = self.assertStatus(self.api("GET", "/api/v1/sources/%s/rejections" % src["id"]), 200,
-                               "rejections")["data"]
-        self.assertEqual(len(rj), 1)
+        # (recorded by the next commit, a few milliseconds later)
+        def rejections():
+            return self.assertStatus(self.api("GET", "/api/v1/sources/%s/rejections" % src["id"]),
+                                     200, "rejections")["data"]
+        H.wait_until(lambda: len(rejections()) == 1, 10, message="the rejection is listed")
+        rj = rejections()
         self.assertNotIn(KEY, json.dumps(rj))
         # a later move into another step: nothing; an older move into "Exame": stale, nothing
         self.assertEqual(send(moved("7d3f-3", "2019-06-20T10:00:00.000Z", "Entrevista"))[0], 200)
