@@ -42,10 +42,13 @@ struct cli_verb {
 };
 
 static const struct cli_verb cli_verbs[] = {
-    {"company", cli_company}, {"token", cli_token},           {"webhook", cli_webhook},
-    {"send", cli_send},       {"deliveries", cli_deliveries}, {"attempts", cli_attempts},
-    {"retry", cli_retry},     {"replay", cli_replay},         {"verify", cli_verify},
-    {"source", cli_source},   {"route", cli_route},           {NULL, NULL},
+    {"company", cli_company},       {"token", cli_token},
+    {"webhook", cli_webhook},       {"send", cli_send},
+    {"deliveries", cli_deliveries}, {"attempts", cli_attempts},
+    {"retry", cli_retry},           {"replay", cli_replay},
+    {"verify", cli_verify},         {"source", cli_source},
+    {"route", cli_route},           {"receipts", cli_receipts},
+    {"receipt", cli_receipt},       {NULL, NULL},
 };
 
 void cli_usage(FILE *out)
@@ -76,6 +79,8 @@ void cli_usage(FILE *out)
 	      "  source add                 a URL /in/<id> that receives a sender's webhooks\n"
 	      "  source list|get|delete\n"
 	      "  route add|list|test        what received events fire (test: a dry run)\n"
+	      "  receipts                   list what the sources received\n"
+	      "  receipt ID                 one received request: body, entity, deliveries\n"
 	      "\n"
 	      "Receivers:\n"
 	      "  verify                     check (or make) a webhook signature offline\n"
@@ -307,6 +312,16 @@ void cli_escape(struct buf *b, const char *s)
 			buf_append(b, e, 3);
 		}
 	}
+}
+
+void cli_query_add(struct buf *b, const char *k, const char *v)
+{
+	if (!v)
+		return;
+	buf_putc(b, strchr(b->data ? b->data : "", '?') ? '&' : '?');
+	buf_puts(b, k);
+	buf_putc(b, '=');
+	cli_escape(b, v);
 }
 
 const char *cli_jtext(json_t *o, const char *key, char *tmp, size_t tmpsz)

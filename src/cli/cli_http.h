@@ -106,6 +106,9 @@ int cli_list(struct cli_conn *c, const char *path, bool all, json_t **out);
 /* cli_escape: percent-encode s for use as one path segment or query value,
  * appended to b. */
 void cli_escape(struct buf *b, const char *s);
+/* cli_query_add: "?k=v" or "&k=v" appended to the path in b, v escaped;
+ * nothing when v is NULL. */
+void cli_query_add(struct buf *b, const char *k, const char *v);
 
 /* cli_json_parse: parse an API answer; prints an error and returns NULL when
  * the server sent something that is not JSON. */
@@ -148,5 +151,7 @@ int cli_replay(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_source(int argc, char **argv);
 int cli_route(int argc, char **argv);
+int cli_receipts(int argc, char **argv);
+int cli_receipt(int argc, char **argv);
 
 #endif
