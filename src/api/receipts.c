@@ -127,6 +127,7 @@ int api_receipt_list(struct api *a, struct api_req *req, const struct caller *c,
 		return api_fail(req, 503, "unavailable", "cannot read receipts");
 	}
 	int shown = n > limit ? limit : n;
+	int64_t last = shown ? rows[shown - 1].seq : 0; /* read before the rows are freed */
 	json_t *items = json_array();
 	for (int i = 0; i < n; i++) {
 		if (i < shown) {
@@ -141,7 +142,7 @@ int api_receipt_list(struct api *a, struct api_req *req, const struct caller *c,
 		}
 		store_receipt_free(&rows[i]);
 	}
-	api_list(req, items, n, limit, shown ? rows[shown - 1].seq : 0);
+	api_list(req, items, n, limit, last);
 	free(rows);
 	return API_DONE;
 }
