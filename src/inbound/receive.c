@@ -100,18 +100,20 @@ static char *headers_json(const struct source *src, const struct api_req *req)
 				buf_puts(&v, ", ");
 			buf_puts(&v, req->headers[k].value);
 		}
-		char lower[128];
-		size_t n = strlen(name);
-		if (n >= sizeof(lower))
-			n = sizeof(lower) - 1;
-		for (size_t k = 0; k < n; k++)
-			lower[k] = (char)tolower((unsigned char)name[k]);
+		/* the whole name, lower-cased: names cut to a fixed size would
+		 * make two long ones the same key */
+		struct buf lower;
+		buf_init(&lower);
+		for (const char *c = name; *c; c++)
+			buf_putc(&lower, (char)tolower((unsigned char)*c));
 		if (!first)
 			buf_putc(&b, ',');
 		first = false;
-		buf_json_str(&b, lower, n);
+		buf_json_str(&b, lower.data ? lower.data : "", lower.len);
 		buf_putc(&b, ':');
 		buf_json_str(&b, v.data ? v.data : "", v.len);
+		b.oom |= lower.oom || v.oom;
+		buf_free(&lower);
 		buf_free(&v);
 	}
 	buf_putc(&b, '}');

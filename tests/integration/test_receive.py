@@ -553,7 +553,9 @@ class ReceiptsApiTest(ReceiveCase):
         data = ('{"application": {"id": 12345678901234567890123, "currentStep": {"name": "Exame"}},'
                 ' "big": 123456789012345678901234567890, "z": 1, "a": 2}')
         body = gupy_body(data_raw=data)
-        ans = self.accept(sid, body, {"X-Request-Id": "abc", "Cookie": "session=s3cr3t"})
+        long1, long2 = "X-Trace-" + "a" * 200 + "-One", "X-Trace-" + "a" * 200 + "-Two"
+        ans = self.accept(sid, body, {"X-Request-Id": "abc", "Cookie": "session=s3cr3t",
+                                      long1: "one", long2: "two"})
         st, _, raw = self.api("GET", "/api/v1/receipts/" + ans["id"])
         self.assertEqual(st, 200)
         self.assertIn(body, raw, "the body comes back byte for byte")
@@ -561,6 +563,10 @@ class ReceiptsApiTest(ReceiveCase):
         self.assertNotIn(b"s3cr3t", raw, "a cookie is a credential")
         r = json.loads(raw)
         self.assertEqual(r["headers"]["x-request-id"], "abc")
+        # header names kept whole: two long ones stay two
+        self.assertEqual((r["headers"].get(long1.lower()), r["headers"].get(long2.lower())),
+                         ("one", "two"))
+        self.assertEqual(raw.count(b'"x-trace-'), 2)
         self.assertEqual(r["entity"]["key"], "12345678901234567890123")
         self.assertEqual(list(r), ["id", "sourceId", "event", "messageId", "date", "receivedAt",
                                    "status", "duplicates", "verification", "address", "entity",
