@@ -188,13 +188,22 @@ int inbound_receive(struct registry *reg, struct engine *eng, const struct netad
 		    refuse(eng, src, "?", req, 400, "bad_request", "the client address is unknown");
 		goto done;
 	}
-	const char *xff[32];
-	size_t nxff = 0;
-	for (int i = 0; i < req->nheaders && nxff < 32; i++)
-		if (strcasecmp(req->headers[i].name, "X-Forwarded-For") == 0)
+	/* Every X-Forwarded-For line counts: a proxy may add its own line
+	 * after those the client wrote, so lines past the first few are never
+	 * dropped (the client's would then be read as the proxy's). */
+	const char *xff[NETADDR_XFF_MAX];
+	size_t nxff = 0, lines = 0;
+	for (int i = 0; i < req->nheaders; i++)
+		if (strcasecmp(req->headers[i].name, "X-Forwarded-For") == 0 &&
+		    lines++ < NETADDR_XFF_MAX)
 			xff[nxff++] = req->headers[i].value;
 	struct gerr err = {0};
 	netaddr_format(&peer, address);
+	if (lines > NETADDR_XFF_MAX && trusted && netaddr_list_contains(trusted, &peer)) {
+		out = refuse(eng, src, address, req, 400, "invalid_forwarded_for",
+		             "more than %d X-Forwarded-For header lines", NETADDR_XFF_MAX);
+		goto done;
+	}
 	if (netaddr_client(&peer, xff, nxff, trusted, &client, &err)) {
 		out = refuse(eng, src, address, req, 400, err.code, "%s", err.msg);
 		goto done;

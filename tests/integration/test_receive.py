@@ -274,6 +274,22 @@ class VerificationTest(ReceiveCase):
         self.assertEqual(self.receipt(first["id"])["duplicates"], 1)
 
 
+def post_lines(g, path, header_lines, body):
+    """POST body with header_lines ([(name, value)], repeats kept as separate lines)."""
+    conn = H.http.client.HTTPConnection("127.0.0.1", g.port, timeout=30)
+    try:
+        conn.putrequest("POST", path)
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(len(body)))
+        for k, v in header_lines:
+            conn.putheader(k, v)
+        conn.endheaders(body)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
 class AllowIpsTest(ReceiveCase):
     """allowIps without --trusted-proxy: X-Forwarded-For is never believed."""
 
@@ -283,8 +299,12 @@ class AllowIpsTest(ReceiveCase):
         self.refuse(sid, body, None, 403, "from 127.0.0.1", code="forbidden")
         self.refuse(sid, body, {"X-Forwarded-For": "10.1.2.3"}, 403,
                     "X-Forwarded-For without --trusted-proxy", code="forbidden")
-        rows, _ = self.wait_rejections(sid, 2)
-        self.assertEqual([r["address"] for r in rows], ["127.0.0.1", "127.0.0.1"])
+        # without a trusted proxy any number of lines is ignored alike
+        st, raw = post_lines(self.g, "/in/" + sid, [("X-Forwarded-For", "10.1.2.3")] * 40,
+                             gupy_body())
+        self.assertEqual(st, 403, raw[:300])
+        rows, _ = self.wait_rejections(sid, 3)
+        self.assertEqual([r["address"] for r in rows], ["127.0.0.1"] * 3)
         self.assertTrue(all(r["reason"].startswith("403 ") for r in rows), rows)
         self.assertEqual(self.receipts("?sourceId=" + sid), [])
         # a source allowing loopback takes the same request
@@ -311,8 +331,15 @@ class TrustedProxyTest(ReceiveCase):
         # what the trusted proxy says must be an address
         self.refuse(sid, gupy_body(), {"X-Forwarded-For": "unknown"}, 400, "not an address",
                     code="invalid_forwarded_for")
-        rows, _ = self.wait_rejections(sid, 3)
-        self.assertEqual(sorted(r["address"] for r in rows), ["127.0.0.1", "127.0.0.1", "203.0.113.9"])
+        # a proxy that adds its own line after many the client wrote: the
+        # client's lines are never taken for the proxy's
+        lines = [("X-Forwarded-For", "10.1.2.3")] * 40 + [("X-Forwarded-For", "203.0.113.7")]
+        st, raw = post_lines(self.g, "/in/" + sid, lines, gupy_body())
+        self.assertEqual(st, 400, raw[:300])
+        self.assertIn(b"invalid_forwarded_for", raw)
+        rows, _ = self.wait_rejections(sid, 4)
+        self.assertEqual(sorted(r["address"] for r in rows),
+                         ["127.0.0.1", "127.0.0.1", "127.0.0.1", "203.0.113.9"])
         self.assertEqual(len(self.receipts("?sourceId=" + sid)), 2)
 
 
