@@ -542,6 +542,17 @@ class EntityOrderTest(ReceiveCase):
         self.assertEqual(rl["status"], "stale")
         self.assertEqual(rl["entity"]["kept"]["step"], "Exame")
 
+    @unittest.skip("src/core/receipt.c (receipt_read): a null at the entity key path is taken "
+                   "as the key \"null\" (filter_key_string), so every receipt whose key is null "
+                   "shares one entity and an older one goes stale against an unrelated newer one")
+    def test_null_entity_key_is_no_entity(self):
+        sid = self.create_source(entity=self.ENTITY)["id"]
+        newer = self.accept(sid, gupy_body(date="2026-11-30T12:00:00Z", data_raw=app_data(None, "A")))
+        older = self.accept(sid, gupy_body(date="2026-11-29T12:00:00Z", data_raw=app_data(None, "B")))
+        for x in (newer, older):
+            r = self.receipt(x["id"])
+            self.assertEqual((r["status"], r["entity"]), ("routed", None))
+
     def test_long_entity_key_found_by_its_text(self):
         sid = self.create_source(entity=self.ENTITY)["id"]
         key = "candidatura-" + "7" * 120
