@@ -464,6 +464,38 @@ void cli_table_free(struct cli_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+void cli_table_items(json_t *items, int ncols, const char *const *head, const char *const *keys)
+{
+	struct cli_table t;
+	const char *row[CLI_TABLE_MAX_COLS];
+	char tmp[CLI_TABLE_MAX_COLS][256];
+	size_t i;
+	json_t *it;
+
+	if (ncols > CLI_TABLE_MAX_COLS)
+		ncols = CLI_TABLE_MAX_COLS;
+	cli_table_init(&t, ncols, head);
+	json_array_foreach (items, i, it) {
+		for (int c = 0; c < ncols; c++) {
+			/* "a.b": member b of the object at a */
+			const char *dot = strchr(keys[c], '.');
+			json_t *o = it;
+			const char *k = keys[c];
+			if (dot) {
+				char outer[64];
+				snprintf(outer, sizeof(outer), "%.*s", (int)(dot - keys[c]),
+				         keys[c]);
+				o = json_object_get(it, outer);
+				k = dot + 1;
+			}
+			row[c] = json_is_object(o) ? cli_jtext(o, k, tmp[c], sizeof(tmp[c])) : "-";
+		}
+		cli_table_add(&t, row);
+	}
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
+}
+
 /* ---- HTTP ------------------------------------------------------------------ */
 
 void cli_resp_free(struct cli_resp *r)

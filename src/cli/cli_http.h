@@ -138,6 +138,11 @@ void cli_table_init(struct cli_table *t, int ncols, const char *const *header);
 void cli_table_add(struct cli_table *t, const char *const *row);
 void cli_table_print(const struct cli_table *t, FILE *out);
 void cli_table_free(struct cli_table *t);
+/* cli_table_items: print a table of the JSON objects in items, one column
+ * per key (a member's name, or "a.b" for member b of the object at a), each
+ * cell as cli_jtext shows it ("-" when absent). At most CLI_TABLE_MAX_COLS. */
+#define CLI_TABLE_MAX_COLS 12
+void cli_table_items(json_t *items, int ncols, const char *const *head, const char *const *keys);
 
 /* Verb families, one file each. argv[0] is the verb. */
 int cli_company(int argc, char **argv);

@@ -45,10 +45,8 @@ int cli_receipts(int argc, char **argv)
 	const char *pos[1];
 	bool all = false;
 	struct cli_conn conn;
-	struct cli_table t;
 	struct buf path;
-	json_t *list = NULL, *r;
-	size_t i;
+	json_t *list = NULL;
 	int npos, rc;
 	const struct cli_option opts[] = {
 	    {"--source", NULL, &source, NULL, NULL}, {"--entity", NULL, &entity, NULL, NULL},
@@ -59,6 +57,8 @@ int cli_receipts(int argc, char **argv)
 	const struct cli_spec spec = {"receipts", cli_receipts_usage, opts, 0, 0};
 	static const char *const head[] = {"ID",     "STATUS", "EVENT",   "DATE",
 	                                   "ENTITY", "DUP",    "RECEIVED"};
+	static const char *const keys[] = {"id",         "status",     "event",     "date",
+	                                   "entity.key", "duplicates", "receivedAt"};
 
 	rc = cli_parse(&spec, argc, argv, &conn, pos, &npos);
 	if (rc != CLI_OK)
@@ -81,23 +81,7 @@ int cli_receipts(int argc, char **argv)
 	if (rc != CLI_OK || !list)
 		return rc;
 
-	cli_table_init(&t, 7, head);
-	json_array_foreach (json_object_get(list, "data"), i, r) {
-		char a[128], b[32], c[256], d[128], e[128], f[32], g[64];
-		json_t *ent = json_object_get(r, "entity");
-		const char *row[7] = {
-		    cli_jtext(r, "id", a, sizeof(a)),
-		    cli_jtext(r, "status", b, sizeof(b)),
-		    cli_jtext(r, "event", c, sizeof(c)),
-		    cli_jtext(r, "date", d, sizeof(d)),
-		    json_is_object(ent) ? cli_jtext(ent, "key", e, sizeof(e)) : "-",
-		    cli_jtext(r, "duplicates", f, sizeof(f)),
-		    cli_jtext(r, "receivedAt", g, sizeof(g)),
-		};
-		cli_table_add(&t, row);
-	}
-	cli_table_print(&t, stdout);
-	cli_table_free(&t);
+	cli_table_items(json_object_get(list, "data"), 7, head, keys);
 	json_decref(list);
 	return CLI_OK;
 }
@@ -110,9 +94,11 @@ static void cli_receipt_show(json_t *r)
 	    "status", "receivedAt", "address", "duplicates", "verification",
 	};
 	static const char *const head[] = {"DELIVERY", "STATUS", "ATTEMPTS", "CODE", "WEBHOOK"};
+	static const char *const keys[] = {"id", "status", "attempts", "lastStatusCode",
+	                                   "webhookId"};
 	struct cli_table t;
 	char tmp[CLI_BODY_SHOWN + 8];
-	json_t *ent = json_object_get(r, "entity"), *d;
+	json_t *ent = json_object_get(r, "entity");
 	size_t i;
 
 	cli_table_init(&t, 2, NULL);
@@ -153,20 +139,7 @@ static void cli_receipt_show(json_t *r)
 	if (!json_array_size(dl))
 		return;
 	printf("\n");
-	cli_table_init(&t, 5, head);
-	json_array_foreach (dl, i, d) {
-		char a[128], b[32], c[32], e[32], f[128];
-		const char *row[5] = {
-		    cli_jtext(d, "id", a, sizeof(a)),
-		    cli_jtext(d, "status", b, sizeof(b)),
-		    cli_jtext(d, "attempts", c, sizeof(c)),
-		    cli_jtext(d, "lastStatusCode", e, sizeof(e)),
-		    cli_jtext(d, "webhookId", f, sizeof(f)),
-		};
-		cli_table_add(&t, row);
-	}
-	cli_table_print(&t, stdout);
-	cli_table_free(&t);
+	cli_table_items(dl, 5, head, keys);
 }
 
 /* cli_receipt_parse: the answer; a body may hold integers too large for
