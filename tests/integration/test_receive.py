@@ -523,8 +523,11 @@ class EntityOrderTest(ReceiveCase):
         newer = self.accept(sid, gupy_body("application.moved", "2026-11-30T12:00:05Z",
                                            data_raw=app_data(777, "Exame")))
         time.sleep(0.3)
-        older = self.accept(sid, gupy_body("application.created", "2026-11-30T12:00:00Z",
-                                           data_raw=app_data(777, "Cadastro")))
+        older_body = gupy_body("application.created", "2026-11-30T12:00:00Z",
+                               data_raw=app_data(777, "Cadastro"))
+        older = self.accept(sid, older_body)
+        # a duplicate while it waits is answered and counted, never applied twice
+        self.assertEqual(self.send(sid, older_body)[1], {"id": older["id"], "duplicate": True})
 
         def settled():
             rs = [self.receipt(x["id"]) for x in (newer, older)]
@@ -534,6 +537,7 @@ class EntityOrderTest(ReceiveCase):
         self.assertEqual((rn["status"], ro["status"]), ("routed", "routed"),
                          "inside the window an older event is applied in order, not stale")
         self.assertEqual(rn["entity"]["kept"], {"step": "Exame", "jobId": 19139})
+        self.assertEqual((rn["duplicates"], ro["duplicates"]), (0, 1))
         # after the window an older one is stale again
         late = self.accept(sid, gupy_body("application.created", "2026-11-30T11:00:00Z",
                                           data_raw=app_data(777, "Antes")))
@@ -541,6 +545,16 @@ class EntityOrderTest(ReceiveCase):
             self.receipt(late["id"])), "the late receipt to be decided")
         self.assertEqual(rl["status"], "stale")
         self.assertEqual(rl["entity"]["kept"]["step"], "Exame")
+
+    def test_waiting_inside_a_long_window(self):
+        sid = self.create_source(entity=dict(self.ENTITY, reorderWindowSeconds=60))["id"]
+        ans = self.accept(sid, gupy_body(data_raw=app_data(9001, "Exame")))
+        r = self.receipt(ans["id"])
+        self.assertEqual(r["status"], "waiting")
+        self.assertEqual(r["entity"], {"type": "application", "key": "9001", "kept": None},
+                         "no receipt of the entity applied yet")
+        self.assertEqual([x["id"] for x in self.receipts("?status=waiting")], [ans["id"]])
+        self.assertEqual(self.receipts("?status=routed"), [])
 
     @unittest.skip("src/core/receipt.c (receipt_read): a null at the entity key path is taken "
                    "as the key \"null\" (filter_key_string), so every receipt whose key is null "
