@@ -416,6 +416,28 @@ class BadInputTest(ReceiveCase):
         self.assertEqual(self.rejections(sid)[0], [])
         self.assertTrue(self.g.alive())
 
+    def test_other_methods_paths_and_a_chunked_body(self):
+        sid = self.create_source()["id"]
+        # another method says the same whether the source exists or not
+        for path in ("/in/" + sid, "/in/" + str(uuid.uuid4())):
+            self.assertStatus(self.api("GET", path, token=None), 405, "GET " + path,
+                              code="method_not_allowed")
+        self.assertStatus(self.send("", gupy_body()), 404, "POST /in/", code="not_found")
+        self.assertStatus(self.send(sid + "/x", gupy_body()), 404, "a longer path", code="not_found")
+        # a chunked body is received like any other
+        body = gupy_body()
+        conn = H.http.client.HTTPConnection("127.0.0.1", self.g.port, timeout=30)
+        try:
+            conn.request("POST", "/in/" + sid, body=iter([body[:10], body[10:]]),
+                         headers={"Transfer-Encoding": "chunked"}, encode_chunked=True)
+            resp = conn.getresponse()
+            st, raw = resp.status, resp.read()
+        finally:
+            conn.close()
+        self.assertEqual(st, 200, raw)
+        self.assertEqual(self.receipt(json.loads(raw)["id"])["body"], json.loads(body))
+        self.assertEqual(self.rejections(sid)[0], [])
+
     def test_another_companys_source(self):
         # the sender has no token: the source's own verification decides
         _, other = self.g.create_company("Other-" + uuid.uuid4().hex[:8])
