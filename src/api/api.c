@@ -386,6 +386,9 @@ static const struct api_route routes[] = {
     {ROUTE_GET, V1, "routes/:id", API_AUTH_COMPANY, true, api_route_get},
     {ROUTE_PATCH, V1, "routes/:id", API_AUTH_COMPANY, true, api_route_patch},
     {ROUTE_DELETE, V1, "routes/:id", API_AUTH_COMPANY, true, api_route_delete},
+    /* receipts: what the receiving endpoint kept */
+    {ROUTE_GET, V1, "receipts", API_AUTH_COMPANY, true, api_receipt_list},
+    {ROUTE_GET, V1, "receipts/:id", API_AUTH_COMPANY, true, api_receipt_get},
     /* the receiving endpoint: the source's verification is its auth */
     {ROUTE_POST, "/in/", ":id", API_AUTH_SIGNATURE, false, in_receive},
 };

@@ -65,11 +65,15 @@ api_handler api_event_ingest, api_event_get;
 /* deliveries.c */
 api_handler api_delivery_list, api_delivery_get, api_delivery_retry, api_delivery_attempts;
 api_handler api_opevent_list;
+/* api_delivery_json: one delivery as GET /api/v1/deliveries shows it. */
+json_t *api_delivery_json(const struct store_delivery *d);
 /* sources.c */
 api_handler api_source_create, api_source_list, api_source_get, api_source_patch;
 api_handler api_source_delete, api_source_rejections;
 /* routes.c */
 api_handler api_route_create, api_route_list, api_route_get, api_route_patch;
 api_handler api_route_delete, api_route_test;
+/* receipts.c */
+api_handler api_receipt_list, api_receipt_get;
 
 #endif

@@ -22,7 +22,7 @@ static json_t *id_json(int64_t seq)
 	return json_sprintf("%lld", (long long)seq);
 }
 
-static json_t *delivery_json(const struct store_delivery *d)
+json_t *api_delivery_json(const struct store_delivery *d)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "id", id_json(d->seq));
@@ -116,7 +116,7 @@ static int list(struct api *a, struct api_req *req, const struct caller *c)
 	int shown = n > limit ? limit : n;
 	json_t *items = json_array();
 	for (int i = 0; i < shown; i++)
-		json_array_append_new(items, delivery_json(&rows[i]));
+		json_array_append_new(items, api_delivery_json(&rows[i]));
 	api_list(req, items, n, limit, shown ? rows[shown - 1].seq : 0);
 	free(rows);
 	return API_DONE;
@@ -213,7 +213,7 @@ int api_delivery_get(struct api *a, struct api_req *req, const struct caller *c,
 	struct store_delivery d;
 	if (load(a, req, c, param[0], &id, &d))
 		return API_DONE;
-	json_t *o = delivery_json(&d);
+	json_t *o = api_delivery_json(&d);
 	json_t *atts = latest_attempts(a, id, 100);
 	if (!atts) {
 		json_decref(o);

@@ -42,10 +42,13 @@ struct cli_verb {
 };
 
 static const struct cli_verb cli_verbs[] = {
-    {"company", cli_company}, {"token", cli_token},           {"webhook", cli_webhook},
-    {"send", cli_send},       {"deliveries", cli_deliveries}, {"attempts", cli_attempts},
-    {"retry", cli_retry},     {"replay", cli_replay},         {"verify", cli_verify},
-    {"source", cli_source},   {"route", cli_route},           {NULL, NULL},
+    {"company", cli_company},       {"token", cli_token},
+    {"webhook", cli_webhook},       {"send", cli_send},
+    {"deliveries", cli_deliveries}, {"attempts", cli_attempts},
+    {"retry", cli_retry},           {"replay", cli_replay},
+    {"verify", cli_verify},         {"source", cli_source},
+    {"route", cli_route},           {"receipts", cli_receipts},
+    {"receipt", cli_receipt},       {NULL, NULL},
 };
 
 void cli_usage(FILE *out)
@@ -76,6 +79,8 @@ void cli_usage(FILE *out)
 	      "  source add                 a URL /in/<id> that receives a sender's webhooks\n"
 	      "  source list|get|delete\n"
 	      "  route add|list|test        what received events fire (test: a dry run)\n"
+	      "  receipts                   list what the sources received\n"
+	      "  receipt ID                 one received request: body, entity, deliveries\n"
 	      "\n"
 	      "Receivers:\n"
 	      "  verify                     check (or make) a webhook signature offline\n"
@@ -309,6 +314,16 @@ void cli_escape(struct buf *b, const char *s)
 	}
 }
 
+void cli_query_add(struct buf *b, const char *k, const char *v)
+{
+	if (!v)
+		return;
+	buf_putc(b, strchr(b->data ? b->data : "", '?') ? '&' : '?');
+	buf_puts(b, k);
+	buf_putc(b, '=');
+	cli_escape(b, v);
+}
+
 const char *cli_jtext(json_t *o, const char *key, char *tmp, size_t tmpsz)
 {
 	json_t *v = o ? json_object_get(o, key) : NULL;
@@ -447,6 +462,38 @@ void cli_table_free(struct cli_table *t)
 		free(t->cells[i]);
 	free(t->cells);
 	memset(t, 0, sizeof(*t));
+}
+
+void cli_table_items(json_t *items, int ncols, const char *const *head, const char *const *keys)
+{
+	struct cli_table t;
+	const char *row[CLI_TABLE_MAX_COLS];
+	char tmp[CLI_TABLE_MAX_COLS][256];
+	size_t i;
+	json_t *it;
+
+	if (ncols > CLI_TABLE_MAX_COLS)
+		ncols = CLI_TABLE_MAX_COLS;
+	cli_table_init(&t, ncols, head);
+	json_array_foreach (items, i, it) {
+		for (int c = 0; c < ncols; c++) {
+			/* "a.b": member b of the object at a */
+			const char *dot = strchr(keys[c], '.');
+			json_t *o = it;
+			const char *k = keys[c];
+			if (dot) {
+				char outer[64];
+				snprintf(outer, sizeof(outer), "%.*s", (int)(dot - keys[c]),
+				         keys[c]);
+				o = json_object_get(it, outer);
+				k = dot + 1;
+			}
+			row[c] = json_is_object(o) ? cli_jtext(o, k, tmp[c], sizeof(tmp[c])) : "-";
+		}
+		cli_table_add(&t, row);
+	}
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
 }
 
 /* ---- HTTP ------------------------------------------------------------------ */

@@ -106,6 +106,9 @@ int cli_list(struct cli_conn *c, const char *path, bool all, json_t **out);
 /* cli_escape: percent-encode s for use as one path segment or query value,
  * appended to b. */
 void cli_escape(struct buf *b, const char *s);
+/* cli_query_add: "?k=v" or "&k=v" appended to the path in b, v escaped;
+ * nothing when v is NULL. */
+void cli_query_add(struct buf *b, const char *k, const char *v);
 
 /* cli_json_parse: parse an API answer; prints an error and returns NULL when
  * the server sent something that is not JSON. */
@@ -135,6 +138,11 @@ void cli_table_init(struct cli_table *t, int ncols, const char *const *header);
 void cli_table_add(struct cli_table *t, const char *const *row);
 void cli_table_print(const struct cli_table *t, FILE *out);
 void cli_table_free(struct cli_table *t);
+/* cli_table_items: print a table of the JSON objects in items, one column
+ * per key (a member's name, or "a.b" for member b of the object at a), each
+ * cell as cli_jtext shows it ("-" when absent). At most CLI_TABLE_MAX_COLS. */
+#define CLI_TABLE_MAX_COLS 12
+void cli_table_items(json_t *items, int ncols, const char *const *head, const char *const *keys);
 
 /* Verb families, one file each. argv[0] is the verb. */
 int cli_company(int argc, char **argv);
@@ -148,5 +156,7 @@ int cli_replay(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_source(int argc, char **argv);
 int cli_route(int argc, char **argv);
+int cli_receipts(int argc, char **argv);
+int cli_receipt(int argc, char **argv);
 
 #endif

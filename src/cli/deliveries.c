@@ -51,17 +51,6 @@ static const char cli_replay_usage[] =
     "  --since ISO   e.g. 2019-06-19T00:00:00.000Z\n"
     "  --until ISO   default: now\n";
 
-/* cli_query_add: "?k=v" or "&k=v", v escaped; skipped when v is NULL. */
-static void cli_query_add(struct buf *b, const char *k, const char *v)
-{
-	if (!v)
-		return;
-	buf_putc(b, strchr(b->data ? b->data : "", '?') ? '&' : '?');
-	buf_puts(b, k);
-	buf_putc(b, '=');
-	cli_escape(b, v);
-}
-
 int cli_deliveries(int argc, char **argv)
 {
 	const char *webhook = NULL, *status = NULL, *event = NULL, *limit = NULL, *pos[1];

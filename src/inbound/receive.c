@@ -100,18 +100,20 @@ static char *headers_json(const struct source *src, const struct api_req *req)
 				buf_puts(&v, ", ");
 			buf_puts(&v, req->headers[k].value);
 		}
-		char lower[128];
-		size_t n = strlen(name);
-		if (n >= sizeof(lower))
-			n = sizeof(lower) - 1;
-		for (size_t k = 0; k < n; k++)
-			lower[k] = (char)tolower((unsigned char)name[k]);
+		/* the whole name, lower-cased: names cut to a fixed size would
+		 * make two long ones the same key */
+		struct buf lower;
+		buf_init(&lower);
+		for (const char *c = name; *c; c++)
+			buf_putc(&lower, (char)tolower((unsigned char)*c));
 		if (!first)
 			buf_putc(&b, ',');
 		first = false;
-		buf_json_str(&b, lower, n);
+		buf_json_str(&b, lower.data ? lower.data : "", lower.len);
 		buf_putc(&b, ':');
 		buf_json_str(&b, v.data ? v.data : "", v.len);
+		b.oom |= lower.oom || v.oom;
+		buf_free(&lower);
 		buf_free(&v);
 	}
 	buf_putc(&b, '}');
@@ -186,13 +188,22 @@ int inbound_receive(struct registry *reg, struct engine *eng, const struct netad
 		    refuse(eng, src, "?", req, 400, "bad_request", "the client address is unknown");
 		goto done;
 	}
-	const char *xff[32];
-	size_t nxff = 0;
-	for (int i = 0; i < req->nheaders && nxff < 32; i++)
-		if (strcasecmp(req->headers[i].name, "X-Forwarded-For") == 0)
+	/* Every X-Forwarded-For line counts: a proxy may add its own line
+	 * after those the client wrote, so lines past the first few are never
+	 * dropped (the client's would then be read as the proxy's). */
+	const char *xff[NETADDR_XFF_MAX];
+	size_t nxff = 0, lines = 0;
+	for (int i = 0; i < req->nheaders; i++)
+		if (strcasecmp(req->headers[i].name, "X-Forwarded-For") == 0 &&
+		    lines++ < NETADDR_XFF_MAX)
 			xff[nxff++] = req->headers[i].value;
 	struct gerr err = {0};
 	netaddr_format(&peer, address);
+	if (lines > NETADDR_XFF_MAX && trusted && netaddr_list_contains(trusted, &peer)) {
+		out = refuse(eng, src, address, req, 400, "invalid_forwarded_for",
+		             "more than %d X-Forwarded-For header lines", NETADDR_XFF_MAX);
+		goto done;
+	}
 	if (netaddr_client(&peer, xff, nxff, trusted, &client, &err)) {
 		out = refuse(eng, src, address, req, 400, err.code, "%s", err.msg);
 		goto done;

@@ -11,7 +11,8 @@
  *   address                   when the peer is a --trusted-proxy, what
  *                             X-Forwarded-For says (core/netaddr); else 403
  *                             (a malformed X-Forwarded-For from a trusted
- *                             proxy: 400);
+ *                             proxy, or more than NETADDR_XFF_MAX lines of
+ *                             it: 400);
  *   fit maxBodyBytes          else 413;
  *   pass verification         on the raw body bytes (core/verifier); else 401;
  *   be a readable receipt     JSON with the source's id, event and date
