@@ -313,6 +313,21 @@ size_t api_max_body(struct api *a, const char *path, size_t dflt)
 	return max;
 }
 
+void api_refused(struct api *a, const struct api_req *req, int status, const char *code,
+                 const char *msg)
+{
+	const char *path = req->path;
+	if (!path || strncmp(path, "/in/", 4) != 0)
+		return;
+	char id[48];
+	size_t n = strcspn(path + 4, "/?");
+	if (n == 0 || n >= sizeof(id))
+		return;
+	memcpy(id, path + 4, n);
+	id[n] = '\0';
+	inbound_refused(a->reg, a->eng, a->cfg.trusted_proxies, req, id, status, code, msg);
+}
+
 /* in_receive: POST /in/{id} (inbound/receive.h). */
 static int in_receive(struct api *a, struct api_req *req, const struct caller *c,
                       const char *const *param)

@@ -71,6 +71,11 @@ int api_handle(struct api *a, struct api_req *req);
 /* api_max_body: the largest body a request to path may have: for a
  * source's URL (/in/{id}) the source's maxBodyBytes, else dflt (--max-body). */
 size_t api_max_body(struct api *a, const char *path, size_t dflt);
+/* api_refused: the server refused req (its head only) with status before
+ * handing it to the API; for a source's URL the refusal joins the source's
+ * rejections list. */
+void api_refused(struct api *a, const struct api_req *req, int status, const char *code,
+                 const char *msg);
 /* api_healthy: the store answers and the last commit succeeded. */
 bool api_healthy(struct api *a);
 /* api_error: fill req with the JSON error body of err. */

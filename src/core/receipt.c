@@ -150,7 +150,11 @@ int receipt_read(const char *body, size_t len, const struct receipt_spec *spec,
 		snprintf(err->code, sizeof(err->code), "invalid_body");
 		return rc;
 	}
-	if (spec->entity_key_path &&
+	/* a null key names no entity: receipts whose key is null share nothing */
+	const char *kv;
+	size_t kn;
+	if (spec->entity_key_path && jsonpath_get(body, len, spec->entity_key_path, &kv, &kn) &&
+	    !(kn == 4 && memcmp(kv, "null", 4) == 0) &&
 	    filter_key_string(body, len, spec->entity_key_path, out->entity_key,
 	                      sizeof(out->entity_key)) > 0)
 		out->has_entity = true;

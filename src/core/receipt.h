@@ -15,8 +15,9 @@
  *          without idPath, the signed id header instead;
  *   event  a string of 1-RECEIPT_EVENT_MAX printable characters;
  *   date   an RFC 3339 date-time with an offset (core/isodate);
- *   entity key: any scalar, as a FIFO ordering key (filter_key_string: long
- *          values hashed); absent or not a scalar → the receipt has no
+ *   entity key: any scalar but null, as a FIFO ordering key
+ *          (filter_key_string: long values hashed); absent, null, "" or not
+ *          a scalar → the receipt has no
  *          entity (it is neither ordered nor remembered, and routes see no
  *          entity.* fields): a source that receives several kinds of events
  *          orders only those that name the entity;

@@ -168,6 +168,59 @@ static void receipt_answered(struct receipt_job *job, int rc, const struct gerr 
 	req->complete(req);
 }
 
+/* client_address: the request's client (receive.h): the socket's peer, or
+ * what X-Forwarded-For says when the peer is a trusted proxy. address gets
+ * its text (the peer's when the header cannot be read). 0, or an error for
+ * the refusal (400). */
+static int client_address(const struct netaddr_list *trusted, const struct api_req *req,
+                          struct netaddr *client, char address[NETADDR_STRLEN], struct gerr *err)
+{
+	struct netaddr peer;
+	snprintf(address, NETADDR_STRLEN, "?");
+	if (!req->peer || netaddr_from_sockaddr(req->peer, &peer))
+		return gerr_set(err, GERR_INVALID, 400, "bad_request",
+		                "the client address is unknown");
+	/* Every X-Forwarded-For line counts: a proxy may add its own line
+	 * after those the client wrote, so lines past the first few are never
+	 * dropped (the client's would then be read as the proxy's). */
+	const char *xff[NETADDR_XFF_MAX];
+	size_t nxff = 0, lines = 0;
+	for (int i = 0; i < req->nheaders; i++)
+		if (strcasecmp(req->headers[i].name, "X-Forwarded-For") == 0 &&
+		    lines++ < NETADDR_XFF_MAX)
+			xff[nxff++] = req->headers[i].value;
+	netaddr_format(&peer, address);
+	if (lines > NETADDR_XFF_MAX && trusted && netaddr_list_contains(trusted, &peer))
+		return gerr_set(err, GERR_INVALID, 400, "invalid_forwarded_for",
+		                "more than %d X-Forwarded-For header lines", NETADDR_XFF_MAX);
+	if (netaddr_client(&peer, xff, nxff, trusted, client, err))
+		return GERR_INVALID;
+	netaddr_format(client, address);
+	return 0;
+}
+
+void inbound_refused(struct registry *reg, struct engine *eng, const struct netaddr_list *trusted,
+                     const struct api_req *req, const char *id, int status, const char *code,
+                     const char *msg)
+{
+	struct source *src = registry_source_get(reg, id);
+	if (!src)
+		return;
+	char address[NETADDR_STRLEN];
+	struct netaddr client;
+	struct gerr err = {0};
+	client_address(trusted, req, &client, address, &err);
+	if (rejection_allowed()) {
+		char reason[320];
+		int n = snprintf(reason, sizeof(reason), "%d %s: %s", status, code, msg);
+		(void)n; /* cut to fit the list by the store */
+		engine_submit_rejection(eng, src->seq, address, reason);
+	}
+	log_info("receipt_refused", "source=%s address=%s status=%d code=%s", src->id, address,
+	         status, code);
+	source_unref(src);
+}
+
 int inbound_receive(struct registry *reg, struct engine *eng, const struct netaddr_list *trusted,
                     struct api_req *req, const char *id)
 {
@@ -182,30 +235,10 @@ int inbound_receive(struct registry *reg, struct engine *eng, const struct netad
 	}
 	int out = API_DONE;
 	char address[NETADDR_STRLEN] = "";
-	struct netaddr peer, client;
-	if (!req->peer || netaddr_from_sockaddr(req->peer, &peer)) {
-		out =
-		    refuse(eng, src, "?", req, 400, "bad_request", "the client address is unknown");
-		goto done;
-	}
-	/* Every X-Forwarded-For line counts: a proxy may add its own line
-	 * after those the client wrote, so lines past the first few are never
-	 * dropped (the client's would then be read as the proxy's). */
-	const char *xff[NETADDR_XFF_MAX];
-	size_t nxff = 0, lines = 0;
-	for (int i = 0; i < req->nheaders; i++)
-		if (strcasecmp(req->headers[i].name, "X-Forwarded-For") == 0 &&
-		    lines++ < NETADDR_XFF_MAX)
-			xff[nxff++] = req->headers[i].value;
+	struct netaddr client;
 	struct gerr err = {0};
-	netaddr_format(&peer, address);
-	if (lines > NETADDR_XFF_MAX && trusted && netaddr_list_contains(trusted, &peer)) {
-		out = refuse(eng, src, address, req, 400, "invalid_forwarded_for",
-		             "more than %d X-Forwarded-For header lines", NETADDR_XFF_MAX);
-		goto done;
-	}
-	if (netaddr_client(&peer, xff, nxff, trusted, &client, &err)) {
-		out = refuse(eng, src, address, req, 400, err.code, "%s", err.msg);
+	if (client_address(trusted, req, &client, address, &err)) {
+		out = refuse(eng, src, address, req, err.status, err.code, "%s", err.msg);
 		goto done;
 	}
 	netaddr_format(&client, address);

@@ -45,4 +45,12 @@ struct netaddr_list;
 int inbound_receive(struct registry *reg, struct engine *eng, const struct netaddr_list *trusted,
                     struct api_req *req, const char *id);
 
+/* inbound_refused: the HTTP server refused a request to source id before it
+ * reached inbound_receive (a body over the source's maxBodyBytes, 413): it
+ * goes to that source's rejections list all the same. req holds the head
+ * (headers, peer); nothing when id names no source. */
+void inbound_refused(struct registry *reg, struct engine *eng, const struct netaddr_list *trusted,
+                     const struct api_req *req, const char *id, int status, const char *code,
+                     const char *msg);
+
 #endif

@@ -310,6 +310,12 @@ static void refuse_too_large(struct conn *c)
 {
 	char msg[96];
 	snprintf(msg, sizeof(msg), "the body is over the %zu byte limit", c->max_body);
+	struct api_req head = {.method = c->head.method,
+	                       .path = c->head.path,
+	                       .headers = (const struct api_header *)c->head.headers,
+	                       .nheaders = c->head.nheaders,
+	                       .peer = (const struct sockaddr *)&c->peer};
+	api_refused(c->lp->srv->api, &head, 413, "payload_too_large", msg);
 	conn_refuse(c, 413, "payload_too_large", msg);
 }
 

@@ -390,10 +390,6 @@ class BadInputTest(ReceiveCase):
         self.assertTrue(rows[0]["reason"].startswith("413 "), rows)
         self.assertEqual(self.receipts(), [])
 
-    @unittest.skip("bug in src/server/http.c (conn_start_body, conn_process): the server-wide "
-                   "--max-body (default 1 MiB) refuses the body before /in/{id} is routed, so a "
-                   "source's maxBodyBytes above it never applies and the 413 is not in the "
-                   "source's rejections")
     def test_max_body_bytes_above_the_server_limit(self):
         sid = self.create_source(maxBodyBytes=4 * 1048576)["id"]
         body = gupy_body(data_raw='"' + "x" * (1536 * 1024) + '"')
@@ -578,9 +574,6 @@ class EntityOrderTest(ReceiveCase):
         self.assertEqual([x["id"] for x in self.receipts("?status=waiting")], [ans["id"]])
         self.assertEqual(self.receipts("?status=routed"), [])
 
-    @unittest.skip("src/core/receipt.c (receipt_read): a null at the entity key path is taken "
-                   "as the key \"null\" (filter_key_string), so every receipt whose key is null "
-                   "shares one entity and an older one goes stale against an unrelated newer one")
     def test_null_entity_key_is_no_entity(self):
         sid = self.create_source(entity=self.ENTITY)["id"]
         newer = self.accept(sid, gupy_body(date="2026-11-30T12:00:00Z", data_raw=app_data(None, "A")))

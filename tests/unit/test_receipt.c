@@ -125,6 +125,25 @@ static void test_refusals(void **state)
 	refused(big, &gupy, "longer than 256 bytes");
 }
 
+static void test_null_entity_key_is_no_entity(void **state)
+{
+	(void)state;
+	struct receipt_fields f;
+	struct gerr err = {0};
+	assert_int_equal(read("{\"id\":\"a\",\"event\":\"e\",\"date\":\"2019-06-19T00:00:00Z\","
+	                      "\"data\":{\"application\":{\"id\":null}}}",
+	                      &gupy, NULL, &f, &err),
+	                 0);
+	assert_false(f.has_entity);
+	receipt_fields_free(&f);
+	assert_int_equal(read("{\"id\":\"a\",\"event\":\"e\",\"date\":\"2019-06-19T00:00:00Z\","
+	                      "\"data\":{\"application\":{\"id\":\"\"}}}",
+	                      &gupy, NULL, &f, &err),
+	                 0);
+	assert_false(f.has_entity);
+	receipt_fields_free(&f);
+}
+
 static void test_long_entity_keys_are_hashed(void **state)
 {
 	(void)state;
@@ -202,6 +221,7 @@ int main(void)
 	    cmocka_unit_test(test_gupy_envelope),
 	    cmocka_unit_test(test_ids),
 	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_null_entity_key_is_no_entity),
 	    cmocka_unit_test(test_long_entity_keys_are_hashed),
 	    cmocka_unit_test(test_decide),
 	    cmocka_unit_test(test_merge),
