@@ -274,8 +274,13 @@ static void build_gupy(struct conn *c, long long ev)
 	                    id, L.event, n, app, n);
 	size_t blen = (size_t)plen + L.datalen + 2;
 	if (blen > bodycap) {
+		char *nb = realloc(body, blen);
+		if (!nb) {
+			fprintf(stderr, "bench_load: out of memory\n");
+			exit(1);
+		}
+		body = nb;
 		bodycap = blen;
-		body = realloc(body, bodycap);
 	}
 	memcpy(body, pre, (size_t)plen);
 	memcpy(body + plen, L.data, L.datalen);
