@@ -17,13 +17,34 @@
  * store pays for unordered keys as it would in production, yet reproducible,
  * so an event sent again keeps its id.
  *
+ * With --gupy the requests go to a source's receiving URL (--url
+ * http://HOST:PORT/in/<sourceId>) as Gupy sends them, with no bearer token
+ * (--token is then optional and unused):
+ *
+ *   POST /in/<sourceId> HTTP/1.1
+ *   Content-Type: application/json
+ *   X-Signature: <hex HMAC-SHA256 of the exact body, with --hmac-secret>
+ *
+ *   {"id":"<uuid>","event":"application.moved","date":"<RFC 3339, Z>",
+ *    "data":{"application":{"id":A},"n":K,"detail":<bytes of --data FILE>}}
+ *
+ * and every answer must be 200 (a receipt stored, or a duplicate of one).
+ * The signature header is sent only with --hmac-secret (its name:
+ * --hmac-header, default X-Signature). Without --entities, event i is
+ * application i + 1 with n 0. With --entities E --per K, the E * K events are
+ * K per application (n = 0 .. K-1, dated 2026-01-01T00:00:00.<n as ms>Z,
+ * so n orders them), sent out of order:
+ * the events of each block of --block B applications (default 64) are
+ * shuffled together (Fisher-Yates, seeded by --prefix), so an application's
+ * K events go out within one block's span, in a random order.
+ *
  * Closed loop by default: each connection sends its next event as soon as
  * the previous one is answered. With --rate R it is open loop: event i is due
  * at start + i/R seconds and goes out on any idle connection; its latency
  * counts from that due time, so a stalled server cannot hide its stall
  * (coordinated omission).
  *
- * Every answer must be 202; others are counted (and the first few printed on
+ * Every answer must be 202 (with --gupy: 200); others are counted (and the first few printed on
  * stderr). A connection that drops before answering is reopened and the same
  * event is sent again (the id makes that idempotent); after 5 tries the event
  * counts as an error.
@@ -35,7 +56,8 @@
  *   sent=N ok=N non202=N errors=N resent=N bytes=B elapsed=S rate=R start_ns=T end_ns=T
  *   p50_ms=X p90_ms=X p99_ms=X max_ms=X
  * (one line): bytes is the sum of the accepted request bodies, rate is 202s a
- * second, the percentiles are the client-side latency of the 202 answers.
+ * second, the percentiles are the client-side latency of the 202 answers
+ * (with --gupy: of the 200s; non202 then counts answers other than 200).
  *
  * load --join SEND RECV reads the --ids file of load and that of bench_sink
  * and prints "matched=N missing=N p50_ms=X p99_ms=X max_ms=X" for the time
@@ -65,6 +87,9 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "readfile.h"
 
@@ -110,6 +135,15 @@ static struct {
 	int c;
 	double rate;
 	FILE *ids;
+	bool gupy;           /* POST /in/<source>: Gupy-shaped bodies, 200 expected */
+	const char *secret;  /* --hmac-secret */
+	const char *signame; /* --hmac-header */
+	long long entities;  /* --entities E (0: one application per event) */
+	int per;             /* --per K events per application */
+	int block;           /* --block B applications shuffled together */
+	int *perm[2];        /* the shuffles of a whole block and of the last one */
+	long long permlen[2];
+	int expect; /* the status every answer must have */
 
 	int epfd;
 	struct conn *conns;
@@ -137,6 +171,7 @@ static void usage(FILE *out)
 	fprintf(
 	    out,
 	    "usage: bench_load --url http://HOST:PORT/api/v1/events --token T [options]\n"
+	    "       bench_load --gupy --url http://HOST:PORT/in/SOURCE_ID [options]\n"
 	    "       bench_load --join SEND_IDS RECV_IDS\n"
 	    "\n"
 	    "  --url URL          where to POST (http only)\n"
@@ -149,6 +184,14 @@ static void usage(FILE *out)
 	    "                     (default P: from pid and time)\n"
 	    "  --rate R           open loop: R events a second\n"
 	    "  --ids FILE         write \"<id> <send ns>\" per event\n"
+	    "  --gupy             POST Gupy-shaped bodies to a source's /in/<id> URL;\n"
+	    "                     200 expected, no bearer token\n"
+	    "  --hmac-secret S    (--gupy) sign each body: hex HMAC-SHA256 in a header\n"
+	    "  --hmac-header H    (--gupy) that header's name (default X-Signature)\n"
+	    "  --entities E       (--gupy) E applications with --per events each,\n"
+	    "                     shuffled within blocks (sets -n to E * K)\n"
+	    "  --per K            (--gupy) events per application, 1-1000 (default 10)\n"
+	    "  --block B          (--gupy) applications shuffled together (default 64)\n"
 	    "  --join SEND RECV   latency from send to receipt, from two ids files\n");
 }
 
@@ -176,9 +219,106 @@ static int event_id(long long ev, char *out, size_t outsz)
 	                (unsigned long long)(lo & 0xffffffffffffULL));
 }
 
+/* A shuffle of 0 .. len-1, drawn from the prefix and len (Fisher-Yates). */
+static int *make_perm(long long len)
+{
+	int *v = malloc((size_t)len * sizeof(*v));
+	if (!v)
+		return NULL;
+	uint64_t x = (uint64_t)len;
+	for (const char *p = L.prefix; *p; p++)
+		x = (x ^ (unsigned char)*p) * 1099511628211ULL;
+	for (long long i = 0; i < len; i++)
+		v[i] = (int)i;
+	for (long long i = len - 1; i > 0; i--) {
+		x = splitmix64(x);
+		long long j = (long long)(x % (uint64_t)(i + 1));
+		int t = v[i];
+		v[i] = v[j];
+		v[j] = t;
+	}
+	return v;
+}
+
+/* gupy_event: the application (from 1) and the n of event ev (see the top). */
+static void gupy_event(long long ev, long long *app, int *n)
+{
+	if (L.entities == 0) {
+		*app = ev + 1;
+		*n = 0;
+		return;
+	}
+	long long bsz = (long long)L.block * L.per;
+	long long b = ev / bsz, p = ev % bsz;
+	int k = (b + 1) * L.block > L.entities ? 1 : 0; /* the last, partial block */
+	long long q = L.perm[k][p];
+	*app = b * L.block + q / L.per + 1;
+	*n = (int)(q % L.per);
+}
+
+/* Build the Gupy-shaped request for event ev into c->req (--gupy). */
+static void build_gupy(struct conn *c, long long ev)
+{
+	static char *body;
+	static size_t bodycap;
+	char id[64];
+	event_id(ev, id, sizeof(id));
+	long long app;
+	int n;
+	gupy_event(ev, &app, &n);
+	char pre[512];
+	int plen = snprintf(pre, sizeof(pre),
+	                    "{\"id\":\"%s\",\"event\":\"%s\",\"date\":"
+	                    "\"2026-01-01T00:00:00.%03dZ\",\"data\":{\"application\":{\"id\":%lld},"
+	                    "\"n\":%d,\"detail\":",
+	                    id, L.event, n, app, n);
+	size_t blen = (size_t)plen + L.datalen + 2;
+	if (blen > bodycap) {
+		char *nb = realloc(body, blen);
+		if (!nb) {
+			fprintf(stderr, "bench_load: out of memory\n");
+			exit(1);
+		}
+		body = nb;
+		bodycap = blen;
+	}
+	memcpy(body, pre, (size_t)plen);
+	memcpy(body + plen, L.data, L.datalen);
+	memcpy(body + plen + L.datalen, "}}", 2);
+
+	char sig[200] = "";
+	if (L.secret) {
+		unsigned char mac[EVP_MAX_MD_SIZE];
+		unsigned int maclen = 0;
+		HMAC(EVP_sha256(), L.secret, (int)strlen(L.secret), (const unsigned char *)body,
+		     blen, mac, &maclen);
+		int o = snprintf(sig, sizeof(sig), "%s: ", L.signame);
+		for (unsigned int i = 0; i < maclen; i++)
+			o += snprintf(sig + o, sizeof(sig) - (size_t)o, "%02x", mac[i]);
+		snprintf(sig + o, sizeof(sig) - (size_t)o, "\r\n");
+	}
+	char head[1024];
+	int hlen = snprintf(head, sizeof(head),
+	                    "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+	                    "%sContent-Length: %zu\r\n\r\n",
+	                    L.path, L.hostport, sig, blen);
+	c->reqlen = (size_t)hlen + blen;
+	c->bodylen = blen;
+	c->req = realloc(c->req, c->reqlen);
+	memcpy(c->req, head, (size_t)hlen);
+	memcpy(c->req + hlen, body, blen);
+	c->woff = 0;
+	c->rlen = 0;
+	c->ev = ev;
+}
+
 /* Build the request for event ev into c->req. */
 static void build_request(struct conn *c, long long ev)
 {
+	if (L.gupy) {
+		build_gupy(c, ev);
+		return;
+	}
 	char id[64];
 	int idlen = event_id(ev, id, sizeof(id));
 	size_t blen = strlen("{\"event\":\"\",\"id\":\"\",\"data\":}") + strlen(L.event) +
@@ -336,7 +476,7 @@ static int parse_answer(struct conn *c, bool *close_after)
 	*close_after = conn && strncasecmp(conn, "close", 5) == 0;
 
 	int64_t t = now_ns();
-	if (status == 202) {
+	if (status == L.expect) {
 		L.lat[L.nlat++] = t - c->t0;
 		L.bytes += (long long)c->bodylen;
 		finish_event(true);
@@ -634,14 +774,29 @@ int main(int argc, char **argv)
 	L.prefix = prefix;
 
 	static const struct option opts[] = {
-	    {"url", required_argument, NULL, 'u'},    {"token", required_argument, NULL, 't'},
-	    {"events", required_argument, NULL, 'n'}, {"conns", required_argument, NULL, 'c'},
-	    {"data", required_argument, NULL, 'd'},   {"event", required_argument, NULL, 'E'},
-	    {"prefix", required_argument, NULL, 'P'}, {"rate", required_argument, NULL, 'r'},
-	    {"ids", required_argument, NULL, 'i'},    {"join", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	    {"url", required_argument, NULL, 'u'},
+	    {"token", required_argument, NULL, 't'},
+	    {"events", required_argument, NULL, 'n'},
+	    {"conns", required_argument, NULL, 'c'},
+	    {"data", required_argument, NULL, 'd'},
+	    {"event", required_argument, NULL, 'E'},
+	    {"prefix", required_argument, NULL, 'P'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"ids", required_argument, NULL, 'i'},
+	    {"join", no_argument, NULL, 'j'},
+	    {"gupy", no_argument, NULL, 'g'},
+	    {"hmac-secret", required_argument, NULL, 'S'},
+	    {"hmac-header", required_argument, NULL, 'H'},
+	    {"entities", required_argument, NULL, 'e'},
+	    {"per", required_argument, NULL, 'k'},
+	    {"block", required_argument, NULL, 'b'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	bool join = false;
+	bool join = false, event_set = false;
+	L.signame = "X-Signature";
+	L.per = 10;
+	L.block = 64;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "n:c:h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -650,11 +805,20 @@ int main(int argc, char **argv)
 		case 'n': L.n = atoll(optarg); break;
 		case 'c': L.c = atoi(optarg); break;
 		case 'd': data_path = optarg; break;
-		case 'E': L.event = optarg; break;
+		case 'E':
+			L.event = optarg;
+			event_set = true;
+			break;
 		case 'P': L.prefix = optarg; break;
 		case 'r': L.rate = atof(optarg); break;
 		case 'i': ids_path = optarg; break;
 		case 'j': join = true; break;
+		case 'g': L.gupy = true; break;
+		case 'S': L.secret = optarg; break;
+		case 'H': L.signame = optarg; break;
+		case 'e': L.entities = atoll(optarg); break;
+		case 'k': L.per = atoi(optarg); break;
+		case 'b': L.block = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -666,9 +830,33 @@ int main(int argc, char **argv)
 		}
 		return join_main(argv[optind], argv[optind + 1]);
 	}
-	if (!url || !L.token || L.n < 1 || L.c < 1 || L.rate < 0 || optind < argc) {
+	if (L.gupy) {
+		if (!event_set)
+			L.event = "application.moved";
+		L.expect = 200;
+		if (L.entities < 0 || L.entities > 100000000 || L.per < 1 || L.per > 1000 ||
+		    L.block < 1 || L.block > 100000) {
+			usage(stderr);
+			return 2;
+		}
+		if (L.entities > 0)
+			L.n = L.entities * L.per;
+	} else {
+		L.expect = 202;
+	}
+	if (!url || (!L.token && !L.gupy) || L.n < 1 || L.c < 1 || L.rate < 0 || optind < argc ||
+	    (!L.gupy && (L.secret || L.entities))) {
 		usage(stderr);
 		return 2;
+	}
+	if (L.entities > 0) {
+		long long full = (long long)L.block * L.per, last = (L.entities % L.block) * L.per;
+		L.perm[0] = make_perm(full);
+		L.perm[1] = last ? make_perm(last) : NULL;
+		if (!L.perm[0] || (last && !L.perm[1])) {
+			fprintf(stderr, "bench_load: out of memory\n");
+			return 1;
+		}
 	}
 	if (parse_url(url) < 0) {
 		fprintf(stderr, "bench_load: --url: expected http://HOST:PORT/PATH, got \"%s\"\n",
@@ -771,6 +959,8 @@ int main(int argc, char **argv)
 	free(L.retry);
 	free(L.lat);
 	free(L.data);
+	free(L.perm[0]);
+	free(L.perm[1]);
 	close(L.epfd);
 	if (tfd >= 0)
 		close(tfd);
