@@ -404,6 +404,7 @@ static const struct api_route routes[] = {
     /* receipts: what the receiving endpoint kept */
     {ROUTE_GET, V1, "receipts", API_AUTH_COMPANY, true, api_receipt_list},
     {ROUTE_GET, V1, "receipts/:id", API_AUTH_COMPANY, true, api_receipt_get},
+    {ROUTE_POST, V1, "receipts/:id/replay", API_AUTH_COMPANY, true, api_receipt_replay},
     /* the receiving endpoint: the source's verification is its auth */
     {ROUTE_POST, "/in/", ":id", API_AUTH_SIGNATURE, false, in_receive},
 };

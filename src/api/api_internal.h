@@ -75,5 +75,6 @@ api_handler api_route_create, api_route_list, api_route_get, api_route_patch;
 api_handler api_route_delete, api_route_test;
 /* receipts.c */
 api_handler api_receipt_list, api_receipt_get;
+api_handler api_receipt_replay;
 
 #endif

@@ -6,6 +6,11 @@
  *                                  newest first, pages as every list's
  *   GET /api/v1/receipts/{id}      one, with its entity's state, its headers,
  *                                  its body and the deliveries its routes made
+ *   POST /api/v1/receipts/{id}/replay
+ *                                  route it again, on purpose → 202
+ *                                  {id, deliveries: how many its routes made}
+ *                                  once those are stored (409 while it waits
+ *                                  in a reorder window)
  *
  * entity= is the entity's key as the sender wrote it; it is turned into the
  * stored key the way core/receipt stores it (filter_key_string over a small
@@ -256,4 +261,65 @@ int api_receipt_get(struct api *a, struct api_req *req, const struct caller *c,
 	buf_append(&req->out, b.data, b.len);
 	buf_free(&b);
 	return API_DONE;
+}
+
+/* ---- replay ------------------------------------------------------------------------------ */
+
+/* A replay on its way through the commit; answered when it is durable. */
+struct replay {
+	struct replay_job job;
+	struct api_req *req;
+	char id[40];
+};
+
+static void replay_answered(struct replay_job *job, int rc, const struct gerr *err)
+{
+	struct replay *rp = job->ctx;
+	struct api_req *req = rp->req;
+	if (rc) {
+		api_fail(req, 503, "unavailable", "the replay was not stored: %.200s",
+		         err ? err->msg : "");
+	} else {
+		json_t *o = json_object();
+		json_object_set_new(o, "id", json_string(rp->id));
+		json_object_set_new(o, "deliveries", json_integer(job->ndeliveries));
+		api_json(req, 202, o);
+	}
+	free(rp);
+	req->complete(req);
+}
+
+int api_receipt_replay(struct api *a, struct api_req *req, const struct caller *c,
+                       const char *const *param)
+{
+	const char *id = param[0];
+	struct store_receipt r;
+	if (strlen(id) >= sizeof(r.id))
+		return api_fail(req, 404, "not_found", "no receipt %.64s", id);
+	api_lock(a);
+	int rc = store_receipt_get(a->s, c->company_seq, id, &r);
+	api_unlock(a);
+	if (rc == GERR_NOTFOUND)
+		return api_fail(req, 404, "not_found", "no receipt %s", id);
+	if (rc)
+		return api_fail(req, 503, "unavailable", "cannot read receipts");
+	int64_t seq = r.seq;
+	int status = r.status;
+	store_receipt_free(&r);
+	if (status == RCP_WAITING)
+		return api_fail(
+		    req, 409, "conflict",
+		    "receipt %s waits in its entity's reorder window: it is routed when it "
+		    "is applied",
+		    id);
+	struct replay *rp = calloc(1, sizeof(*rp));
+	if (!rp)
+		return api_fail(req, 503, "unavailable", "out of memory");
+	rp->req = req;
+	snprintf(rp->id, sizeof(rp->id), "%s", id);
+	rp->job.receipt_seq = seq;
+	rp->job.done = replay_answered;
+	rp->job.ctx = rp;
+	engine_submit_replay(a->eng, &rp->job);
+	return API_PENDING;
 }

@@ -33,6 +33,11 @@ static const char cli_receipts_usage[] =
 
 static const char cli_receipt_usage[] =
     "usage: gancho receipt ID [--url URL] [--token T] [--json]\n"
+    "       gancho receipt replay ID [--url URL] [--token T] [--json]\n"
+    "\n"
+    "replay: route the receipt again, on purpose: its routes fire as they did\n"
+    "when it was decided (a stale one only those that fire for stale receipts);\n"
+    "prints how many deliveries that made.\n"
     "\n"
     "Show one receipt: the sender's id, event and date, its status, how many\n"
     "duplicates came, the client address, its entity with the fields kept for\n"
@@ -155,6 +160,43 @@ static json_t *cli_receipt_parse(const struct cli_resp *r)
 	return v ? v : cli_json_parse(r);
 }
 
+/* cli_receipt_replay: `gancho receipt replay ID`. */
+static int cli_receipt_replay(int argc, char **argv)
+{
+	const char *pos[1];
+	struct cli_conn conn;
+	struct cli_resp r = {0, {NULL, 0, 0, false}};
+	struct buf path;
+	int npos, rc;
+	const struct cli_spec spec = {"receipt replay", cli_receipt_usage, NULL, 1, 1};
+
+	rc = cli_parse(&spec, argc, argv, &conn, pos, &npos);
+	if (rc != CLI_OK)
+		return rc < 0 ? CLI_OK : rc;
+	if (!pos[0][0])
+		return cli_usage_error(spec.name, "ID must not be empty");
+	buf_init(&path);
+	buf_puts(&path, "/api/v1/receipts/");
+	cli_escape(&path, pos[0]);
+	buf_puts(&path, "/replay");
+	rc = path.oom ? CLI_FAIL : cli_call(&conn, "POST", path.data, NULL, 0, NULL, &r);
+	buf_free(&path);
+	if (rc == CLI_OK) {
+		json_error_t je;
+		json_t *ans = conn.json ? NULL : json_loadb(r.body.data, r.body.len, 0, &je);
+		if (conn.json)
+			cli_print_raw(&r);
+		else if (ans)
+			printf("replayed %s: %lld deliveries\n", pos[0],
+			       (long long)json_integer_value(json_object_get(ans, "deliveries")));
+		else
+			rc = CLI_FAIL;
+		json_decref(ans);
+	}
+	cli_resp_free(&r);
+	return rc;
+}
+
 int cli_receipt(int argc, char **argv)
 {
 	const char *pos[1];
@@ -165,6 +207,8 @@ int cli_receipt(int argc, char **argv)
 	int npos, rc;
 	const struct cli_spec spec = {"receipt", cli_receipt_usage, NULL, 1, 1};
 
+	if (argc > 1 && strcmp(argv[1], "replay") == 0)
+		return cli_receipt_replay(argc - 1, argv + 1);
 	rc = cli_parse(&spec, argc, argv, &conn, pos, &npos);
 	if (rc != CLI_OK)
 		return rc < 0 ? CLI_OK : rc;

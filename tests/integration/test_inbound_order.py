@@ -26,7 +26,8 @@ def moved(entity, n, step=None):
                      "job": {"id": 1000 + entity}}}
 
 
-class InboundOrderTest(H.GanchoTestCase):
+class InboundFlow(H.GanchoTestCase):
+    """A source with an application entity, a forwarding route, and helpers."""
 
     def flow(self, window=0, actions=None):
         src = self.assertStatus(self.api("POST", "/api/v1/sources", {
@@ -78,6 +79,9 @@ class InboundOrderTest(H.GanchoTestCase):
                 b = r.json()
                 got.setdefault(b["data"]["application"]["id"], []).append(b["data"]["n"])
         return got
+
+
+class InboundOrderTest(InboundFlow):
 
     def test_duplicates_and_disorder_without_window(self):
         src, _ = self.flow()
@@ -156,6 +160,54 @@ class InboundOrderTest(H.GanchoTestCase):
         self.assertEqual(failed[0]["lastError"], "template: body.data.note is missing")
         time.sleep(0.5)
         self.assertEqual(self.rx.count("/exam"), 1, "a failed render is never sent")
+
+
+class ReplayTest(InboundFlow):
+    """POST /api/v1/receipts/{id}/replay and `gancho receipt replay`: a receipt's routes fire
+    again, nothing else changes."""
+
+    def test_replay(self):
+        src, _ = self.flow(window=0)
+        self.assertStatus(self.api("POST", "/api/v1/routes", {
+            "name": "stale too", "sourceId": src["id"], "events": ["application.moved"],
+            "whenStale": "fire", "actions": [{"kind": "forward", "url": self.rx.url("/stale")}]}),
+            201, "route")
+        applied = self.post(src, moved(2, 5))["id"]
+        stale = self.post(src, moved(2, 3))["id"]
+        self.rx.wait_for(1, path="/act")
+        self.rx.wait_for(2, path="/stale")
+        got = self.assertStatus(self.api("POST", "/api/v1/receipts/%s/replay" % applied), 202,
+                                "replay")
+        self.assertEqual(got, {"id": applied, "deliveries": 2})
+        self.rx.wait_for(2, path="/act")
+        # a stale receipt replays only the routes that fire for stale receipts
+        got = self.assertStatus(self.api("POST", "/api/v1/receipts/%s/replay" % stale), 202,
+                                "replay stale")
+        self.assertEqual(got["deliveries"], 1)
+        self.rx.wait_for(4, path="/stale")
+        self.settle()
+        self.assertEqual(self.per_entity("/act"), {2: [5, 5]})
+        # the receipt and the entity did not change
+        r = self.assertStatus(self.api("GET", "/api/v1/receipts/" + stale), 200, "receipt")
+        self.assertEqual(r["status"], "stale")
+        self.assertEqual(r["entity"]["kept"]["n"], 5)
+        # the CLI
+        from test_cli import run_cli, cli_env
+        p = run_cli(["receipt", "replay", applied], env=cli_env(self.g.base, self.token))
+        out = p.stdout.decode() if isinstance(p.stdout, bytes) else p.stdout
+        self.assertEqual(p.returncode, 0, out)
+        self.assertIn("2 deliveries", out)
+        self.rx.wait_for(3, path="/act")
+        # unknown, another company's, and a waiting receipt
+        self.assertStatus(self.api("POST", "/api/v1/receipts/nope/replay"), 404, "unknown",
+                          code="not_found")
+        _, other = self.g.create_company("Other-" + H.uuid.uuid4().hex[:8])
+        self.assertStatus(self.api("POST", "/api/v1/receipts/%s/replay" % applied, token=other),
+                          404, "another company's", code="not_found")
+        wsrc, _ = self.flow(window=60)
+        waiting = self.post(wsrc, moved(3, 1))["id"]
+        self.assertStatus(self.api("POST", "/api/v1/receipts/%s/replay" % waiting), 409,
+                          "waiting", code="conflict")
 
 
 class InboundBodyLimitTest(H.GanchoTestCase):
