@@ -66,13 +66,20 @@ static int route_action(struct round *rd, struct store_batch *b, const struct st
 	char *url = arena_dup(rd, rq.url, strlen(rq.url));
 	char *headers =
 	    arena_dup(rd, rq.headers ? rq.headers : "{}", rq.headers ? strlen(rq.headers) : 2);
-	char *body = arena_dup(rd, rq.body ? rq.body : "", rq.body ? rq.body_len : 0);
 	size_t body_len = rq.body ? rq.body_len : 0;
+	/* a forward sends the received body byte for byte: it is stored once,
+	 * with the receipt, and the request names it */
+	bool own = act->kind == ROUTE_ACTION_FORWARD && body_len == r->bodylen;
+	char *body = own ? NULL : arena_dup(rd, rq.body ? rq.body : "", body_len);
 	route_request_free(&rq);
-	if (!q || !method || !url || !headers || !body)
+	if (!q || !method || !url || !headers || (!own && !body))
 		return -1;
-	*q = (struct store_request_in){
-	    .method = method, .url = url, .headers = headers, .body = body, .body_len = body_len};
+	*q = (struct store_request_in){.method = method,
+	                               .url = url,
+	                               .headers = headers,
+	                               .body = body,
+	                               .body_len = own ? 0 : body_len,
+	                               .body_receipt_seq = own ? r->seq : 0};
 	d->request = q;
 	/* the entity orders the actions of one target: one at a time, in the
 	 * order of the receipts' dates (receipts are decided in that order) */

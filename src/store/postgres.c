@@ -186,6 +186,8 @@ static const char *const migrations[] = {
     "ALTER TABLE deliveries ADD COLUMN receipt_seq BIGINT;"
     "CREATE INDEX deliveries_receipt ON deliveries(receipt_seq, seq)"
     " WHERE receipt_seq IS NOT NULL;",
+    /* 6: a forward's request sends its receipt's body, stored once (sqlite.c's 8) */
+    "ALTER TABLE requests ADD COLUMN body_receipt BIGINT;",
 };
 
 #define TASK_COLS                                                                                  \
@@ -275,9 +277,10 @@ static const struct stmt stmts[ST_COUNT] = {
     [ST_REQUESTS_INSERT] =
         {"WITH rq AS (SELECT setval('requests_seq_seq', nextval('requests_seq_seq') + $1::int8"
          " - 1) - $1::int8 AS base), ir AS (INSERT INTO requests(seq, method, url, headers,"
-         " body) SELECT rq.base + t.ord, t.method, t.url, t.headers, t.body FROM rq,"
-         " unnest($2::text[], $3::text[], $4::text[], $5::bytea[]) WITH ORDINALITY AS"
-         " t(method, url, headers, body, ord)) SELECT base FROM rq"},
+         " body, body_receipt) SELECT rq.base + t.ord, t.method, t.url, t.headers, t.body,"
+         " NULLIF(t.body_receipt, 0) FROM rq, unnest($2::text[], $3::text[], $4::text[],"
+         " $5::bytea[], $6::int8[]) WITH ORDINALITY AS"
+         " t(method, url, headers, body, body_receipt, ord)) SELECT base FROM rq"},
     [ST_INSERT] =
         {"WITH re AS (SELECT CASE WHEN $1::int8 > 0 THEN setval('events_seq_seq',"
          " nextval('events_seq_seq') + $1::int8 - 1) - $1::int8 ELSE 0 END AS base),"
@@ -341,7 +344,9 @@ static const struct stmt stmts[ST_COUNT] = {
     [ST_EVENT_LOAD] = {"SELECT company_seq, id, event, date_ms, unit, data FROM events"
                        " WHERE seq = $1::int8",
                        true, true},
-    [ST_REQUEST_LOAD] = {"SELECT method, url, headers, body FROM requests WHERE seq = $1::int8",
+    [ST_REQUEST_LOAD] = {"SELECT q.method, q.url, q.headers, CASE WHEN q.body_receipt IS NULL"
+                         " THEN q.body ELSE r.body END FROM requests q LEFT JOIN receipts r"
+                         " ON r.seq = q.body_receipt WHERE q.seq = $1::int8",
                          true, true},
     /* Lanes with unowned due work, found through a bounded walk of the
      * unowned-open index. */
@@ -1247,9 +1252,9 @@ static int insert_requests(struct pg_store *s, struct store_batch *b)
 		free(dl);
 		return 0;
 	}
-	struct pgarr a[4];
-	static const uint32_t oids[4] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_BYTEA};
-	for (int i = 0; i < 4; i++)
+	struct pgarr a[5];
+	static const uint32_t oids[5] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_BYTEA, OID_INT8};
+	for (int i = 0; i < 5; i++)
 		arr_init(&a[i], oids[i]);
 	int rc = -1;
 	PGresult *r = NULL;
@@ -1263,11 +1268,15 @@ static int insert_requests(struct pg_store *s, struct store_batch *b)
 		/* body is NOT NULL: an empty body is zero bytes, not NULL */
 		if (q->body_len > (size_t)INT32_MAX)
 			goto out;
-		arr_elem(&a[3], q->body ? q->body : "", q->body_len);
+		if (q->body_receipt_seq > 0)
+			arr_elem(&a[3], "", 0);
+		else
+			arr_elem(&a[3], q->body ? q->body : "", q->body_len);
+		arr_i64(&a[4], q->body_receipt_seq > 0 ? q->body_receipt_seq : 0);
 	}
 	struct params p = {0};
 	p_i64(&p, n);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		if (!arr_param(&p, &a[i]))
 			goto out;
 	if (!(r = run(s, ST_REQUESTS_INSERT, &p)) || PQntuples(r) != 1)
@@ -1279,7 +1288,7 @@ static int insert_requests(struct pg_store *s, struct store_batch *b)
 	rc = 0;
 out:
 	PQclear(r);
-	arr_free(a, 4);
+	arr_free(a, 5);
 	free(dl);
 	return rc;
 }

@@ -124,6 +124,8 @@ static const char *const migrations[] = {
     "ALTER TABLE deliveries ADD COLUMN receipt_seq INTEGER;"
     "CREATE INDEX deliveries_receipt ON deliveries(receipt_seq, seq)"
     " WHERE receipt_seq IS NOT NULL;",
+    /* 8: a forward's request sends its receipt's body, stored once */
+    "ALTER TABLE requests ADD COLUMN body_receipt INTEGER;",
 };
 
 enum { IDS_MERGE_AT = 32768, IDS_MERGE_CHUNK = 4096 };
@@ -187,7 +189,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_DELIVERY_INSERT] = "INSERT INTO deliveries(event_seq, webhook_seq, company_seq, status,"
                            " next_at, okey, created_at, updated_at, request_seq, receipt_seq,"
                            " last_error) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-    [ST_REQUEST_INSERT] = "INSERT INTO requests(method, url, headers, body) VALUES(?,?,?,?)",
+    [ST_REQUEST_INSERT] =
+        "INSERT INTO requests(method, url, headers, body, body_receipt) VALUES(?,?,?,?,?)",
     [ST_OUTCOME_UPDATE] = "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4,"
                           " first_attempt_at = ?5, last_http_status = CASE WHEN ?6 THEN ?7 ELSE"
                           " last_http_status END, last_error = CASE WHEN ?6 THEN ?8 ELSE last_error"
@@ -214,7 +217,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         " AND next_at < ?3 ORDER BY next_at, seq LIMIT ?4",
     [ST_EVENT_LOAD] =
         "SELECT company_seq, id, event, date_ms, unit, data FROM events WHERE seq = ?",
-    [ST_REQUEST_LOAD] = "SELECT method, url, headers, body FROM requests WHERE seq = ?",
+    [ST_REQUEST_LOAD] = "SELECT q.method, q.url, q.headers, CASE WHEN q.body_receipt IS NULL"
+                        " THEN q.body ELSE r.body END FROM requests q LEFT JOIN receipts r"
+                        " ON r.seq = q.body_receipt WHERE q.seq = ?",
     [ST_RECEIPT_INSERT] =
         "INSERT OR IGNORE INTO receipts(id, company_seq, source_seq, msg_id, event, date,"
         " date_us, date_ns, entity_type, entity_key, kept, body, headers, verification, address,"
@@ -622,7 +627,12 @@ static int append_request(struct store *s, const struct store_request_in *r, int
 	/* body is NOT NULL: an empty body is zero bytes, not NULL */
 	if (r->body_len > (size_t)INT_MAX)
 		return -1;
-	sqlite3_bind_blob(st, 4, r->body ? r->body : "", (int)r->body_len, SQLITE_STATIC);
+	if (r->body_receipt_seq > 0) {
+		sqlite3_bind_blob(st, 4, "", 0, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, r->body_receipt_seq);
+	} else {
+		sqlite3_bind_blob(st, 4, r->body ? r->body : "", (int)r->body_len, SQLITE_STATIC);
+	}
 	if (step_done(st))
 		return -1;
 	*seq = sqlite3_last_insert_rowid(SQ(s)->db);

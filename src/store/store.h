@@ -87,6 +87,9 @@ struct store_request_in {
 	const char *headers; /* JSON object text of name -> value */
 	const void *body;    /* bytes, sent as they are */
 	size_t body_len;
+	/* > 0: the body is that receipt's, byte for byte (a forward action), and
+	 * is not stored twice; body is then ignored */
+	int64_t body_receipt_seq;
 };
 
 /* New deliveries for existing events (replay, inbound actions). */

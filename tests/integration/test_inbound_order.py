@@ -136,6 +136,9 @@ class InboundOrderTest(InboundFlow):
         self.settle()
         self.assertEqual(self.per_entity("/act"), {1: [5]})
         self.assertEqual(self.per_entity("/stale"), {1: [5, 3]})
+        # a forward sends the received body byte for byte (stored once, with the receipt)
+        sent = [json.dumps(moved(1, 5)).encode(), json.dumps(moved(1, 3)).encode()]
+        self.assertEqual([r.body for r in self.rx.requests if r.path == "/stale"], sent)
 
     def test_http_action_renders_and_a_missing_path_fails_with_the_reason(self):
         src, route = self.flow(actions=[
