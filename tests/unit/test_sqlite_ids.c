@@ -210,7 +210,7 @@ static void test_migration_from_the_unique_index(void **state)
 	sqlite3_finalize(st);
 	for (int i = 0; i < nlater; i++) {
 		char sql[128];
-		snprintf(sql, sizeof(sql), "DROP TABLE %s", later[i]);
+		snprintf(sql, sizeof(sql), "DROP TABLE %.63s", later[i]);
 		exec(db, sql);
 	}
 	/* and the column and index migration 7 added to deliveries */
