@@ -1600,12 +1600,12 @@ static int read_receipt(const PGresult *r, int row, struct store_receipt *o)
 /* decide_receipt: as in sqlite.c: r against its entity through the batch's
  * decide callback; writes the entity's advance and r's status. */
 static int decide_with(struct pg_store *s, struct store_batch *b, const struct store_receipt *r,
-                       int64_t now, store_decide_fn fn);
+                       int64_t now, store_decide_fn fn, int *status);
 
 static int decide_receipt(struct pg_store *s, struct store_batch *b, const struct store_receipt *r,
-                          int64_t now)
+                          int64_t now, int *status)
 {
-	return decide_with(s, b, r, now, b->decide);
+	return decide_with(s, b, r, now, b->decide, status);
 }
 
 static int read_receipt(const PGresult *r, int row, struct store_receipt *o);
@@ -1625,7 +1625,7 @@ static int replay_receipt(struct pg_store *s, struct store_batch *b, int64_t seq
 		if (read_receipt(f, 0, &r))
 			out = -1;
 		else if (r.status != RCP_WAITING)
-			out = decide_with(s, b, &r, now, b->replay);
+			out = decide_with(s, b, &r, now, b->replay, NULL);
 		store_receipt_free(&r);
 	}
 	PQclear(f);
@@ -1633,7 +1633,7 @@ static int replay_receipt(struct pg_store *s, struct store_batch *b, int64_t seq
 }
 
 static int decide_with(struct pg_store *s, struct store_batch *b, const struct store_receipt *r,
-                       int64_t now, store_decide_fn fn)
+                       int64_t now, store_decide_fn fn, int *status)
 {
 	struct store_entity cur = {.kept = "{}", .keptlen = 2};
 	char *kept = NULL;
@@ -1664,6 +1664,8 @@ static int decide_with(struct pg_store *s, struct store_batch *b, const struct s
 		return -1;
 	if (fn != b->decide)
 		return 0; /* a replay changes nothing but adds deliveries */
+	if (status)
+		*status = v.status;
 	if (v.advance && has_entity) {
 		char *k = v.kept ? strndup(v.kept, v.keptlen) : NULL;
 		memset(&p, 0, sizeof(p));
@@ -1766,17 +1768,7 @@ static int append_receipt(struct pg_store *s, struct store_batch *b, struct stor
 		snprintf(rr.verification, sizeof(rr.verification), "%s",
 		         in->verification ? in->verification : "none");
 		snprintf(rr.address, sizeof(rr.address), "%s", in->address ? in->address : "");
-		rc = decide_receipt(s, b, &rr, now);
-		if (rc == 0) {
-			memset(&p, 0, sizeof(p));
-			p_i64(&p, in->seq);
-			r = run(s, ST_RECEIPT_FIND, &p);
-			if (r && PQntuples(r) == 1)
-				in->status = (int)col_i64(r, 0, 16);
-			else
-				rc = -1;
-			PQclear(r);
-		}
+		rc = decide_receipt(s, b, &rr, now, &in->status);
 	}
 	free(kept);
 	return rc;
@@ -1841,7 +1833,7 @@ static int apply_due(struct pg_store *s, struct store_batch *b, int64_t now)
 					store_receipt_free(&r);
 				err = -1;
 			} else {
-				if (decide_receipt(s, b, &r, now) == 0)
+				if (decide_receipt(s, b, &r, now, NULL) == 0)
 					b->applied++;
 				else
 					err = -1;

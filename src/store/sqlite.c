@@ -768,12 +768,12 @@ static int read_receipt(sqlite3_stmt *st, struct store_receipt *r)
 /* decide_receipt: r (stored, waiting) against its entity, through the
  * batch's decide callback; writes the entity's advance and r's status. */
 static int decide_with(struct store *s, struct store_batch *b, const struct store_receipt *r,
-                       int64_t now, store_decide_fn fn);
+                       int64_t now, store_decide_fn fn, int *status);
 
 static int decide_receipt(struct store *s, struct store_batch *b, const struct store_receipt *r,
-                          int64_t now)
+                          int64_t now, int *status)
 {
-	return decide_with(s, b, r, now, b->decide);
+	return decide_with(s, b, r, now, b->decide, status);
 }
 
 /* replay_receipt: r routed again: the replay callback, nothing written but
@@ -789,14 +789,16 @@ static int replay_receipt(struct store *s, struct store_batch *b, int64_t seq, i
 	sqlite3_clear_bindings(f);
 	if (rr == 1)
 		return 0; /* gone: nothing to route */
-	int out = rr ? -1 : r.status == RCP_WAITING ? 0 : decide_with(s, b, &r, now, b->replay);
+	int out = rr                        ? -1
+	          : r.status == RCP_WAITING ? 0
+	                                    : decide_with(s, b, &r, now, b->replay, NULL);
 	if (rc == SQLITE_ROW)
 		store_receipt_free(&r);
 	return out;
 }
 
 static int decide_with(struct store *s, struct store_batch *b, const struct store_receipt *r,
-                       int64_t now, store_decide_fn fn)
+                       int64_t now, store_decide_fn fn, int *status)
 {
 	struct store_entity cur = {.kept = "{}", .keptlen = 2};
 	char *kept = NULL;
@@ -828,6 +830,8 @@ static int decide_with(struct store *s, struct store_batch *b, const struct stor
 		return -1;
 	if (fn != b->decide)
 		return 0; /* a replay changes nothing but adds deliveries */
+	if (status)
+		*status = v.status;
 	if (v.advance && has_entity) {
 		sqlite3_stmt *p = SQ(s)->st[ST_ENTITY_PUT];
 		sqlite3_bind_int64(p, 1, r->company_seq);
@@ -922,17 +926,8 @@ static int append_receipt(struct store *s, struct store_batch *b, struct store_r
 	snprintf(r.verification, sizeof(r.verification), "%s",
 	         in->verification ? in->verification : "none");
 	snprintf(r.address, sizeof(r.address), "%s", in->address ? in->address : "");
-	/* the callback's verdict is read back by the caller through status */
-	if (decide_receipt(s, b, &r, now))
-		return -1;
-	sqlite3_stmt *f = SQ(s)->st[ST_RECEIPT_FIND];
-	sqlite3_bind_int64(f, 1, in->seq);
-	int rc = sqlite3_step(f);
-	if (rc == SQLITE_ROW)
-		in->status = sqlite3_column_int(f, 16);
-	sqlite3_reset(f);
-	sqlite3_clear_bindings(f);
-	return rc == SQLITE_ROW ? 0 : -1;
+	/* the callback's verdict is the caller's status */
+	return decide_receipt(s, b, &r, now, &in->status) ? -1 : 0;
 }
 
 /* A waiting entity with a receipt due, and the newest due date it has. */
@@ -1017,7 +1012,7 @@ static int apply_due(struct store *s, struct store_batch *b, int64_t now)
 			int rr = rc == SQLITE_ROW ? read_receipt(f, &r) : -1;
 			sqlite3_reset(f);
 			sqlite3_clear_bindings(f);
-			if (rr == 0 && decide_receipt(s, b, &r, now) == 0)
+			if (rr == 0 && decide_receipt(s, b, &r, now, NULL) == 0)
 				b->applied++;
 			else
 				err = -1;
