@@ -297,16 +297,25 @@ static int health(struct api *a, struct api_req *req, const struct caller *c,
 	return API_DONE;
 }
 
-size_t api_max_body(struct api *a, const char *path, size_t dflt)
+/* in_source_id: the source id of a receiving URL /in/{id} into id; false
+ * for any other path. */
+static bool in_source_id(const char *path, char id[48])
 {
 	if (!path || strncmp(path, "/in/", 4) != 0)
-		return dflt;
-	char id[48];
+		return false;
 	size_t n = strcspn(path + 4, "/?");
-	if (n == 0 || n >= sizeof(id))
-		return dflt;
+	if (n == 0 || n >= 48)
+		return false;
 	memcpy(id, path + 4, n);
 	id[n] = '\0';
+	return true;
+}
+
+size_t api_max_body(struct api *a, const char *path, size_t dflt)
+{
+	char id[48];
+	if (!in_source_id(path, id))
+		return dflt;
 	struct source *src = registry_source_get(a->reg, id);
 	size_t max = src ? src->max_body : dflt;
 	source_unref(src);
@@ -316,15 +325,9 @@ size_t api_max_body(struct api *a, const char *path, size_t dflt)
 void api_refused(struct api *a, const struct api_req *req, int status, const char *code,
                  const char *msg)
 {
-	const char *path = req->path;
-	if (!path || strncmp(path, "/in/", 4) != 0)
-		return;
 	char id[48];
-	size_t n = strcspn(path + 4, "/?");
-	if (n == 0 || n >= sizeof(id))
+	if (!in_source_id(req->path, id))
 		return;
-	memcpy(id, path + 4, n);
-	id[n] = '\0';
 	inbound_refused(a->reg, a->eng, a->cfg.trusted_proxies, req, id, status, code, msg);
 }
 

@@ -41,6 +41,20 @@ static bool rejection_allowed(void)
 	return atomic_fetch_add(&bucket_used, 1) < REJECTIONS_PER_SECOND;
 }
 
+/* record_refusal: log a refusal and hand it to src's rejections list. */
+static void record_refusal(struct engine *eng, const struct source *src, const char *address,
+                           int status, const char *code, const char *msg)
+{
+	log_info("receipt_refused", "source=%s address=%s status=%d code=%s", src->id, address,
+	         status, code);
+	if (rejection_allowed()) {
+		char reason[320];
+		int n = snprintf(reason, sizeof(reason), "%d %s: %s", status, code, msg);
+		(void)n; /* cut to fit the list's 255 bytes by the store */
+		engine_submit_rejection(eng, src->seq, address, reason);
+	}
+}
+
 /* refuse: answer status/code/message and record the refusal for src. */
 static int refuse(struct engine *eng, const struct source *src, const char *address,
                   struct api_req *req, int status, const char *code, const char *fmt, ...)
@@ -55,14 +69,7 @@ static int refuse(struct engine *eng, const struct source *src, const char *addr
 	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
 	va_end(ap);
 	api_error(req, &err);
-	log_info("receipt_refused", "source=%s address=%s status=%d code=%s", src->id, address,
-	         status, code);
-	if (rejection_allowed()) {
-		char reason[320];
-		int n = snprintf(reason, sizeof(reason), "%d %s: %s", status, code, err.msg);
-		(void)n; /* cut to fit the list's 255 bytes by the store */
-		engine_submit_rejection(eng, src->seq, address, reason);
-	}
+	record_refusal(eng, src, address, status, code, err.msg);
 	return API_DONE;
 }
 
@@ -210,14 +217,7 @@ void inbound_refused(struct registry *reg, struct engine *eng, const struct neta
 	struct netaddr client;
 	struct gerr err = {0};
 	client_address(trusted, req, &client, address, &err);
-	if (rejection_allowed()) {
-		char reason[320];
-		int n = snprintf(reason, sizeof(reason), "%d %s: %s", status, code, msg);
-		(void)n; /* cut to fit the list by the store */
-		engine_submit_rejection(eng, src->seq, address, reason);
-	}
-	log_info("receipt_refused", "source=%s address=%s status=%d code=%s", src->id, address,
-	         status, code);
+	record_refusal(eng, src, address, status, code, msg);
 	source_unref(src);
 }
 

@@ -3641,31 +3641,10 @@ static int pg_rejection_add(struct store *st, int64_t source_seq, int64_t at, co
                             const char *reason)
 {
 	struct pg_store *s = PG(st);
-	const char *a = address ? address : "", *rs = reason ? reason : "";
-	char abuf[64], rbuf[256];
-	snprintf(abuf, sizeof(abuf), "%.*s", (int)utf8_cut(a, strlen(a), sizeof(abuf) - 1), a);
-	snprintf(rbuf, sizeof(rbuf), "%.*s", (int)utf8_cut(rs, strlen(rs), sizeof(rbuf) - 1), rs);
-	struct params p = {0};
-	p_i64(&p, source_seq);
-	p_i64(&p, at);
-	p_text(&p, abuf);
-	p_text(&p, rbuf);
-	struct params d = {0};
-	p_i64(&d, source_seq);
-	p_i64(&d, STORE_REJECTIONS_KEPT);
-	/* keep the newest STORE_REJECTIONS_KEPT: the rows at and below the
-	 * (KEPT+1)-th newest go, in the insert's transaction */
-	if (tx_begin(s) ||
-	    exec_ok(q(s,
-	              "INSERT INTO rejections(source_seq, at, address, reason)"
-	              " VALUES($1::int8, $2::int8, $3::text, $4::text)",
-	              &p, false, false)) ||
-	    exec_ok(q(s,
-	              "DELETE FROM rejections WHERE source_seq = $1::int8 AND seq <="
-	              " (SELECT seq FROM rejections WHERE source_seq = $1::int8"
-	              " ORDER BY seq DESC LIMIT 1 OFFSET $2::int8)",
-	              &d, false, false)) ||
-	    tx_commit(s)) {
+	/* one row through the batch's own insert and trim, in its own transaction */
+	struct store_rejection_in x = {source_seq, at, address, reason};
+	struct store_batch b = {.rejections = &x, .nrejections = 1};
+	if (tx_begin(s) || append_rejections(s, &b) || tx_commit(s)) {
 		log_error("store_error", "op=rejection_add err=\"%s\"", s->errmsg);
 		if (s->in_tx)
 			tx_rollback(s);

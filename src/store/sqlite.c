@@ -1032,7 +1032,7 @@ static int apply_due(struct store *s, struct store_batch *b, int64_t now)
 static sqlite3_stmt *q_prepare(struct store *s, const char *sql);
 
 /* append_rejections: the batch's refused requests, then each source trimmed
- * to its newest STORE_REJECTIONS_KEPT (as sqlite_rejection_add does alone). */
+ * to its newest STORE_REJECTIONS_KEPT; sqlite_rejection_add is one row of it. */
 static int append_rejections(struct store *s, const struct store_batch *b)
 {
 	sqlite3_stmt *ins = q_prepare(s, "INSERT INTO rejections(source_seq, at, address, reason)"
@@ -2283,35 +2283,12 @@ static int sqlite_source_each(struct store *s, void (*fn)(void *ctx, struct stor
 static int sqlite_rejection_add(struct store *s, int64_t source_seq, int64_t at,
                                 const char *address, const char *reason)
 {
+	/* one row through the batch's own insert and trim, in its own transaction */
+	struct store_rejection_in x = {source_seq, at, address, reason};
+	struct store_batch b = {.rejections = &x, .nrejections = 1};
 	if (exec_sql(SQ(s)->db, "BEGIN IMMEDIATE"))
 		return GERR_IO;
-	sqlite3_stmt *st = q_prepare(s, "INSERT INTO rejections(source_seq, at, address, reason)"
-	                                " VALUES(?,?,?,?)");
-	int rc = SQLITE_ERROR;
-	if (st) {
-		const char *a = address ? address : "", *r = reason ? reason : "";
-		sqlite3_bind_int64(st, 1, source_seq);
-		sqlite3_bind_int64(st, 2, at);
-		sqlite3_bind_text(st, 3, a, (int)utf8_cut(a, strlen(a), 63), SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, r, (int)utf8_cut(r, strlen(r), 255), SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	/* keep the newest STORE_REJECTIONS_KEPT: the rows at and below the
-	 * (KEPT+1)-th newest go */
-	if (rc == SQLITE_DONE) {
-		st = q_prepare(s, "DELETE FROM rejections WHERE source_seq = ?1 AND seq <="
-		                  " (SELECT seq FROM rejections WHERE source_seq = ?1"
-		                  " ORDER BY seq DESC LIMIT 1 OFFSET ?2)");
-		rc = SQLITE_ERROR;
-		if (st) {
-			sqlite3_bind_int64(st, 1, source_seq);
-			sqlite3_bind_int(st, 2, STORE_REJECTIONS_KEPT);
-			rc = sqlite3_step(st);
-			sqlite3_finalize(st);
-		}
-	}
-	if (rc != SQLITE_DONE || exec_sql(SQ(s)->db, "COMMIT")) {
+	if (append_rejections(s, &b) || exec_sql(SQ(s)->db, "COMMIT")) {
 		log_error("store_error", "op=rejection_add err=\"%s\"", sqlite3_errmsg(SQ(s)->db));
 		exec_sql(SQ(s)->db, "ROLLBACK");
 		return GERR_IO;
