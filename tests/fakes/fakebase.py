@@ -425,6 +425,10 @@ class FakeServer:
             answer = Answer(r.status, r.body if r.body is not None else self.error_body(r.status, r.reason), r.headers)
             if entry is not None:
                 entry["refused"] = r.reason
+        except Exception as e:  # a bug of the fake: answer 500 and show it in the log
+            answer = Answer(500, self.error_body(500, "fake internal error: %r" % e))
+            if entry is not None:
+                entry["refused"] = "fake internal error: %r" % e
         if entry is not None:
             entry["status"] = answer.status
             with self.lock:
