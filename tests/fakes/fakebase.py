@@ -20,12 +20,14 @@ Control endpoints shared by every fake (the subclass adds its own seeding ones):
   DELETE /_fake/failures          forget injected failures   POST   /_fake/reset  everything
   GET    /_fake/state             the fake's whole state
 A failure: {"method": "PUT"|"*", "pathPrefix": "/api/v1/jobs/1", "count": N, "answer":
-"500"|"429"|"404"|"401"|"html"|"huge"|"delay", "retryAfter": S (429), "status": 200|502
-("html", "huge"), "delayMs": D ("delay": wait, then answer normally)}.
+"500"|"429"|"404"|"401"|any "4xx"/"5xx"|"html"|"huge"|"delay"|"drop", "retryAfter": S (429),
+"status": 200|502 ("html", "huge"), "delayMs": D}: "delay" waits, then answers normally;
+"drop" closes the connection without an answer (a network error for the client).
 """
 
 import copy
 import datetime
+import http
 import json
 import re
 import sys
@@ -37,13 +39,17 @@ from urllib.parse import parse_qsl, urlsplit
 MAX_BODY = 1024 * 1024          # larger API request bodies are refused with 413
 LOG_BODY_CHARS = 64 * 1024      # the log keeps this much of each body
 HUGE_BODY_BYTES = 10 * 1024 * 1024
-ANSWERS = ("500", "429", "404", "401", "html", "huge", "delay")
-REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-           405: "Method Not Allowed", 406: "Not Acceptable", 411: "Length Required", 413: "Payload Too Large",
-           415: "Unsupported Media Type", 429: "Too Many Requests",
-           500: "Internal Server Error", 502: "Bad Gateway"}
+ANSWERS = ("an error status 400..599 as a string (\"500\", \"429\", \"404\", \"401\", ...)", "html", "huge", "delay",
+           "drop")
 
 _huge = None
+
+
+def phrase(status):
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def now_iso():
@@ -211,8 +217,9 @@ class _Failure:
         self.status = spec.get("status", 502 if self.answer == "html" else 200)
         if not isinstance(self.method, str) or not isinstance(self.prefix, str) or not self.prefix.startswith("/"):
             raise Refuse(400, "method must be a string and pathPrefix a path starting with /")
-        if self.answer not in ANSWERS:
-            raise Refuse(400, "answer must be one of %s" % ", ".join(ANSWERS))
+        if not isinstance(self.answer, str) or not (self.answer in ANSWERS[1:] or
+                                                    re.fullmatch(r"[45][0-9][0-9]", self.answer)):
+            raise Refuse(400, "answer must be %s" % ", ".join(ANSWERS))
         for name, v in (("count", self.count), ("retryAfter", self.retry_after), ("delayMs", self.delay_ms)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0 or v > 10 ** 7:
                 raise Refuse(400, "%s must be an integer in 0..10000000" % name)
@@ -283,7 +290,7 @@ class FakeServer:
         self.control_routes.append((method, re.compile(regex), handler))
 
     def error_body(self, status, message):
-        return {"statusCode": status, "error": REASONS.get(status, "Error"), "message": message}
+        return {"statusCode": status, "error": phrase(status), "message": message}
 
     def reset_state(self):
         """Subclasses: forget seeded data (called by reset())."""
@@ -357,7 +364,8 @@ class FakeServer:
     # -- failure injection
     def inject(self, answer, path_prefix="/", method="*", count=1, retry_after=1, status=None, delay_ms=1000):
         """The next `count` API requests with this method ("*": any) whose path starts with
-        path_prefix get `answer` ("500", "429", "404", "401", "html", "huge", "delay")."""
+        path_prefix get `answer`: an error status ("500", "429", "404", "401", "403", ...), "html",
+        "huge", "delay" or "drop" (see the top comment)."""
         spec = {"method": method, "pathPrefix": path_prefix, "answer": str(answer), "count": count,
                 "retryAfter": retry_after, "delayMs": delay_ms}
         if status is not None:
@@ -388,6 +396,8 @@ class FakeServer:
         return None
 
     def _failure_answer(self, f, req):
+        if f.answer == "drop":
+            return None
         if f.answer == "html":
             return Answer(f.status, raw=b"<!DOCTYPE html><html><head><title>Bad Gateway</title></head>"
                           b"<body><h1>Bad Gateway</h1><p>The upstream server did not answer.</p></body></html>\n",
@@ -431,10 +441,13 @@ class FakeServer:
             if entry is not None:
                 entry["refused"] = "fake internal error: %r" % e
         if entry is not None:
-            entry["status"] = answer.status
+            entry["status"] = answer.status if answer is not None else None
             with self.lock:
                 entry["seq"] = len(self._log) + 1
                 self._log.append(entry)
+        if answer is None:  # "drop": close the connection without an answer
+            h.close_connection = True
+            return
         self._send(h, answer)
 
     def _read_body(self, h):
@@ -503,7 +516,7 @@ class FakeServer:
                 raise Refuse(400, "control %s %s: %s" % (req.method, req.path, e))
 
     def _send(self, h, answer):
-        h.send_response(answer.status, REASONS.get(answer.status))
+        h.send_response(answer.status, phrase(answer.status))
         for k, v in answer.headers.items():
             h.send_header(k, v)
         h.send_header("Content-Length", str(len(answer.raw)))

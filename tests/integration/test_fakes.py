@@ -267,8 +267,19 @@ class TestFakeGupy(FakeCase):
         self.assertEqual(call(f, "GET", "/api/v1/jobs", headers=GET_HEADERS)[0], 200, "all injections used up")
         self.assertEqual(len(f.refused()), 1)
 
-        st, _, _ = call(f, "POST", "/_fake/failures", {"pathPrefix": "/api", "answer": "503"})
-        self.assertEqual(st, 400, "an unknown answer kind")
+        f.inject("503", "/api/v1/jobs")
+        self.assertEqual(call(f, "GET", "/api/v1/jobs", headers=GET_HEADERS)[0], 503, "any error status")
+        f.inject("drop", "/api/v1/jobs")
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+            call(f, "GET", "/api/v1/jobs", headers=GET_HEADERS)
+        self.assertEqual((f.log()[-1]["injected"], f.log()[-1]["status"]), ("drop", None))
+        self.assertEqual(len(f.refused()), 1)
+        for answer in ("200", "302", "600", "hang", 500):
+            st, _, _ = call(f, "POST", "/_fake/failures", {"pathPrefix": "/api", "answer": answer})
+            self.assertEqual(st, 400, "answer %r" % (answer,))
+        self.assertEqual(call(f, "POST", "/_fake/failures", {"pathPrefix": "api", "answer": "500"})[0], 400)
+        self.assertEqual(call(f, "POST", "/_fake/failures", {"pathPrefix": "/", "answer": "500", "count": -1})[0], 400)
+        self.assertEqual(call(f, "POST", "/_fake/failures", {"pathPrefix": "/", "answer": "500", "x": 1})[0], 400)
         st, _, _ = call(f, "POST", "/_fake/failures", {"pathPrefix": "/api", "answer": "500", "count": 3})
         self.assertEqual(len(call(f, "GET", "/_fake/failures")[2]), 1)
         call(f, "DELETE", "/_fake/failures")
@@ -453,6 +464,11 @@ class TestFakeHelloWork(FakeCase):
         self.assertEqual((st, resp.getheader("Retry-After")), (429, "2"))
         f.inject("401", "/partner/")
         self.assertEqual(call(f, "POST", "/partner/acme/77/status", EXAMPLE_STRING, HW_HEADERS)[0], 401)
+        f.inject("403", "/partner/")
+        self.assertEqual(call(f, "POST", "/partner/acme/77/status", EXAMPLE_STRING, HW_HEADERS)[0], 403)
+        f.inject("drop", STATUS)
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+            call(f, "POST", STATUS, EXAMPLE_STRING, HW_HEADERS)
         f.inject("html", "/v1/", status=200)
         st, resp, body = call(f, "POST", STATUS, EXAMPLE_STRING, HW_HEADERS)
         self.assertEqual((st, resp.getheader("Content-Type")[:9]), (200, "text/html"))
