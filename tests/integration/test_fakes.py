@@ -328,6 +328,25 @@ class TestFakeGupy(FakeCase):
             conn.close()
         self.assertEqual(self.fake.tags(APP), ["A", "B"])
 
+    def test_stop_closes_connections_and_start_serves_again(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.fake.port, timeout=10)
+        try:
+            conn.request("GET", "/api/v1/jobs", headers=GET_HEADERS)
+            conn.getresponse().read()
+            port = self.fake.port
+            self.fake.stop()
+            with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+                conn.request("GET", "/api/v1/jobs", headers=GET_HEADERS)
+                conn.getresponse()
+            with self.assertRaises(ConnectionError):
+                call(self.fake, "GET", "/api/v1/jobs", headers=GET_HEADERS)
+        finally:
+            conn.close()
+        self.fake.start()
+        self.assertEqual(self.fake.port, port)
+        st, _, body = call(self.fake, "GET", "/api/v1/jobs", headers=GET_HEADERS)
+        self.assertEqual((st, body["totalResults"]), (200, 2), "same port, same state")
+
     def test_run_by_a_person(self):
         proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                                                               "fakes", "fake_gupy.py"),
