@@ -12,6 +12,7 @@ import unittest
 import harness as H
 
 FakeGupy, _ = H.fakes()
+from fake_exam import FakeExam  # noqa: E402  (tests/fakes is on the path now)
 
 GUPY_TOKEN = "gupy-api-token-0123456789"
 GUPY_KEY = "the-value-set-in-gupy"
@@ -42,6 +43,8 @@ class ValidationFlowTest(H.GanchoTestCase):
         # moves arrive out of order), 15 in the exam step at the cutoff exactly
         for app in (11, 12, 13, 14, 15):
             self.gupy.add_application(JOB, id=app, step="Triagem")
+        self.exam = FakeExam(secret=RESULT_SECRET).start()
+        self.addCleanup(self.exam.stop)
 
     def cli(self, *args):
         env = {"GANCHO_URL": self.g.base, "GANCHO_TOKEN": self.token, "PATH": "/usr/bin:/bin"}
@@ -50,7 +53,7 @@ class ValidationFlowTest(H.GanchoTestCase):
 
     def flow_args(self, exam_url=None):
         return ["--name", "Validação", "--step", "Exame",
-                "--exam-url", exam_url or self.rx.url("/exam"), "--cutoff", "7",
+                "--exam-url", exam_url or self.exam.url + "/candidates", "--cutoff", "7",
                 "--gupy-token", GUPY_TOKEN, "--gupy-base-url", self.gupy.url,
                 "--gupy-key", GUPY_KEY,
                 "--result-preset", "acesso", "--result-secret", RESULT_SECRET]
@@ -93,22 +96,24 @@ class ValidationFlowTest(H.GanchoTestCase):
         self.assertEqual(to_gupy(moved("m-x", "2026-11-30T10:06:00.000Z", 11, "Exame"),
                                  key="Bearer wrong")[0], 401)
 
-        # exactly 11, 12 and 15, each once, the received body byte for byte
-        self.rx.wait_for(3, path="/exam")
+        # exactly 11, 12 and 15, each once, as Gupy sent them
+        self.exam.wait_log(3, method="POST")
         H.wait_until(lambda: len(self.listed("receipts?limit=100")) >= 7, 10,
                      message="every receipt committed")
-        got = sorted(r.json()["data"]["application"]["id"] for r in self.rx.requests)
-        self.assertEqual(got, [11, 12, 15])
-        by_app = {r.json()["data"]["application"]["id"]: r for r in self.rx.requests}
-        self.assertEqual(by_app[12].body, json.dumps(sent[1]).encode())
+        got = self.exam.candidates()
+        self.assertEqual(sorted(c["body"]["data"]["application"]["id"] for c in got), [11, 12, 15])
+        self.assertIn(sent[1], [c["body"] for c in got])
+        self.assertEqual(self.exam.refused(), [])
 
-        # the exam platform's results; one of them twice
-        results = [result("r-11", 11, 9.5, "Nota 9,5: aprovado nos testes técnicos"),
-                   result("r-12", 12, 3, "Nota 3: abaixo do corte"),
-                   result("r-12", 12, 3, "Nota 3: abaixo do corte"),
-                   result("r-15", 15, 7, "Nota 7: no corte")]
-        for body in results:
-            st, js, raw = to_results(body)
+        # the exam platform's results (signed by the fake platform); one of them sent twice
+        self.exam.results_url = self.g.base + res_src["url"]
+        for app, score, report in ((11, 9.5, "Nota 9,5: aprovado nos testes técnicos"),
+                                   (15, 7, "Nota 7: no corte")):
+            st, answer, _ = self.exam.post_result(app, score, report)
+            self.assertEqual(st, 200, answer)
+        again = result("r-12", 12, 3, "Nota 3: abaixo do corte")
+        for _ in range(2):  # the same result twice (the same id): one effect
+            st, js, raw = to_results(again)
             self.assertEqual(st, 200, raw)
 
         def settled():
