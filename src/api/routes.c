@@ -28,6 +28,7 @@
 #include "core/filter.h"
 #include "core/jsonpath.h"
 #include "core/route.h"
+#include "core/route_hr.h"
 #include "core/webhook.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -115,8 +116,8 @@ static int targets(struct api *a, const json_t *cfg, struct store_webhook *old, 
 		t->status = WH_ACTIVE;
 		t->updated_at = now;
 		json_t *tc = NULL;
-		int rc = route_target_config(cfg, (int)i, w->r.id, ex, a->cfg.dev, a->cfg.dev, now,
-		                             &tc, err);
+		int rc = route_target_config(cfg, (int)i, w->r.id, ex, NULL, a->cfg.dev, a->cfg.dev,
+		                             now, &tc, err);
 		json_decref(ocfg);
 		if (rc == 0 && !(t->config = dump(tc)))
 			rc = gerr_set(err, GERR_NOMEM, 503, "unavailable", "out of memory");
@@ -452,14 +453,15 @@ static struct route *test_route(struct api *a, const struct caller *c, const jso
 	return cr;
 }
 
-/* rendered: one action's entry of the answer. */
-static json_t *rendered(const struct route *r, int i, const struct route_input *in)
+/* rendered: one action's entry of the answer; base is its target's URL. */
+static json_t *rendered(const struct route *r, int i, const struct route_input *in,
+                        const char *base)
 {
 	struct route_request rq;
 	struct gerr err = {0};
-	json_t *o = json_pack("{s:i,s:s}", "action", i, "kind",
-	                      r->actions[i].kind == ROUTE_ACTION_HTTP ? "http" : "forward");
-	if (route_render(r, i, in, &rq, &err)) {
+	json_t *o =
+	    json_pack("{s:i,s:s}", "action", i, "kind", route_hr_kind_name(r->actions[i].kind));
+	if (route_render(r, i, in, base, &rq, &err)) {
 		json_object_set_new(o, "error",
 		                    json_pack("{s:s,s:s}", "code", err.code, "message", err.msg));
 	} else {
@@ -539,8 +541,13 @@ static int dry_run(struct api *a, struct api_req *req, const struct caller *c)
 	                         .event = event,
 	                         .source_id = r->source_id[0] ? r->source_id : NULL};
 	json_t *reqs = json_array();
-	for (int i = 0; i < r->nactions; i++)
-		json_array_append_new(reqs, rendered(r, i, &in));
+	for (int i = 0; i < r->nactions; i++) {
+		struct webhook *t = r->actions[i].target_seq
+		                        ? registry_webhook_get(a->reg, r->actions[i].target_seq)
+		                        : NULL;
+		json_array_append_new(reqs, rendered(r, i, &in, t ? t->url : NULL));
+		webhook_unref(t);
+	}
 	api_json(req, 200,
 	         json_pack("{s:b,s:o}", "matches", event && route_matches(r, event, &in),
 	                   "requests", reqs));
