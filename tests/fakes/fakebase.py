@@ -30,6 +30,7 @@ import datetime
 import http
 import json
 import re
+import socket
 import sys
 import threading
 import time
@@ -39,8 +40,7 @@ from urllib.parse import parse_qsl, urlsplit
 MAX_BODY = 1024 * 1024          # larger API request bodies are refused with 413
 LOG_BODY_CHARS = 64 * 1024      # the log keeps this much of each body
 HUGE_BODY_BYTES = 10 * 1024 * 1024
-ANSWERS = ("an error status 400..599 as a string (\"500\", \"429\", \"404\", \"401\", ...)", "html", "huge", "delay",
-           "drop")
+ANSWER_KINDS = ("html", "huge", "delay", "drop")  # besides an error status "400".."599"
 
 _huge = None
 
@@ -217,9 +217,10 @@ class _Failure:
         self.status = spec.get("status", 502 if self.answer == "html" else 200)
         if not isinstance(self.method, str) or not isinstance(self.prefix, str) or not self.prefix.startswith("/"):
             raise Refuse(400, "method must be a string and pathPrefix a path starting with /")
-        if not isinstance(self.answer, str) or not (self.answer in ANSWERS[1:] or
+        if not isinstance(self.answer, str) or not (self.answer in ANSWER_KINDS or
                                                     re.fullmatch(r"[45][0-9][0-9]", self.answer)):
-            raise Refuse(400, "answer must be %s" % ", ".join(ANSWERS))
+            raise Refuse(400, "answer must be an error status \"400\"..\"599\" or one of %s"
+                         % ", ".join(ANSWER_KINDS))
         for name, v in (("count", self.count), ("retryAfter", self.retry_after), ("delayMs", self.delay_ms)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0 or v > 10 ** 7:
                 raise Refuse(400, "%s must be an integer in 0..10000000" % name)
@@ -240,6 +241,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         pass
+
+    def setup(self):
+        super().setup()
+        with self.server.fake.lock:
+            self.server.fake._conns.add(self.connection)
+
+    def finish(self):
+        with self.server.fake.lock:
+            self.server.fake._conns.discard(self.connection)
+        super().finish()
 
     def _handle(self):
         self.server.fake._serve(self)
@@ -272,6 +283,7 @@ class FakeServer:
         self._log = []
         self._failures = []
         self._stopping = threading.Event()
+        self._conns = set()         # open client connections, closed by stop()
         self._server = None
         self._thread = None
         for method, rx, fn in ((("GET", r"/_fake/log", self._c_log_get), ("DELETE", r"/_fake/log", self._c_log_clear),
@@ -300,7 +312,9 @@ class FakeServer:
 
     # -- life cycle
     def start(self):
-        """Listen (port 0: any free port) and serve in a background thread; returns self."""
+        """Listen (port 0: any free port; after stop(), the same port again) and serve in a
+        background thread; returns self. The state survives a stop() and start()."""
+        self._stopping.clear()
         self._server = _Server((self.host, self.port), _Handler)
         self._server.fake = self
         self.port = self._server.server_address[1]
@@ -310,12 +324,21 @@ class FakeServer:
         return self
 
     def stop(self):
+        """Stop listening and close every open connection (keep-alive ones too), so a client
+        sees the API go away; delayed answers are cut short."""
         self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._thread.join(5)
             self._server = None
+        with self.lock:
+            conns, self._conns = list(self._conns), set()
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def __enter__(self):
         return self.start()

@@ -108,7 +108,8 @@ class TestFakeGupy(FakeCase):
         self.assertEqual(self.fake.comments(APP), [text, "second"])
 
         self.assertEqual(self.fake.application(APP)["status"], "inProgress")
-        st, _, a = call(self.fake, "PATCH", MOVE, {"status": "reproved", "disapprovalReason": "test_result_below_cutoff"},
+        reprove = {"status": "reproved", "disapprovalReason": "test_result_below_cutoff"}
+        st, _, a = call(self.fake, "PATCH", MOVE, reprove,
                         with_(WRITE_HEADERS, "content-type", "application/json; charset=utf-8"))
         self.assertEqual(st, 200, a)
         app = self.fake.application(APP)
@@ -177,7 +178,7 @@ class TestFakeGupy(FakeCase):
         self.assertRefused(404, "PUT", "/api/v1/jobs/%d/applications/%d/tags" % (JOB, APP + 1), {"name": "A"},
                            WRITE_HEADERS, what="an application of another job")
         self.assertRefused(404, "GET", "/api/v1/jobs/999/applications", headers=GET_HEADERS)
-        self.assertRefused(400, "GET", "/api/v1/jobs", headers=dict(GET_HEADERS, **{"content-type": "application/json"}),
+        self.assertRefused(400, "GET", "/api/v1/jobs", headers=with_(GET_HEADERS, "content-type", "application/json"),
                            raw=b"{}", what="a GET with a body")
         self.assertEqual(self.fake.tags(APP + 1), [])
 
@@ -327,6 +328,25 @@ class TestFakeGupy(FakeCase):
         finally:
             conn.close()
         self.assertEqual(self.fake.tags(APP), ["A", "B"])
+
+    def test_stop_closes_connections_and_start_serves_again(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.fake.port, timeout=10)
+        try:
+            conn.request("GET", "/api/v1/jobs", headers=GET_HEADERS)
+            conn.getresponse().read()
+            port = self.fake.port
+            self.fake.stop()
+            with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+                conn.request("GET", "/api/v1/jobs", headers=GET_HEADERS)
+                conn.getresponse()
+            with self.assertRaises(ConnectionError):
+                call(self.fake, "GET", "/api/v1/jobs", headers=GET_HEADERS)
+        finally:
+            conn.close()
+        self.fake.start()
+        self.assertEqual(self.fake.port, port)
+        st, _, body = call(self.fake, "GET", "/api/v1/jobs", headers=GET_HEADERS)
+        self.assertEqual((st, body["totalResults"]), (200, 2), "same port, same state")
 
     def test_run_by_a_person(self):
         proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
