@@ -5,7 +5,8 @@ fake Gupy holds exactly the tag, the comment and the reproval, sent with exactly
 seed's headers and bodies (the fake refuses anything else, and refuses nothing here). A
 missing id fails the delivery for good with a readable reason and sends nothing; Gupy's
 400 fails it without a retry, a 500 is retried into one delivery, a 429's Retry-After is
-waited out. hellowork.status pushes each of the 16 values through a map (one route, one
+waited out, an HTML error page is retried and a 10 MB answer is read bounded; the dry run
+renders the exact request under the connection's base URL, sending nothing. hellowork.status pushes each of the 16 values through a map (one route, one
 receipt each), "unknown" for an unmapped status, on the statusApiUrl form and the rebuilt
 URL form; a statusApiUrl of another origin is refused; a 404 is recorded as
 "not_found: <message>" and not retried; a 500 then a 200 is delivered once; a connection
@@ -218,6 +219,44 @@ class GupyActionsTest(HRFlow):
         gap = (parse_at(log[1]["at"]) - parse_at(log[0]["at"])).total_seconds()
         self.assertGreaterEqual(gap, 2.9, "the retry waited for Retry-After: 3 (schedule: 1 s)")
         self.assertEqual(fake.tags(APP), ["Apto"])
+
+    def test_html_and_huge_answers(self):
+        fake = self.gupy()
+        conn = self.connection("gupy", fake.url, token=GUPY_TOKEN)
+        src = self.source()
+        r = self.route(src, [{"kind": "gupy.tag", "connectionId": conn["id"], "name": "Apto",
+                              "retryPolicy": FAST}])
+        target = r["actions"][0]["targetId"]
+        # an HTML error page from a proxy: retried; then a 10 MB answer: delivered
+        fake.inject("html", path_prefix="/api/v1/jobs/", method="PUT", status=502)
+        fake.inject("huge", path_prefix="/api/v1/jobs/", method="PUT", status=200)
+        self.post(src, moved(APP))
+        d = self.wait_settled(target, 1)[0]
+        self.assertEqual((d["status"], d["attempts"]), ("delivered", 2), d)
+        atts = self.attempts_of(d["id"])
+        self.assertEqual([(a["statusCode"], a["error"]) for a in atts],
+                         [(502, "HTTP 502"), (200, None)])
+        self.assertTrue(self.g.alive())
+        self.assertEqual(fake.refused(), [])
+
+    def test_dry_run_renders_under_the_connection(self):
+        fake = self.gupy()
+        conn = self.connection("gupy", fake.url, token=GUPY_TOKEN)
+        route = {"name": "t", "events": ["application.moved"], "actions": [
+            {"kind": "gupy.reprove", "connectionId": conn["id"], "disapprovalReason": "nota"}]}
+        body = moved(APP)
+        js = self.assertStatus(self.api("POST", "/api/v1/routes/test", {
+            "route": route, "body": body, "entity": {"jobId": JOB},
+            "receipt": {"entityKey": str(APP)}}), 200, "dry run")
+        self.assertEqual(js["requests"], [{
+            "action": 0, "kind": "gupy.reprove", "method": "PATCH",
+            "url": "%s/api/v1/jobs/%d/applications/%d" % (fake.url, JOB, APP),
+            "headers": {"accept": "application/json", "content-type": "application/json"},
+            "body": '{"status":"reproved","disapprovalReason":"nota"}'}])
+        js = self.assertStatus(self.api("POST", "/api/v1/routes/test", {
+            "route": route, "body": body}), 200, "dry run without entity")
+        self.assertEqual(js["requests"][0]["error"]["code"], "template_missing")
+        self.assertEqual(fake.log(), [], "a dry run sends nothing")
 
 
 HW_AUTH = "Bearer hw-partner-key-0123456789"
