@@ -7,7 +7,10 @@
  * (so authorization, retryPolicy, timeoutMs and failPermanentlyOn are judged
  * by the one validator webhooks use, and the URL by urlcheck), then throws
  * the compiled parts away; route_compile cannot fail on a config that was
- * built, except for memory.
+ * built, except for memory. The HR actions (core/route_hr.c) are judged and
+ * compiled by one function of their own; their target config needs their
+ * connection, which only the API can read, so it is built at the API's
+ * call of route_target_config, not here.
  *
  * Matching and rendering read one JSON document per receipt, written as text
  * around the received body (never decoded and re-serialised, so numbers,

@@ -16,6 +16,12 @@
  * each other (action vs events, orderingKey with ordering "unordered"), are
  * refused with 400 rather than ignored.
  *
+ * Answer rules ("answerRules", set only by core/route.c on an HR action's
+ * target, never by an API body): webhook_verdict and webhook_answer_error say
+ * what each answer means for a delivery, where failPermanentlyOn (a list of
+ * at most WEBHOOK_MAX_PERM statuses) could not say "every 4xx but 408 and
+ * 429".
+ *
  * Secret rotation: every previous secret signs for WEBHOOK_ROTATION_MS from
  * the moment it was replaced, each with its own expiry. At most
  * WEBHOOK_MAX_KEYS - 1 can be signing at once; a rotation beyond that is
