@@ -5,7 +5,7 @@ fake Gupy holds exactly the tag, the comment and the reproval, sent with exactly
 seed's headers and bodies (the fake refuses anything else, and refuses nothing here). A
 missing id fails the delivery for good with a readable reason and sends nothing; Gupy's
 400 fails it without a retry, a 500 is retried into one delivery, a 429's Retry-After is
-waited out, an HTML error page is retried and a 10 MB answer is read bounded; the dry run
+waited out, a 410 fails its request but not the action, an HTML error page is retried and a 10 MB answer is read bounded; the dry run
 renders the exact request under the connection's base URL, sending nothing. hellowork.status pushes each of the 16 values through a map (one route, one
 receipt each), "unknown" for an unmapped status, on the statusApiUrl form and the rebuilt
 URL form; a statusApiUrl of another origin is refused; a 404 is recorded as
@@ -219,6 +219,25 @@ class GupyActionsTest(HRFlow):
         gap = (parse_at(log[1]["at"]) - parse_at(log[0]["at"])).total_seconds()
         self.assertGreaterEqual(gap, 2.9, "the retry waited for Retry-After: 3 (schedule: 1 s)")
         self.assertEqual(fake.tags(APP), ["Apto"])
+
+    def test_410_fails_one_request_not_the_target(self):
+        fake = self.gupy()
+        fake.add_application(JOB, id=APP + 1, step="Exame")
+        conn = self.connection("gupy", fake.url, token=GUPY_TOKEN)
+        src = self.source()
+        r = self.route(src, [{"kind": "gupy.tag", "connectionId": conn["id"], "name": "Apto",
+                              "retryPolicy": FAST}])
+        target = r["actions"][0]["targetId"]
+        fake.inject("410", path_prefix="/api/v1/jobs/%d/applications/%d/" % (JOB, APP),
+                    method="PUT")
+        self.post(src, moved(APP))
+        d = self.wait_settled(target, 1)[0]
+        self.assertEqual((d["status"], d["lastStatusCode"]), ("failed", 410), d)
+        # Gupy's 410 is about that application: the action goes on for the others
+        self.post(src, moved(APP + 1))
+        ds = self.wait_settled(target, 2)
+        self.assertEqual(ds[1]["status"], "delivered", ds[1])
+        self.assertEqual(fake.tags(APP + 1), ["Apto"])
 
     def test_html_and_huge_answers(self):
         fake = self.gupy()
