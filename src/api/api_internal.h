@@ -73,6 +73,9 @@ api_handler api_source_delete, api_source_rejections;
 /* routes.c */
 api_handler api_route_create, api_route_list, api_route_get, api_route_patch;
 api_handler api_route_delete, api_route_test;
+/* connections.c */
+api_handler api_connection_create, api_connection_list, api_connection_get;
+api_handler api_connection_patch, api_connection_delete;
 /* receipts.c */
 api_handler api_receipt_list, api_receipt_get;
 api_handler api_receipt_replay;

@@ -42,6 +42,7 @@ struct cli_verb {
 };
 
 static const struct cli_verb cli_verbs[] = {
+    /* clang-format off: one verb a line */
     {"company", cli_company},
     {"token", cli_token},
     {"webhook", cli_webhook},
@@ -55,8 +56,10 @@ static const struct cli_verb cli_verbs[] = {
     {"route", cli_route},
     {"receipts", cli_receipts},
     {"receipt", cli_receipt},
+    {"connection", cli_connection},
     {"flow", cli_flow},
     {NULL, NULL},
+    /* clang-format on */
 };
 
 void cli_usage(FILE *out)
@@ -91,6 +94,10 @@ void cli_usage(FILE *out)
 	      "  receipt ID                 one received request: body, entity, deliveries\n"
 	      "  flow validation            Gupy's validation flow (exam platform, tags,\n"
 	      "                             comment, reproval) set up in one step\n"
+	      "\n"
+	      "ATS and job board APIs:\n"
+	      "  connection create          an API's base URL and credentials, for route actions\n"
+	      "  connection list|get|patch|delete\n"
 	      "\n"
 	      "Receivers:\n"
 	      "  verify                     check (or make) a webhook signature offline\n"

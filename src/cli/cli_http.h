@@ -165,6 +165,7 @@ int cli_source(int argc, char **argv);
 int cli_route(int argc, char **argv);
 int cli_receipts(int argc, char **argv);
 int cli_receipt(int argc, char **argv);
+int cli_connection(int argc, char **argv);
 int cli_flow(int argc, char **argv);
 
 #endif
