@@ -404,9 +404,15 @@ static void flow_report(struct flow_run *run)
 	printf("\nNext:\n"
 	       "  1. In Gupy, create the webhook (POST https://api.gupy.io/api/v1/webhooks):\n"
 	       "     {\"action\": \"application.moved\", \"status\": \"active\",\n"
-	       "      \"postbackUrl\": \"%s%s\"}\n"
-	       "  2. Have the exam platform POST each result to %s%s\n",
-	       server, gupy, server, res);
+	       "      \"postbackUrl\": \"%s%s\"",
+	       server, gupy);
+	if (o->gupy_key) {
+		cli_safe(o->gupy_key_header ? o->gupy_key_header : "Authorization", line,
+		         sizeof(line));
+		/* the key itself is the person's own, but never printed */
+		printf(",\n      \"clientHeaders\": {\"%s\": \"Bearer <your --gupy-key>\"}", line);
+	}
+	printf("}\n  2. Have the exam platform POST each result to %s%s\n", server, res);
 	snprintf(line, sizeof(line),
 	         "     as JSON: {\"%s\": ..., \"%s\": \"%s\", \"%s\": ..., \"%s\": <Gupy's "
 	         "application id>, \"%s\": <number>, \"%s\": \"...\"}",

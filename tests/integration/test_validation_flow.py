@@ -139,6 +139,16 @@ class ValidationFlowTest(H.GanchoTestCase):
             auth = [v for k, v in r["headers"] if k.lower() == "authorization"]
             self.assertEqual(auth, ["Bearer " + GUPY_TOKEN])
 
+    def test_what_a_person_reads(self):
+        p = self.cli(*self.flow_args())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        sources = {s["name"]: s for s in self.listed("sources")}
+        self.assertIn(self.g.base + sources["Validação: Gupy"]["url"], p.stdout)
+        self.assertIn(self.g.base + sources["Validação: exam results"]["url"], p.stdout)
+        self.assertIn('"clientHeaders": {"Authorization": "Bearer <your --gupy-key>"}', p.stdout)
+        for secret in (GUPY_TOKEN, GUPY_KEY, RESULT_SECRET):
+            self.assertNotIn(secret, p.stdout + p.stderr)
+
     def test_print_makes_nothing(self):
         p = self.cli(*self.flow_args(), "--print")
         self.assertEqual(p.returncode, 0, p.stderr)
