@@ -180,6 +180,7 @@ enum stmt_id {
 	ST_EVENT_LOAD,
 	ST_REQUEST_LOAD,
 	ST_RECEIPT_INSERT,
+	ST_RECEIPT_LAST,
 	ST_RECEIPT_DUP,
 	ST_RECEIPT_FIND,
 	ST_RECEIPT_STATUS,
@@ -245,10 +246,11 @@ static const char *const stmt_sql[ST_COUNT] = {
                         " THEN q.body ELSE r.body END FROM requests q LEFT JOIN receipts r"
                         " ON r.seq = q.body_receipt WHERE q.seq = ?",
     [ST_RECEIPT_INSERT] =
-        "INSERT INTO receipts(id, company_seq, source_seq, msg_id, event, date,"
+        "INSERT INTO receipts(seq, id, company_seq, source_seq, msg_id, event, date,"
         " date_us, date_ns, entity_type, entity_key, kept, body, headers, verification, address,"
         " status, apply_at, created_at, updated_at)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?18)",
+        " VALUES(?19,?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?18)",
+    [ST_RECEIPT_LAST] = "SELECT coalesce(max(seq), 0) FROM receipts",
     [ST_RECEIPT_DUP] = "UPDATE receipts SET duplicates = duplicates + 1, updated_at = ?2"
                        " WHERE seq = ?1 RETURNING id, status",
     [ST_RECEIPT_FIND] = "SELECT " RECEIPT_COLS " FROM receipts WHERE seq = ?1",
@@ -297,6 +299,7 @@ struct sqlite_store {
 	bool synced;         /* synchronous=FULL in force (else NORMAL) */
 	struct id_index ev;  /* event ids, by company */
 	struct id_index rcp; /* senders' ids of receipts, by source */
+	int64_t receipt_seq; /* during a commit: the last receipt's seq */
 	size_t ids_merge_at, ids_merge_chunk;
 };
 
@@ -825,8 +828,11 @@ static int read_receipt(sqlite3_stmt *st, struct store_receipt *r)
 	return ok ? 0 : GERR_NOMEM;
 }
 
-/* decide_receipt: r (stored, waiting) against its entity, through the
- * batch's decide callback; writes the entity's advance and r's status. */
+/* decide_receipt: r against its entity, through the batch's decide
+ * callback; writes the entity's advance. status NULL: r is stored, waiting,
+ * and its new status is written here; else r is not stored yet (a new
+ * receipt, decided before its insert so that it is inserted once, with its
+ * final status) and its status comes back through *status. */
 static int decide_with(struct store *s, struct store_batch *b, const struct store_receipt *r,
                        int64_t now, store_decide_fn fn, int *status);
 
@@ -890,8 +896,6 @@ static int decide_with(struct store *s, struct store_batch *b, const struct stor
 		return -1;
 	if (fn != b->decide)
 		return 0; /* a replay changes nothing but adds deliveries */
-	if (status)
-		*status = v.status;
 	if (v.advance && has_entity) {
 		sqlite3_stmt *p = SQ(s)->st[ST_ENTITY_PUT];
 		sqlite3_bind_int64(p, 1, r->company_seq);
@@ -905,6 +909,10 @@ static int decide_with(struct store *s, struct store_batch *b, const struct stor
 		sqlite3_bind_int64(p, 8, now);
 		if (step_done(p))
 			return -1;
+	}
+	if (status) {
+		*status = v.status;
+		return 0;
 	}
 	sqlite3_stmt *u = SQ(s)->st[ST_RECEIPT_STATUS];
 	sqlite3_bind_int64(u, 1, r->seq);
@@ -937,6 +945,41 @@ static int append_receipt(struct store *s, struct store_batch *b, struct store_r
 		sqlite3_clear_bindings(d);
 		return rc == SQLITE_DONE && in->dup_id[0] ? 0 : -1;
 	}
+	/* its seq: the table's rowid, one past the last (the committer is the
+	 * only writer; receipt_seq tells the first of the commit) */
+	in->seq = ++SQ(s)->receipt_seq;
+	in->status = RCP_WAITING;
+	if (!in->apply_at) {
+		/* decided now, before the insert: the receipt as it will be
+		 * stored, its strings borrowed from in */
+		struct store_receipt r = {
+		    .seq = in->seq,
+		    .company_seq = in->company_seq,
+		    .source_seq = in->source_seq,
+		    .msg_id = (char *)in->msg_id,
+		    .event = (char *)in->event,
+		    .date = (char *)in->date,
+		    .date_us = in->date_us,
+		    .date_ns = in->date_ns,
+		    .entity_type = (char *)in->entity_type,
+		    .entity_key = (char *)in->entity_key,
+		    .kept = (char *)(in->kept ? in->kept : "{}"),
+		    .keptlen = in->kept ? in->keptlen : 2,
+		    .body = (char *)in->body,
+		    .bodylen = in->bodylen,
+		    .headers = (char *)(in->headers ? in->headers : "{}"),
+		    .status = RCP_WAITING,
+		    .created_at = now,
+		    .updated_at = now,
+		};
+		snprintf(r.id, sizeof(r.id), "%s", in->id);
+		snprintf(r.verification, sizeof(r.verification), "%s",
+		         in->verification ? in->verification : "none");
+		snprintf(r.address, sizeof(r.address), "%s", in->address ? in->address : "");
+		/* the callback's verdict is the status inserted */
+		if (decide_receipt(s, b, &r, now, &in->status))
+			return -1;
+	}
 	sqlite3_stmt *st = SQ(s)->st[ST_RECEIPT_INSERT];
 	bind_text(st, 1, in->id);
 	sqlite3_bind_int64(st, 2, in->company_seq);
@@ -954,44 +997,13 @@ static int append_receipt(struct store *s, struct store_batch *b, struct store_r
 	bind_text(st, 13, in->headers ? in->headers : "{}");
 	bind_text(st, 14, in->verification ? in->verification : "none");
 	bind_text(st, 15, in->address ? in->address : "");
-	sqlite3_bind_int(st, 16, RCP_WAITING);
+	sqlite3_bind_int(st, 16, in->status);
 	sqlite3_bind_int64(st, 17, in->apply_at);
 	sqlite3_bind_int64(st, 18, now);
+	sqlite3_bind_int64(st, 19, in->seq);
 	if (step_done(st))
 		return -1;
-	in->seq = sqlite3_last_insert_rowid(SQ(s)->db);
-	if (!ids_put(&SQ(s)->rcp, in->source_seq, in->msg_id, in->seq))
-		return -1;
-	in->status = RCP_WAITING;
-	if (in->apply_at)
-		return 0;
-	/* decided now: the receipt as stored, its strings borrowed from in */
-	struct store_receipt r = {
-	    .seq = in->seq,
-	    .company_seq = in->company_seq,
-	    .source_seq = in->source_seq,
-	    .msg_id = (char *)in->msg_id,
-	    .event = (char *)in->event,
-	    .date = (char *)in->date,
-	    .date_us = in->date_us,
-	    .date_ns = in->date_ns,
-	    .entity_type = (char *)in->entity_type,
-	    .entity_key = (char *)in->entity_key,
-	    .kept = (char *)(in->kept ? in->kept : "{}"),
-	    .keptlen = in->kept ? in->keptlen : 2,
-	    .body = (char *)in->body,
-	    .bodylen = in->bodylen,
-	    .headers = (char *)(in->headers ? in->headers : "{}"),
-	    .status = RCP_WAITING,
-	    .created_at = now,
-	    .updated_at = now,
-	};
-	snprintf(r.id, sizeof(r.id), "%s", in->id);
-	snprintf(r.verification, sizeof(r.verification), "%s",
-	         in->verification ? in->verification : "none");
-	snprintf(r.address, sizeof(r.address), "%s", in->address ? in->address : "");
-	/* the callback's verdict is the caller's status */
-	return decide_receipt(s, b, &r, now, &in->status) ? -1 : 0;
+	return ids_put(&SQ(s)->rcp, in->source_seq, in->msg_id, in->seq) ? 0 : -1;
 }
 
 /* A waiting entity with a receipt due, and the newest due date it has. */
@@ -1154,6 +1166,14 @@ static int sqlite_commit(struct store *s, struct store_batch *b, struct gerr *er
 		return db_error(s, err, "begin");
 	b->applied = 0;
 	b->nrouted = 0;
+	if (b->nreceipts > 0) {
+		sqlite3_stmt *st = SQ(s)->st[ST_RECEIPT_LAST];
+		int rc = sqlite3_step(st);
+		SQ(s)->receipt_seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW)
+			goto fail;
+	}
 	for (int i = 0; i < b->nreceipts; i++)
 		if (append_receipt(s, b, &b->receipts[i], now))
 			goto fail;
