@@ -7,7 +7,10 @@
  * attempt outcomes and webhook changes. Only after COMMIT returns does it
  * hand the new deliveries to the dispatcher, in memory, and answer the jobs
  * (the HTTP 202). While it is committing, the next batch accumulates: the
- * busier the server, the more acknowledgements share one fsync.
+ * busier the server, the more acknowledgements share one fsync. Outcomes
+ * alone (no job queued) wait up to OUTS_LINGER_US for jobs to join them:
+ * nobody waits on an outcome, while a round of outcomes only would hold up
+ * the events or receipts that arrive during it.
  *
  * Jobs are tagged items: one queue of struct commit_job, each with a kind
  * (deliver/round.h) whose fill, after_commit and done steps round_run calls
@@ -293,6 +296,13 @@ enum { APPLY_POLL_MS = 1000 };
 
 enum { RELEASE_BATCH = 256 };
 
+/* Outcomes with no job queued wait this long for jobs to share their round
+ * (see the top comment), unless there are OUTS_LINGER_MAX of them. Measured
+ * (bench row 9, 64 clients): without it a fifth of the rounds held outcomes
+ * only, 0.9 ms each, a tenth of the committer's time, between rounds of
+ * receipts; events (row 1) met it in one round of thirty. */
+enum { OUTS_LINGER_US = 1000, OUTS_LINGER_MAX = 4096 };
+
 /* release_add: give up seq, RELEASE_BATCH seqs a call to the store. */
 static void release_add(struct engine *e, int64_t *seqs, int *k, int64_t seq)
 {
@@ -482,14 +492,29 @@ void *committer_main(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&e->cmu);
 		int64_t now = clock_now_ms();
+		int64_t linger = 0; /* outcomes alone: until when they wait for jobs (mono us) */
 		bool due = false;
 		for (;;) {
 			now = clock_now_ms();
 			due = e->apply_next > 0 && e->apply_next <= now;
-			if (e->jobs || e->nouts || e->nchanges || e->cstop || due)
+			if (e->jobs || e->cstop || due)
 				break;
 			if (e->shared && now - polled >= APPLY_POLL_MS)
 				break;
+			if (e->nouts || e->nchanges) {
+				int64_t t = clock_mono_us();
+				if (!linger)
+					linger = t + OUTS_LINGER_US;
+				if (t >= linger || e->nouts >= OUTS_LINGER_MAX)
+					break;
+				struct timespec ts;
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				int64_t ns = ts.tv_nsec + (linger - t) * 1000LL;
+				ts.tv_sec += (time_t)(ns / 1000000000LL);
+				ts.tv_nsec = (long)(ns % 1000000000LL);
+				pthread_cond_timedwait(&e->ccond, &e->cmu, &ts);
+				continue;
+			}
 			int64_t until = e->apply_next > 0 ? e->apply_next : 0;
 			if (e->shared && (until == 0 || until > polled + APPLY_POLL_MS))
 				until = polled + APPLY_POLL_MS;

@@ -300,7 +300,8 @@ int inbound_receive(struct registry *reg, struct engine *eng, const struct netad
 		api_error(req, &e);
 		goto done;
 	}
-	uuid_v4(p->id);
+	/* time-ordered: the receipts' id index grows at its right edge */
+	uuid_v7(p->id);
 	snprintf(p->address, sizeof(p->address), "%s", address);
 	p->req = req;
 	p->src = src;

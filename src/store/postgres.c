@@ -229,14 +229,17 @@ enum stmt_id {
 	ST_CLAIM_FREE,
 	ST_LOAD_OWNED,
 	ST_NODE_BEAT,
-	ST_RECEIPT_INSERT,
-	ST_RECEIPT_DUP,
+	ST_RECEIPTS_PROBE,
+	ST_RECEIPTS_INSERT,
+	ST_RECEIPTS_DUP,
 	ST_RECEIPT_FIND,
 	ST_RECEIPT_STATUS,
 	ST_RECEIPT_DUE,
 	ST_RECEIPT_ENTITY_WAITING,
 	ST_ENTITY_GET,
 	ST_ENTITY_PUT,
+	ST_ENTITIES_GET,
+	ST_ENTITIES_PUT,
 	ST_COUNT
 };
 
@@ -386,16 +389,25 @@ static const struct stmt stmts[ST_COUNT] = {
     [ST_NODE_BEAT] = {"UPDATE nodes SET heartbeat_at = $2::int8 WHERE id = $1::text RETURNING id"},
     /* Receipts: under LOCK_INSERTS (every batch with receipts takes it), so
      * receipts and entities are decided one batch at a time in the cluster;
-     * the unique index on (source_seq, msg_id) is still the last word. */
-    [ST_RECEIPT_INSERT] =
-        {"INSERT INTO receipts(id, company_seq, source_seq, msg_id, event, date, date_us,"
+     * the unique index on (source_seq, msg_id) is still the last word. A
+     * batch's new receipts go in array-shaped (append_receipts): one probe
+     * for the senders' ids already stored, which also draws each row's seq;
+     * one read of their entities; one insert with the decided statuses;
+     * one write of the entities; one count of the repeats. */
+    [ST_RECEIPTS_PROBE] = {"SELECT t.ord, r.id, r.status, r.seq, nextval('receipts_seq_seq')"
+                           " FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY AS"
+                           " t(source_seq, msg_id, ord) LEFT JOIN receipts r ON"
+                           " r.source_seq = t.source_seq AND r.msg_id = t.msg_id ORDER BY t.ord"},
+    [ST_RECEIPTS_INSERT] =
+        {"INSERT INTO receipts(seq, id, company_seq, source_seq, msg_id, event, date, date_us,"
          " date_ns, entity_type, entity_key, kept, body, headers, verification, address, status,"
-         " apply_at, created_at, updated_at) VALUES($1::text, $2::int8, $3::int8, $4::text,"
-         " $5::text, $6::text, $7::int8, $8::int4, $9::text, $10::text, $11::text, $12::bytea,"
-         " $13::text, $14::text, $15::text, 0, $16::int8, $17::int8, $17::int8)"
-         " ON CONFLICT (source_seq, msg_id) DO NOTHING RETURNING seq"},
-    [ST_RECEIPT_DUP] = {"UPDATE receipts SET duplicates = duplicates + 1, updated_at = $3::int8"
-                        " WHERE source_seq = $1::int8 AND msg_id = $2::text RETURNING id, status"},
+         " apply_at, created_at, updated_at) SELECT t.*, $19::int8, $19::int8 FROM"
+         " unnest($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[],"
+         " $7::text[], $8::int8[], $9::int4[], $10::text[], $11::text[], $12::text[],"
+         " $13::bytea[], $14::text[], $15::text[], $16::text[], $17::int4[], $18::int8[]) AS t"},
+    [ST_RECEIPTS_DUP] = {"UPDATE receipts r SET duplicates = r.duplicates + u.n,"
+                         " updated_at = $2::int8 FROM (SELECT seq, count(*) AS n FROM"
+                         " unnest($1::int8[]) AS seq GROUP BY seq) u WHERE r.seq = u.seq"},
     [ST_RECEIPT_FIND] = {"SELECT " RECEIPT_COLS " FROM receipts WHERE seq = $1::int8", true},
     [ST_RECEIPT_STATUS] = {"UPDATE receipts SET status = $2::int4, updated_at = $3::int8"
                            " WHERE seq = $1::int8"},
@@ -415,6 +427,17 @@ static const struct stmt stmts[ST_COUNT] = {
                        " key) DO UPDATE SET date_us = excluded.date_us,"
                        " date_ns = excluded.date_ns, kept = excluded.kept,"
                        " receipt_seq = excluded.receipt_seq, updated_at = excluded.updated_at"},
+    [ST_ENTITIES_GET] = {"SELECT t.ord, e.date_us, e.date_ns, e.kept FROM unnest($1::int8[],"
+                         " $2::text[], $3::text[]) WITH ORDINALITY AS t(company_seq, type, key,"
+                         " ord) JOIN entities e ON e.company_seq = t.company_seq"
+                         " AND e.type = t.type AND e.key = t.key FOR UPDATE OF e"},
+    [ST_ENTITIES_PUT] = {"INSERT INTO entities(company_seq, type, key, date_us, date_ns, kept,"
+                         " receipt_seq, updated_at) SELECT t.*, $8::int8 FROM unnest($1::int8[],"
+                         " $2::text[], $3::text[], $4::int8[], $5::int4[], $6::text[],"
+                         " $7::int8[]) AS t ON CONFLICT (company_seq, type, key) DO UPDATE SET"
+                         " date_us = excluded.date_us, date_ns = excluded.date_ns,"
+                         " kept = excluded.kept, receipt_seq = excluded.receipt_seq,"
+                         " updated_at = excluded.updated_at"},
 };
 
 struct pg_store {
@@ -476,14 +499,6 @@ static void p_text(struct params *p, const char *v)
 	p->v[p->n] = v;
 	p->len[p->n] = 0;
 	p->fmt[p->n++] = 0;
-}
-
-/* p_bytes: binary bytes (for bytea); never NULL. */
-static void p_bytes(struct params *p, const char *v, size_t n)
-{
-	p->v[p->n] = v ? v : "";
-	p->len[p->n] = (int)n;
-	p->fmt[p->n++] = 1;
 }
 
 /* An array parameter in binary format (array_recv's layout):
@@ -1695,62 +1710,194 @@ static int decide_with(struct pg_store *s, struct store_batch *b, const struct s
 	return exec_ok(run(s, ST_RECEIPT_STATUS, &p));
 }
 
-static int append_receipt(struct pg_store *s, struct store_batch *b, struct store_receipt_in *in,
-                          int64_t now)
+/* An entity the batch's new receipts are decided against: as stored, then
+ * as the receipts before leave it (kept owned). */
+struct batch_entity {
+	int64_t company_seq;
+	const char *type, *key; /* borrowed from the batch */
+	bool exists, advanced;
+	int64_t date_us;
+	int32_t date_ns;
+	char *kept;
+	size_t keptlen;
+	int64_t receipt_seq; /* the latest applied receipt */
+};
+
+/* A new receipt of the batch on its way in. */
+struct batch_receipt {
+	int64_t seq;     /* drawn by the probe (a repeat's is unused) */
+	int64_t dup_seq; /* a repeat: the first receipt's row */
+	int first;       /* a repeat of an earlier receipt of the batch: its index, else -1 */
+	int ent;         /* its entity in the batch's list, -1 without one */
+};
+
+static const struct store_receipt_in *sort_rin;
+
+/* by_msg: batch indexes by (source, sender's id), then index. */
+static int by_msg(const void *x, const void *y)
 {
-	in->duplicate = false;
-	in->dup_id[0] = '\0';
-	char *kept = in->kept ? strndup(in->kept, in->keptlen) : NULL;
-	if (in->kept && !kept)
-		return -1;
+	const struct store_receipt_in *a = &sort_rin[*(const int *)x],
+	                              *b = &sort_rin[*(const int *)y];
+	if (a->source_seq != b->source_seq)
+		return a->source_seq < b->source_seq ? -1 : 1;
+	int c = strcmp(a->msg_id, b->msg_id);
+	return c ? c : (*(const int *)x > *(const int *)y) - (*(const int *)x < *(const int *)y);
+}
+
+/* by_entity: batch indexes by (company, entity type, key), then index;
+ * receipts without an entity first. */
+static int by_entity(const void *x, const void *y)
+{
+	const struct store_receipt_in *a = &sort_rin[*(const int *)x],
+	                              *b = &sort_rin[*(const int *)y];
+	bool ea = a->entity_type && a->entity_key, eb = b->entity_type && b->entity_key;
+	if (ea != eb)
+		return ea ? 1 : -1;
+	if (ea) {
+		if (a->company_seq != b->company_seq)
+			return a->company_seq < b->company_seq ? -1 : 1;
+		int c = strcmp(a->entity_type, b->entity_type);
+		if (!c)
+			c = strcmp(a->entity_key, b->entity_key);
+		if (c)
+			return c;
+	}
+	return (*(const int *)x > *(const int *)y) - (*(const int *)x < *(const int *)y);
+}
+
+/* probe_receipts: the batch's senders' ids already stored (the repeat's
+ * answer: the first's id and status) and a seq for each row, in one
+ * statement; then the repeats within the batch. */
+static int probe_receipts(struct pg_store *s, struct store_batch *b, struct batch_receipt *br,
+                          int *ix)
+{
+	int n = b->nreceipts, rc = -1;
+	struct pgarr a[2];
+	arr_init(&a[0], OID_INT8);
+	arr_init(&a[1], OID_TEXT);
+	for (int i = 0; i < n; i++) {
+		arr_i64(&a[0], b->receipts[i].source_seq);
+		arr_text(&a[1], b->receipts[i].msg_id);
+	}
 	struct params p = {0};
-	p_text(&p, in->id);
-	p_i64(&p, in->company_seq);
-	p_i64(&p, in->source_seq);
-	p_text(&p, in->msg_id);
-	p_text(&p, in->event);
-	p_text(&p, in->date);
-	p_i64(&p, in->date_us);
-	p_i64(&p, in->date_ns);
-	p_text(&p, in->entity_type);
-	p_text(&p, in->entity_key);
-	p_text(&p, kept ? kept : "{}");
-	p_bytes(&p, in->body, in->bodylen);
-	p_text(&p, in->headers ? in->headers : "{}");
-	p_text(&p, in->verification ? in->verification : "none");
-	p_text(&p, in->address ? in->address : "");
-	p_i64(&p, in->apply_at);
-	p_i64(&p, now);
-	PGresult *r = run(s, ST_RECEIPT_INSERT, &p);
-	if (!r) {
-		free(kept);
-		return -1;
-	}
-	if (PQntuples(r) == 0) {
-		/* The source has seen this id: count it, answer with the first. */
-		PQclear(r);
-		free(kept);
-		in->duplicate = true;
-		memset(&p, 0, sizeof(p));
-		p_i64(&p, in->source_seq);
-		p_text(&p, in->msg_id);
-		p_i64(&p, now);
-		r = run(s, ST_RECEIPT_DUP, &p);
-		if (!r || PQntuples(r) != 1) {
-			PQclear(r);
-			return -1;
+	PGresult *r = NULL;
+	if (!arr_param(&p, &a[0]) || !arr_param(&p, &a[1]))
+		goto out;
+	if (!(r = run(s, ST_RECEIPTS_PROBE, &p)) || PQntuples(r) != n)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		struct store_receipt_in *in = &b->receipts[i];
+		br[i] = (struct batch_receipt){.seq = col_i64(r, i, 4), .first = -1, .ent = -1};
+		if (!PQgetisnull(r, i, 3)) {
+			in->duplicate = true;
+			col_copy(r, i, 1, in->dup_id, sizeof(in->dup_id));
+			in->status = (int)col_i64(r, i, 2);
+			br[i].dup_seq = col_i64(r, i, 3);
 		}
-		col_copy(r, 0, 0, in->dup_id, sizeof(in->dup_id));
-		in->status = (int)col_i64(r, 0, 1);
-		PQclear(r);
-		return 0;
 	}
-	in->seq = col_i64(r, 0, 0);
+	/* the same sender's id twice in the batch: the later ones repeat the first */
+	for (int i = 0; i < n; i++)
+		ix[i] = i;
+	sort_rin = b->receipts;
+	qsort(ix, (size_t)n, sizeof(*ix), by_msg);
+	for (int k = 1; k < n; k++) {
+		const struct store_receipt_in *x = &b->receipts[ix[k]],
+		                              *y = &b->receipts[ix[k - 1]];
+		if (x->source_seq == y->source_seq && strcmp(x->msg_id, y->msg_id) == 0 &&
+		    !x->duplicate)
+			br[ix[k]].first =
+			    br[ix[k - 1]].first >= 0 ? br[ix[k - 1]].first : ix[k - 1];
+	}
+	rc = 0;
+out:
 	PQclear(r);
-	in->status = RCP_WAITING;
-	int rc = 0;
-	if (!in->apply_at) {
-		struct store_receipt rr = {
+	arr_free(a, 2);
+	return rc;
+}
+
+/* load_entities: the entities of the batch's receipts decided now, each
+ * once, in one statement (locked FOR UPDATE); *nents of them in ents. */
+static int load_entities(struct pg_store *s, struct store_batch *b, struct batch_receipt *br,
+                         int *ix, struct batch_entity *ents, int *nents)
+{
+	int n = b->nreceipts, ne = 0, rc = -1;
+	for (int i = 0; i < n; i++)
+		ix[i] = i;
+	sort_rin = b->receipts;
+	qsort(ix, (size_t)n, sizeof(*ix), by_entity);
+	for (int k = 0; k < n; k++) {
+		const struct store_receipt_in *in = &b->receipts[ix[k]];
+		if (!in->entity_type || !in->entity_key || in->duplicate || br[ix[k]].first >= 0 ||
+		    in->apply_at)
+			continue;
+		struct batch_entity *last = ne ? &ents[ne - 1] : NULL;
+		if (!last || last->company_seq != in->company_seq ||
+		    strcmp(last->type, in->entity_type) != 0 ||
+		    strcmp(last->key, in->entity_key) != 0)
+			ents[ne++] = (struct batch_entity){.company_seq = in->company_seq,
+			                                   .type = in->entity_type,
+			                                   .key = in->entity_key};
+		br[ix[k]].ent = ne - 1;
+	}
+	*nents = ne;
+	if (ne == 0)
+		return 0;
+	struct pgarr a[3];
+	arr_init(&a[0], OID_INT8);
+	arr_init(&a[1], OID_TEXT);
+	arr_init(&a[2], OID_TEXT);
+	for (int e = 0; e < ne; e++) {
+		arr_i64(&a[0], ents[e].company_seq);
+		arr_text(&a[1], ents[e].type);
+		arr_text(&a[2], ents[e].key);
+	}
+	struct params p = {0};
+	PGresult *r = NULL;
+	if (!arr_param(&p, &a[0]) || !arr_param(&p, &a[1]) || !arr_param(&p, &a[2]))
+		goto out;
+	if (!(r = run(s, ST_ENTITIES_GET, &p)))
+		goto out;
+	for (int row = 0; row < PQntuples(r); row++) {
+		int64_t e = col_i64(r, row, 0) - 1;
+		if (e < 0 || e >= ne)
+			goto out;
+		struct batch_entity *x = &ents[e];
+		x->exists = true;
+		x->date_us = col_i64(r, row, 1);
+		x->date_ns = (int32_t)col_i64(r, row, 2);
+		if (!(x->kept = col_dup(r, row, 3, &x->keptlen)))
+			goto out;
+	}
+	rc = 0;
+out:
+	PQclear(r);
+	arr_free(a, 3);
+	return rc;
+}
+
+/* decide_new: the batch's new receipts in batch order: a repeat takes its
+ * first's answer; one decided now goes through the decide callback against
+ * its entity as the receipts before it left it. */
+static int decide_new(struct store_batch *b, struct batch_receipt *br, struct batch_entity *ents,
+                      int64_t now)
+{
+	for (int i = 0; i < b->nreceipts; i++) {
+		struct store_receipt_in *in = &b->receipts[i];
+		if (in->duplicate)
+			continue;
+		if (br[i].first >= 0) {
+			const struct store_receipt_in *f = &b->receipts[br[i].first];
+			in->duplicate = true;
+			snprintf(in->dup_id, sizeof(in->dup_id), "%s", f->id);
+			in->status = f->status;
+			br[i].dup_seq = f->seq;
+			continue;
+		}
+		in->seq = br[i].seq;
+		in->status = RCP_WAITING;
+		if (in->apply_at)
+			continue;
+		struct store_receipt r = {
 		    .seq = in->seq,
 		    .company_seq = in->company_seq,
 		    .source_seq = in->source_seq,
@@ -1761,8 +1908,8 @@ static int append_receipt(struct pg_store *s, struct store_batch *b, struct stor
 		    .date_ns = in->date_ns,
 		    .entity_type = (char *)in->entity_type,
 		    .entity_key = (char *)in->entity_key,
-		    .kept = kept ? kept : (char *)"{}",
-		    .keptlen = kept ? in->keptlen : 2,
+		    .kept = (char *)(in->kept ? in->kept : "{}"),
+		    .keptlen = in->kept ? in->keptlen : 2,
 		    .body = (char *)in->body,
 		    .bodylen = in->bodylen,
 		    .headers = (char *)(in->headers ? in->headers : "{}"),
@@ -1770,13 +1917,166 @@ static int append_receipt(struct pg_store *s, struct store_batch *b, struct stor
 		    .created_at = now,
 		    .updated_at = now,
 		};
-		snprintf(rr.id, sizeof(rr.id), "%s", in->id);
-		snprintf(rr.verification, sizeof(rr.verification), "%s",
+		snprintf(r.id, sizeof(r.id), "%s", in->id);
+		snprintf(r.verification, sizeof(r.verification), "%s",
 		         in->verification ? in->verification : "none");
-		snprintf(rr.address, sizeof(rr.address), "%s", in->address ? in->address : "");
-		rc = decide_receipt(s, b, &rr, now, &in->status);
+		snprintf(r.address, sizeof(r.address), "%s", in->address ? in->address : "");
+		struct batch_entity *x = br[i].ent >= 0 ? &ents[br[i].ent] : NULL;
+		struct store_entity cur = {.kept = "{}", .keptlen = 2};
+		if (x && x->exists)
+			cur = (struct store_entity){.exists = true,
+			                            .date_us = x->date_us,
+			                            .date_ns = x->date_ns,
+			                            .kept = x->kept,
+			                            .keptlen = x->keptlen};
+		struct store_verdict v = {.status = RCP_ROUTED};
+		if (!b->decide || b->decide(b->decide_ctx, b, &r, &cur, &v))
+			return -1;
+		in->status = v.status;
+		if (v.advance && x) {
+			char *k = strndup(v.kept ? v.kept : "{}", v.kept ? v.keptlen : 2);
+			if (!k)
+				return -1;
+			free(x->kept);
+			x->kept = k;
+			x->keptlen = v.kept ? v.keptlen : 2;
+			x->exists = x->advanced = true;
+			x->date_us = in->date_us;
+			x->date_ns = in->date_ns;
+			x->receipt_seq = in->seq;
+		}
 	}
-	free(kept);
+	return 0;
+}
+
+/* write_receipts: the batch's new receipts with their statuses, the
+ * entities they advanced, and the repeats counted on their first rows. */
+static int write_receipts(struct pg_store *s, struct store_batch *b, struct batch_receipt *br,
+                          struct batch_entity *ents, int nents, int64_t now)
+{
+	enum { NA = 18 };
+	static const uint32_t oids[NA] = {OID_INT8, OID_TEXT, OID_INT8,  OID_INT8, OID_TEXT,
+	                                  OID_TEXT, OID_TEXT, OID_INT8,  OID_INT4, OID_TEXT,
+	                                  OID_TEXT, OID_TEXT, OID_BYTEA, OID_TEXT, OID_TEXT,
+	                                  OID_TEXT, OID_INT4, OID_INT8};
+	struct pgarr a[NA];
+	for (int i = 0; i < NA; i++)
+		arr_init(&a[i], oids[i]);
+	int rc = -1, nnew = 0, ndup = 0, nadv = 0;
+	for (int i = 0; i < b->nreceipts; i++) {
+		const struct store_receipt_in *in = &b->receipts[i];
+		if (in->duplicate) {
+			ndup++;
+			continue;
+		}
+		if (in->bodylen > (size_t)INT32_MAX)
+			goto out;
+		nnew++;
+		arr_i64(&a[0], in->seq);
+		arr_text(&a[1], in->id);
+		arr_i64(&a[2], in->company_seq);
+		arr_i64(&a[3], in->source_seq);
+		arr_text(&a[4], in->msg_id);
+		arr_text(&a[5], in->event);
+		arr_text(&a[6], in->date);
+		arr_i64(&a[7], in->date_us);
+		arr_i32(&a[8], in->date_ns);
+		arr_text(&a[9], in->entity_type);
+		arr_text(&a[10], in->entity_key);
+		if (in->kept)
+			arr_elem(&a[11], in->kept, in->keptlen);
+		else
+			arr_text(&a[11], "{}");
+		arr_elem(&a[12], in->body ? in->body : "", in->bodylen);
+		arr_text(&a[13], in->headers ? in->headers : "{}");
+		arr_text(&a[14], in->verification ? in->verification : "none");
+		arr_text(&a[15], in->address ? in->address : "");
+		arr_i32(&a[16], in->status);
+		arr_i64(&a[17], in->apply_at);
+	}
+	struct params p = {0};
+	if (nnew > 0) {
+		for (int i = 0; i < NA; i++)
+			if (!arr_param(&p, &a[i]))
+				goto out;
+		p_i64(&p, now);
+		if (exec_ok(run(s, ST_RECEIPTS_INSERT, &p)))
+			goto out;
+	}
+	arr_free(a, NA);
+	for (int e = 0; e < nents; e++)
+		nadv += ents[e].advanced;
+	if (nadv > 0) {
+		static const uint32_t eo[7] = {OID_INT8, OID_TEXT, OID_TEXT, OID_INT8,
+		                               OID_INT4, OID_TEXT, OID_INT8};
+		for (int i = 0; i < 7; i++)
+			arr_init(&a[i], eo[i]);
+		for (int e = 0; e < nents; e++) {
+			const struct batch_entity *x = &ents[e];
+			if (!x->advanced)
+				continue;
+			arr_i64(&a[0], x->company_seq);
+			arr_text(&a[1], x->type);
+			arr_text(&a[2], x->key);
+			arr_i64(&a[3], x->date_us);
+			arr_i32(&a[4], x->date_ns);
+			arr_elem(&a[5], x->kept, x->keptlen);
+			arr_i64(&a[6], x->receipt_seq);
+		}
+		memset(&p, 0, sizeof(p));
+		for (int i = 0; i < 7; i++)
+			if (!arr_param(&p, &a[i])) {
+				arr_free(a, 7);
+				return -1;
+			}
+		p_i64(&p, now);
+		rc = exec_ok(run(s, ST_ENTITIES_PUT, &p));
+		arr_free(a, 7);
+		if (rc)
+			return -1;
+	}
+	if (ndup > 0) {
+		arr_init(&a[0], OID_INT8);
+		for (int i = 0; i < b->nreceipts; i++)
+			if (b->receipts[i].duplicate)
+				arr_i64(&a[0], br[i].dup_seq);
+		memset(&p, 0, sizeof(p));
+		rc = arr_param(&p, &a[0]) ? 0 : -1;
+		p_i64(&p, now);
+		if (!rc)
+			rc = exec_ok(run(s, ST_RECEIPTS_DUP, &p));
+		arr_free(a, 1);
+		return rc;
+	}
+	return 0;
+out:
+	arr_free(a, NA);
+	return rc;
+}
+
+/* append_receipts: the batch's receipts, array-shaped (see ST_RECEIPTS_PROBE):
+ * a repeat of a sender's id is counted on the first receipt and answered
+ * with its id and status; a new receipt decided now is decided before its
+ * insert, in batch order, and inserted once with its final status; one that
+ * waits in a reorder window is inserted waiting. */
+static int append_receipts(struct pg_store *s, struct store_batch *b, int64_t now)
+{
+	int n = b->nreceipts, nents = 0, rc = -1;
+	for (int i = 0; i < n; i++) {
+		b->receipts[i].duplicate = false;
+		b->receipts[i].dup_id[0] = '\0';
+	}
+	struct batch_receipt *br = calloc((size_t)n, sizeof(*br));
+	int *ix = calloc((size_t)n, sizeof(*ix));
+	struct batch_entity *ents = calloc((size_t)n, sizeof(*ents));
+	if (br && ix && ents && probe_receipts(s, b, br, ix) == 0 &&
+	    load_entities(s, b, br, ix, ents, &nents) == 0 && decide_new(b, br, ents, now) == 0)
+		rc = write_receipts(s, b, br, ents, nents, now);
+	for (int e = 0; e < nents; e++)
+		free(ents[e].kept);
+	free(ents);
+	free(ix);
+	free(br);
 	return rc;
 }
 
@@ -1920,9 +2220,8 @@ static int pg_commit(struct store *st, struct store_batch *b, struct gerr *err)
 			goto fail;
 		bool live = b->node && PQgetvalue(r, 0, 1)[0] == 't';
 		PQclear(r);
-		for (int i = 0; i < b->nreceipts; i++)
-			if (append_receipt(s, b, &b->receipts[i], now))
-				goto fail;
+		if (b->nreceipts > 0 && append_receipts(s, b, now))
+			goto fail;
 		if (b->apply_due_before > 0 && apply_due(s, b, now))
 			goto fail;
 		for (int i = 0; i < b->nreplays; i++)

@@ -11,7 +11,9 @@
  * in memory instead (idmap.h) and merged into event_ids every IDS_MERGE_AT
  * events in (company, id) order, which writes each index page once for many
  * ids. The merge goes IDS_MERGE_CHUNK ids a transaction, between the batches
- * of the hot path, so none of them waits for the whole of it.
+ * of the hot path, so none of them waits for the whole of it. The senders'
+ * ids of receipts (unique per source) are checked the same way, through
+ * receipt_ids: struct id_index is the one piece of code for both.
  *
  * Every statement is prepared once per connection (struct store keeps them)
  * and reset after use. Open deliveries are found through a partial index
@@ -132,6 +134,17 @@ static const char *const migrations[] = {
     " config TEXT NOT NULL, status INTEGER NOT NULL, created_at INTEGER NOT NULL,"
     " updated_at INTEGER NOT NULL);"
     "CREATE INDEX connections_company ON connections(company_seq, seq);",
+    /* 10: senders' ids of receipts leave the unique index on receipts for a
+     * table filled in sorted batches, as event ids did in 3 (the index
+     * dirtied a page of its own per receipt); meta receipt_ids_upto is the
+     * last seq merged */
+    "CREATE TABLE receipt_ids(source_seq INTEGER NOT NULL, msg_id TEXT NOT NULL,"
+    " seq INTEGER NOT NULL, PRIMARY KEY(source_seq, msg_id)) WITHOUT ROWID;"
+    "INSERT INTO receipt_ids SELECT source_seq, msg_id, seq FROM receipts"
+    " ORDER BY source_seq, msg_id;"
+    "DROP INDEX receipts_msg;"
+    "INSERT OR REPLACE INTO meta(key, value)"
+    " SELECT 'receipt_ids_upto', coalesce(max(seq), 0) FROM receipts;",
 };
 
 enum { IDS_MERGE_AT = 32768, IDS_MERGE_CHUNK = 4096 };
@@ -154,6 +167,11 @@ enum stmt_id {
 	ST_IDS_UPTO_SET,
 	ST_IDS_UPTO_GET,
 	ST_IDS_RECENT,
+	ST_RIDS_FIND,
+	ST_RIDS_INSERT,
+	ST_RIDS_UPTO_SET,
+	ST_RIDS_UPTO_GET,
+	ST_RIDS_RECENT,
 	ST_DELIVERY_INSERT,
 	ST_REQUEST_INSERT,
 	ST_OUTCOME_UPDATE,
@@ -168,6 +186,7 @@ enum stmt_id {
 	ST_EVENT_LOAD,
 	ST_REQUEST_LOAD,
 	ST_RECEIPT_INSERT,
+	ST_RECEIPT_LAST,
 	ST_RECEIPT_DUP,
 	ST_RECEIPT_FIND,
 	ST_RECEIPT_STATUS,
@@ -192,6 +211,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_IDS_UPTO_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES('ids_upto', ?1)",
     [ST_IDS_UPTO_GET] = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'ids_upto'",
     [ST_IDS_RECENT] = "SELECT company_seq, id, seq FROM events WHERE seq > ?1 ORDER BY seq",
+    [ST_RIDS_FIND] = "SELECT seq FROM receipt_ids WHERE source_seq = ?1 AND msg_id = ?2",
+    [ST_RIDS_INSERT] =
+        "INSERT OR IGNORE INTO receipt_ids(source_seq, msg_id, seq) VALUES(?1, ?2, ?3)",
+    [ST_RIDS_UPTO_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES('receipt_ids_upto', ?1)",
+    [ST_RIDS_UPTO_GET] = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'receipt_ids_upto'",
+    [ST_RIDS_RECENT] = "SELECT source_seq, msg_id, seq FROM receipts WHERE seq > ?1 ORDER BY seq",
     [ST_DELIVERY_INSERT] = "INSERT INTO deliveries(event_seq, webhook_seq, company_seq, status,"
                            " next_at, okey, created_at, updated_at, request_seq, receipt_seq,"
                            " last_error) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
@@ -227,12 +252,13 @@ static const char *const stmt_sql[ST_COUNT] = {
                         " THEN q.body ELSE r.body END FROM requests q LEFT JOIN receipts r"
                         " ON r.seq = q.body_receipt WHERE q.seq = ?",
     [ST_RECEIPT_INSERT] =
-        "INSERT OR IGNORE INTO receipts(id, company_seq, source_seq, msg_id, event, date,"
+        "INSERT INTO receipts(seq, id, company_seq, source_seq, msg_id, event, date,"
         " date_us, date_ns, entity_type, entity_key, kept, body, headers, verification, address,"
         " status, apply_at, created_at, updated_at)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?18)",
-    [ST_RECEIPT_DUP] = "UPDATE receipts SET duplicates = duplicates + 1, updated_at = ?3"
-                       " WHERE source_seq = ?1 AND msg_id = ?2 RETURNING id, status",
+        " VALUES(?19,?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?18)",
+    [ST_RECEIPT_LAST] = "SELECT coalesce(max(seq), 0) FROM receipts",
+    [ST_RECEIPT_DUP] = "UPDATE receipts SET duplicates = duplicates + 1, updated_at = ?2"
+                       " WHERE seq = ?1 RETURNING id, status",
     [ST_RECEIPT_FIND] = "SELECT " RECEIPT_COLS " FROM receipts WHERE seq = ?1",
     [ST_RECEIPT_STATUS] = "UPDATE receipts SET status = ?2, updated_at = ?3 WHERE seq = ?1",
     [ST_RECEIPT_DUE] = "SELECT company_seq, entity_type, entity_key, date_us, date_ns FROM receipts"
@@ -251,23 +277,36 @@ static const char *const stmt_sql[ST_COUNT] = {
         " updated_at = excluded.updated_at",
 };
 
+/* An id table filled in sorted batches (see the top comment and idmap.h):
+ * event ids by company in event_ids, senders' ids of receipts by source in
+ * receipt_ids. The statements are the table's: find (key, id) → seq,
+ * insert (key, id, seq), upto_set / upto_get (the meta row), recent (key,
+ * id, seq of the rows after upto, in seq order). */
+struct id_index {
+	const char *name; /* for logs */
+	enum stmt_id find, insert, upto_set, upto_get, recent;
+	/* ids newer than the table; loaded on the first commit that needs them,
+	 * dropped when a commit fails */
+	struct idmap *ids;
+	bool ready;
+	int64_t upto; /* the last seq merged into the table */
+	int64_t last; /* the newest seq in ids */
+	/* a merge in progress: ids up to merge_upto in (key, id) order, written
+	 * ids_merge_chunk a transaction, one transaction after each commit */
+	struct idmap_ref *merge;
+	size_t merge_n, merge_pos;
+	int64_t merge_upto;
+};
+
 struct sqlite_store {
 	struct store base;
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
-	bool synced; /* synchronous=FULL in force (else NORMAL) */
-	/* ids newer than the event_ids table (see idmap.h); loaded on the first
-	 * commit with events, dropped when a commit fails */
-	struct idmap *ids;
-	bool ids_ready;
-	int64_t ids_upto; /* the last seq merged into event_ids */
-	int64_t ids_last; /* the newest seq in ids */
+	bool synced;         /* synchronous=FULL in force (else NORMAL) */
+	struct id_index ev;  /* event ids, by company */
+	struct id_index rcp; /* senders' ids of receipts, by source */
+	int64_t receipt_seq; /* during a commit: the last receipt's seq */
 	size_t ids_merge_at, ids_merge_chunk;
-	/* a merge in progress: ids up to merge_upto in (company, id) order, written
-	 * IDS_MERGE_CHUNK a transaction, one transaction after each commit */
-	struct idmap_ref *merge;
-	size_t merge_n, merge_pos;
-	int64_t merge_upto;
 };
 
 #define SQ(s) ((struct sqlite_store *)(s))
@@ -362,6 +401,18 @@ int sqlite_store_open(const char *path, struct store **out, struct gerr *err)
 	}
 	SQ(s)->ids_merge_at = IDS_MERGE_AT;
 	SQ(s)->ids_merge_chunk = IDS_MERGE_CHUNK;
+	SQ(s)->ev = (struct id_index){.name = "event_ids",
+	                              .find = ST_IDS_FIND,
+	                              .insert = ST_IDS_INSERT,
+	                              .upto_set = ST_IDS_UPTO_SET,
+	                              .upto_get = ST_IDS_UPTO_GET,
+	                              .recent = ST_IDS_RECENT};
+	SQ(s)->rcp = (struct id_index){.name = "receipt_ids",
+	                               .find = ST_RIDS_FIND,
+	                               .insert = ST_RIDS_INSERT,
+	                               .upto_set = ST_RIDS_UPTO_SET,
+	                               .upto_get = ST_RIDS_UPTO_GET,
+	                               .recent = ST_RIDS_RECENT};
 	*out = &s->base;
 	return 0;
 fail:
@@ -387,8 +438,10 @@ static void sqlite_close(struct store *s)
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(SQ(s)->st[i]);
 	sqlite3_close_v2(SQ(s)->db);
-	free(SQ(s)->merge);
-	idmap_free(SQ(s)->ids);
+	free(SQ(s)->ev.merge);
+	idmap_free(SQ(s)->ev.ids);
+	free(SQ(s)->rcp.merge);
+	idmap_free(SQ(s)->rcp.ids);
 	free(SQ(s));
 }
 
@@ -446,30 +499,31 @@ static int step_done(sqlite3_stmt *st)
 
 static void set_sync(struct store *s, bool full);
 
-/* ids_load: the map of ids newer than event_ids, from the events table. */
-static int ids_load(struct store *s)
+/* ids_load: the map of x's ids newer than its table, from the rows after
+ * its upto (events or receipts). */
+static int ids_load(struct store *s, struct id_index *x)
 {
 	struct sqlite_store *q = SQ(s);
-	if (q->ids_ready)
+	if (x->ready)
 		return 0;
-	if (!q->ids && !(q->ids = idmap_new()))
+	if (!x->ids && !(x->ids = idmap_new()))
 		return -1;
-	free(q->merge); /* its refs point into the map being rebuilt */
-	q->merge = NULL;
-	idmap_clear(q->ids);
-	sqlite3_stmt *st = q->st[ST_IDS_UPTO_GET];
+	free(x->merge); /* its refs point into the map being rebuilt */
+	x->merge = NULL;
+	idmap_clear(x->ids);
+	sqlite3_stmt *st = q->st[x->upto_get];
 	int rc = sqlite3_step(st);
-	q->ids_upto = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	x->upto = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;
-	q->ids_last = q->ids_upto;
-	st = q->st[ST_IDS_RECENT];
-	sqlite3_bind_int64(st, 1, q->ids_upto);
+	x->last = x->upto;
+	st = q->st[x->recent];
+	sqlite3_bind_int64(st, 1, x->upto);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 1);
-		q->ids_last = sqlite3_column_int64(st, 2);
-		if (!idmap_put(q->ids, sqlite3_column_int64(st, 0), id ? id : "", q->ids_last)) {
+		x->last = sqlite3_column_int64(st, 2);
+		if (!idmap_put(x->ids, sqlite3_column_int64(st, 0), id ? id : "", x->last)) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
@@ -478,63 +532,89 @@ static int ids_load(struct store *s)
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
 		return -1;
-	q->ids_ready = true;
+	x->ready = true;
 	return 0;
 }
 
-/* ids_merge_step: the next chunk of a merge, started when the map is full.
- * event_ids is only an index of rows already committed, so it needs no fsync
- * of its own: lost to a power cut, it is redone from the events table (a
- * chunk written twice is ignored). */
-static void ids_merge_step(struct store *s)
+/* ids_merge_step: the next chunk of x's merge, started when its map is full;
+ * false when x had nothing to write. The table is only an index of rows
+ * already committed, so it needs no fsync of its own: lost to a power cut,
+ * it is redone from the rows (a chunk written twice is ignored). */
+static bool ids_merge_step(struct store *s, struct id_index *x)
 {
 	struct sqlite_store *q = SQ(s);
-	if (!q->merge) {
-		if (!q->ids_ready || idmap_count(q->ids) < q->ids_merge_at)
-			return;
-		q->merge_upto = q->ids_last;
-		q->merge = idmap_sorted(q->ids, q->merge_upto, &q->merge_n);
-		q->merge_pos = 0;
-		if (!q->merge)
-			return;
+	if (!x->merge) {
+		if (!x->ready || idmap_count(x->ids) < q->ids_merge_at)
+			return false;
+		x->merge_upto = x->last;
+		x->merge = idmap_sorted(x->ids, x->merge_upto, &x->merge_n);
+		x->merge_pos = 0;
+		if (!x->merge)
+			return false;
 	}
 	int64_t t0 = clock_mono_us();
-	size_t left = q->merge_n - q->merge_pos;
-	size_t end = q->merge_pos + (left < q->ids_merge_chunk ? left : q->ids_merge_chunk);
+	size_t left = x->merge_n - x->merge_pos;
+	size_t end = x->merge_pos + (left < q->ids_merge_chunk ? left : q->ids_merge_chunk);
 	set_sync(s, false);
 	if (step_done(q->st[ST_BEGIN]))
-		return;
-	sqlite3_stmt *ins = q->st[ST_IDS_INSERT];
-	for (size_t i = q->merge_pos; i < end; i++) {
-		const struct idmap_ref *r = &q->merge[i];
+		return true;
+	sqlite3_stmt *ins = q->st[x->insert];
+	for (size_t i = x->merge_pos; i < end; i++) {
+		const struct idmap_ref *r = &x->merge[i];
 		sqlite3_bind_int64(ins, 1, r->company_seq);
-		sqlite3_bind_text(ins, 2, idmap_ref_id(q->ids, r), -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, idmap_ref_id(x->ids, r), -1, SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 3, r->seq);
 		if (step_done(ins))
 			goto fail;
 	}
-	if (end == q->merge_n) {
-		sqlite3_bind_int64(q->st[ST_IDS_UPTO_SET], 1, q->merge_upto);
-		if (step_done(q->st[ST_IDS_UPTO_SET]))
+	if (end == x->merge_n) {
+		sqlite3_bind_int64(q->st[x->upto_set], 1, x->merge_upto);
+		if (step_done(q->st[x->upto_set]))
 			goto fail;
 	}
 	if (step_done(q->st[ST_COMMIT]))
 		goto fail;
-	log_debug("store_ids_merged", "ids=%zu of=%zu us=%lld", end - q->merge_pos, q->merge_n,
-	          (long long)(clock_mono_us() - t0));
-	q->merge_pos = end;
-	if (end < q->merge_n)
-		return;
-	free(q->merge);
-	q->merge = NULL;
-	q->ids_upto = q->merge_upto;
-	if (!idmap_drop_upto(q->ids, q->merge_upto))
-		q->ids_ready = false; /* out of memory: rebuilt from the events table */
-	return;
+	log_debug("store_ids_merged", "table=%s ids=%zu of=%zu us=%lld", x->name,
+	          end - x->merge_pos, x->merge_n, (long long)(clock_mono_us() - t0));
+	x->merge_pos = end;
+	if (end < x->merge_n)
+		return true;
+	free(x->merge);
+	x->merge = NULL;
+	x->upto = x->merge_upto;
+	if (!idmap_drop_upto(x->ids, x->merge_upto))
+		x->ready = false; /* out of memory: rebuilt from the rows */
+	return true;
 fail:
-	log_warn("store_ids_merge", "err=\"%s\" note=\"retried after the next commit\"",
-	         sqlite3_errmsg(q->db));
+	log_warn("store_ids_merge", "table=%s err=\"%s\" note=\"retried after the next commit\"",
+	         x->name, sqlite3_errmsg(q->db));
 	step_done(q->st[ST_ROLLBACK]);
+	return true;
+}
+
+/* ids_find: the seq of the row with (key, id) in x, 0 if none, -1 on error. */
+static int64_t ids_find(struct store *s, const struct id_index *x, int64_t key, const char *id)
+{
+	int64_t seq = idmap_find(x->ids, key, id);
+	if (seq)
+		return seq;
+	sqlite3_stmt *st = SQ(s)->st[x->find];
+	sqlite3_bind_int64(st, 1, key);
+	bind_text(st, 2, id);
+	int rc = sqlite3_step(st);
+	seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return seq;
+}
+
+/* ids_put: the new row seq has (key, id) in x; false when out of memory. */
+static bool ids_put(struct id_index *x, int64_t key, const char *id, int64_t seq)
+{
+	if (!idmap_put(x->ids, key, id, seq))
+		return false;
+	x->last = seq;
+	return true;
 }
 
 /* brief: the id and date of event seq (or of the idem_key match) for a
@@ -551,27 +631,11 @@ static int brief(sqlite3_stmt *f, struct store_event_in *e)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* find_id: the seq of the company's event with this id, 0 if none, -1 on error. */
-static int64_t find_id(struct store *s, int64_t company_seq, const char *id)
-{
-	int64_t seq = idmap_find(SQ(s)->ids, company_seq, id);
-	if (seq)
-		return seq;
-	sqlite3_stmt *st = SQ(s)->st[ST_IDS_FIND];
-	sqlite3_bind_int64(st, 1, company_seq);
-	bind_text(st, 2, id);
-	int rc = sqlite3_step(st);
-	seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return seq;
-}
-
 static int append_event(struct store *s, struct store_event_in *e, int64_t now)
 {
 	e->duplicate = false;
 	e->first_delivery = 0;
-	int64_t dup = find_id(s, e->company_seq, e->id);
+	int64_t dup = ids_find(s, &SQ(s)->ev, e->company_seq, e->id);
 	if (dup < 0)
 		return -1;
 	if (dup > 0) {
@@ -600,9 +664,8 @@ static int append_event(struct store *s, struct store_event_in *e, int64_t now)
 		return brief(f, e);
 	}
 	e->seq = sqlite3_last_insert_rowid(SQ(s)->db);
-	if (!idmap_put(SQ(s)->ids, e->company_seq, e->id, e->seq))
+	if (!ids_put(&SQ(s)->ev, e->company_seq, e->id, e->seq))
 		return -1;
-	SQ(s)->ids_last = e->seq;
 	sqlite3_stmt *d = SQ(s)->st[ST_DELIVERY_INSERT];
 	for (int i = 0; i < e->nwebhooks; i++) {
 		sqlite3_bind_int64(d, 1, e->seq);
@@ -771,8 +834,11 @@ static int read_receipt(sqlite3_stmt *st, struct store_receipt *r)
 	return ok ? 0 : GERR_NOMEM;
 }
 
-/* decide_receipt: r (stored, waiting) against its entity, through the
- * batch's decide callback; writes the entity's advance and r's status. */
+/* decide_receipt: r against its entity, through the batch's decide
+ * callback; writes the entity's advance. status NULL: r is stored, waiting,
+ * and its new status is written here; else r is not stored yet (a new
+ * receipt, decided before its insert so that it is inserted once, with its
+ * final status) and its status comes back through *status. */
 static int decide_with(struct store *s, struct store_batch *b, const struct store_receipt *r,
                        int64_t now, store_decide_fn fn, int *status);
 
@@ -836,8 +902,6 @@ static int decide_with(struct store *s, struct store_batch *b, const struct stor
 		return -1;
 	if (fn != b->decide)
 		return 0; /* a replay changes nothing but adds deliveries */
-	if (status)
-		*status = v.status;
 	if (v.advance && has_entity) {
 		sqlite3_stmt *p = SQ(s)->st[ST_ENTITY_PUT];
 		sqlite3_bind_int64(p, 1, r->company_seq);
@@ -852,6 +916,10 @@ static int decide_with(struct store *s, struct store_batch *b, const struct stor
 		if (step_done(p))
 			return -1;
 	}
+	if (status) {
+		*status = v.status;
+		return 0;
+	}
 	sqlite3_stmt *u = SQ(s)->st[ST_RECEIPT_STATUS];
 	sqlite3_bind_int64(u, 1, r->seq);
 	sqlite3_bind_int(u, 2, v.status);
@@ -864,6 +932,60 @@ static int append_receipt(struct store *s, struct store_batch *b, struct store_r
 {
 	in->duplicate = false;
 	in->dup_id[0] = '\0';
+	int64_t dup = ids_find(s, &SQ(s)->rcp, in->source_seq, in->msg_id);
+	if (dup < 0)
+		return -1;
+	if (dup > 0) {
+		/* The source has seen this id: count it, answer with the first. */
+		in->duplicate = true;
+		sqlite3_stmt *d = SQ(s)->st[ST_RECEIPT_DUP];
+		sqlite3_bind_int64(d, 1, dup);
+		sqlite3_bind_int64(d, 2, now);
+		int rc = sqlite3_step(d);
+		if (rc == SQLITE_ROW) {
+			col_copy(d, 0, in->dup_id, sizeof(in->dup_id));
+			in->status = sqlite3_column_int(d, 1);
+			rc = sqlite3_step(d);
+		}
+		sqlite3_reset(d);
+		sqlite3_clear_bindings(d);
+		return rc == SQLITE_DONE && in->dup_id[0] ? 0 : -1;
+	}
+	/* its seq: the table's rowid, one past the last (the committer is the
+	 * only writer; receipt_seq tells the first of the commit) */
+	in->seq = ++SQ(s)->receipt_seq;
+	in->status = RCP_WAITING;
+	if (!in->apply_at) {
+		/* decided now, before the insert: the receipt as it will be
+		 * stored, its strings borrowed from in */
+		struct store_receipt r = {
+		    .seq = in->seq,
+		    .company_seq = in->company_seq,
+		    .source_seq = in->source_seq,
+		    .msg_id = (char *)in->msg_id,
+		    .event = (char *)in->event,
+		    .date = (char *)in->date,
+		    .date_us = in->date_us,
+		    .date_ns = in->date_ns,
+		    .entity_type = (char *)in->entity_type,
+		    .entity_key = (char *)in->entity_key,
+		    .kept = (char *)(in->kept ? in->kept : "{}"),
+		    .keptlen = in->kept ? in->keptlen : 2,
+		    .body = (char *)in->body,
+		    .bodylen = in->bodylen,
+		    .headers = (char *)(in->headers ? in->headers : "{}"),
+		    .status = RCP_WAITING,
+		    .created_at = now,
+		    .updated_at = now,
+		};
+		snprintf(r.id, sizeof(r.id), "%s", in->id);
+		snprintf(r.verification, sizeof(r.verification), "%s",
+		         in->verification ? in->verification : "none");
+		snprintf(r.address, sizeof(r.address), "%s", in->address ? in->address : "");
+		/* the callback's verdict is the status inserted */
+		if (decide_receipt(s, b, &r, now, &in->status))
+			return -1;
+	}
 	sqlite3_stmt *st = SQ(s)->st[ST_RECEIPT_INSERT];
 	bind_text(st, 1, in->id);
 	sqlite3_bind_int64(st, 2, in->company_seq);
@@ -881,59 +1003,13 @@ static int append_receipt(struct store *s, struct store_batch *b, struct store_r
 	bind_text(st, 13, in->headers ? in->headers : "{}");
 	bind_text(st, 14, in->verification ? in->verification : "none");
 	bind_text(st, 15, in->address ? in->address : "");
-	sqlite3_bind_int(st, 16, RCP_WAITING);
+	sqlite3_bind_int(st, 16, in->status);
 	sqlite3_bind_int64(st, 17, in->apply_at);
 	sqlite3_bind_int64(st, 18, now);
+	sqlite3_bind_int64(st, 19, in->seq);
 	if (step_done(st))
 		return -1;
-	if (sqlite3_changes(SQ(s)->db) == 0) {
-		/* The source has seen this id: count it, answer with the first. */
-		in->duplicate = true;
-		sqlite3_stmt *d = SQ(s)->st[ST_RECEIPT_DUP];
-		sqlite3_bind_int64(d, 1, in->source_seq);
-		bind_text(d, 2, in->msg_id);
-		sqlite3_bind_int64(d, 3, now);
-		int rc = sqlite3_step(d);
-		if (rc == SQLITE_ROW) {
-			col_copy(d, 0, in->dup_id, sizeof(in->dup_id));
-			in->status = sqlite3_column_int(d, 1);
-			rc = sqlite3_step(d);
-		}
-		sqlite3_reset(d);
-		sqlite3_clear_bindings(d);
-		return rc == SQLITE_DONE && in->dup_id[0] ? 0 : -1;
-	}
-	in->seq = sqlite3_last_insert_rowid(SQ(s)->db);
-	in->status = RCP_WAITING;
-	if (in->apply_at)
-		return 0;
-	/* decided now: the receipt as stored, its strings borrowed from in */
-	struct store_receipt r = {
-	    .seq = in->seq,
-	    .company_seq = in->company_seq,
-	    .source_seq = in->source_seq,
-	    .msg_id = (char *)in->msg_id,
-	    .event = (char *)in->event,
-	    .date = (char *)in->date,
-	    .date_us = in->date_us,
-	    .date_ns = in->date_ns,
-	    .entity_type = (char *)in->entity_type,
-	    .entity_key = (char *)in->entity_key,
-	    .kept = (char *)(in->kept ? in->kept : "{}"),
-	    .keptlen = in->kept ? in->keptlen : 2,
-	    .body = (char *)in->body,
-	    .bodylen = in->bodylen,
-	    .headers = (char *)(in->headers ? in->headers : "{}"),
-	    .status = RCP_WAITING,
-	    .created_at = now,
-	    .updated_at = now,
-	};
-	snprintf(r.id, sizeof(r.id), "%s", in->id);
-	snprintf(r.verification, sizeof(r.verification), "%s",
-	         in->verification ? in->verification : "none");
-	snprintf(r.address, sizeof(r.address), "%s", in->address ? in->address : "");
-	/* the callback's verdict is the caller's status */
-	return decide_receipt(s, b, &r, now, &in->status) ? -1 : 0;
+	return ids_put(&SQ(s)->rcp, in->source_seq, in->msg_id, in->seq) ? 0 : -1;
 }
 
 /* A waiting entity with a receipt due, and the newest due date it has. */
@@ -1088,7 +1164,7 @@ static void set_sync(struct store *s, bool full)
 static int sqlite_commit(struct store *s, struct store_batch *b, struct gerr *err)
 {
 	int64_t now = clock_now_ms();
-	if (b->nevents && ids_load(s))
+	if ((b->nevents && ids_load(s, &SQ(s)->ev)) || (b->nreceipts && ids_load(s, &SQ(s)->rcp)))
 		return db_error(s, err, "load ids");
 	set_sync(s, b->nevents > 0 || b->ndeliveries > 0 || b->nreceipts > 0 ||
 	                b->apply_due_before > 0 || b->nreplays > 0);
@@ -1096,6 +1172,14 @@ static int sqlite_commit(struct store *s, struct store_batch *b, struct gerr *er
 		return db_error(s, err, "begin");
 	b->applied = 0;
 	b->nrouted = 0;
+	if (b->nreceipts > 0) {
+		sqlite3_stmt *st = SQ(s)->st[ST_RECEIPT_LAST];
+		int rc = sqlite3_step(st);
+		SQ(s)->receipt_seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW)
+			goto fail;
+	}
 	for (int i = 0; i < b->nreceipts; i++)
 		if (append_receipt(s, b, &b->receipts[i], now))
 			goto fail;
@@ -1123,12 +1207,16 @@ static int sqlite_commit(struct store *s, struct store_batch *b, struct gerr *er
 			goto fail;
 	if (step_done(SQ(s)->st[ST_COMMIT]))
 		goto fail;
-	ids_merge_step(s);
+	/* one merge transaction at most after a commit */
+	if (!ids_merge_step(s, &SQ(s)->ev))
+		ids_merge_step(s, &SQ(s)->rcp);
 	return 0;
 fail:
 	db_error(s, err, "commit");
 	step_done(SQ(s)->st[ST_ROLLBACK]);
-	SQ(s)->ids_ready = false; /* the map may hold ids of rows rolled back */
+	/* the maps may hold ids of rows rolled back */
+	SQ(s)->ev.ready = false;
+	SQ(s)->rcp.ready = false;
 	return GERR_IO;
 }
 

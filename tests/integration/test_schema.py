@@ -53,11 +53,18 @@ INTENDED = {
         ("index", "events", ("company_seq", "id"), True, ""):
             "event ids are unique per company: PostgreSQL keeps the unique index on events; "
             "SQLite moved them to the event_ids table (migration 3, idmap.h)",
+        ("index", "receipts", ("source_seq", "msg_id"), True, ""):
+            "senders' ids are unique per source: PostgreSQL keeps the unique index on receipts; "
+            "SQLite moved them to the receipt_ids table (migration 10, idmap.h)",
     },
     "sqlite": {
         ("table", "event_ids"): "SQLite's event ids, merged in sorted batches (idmap.h) instead of "
                                 "a unique index on events that slowed every insert",
         ("index", "event_ids", ("company_seq", "id"), True, ""): "event_ids' primary key",
+        ("table", "receipt_ids"): "SQLite's senders' ids of receipts, merged in sorted batches "
+                                  "(idmap.h) instead of a unique index on receipts that dirtied "
+                                  "a page per receipt",
+        ("index", "receipt_ids", ("source_seq", "msg_id"), True, ""): "receipt_ids' primary key",
         ("index", "deliveries", ("next_at", "seq"), False, "status=0"):
             "the single node lets go of deliveries waiting for a distant retry and brings them "
             "back by due time (store_open_due); on PostgreSQL the node releases them and claims "
