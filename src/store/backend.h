@@ -77,7 +77,10 @@
 	X(int, receipt_next_due, (struct store *s, int64_t *at), (s, at)) \
 	X(int, receipt_get, (struct store *s, int64_t company_seq, const char *id, struct store_receipt *out), (s, company_seq, id, out)) \
 	X(int, receipt_list, (struct store *s, int64_t company_seq, const struct store_receipt_filter *f, int64_t before_seq, int limit, struct store_receipt *out, int *n), (s, company_seq, f, before_seq, limit, out, n)) \
-	X(int, entity_get, (struct store *s, int64_t company_seq, const char *type, const char *key, struct store_entity_row *out), (s, company_seq, type, key, out))
+	X(int, entity_get, (struct store *s, int64_t company_seq, const char *type, const char *key, struct store_entity_row *out), (s, company_seq, type, key, out)) \
+	X(int, connection_write, (struct store *s, struct store_connection *c, bool exclusive, const char *authorization, int64_t **retargeted, int *nretargeted, struct gerr *err), (s, c, exclusive, authorization, retargeted, nretargeted, err)) \
+	X(int, connection_get, (struct store *s, int64_t company_seq, const char *id, struct store_connection *out), (s, company_seq, id, out)) \
+	X(int, connection_list, (struct store *s, int64_t company_seq, int64_t before_seq, int limit, struct store_connection *out, int *n), (s, company_seq, before_seq, limit, out, n))
 /* clang-format on */
 
 struct store_ops {
@@ -98,6 +101,12 @@ int store_retry_refusal(int64_t seq, int delivery_status, int webhook_status, st
 /* store_token_refusal: why store_token_revoke deleted nothing (the token
  * exists: it is the last one). Fills err. */
 int store_token_refusal(bool exists, const char *id, struct gerr *err);
+
+/* store_connection_refusal: why store_connection_write refused a delete or
+ * an exclusive change: route route_id (named route_name) uses connection
+ * id. Fills err (409). */
+int store_connection_refusal(const char *id, const char *route_id, const char *route_name,
+                             struct gerr *err);
 
 /* Backends' constructors, chosen by store_open from the URL. */
 int sqlite_store_open(const char *path, struct store **out, struct gerr *err);

@@ -188,6 +188,12 @@ static const char *const migrations[] = {
     " WHERE receipt_seq IS NOT NULL;",
     /* 6: a forward's request sends its receipt's body, stored once (sqlite.c's 8) */
     "ALTER TABLE requests ADD COLUMN body_receipt BIGINT;",
+    /* 7: connections (sqlite.c's 9) */
+    "CREATE TABLE connections(seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " company_seq BIGINT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,"
+    " config TEXT NOT NULL, status INTEGER NOT NULL, created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL);"
+    "CREATE INDEX connections_company ON connections(company_seq, seq);",
 };
 
 #define TASK_COLS                                                                                  \
@@ -3677,6 +3683,228 @@ static int pg_rejection_list(struct store *st, int64_t source_seq, int limit,
 	PQclear(r);
 	*n = k;
 	return 0;
+}
+
+/* ---- connections ----------------------------------------------------------------------------- */
+
+#define CONNECTION_COLS "seq, id, company_seq, name, kind, config, status, created_at, updated_at"
+
+/* A target that uses connection $2 of company $1 (store.h): a live webhook
+ * row of a route whose config names it. strpos first: only a config that
+ * holds the id is read as JSON. */
+#define USES_CONNECTION                                                                            \
+	"w.company_seq = $1::int8 AND w.route_seq IS NOT NULL AND w.status != 2"                   \
+	" AND strpos(w.config, $2::text) > 0"                                                      \
+	" AND (CASE WHEN strpos(w.config, $2::text) > 0"                                           \
+	" THEN w.config::jsonb ->> 'connectionId' END) = $2::text"
+
+/* read_connection: row of r into c; false (c freed) when a copy failed. */
+static bool read_connection(const PGresult *r, int row, struct store_connection *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->seq = col_i64(r, row, 0);
+	col_copy(r, row, 1, c->id, sizeof(c->id));
+	c->company_seq = col_i64(r, row, 2);
+	c->name = col_dup(r, row, 3, NULL);
+	col_copy(r, row, 4, c->kind, sizeof(c->kind));
+	c->config = col_dup(r, row, 5, NULL);
+	c->status = (int)col_i64(r, row, 6);
+	c->created_at = col_i64(r, row, 7);
+	c->updated_at = col_i64(r, row, 8);
+	if (c->name && c->config)
+		return true;
+	store_connection_free(c);
+	return false;
+}
+
+/* connection_used: fill err (409) when a live route's target uses
+ * connection c; 0 when none does, GERR_IO when the read failed. */
+static int connection_used(struct pg_store *s, const struct store_connection *c, struct gerr *err)
+{
+	struct params p = {0};
+	p_i64(&p, c->company_seq);
+	p_text(&p, c->id);
+	PGresult *r = q(s,
+	                "SELECT r.id, r.name FROM webhooks w JOIN routes r ON r.seq = w.route_seq"
+	                " WHERE " USES_CONNECTION " AND r.status != 2 ORDER BY r.seq LIMIT 1",
+	                &p, false, false);
+	if (!r)
+		return db_error(s, err, "connection_used");
+	int rc = 0;
+	if (PQntuples(r) > 0) {
+		char rid[40], rname[257];
+		col_copy(r, 0, 0, rid, sizeof(rid));
+		col_copy(r, 0, 1, rname, sizeof(rname));
+		rc = store_connection_refusal(c->id, rid, rname, err);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* retarget: the new authorization into every target that uses c, each
+ * announced to other nodes ("webhook <seq>") when the transaction commits;
+ * their seqs in *seqs (malloc'd), *n. 0, GERR_IO or GERR_NOMEM. */
+static int retarget(struct pg_store *s, const struct store_connection *c, const char *authorization,
+                    int64_t **seqs, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, c->company_seq);
+	p_text(&p, c->id);
+	p_text(&p, authorization);
+	p_i64(&p, c->updated_at);
+	PGresult *r = q(s,
+	                "WITH u AS (UPDATE webhooks w SET config = jsonb_set(w.config::jsonb,"
+	                " '{authorization}', $3::jsonb)::text, updated_at = $4::int8"
+	                " WHERE " USES_CONNECTION " RETURNING w.seq)"
+	                " SELECT seq, pg_notify('gancho', 'webhook ' || seq) FROM u ORDER BY seq",
+	                &p, false, false);
+	if (!r)
+		return GERR_IO;
+	int rows = PQntuples(r), rc = 0;
+	if (rows > 0 && !(*seqs = malloc((size_t)rows * sizeof(**seqs))))
+		rc = GERR_NOMEM;
+	for (int i = 0; !rc && i < rows; i++)
+		(*seqs)[(*n)++] = col_i64(r, i, 0);
+	PQclear(r);
+	return rc;
+}
+
+static int pg_connection_write(struct store *st, struct store_connection *c, bool exclusive,
+                               const char *authorization, int64_t **retargeted, int *nretargeted,
+                               struct gerr *err)
+{
+	struct pg_store *s = PG(st);
+	bool insert = c->seq == 0, del = !insert && c->status == CONN_DELETED;
+	int64_t *seqs = NULL;
+	int n = 0, rc = 0;
+	struct params p = {0};
+	if (retargeted)
+		*retargeted = NULL;
+	if (nretargeted)
+		*nretargeted = 0;
+	if (tx_begin(s))
+		return db_error(s, err, "connection_write");
+	if (insert) {
+		p_text(&p, c->id);
+		p_i64(&p, c->company_seq);
+		p_text(&p, c->name);
+		p_text(&p, c->kind);
+		p_text(&p, c->config);
+		p_i64(&p, c->created_at);
+		p_i64(&p, c->updated_at);
+		PGresult *r =
+		    q(s,
+		      "INSERT INTO connections(id, company_seq, name, kind, config, status,"
+		      " created_at, updated_at) VALUES($1::text, $2::int8, $3::text,"
+		      " $4::text, $5::text, 0, $6::int8, $7::int8) RETURNING seq",
+		      &p, false, false);
+		if (!r)
+			goto fail;
+		c->seq = col_i64(r, 0, 0);
+		c->status = CONN_ACTIVE;
+		PQclear(r);
+	} else {
+		p_i64(&p, c->seq);
+		p_i64(&p, c->updated_at);
+		if (!del) {
+			p_text(&p, c->name);
+			p_text(&p, c->config);
+		}
+		/* the row stays locked to the commit: a writer that reads the
+		 * connection FOR SHARE (a route naming it) waits for this change */
+		rc = one_changed(
+		    q(s,
+		      del ? "UPDATE connections SET status = 2, updated_at = $2::int8"
+		            " WHERE seq = $1::int8 AND status != 2"
+		          : "UPDATE connections SET name = $3::text, config = $4::text,"
+		            " updated_at = $2::int8 WHERE seq = $1::int8 AND status != 2",
+		      &p, false, false));
+		if (rc == GERR_IO)
+			goto fail;
+		if (rc) { /* GERR_NOTFOUND: nothing to change */
+			tx_rollback(s);
+			return rc;
+		}
+		if ((exclusive || del) && (rc = connection_used(s, c, err))) {
+			if (s->in_tx)
+				tx_rollback(s);
+			return rc;
+		}
+		if (!del && authorization &&
+		    (rc = retarget(s, c, authorization, &seqs, &n)) == GERR_NOMEM) {
+			tx_rollback(s);
+			free(seqs);
+			return gerr_set(err, GERR_NOMEM, 503, "unavailable", "out of memory");
+		}
+		if (rc)
+			goto fail;
+	}
+	if (fault_hit("connection_write") || tx_commit(s))
+		goto fail;
+	if (retargeted)
+		*retargeted = seqs;
+	else
+		free(seqs);
+	if (nretargeted)
+		*nretargeted = n;
+	return 0;
+fail:
+	rc = db_error(s, err, "connection_write");
+	if (s->in_tx)
+		tx_rollback(s);
+	free(seqs);
+	if (insert) {
+		c->seq = 0;
+		c->status = 0;
+	}
+	return rc;
+}
+
+static int pg_connection_get(struct store *st, int64_t company_seq, const char *id,
+                             struct store_connection *out)
+{
+	struct params p = {0};
+	p_text(&p, id);
+	p_i64(&p, company_seq);
+	PGresult *r = q(PG(st),
+	                "SELECT " CONNECTION_COLS " FROM connections WHERE id = $1::text"
+	                " AND company_seq = $2::int8 AND status != 2",
+	                &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int rc = GERR_NOTFOUND;
+	if (PQntuples(r) > 0)
+		rc = read_connection(r, 0, out) ? 0 : GERR_NOMEM;
+	PQclear(r);
+	return rc;
+}
+
+static int pg_connection_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
+                              struct store_connection *out, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_i64(&p, before_seq ? before_seq : INT64_MAX);
+	p_i64(&p, limit);
+	*n = 0;
+	PGresult *r = q(PG(st),
+	                "SELECT " CONNECTION_COLS " FROM connections WHERE company_seq = $1::int8"
+	                " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int4",
+	                &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0, rc = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit && !rc; row++)
+		if (read_connection(r, row, &out[k]))
+			k++;
+		else
+			rc = GERR_NOMEM;
+	PQclear(r);
+	if (rc)
+		while (k > 0)
+			store_connection_free(&out[--k]);
+	*n = k;
+	return rc;
 }
 
 #define PG_STORE_OP(ret, op, params, args) .op = pg_##op,

@@ -126,6 +126,12 @@ static const char *const migrations[] = {
     " WHERE receipt_seq IS NOT NULL;",
     /* 8: a forward's request sends its receipt's body, stored once */
     "ALTER TABLE requests ADD COLUMN body_receipt INTEGER;",
+    /* 9: connections (an ATS or job board API's base URL and credentials) */
+    "CREATE TABLE connections(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " company_seq INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,"
+    " config TEXT NOT NULL, status INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE INDEX connections_company ON connections(company_seq, seq);",
 };
 
 enum { IDS_MERGE_AT = 32768, IDS_MERGE_CHUNK = 4096 };
@@ -2519,6 +2525,217 @@ static int sqlite_route_each(struct store *s, void (*fn)(void *ctx, struct store
 	}
 	sqlite3_finalize(st);
 	return err ? err : rows_end(s, rc, "route_each");
+}
+
+/* ---- connections ----------------------------------------------------------------------------- */
+
+#define CONNECTION_COLS "seq, id, company_seq, name, kind, config, status, created_at, updated_at"
+
+/* A target that uses connection ?2 of company ?1 (store.h): a live webhook
+ * row of a route whose config names it. A config that is not JSON (never
+ * written by gancho) names nothing rather than failing the statement. */
+#define USES_CONNECTION                                                                            \
+	"w.company_seq = ?1 AND w.route_seq IS NOT NULL AND w.status != 2 AND"                     \
+	" (CASE WHEN json_valid(w.config) THEN json_extract(w.config, '$.connectionId') END) = ?2"
+
+/* read_connection: the row into c; false (c freed) when a copy failed. */
+static bool read_connection(sqlite3_stmt *st, struct store_connection *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->seq = sqlite3_column_int64(st, 0);
+	col_copy(st, 1, c->id, sizeof(c->id));
+	c->company_seq = sqlite3_column_int64(st, 2);
+	c->name = col_dup(st, 3, NULL);
+	col_copy(st, 4, c->kind, sizeof(c->kind));
+	c->config = col_dup(st, 5, NULL);
+	c->status = sqlite3_column_int(st, 6);
+	c->created_at = sqlite3_column_int64(st, 7);
+	c->updated_at = sqlite3_column_int64(st, 8);
+	if (c->name && c->config)
+		return true;
+	store_connection_free(c);
+	return false;
+}
+
+/* connection_used: fill err (409) when a live route's target uses
+ * connection c; 0 when none does, GERR_IO when the read failed. */
+static int connection_used(struct store *s, const struct store_connection *c, struct gerr *err)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT r.id, r.name FROM webhooks w JOIN routes r"
+	                                " ON r.seq = w.route_seq WHERE " USES_CONNECTION
+	                                " AND r.status != 2 ORDER BY r.seq LIMIT 1");
+	if (!st)
+		return db_error(s, err, "connection_used");
+	sqlite3_bind_int64(st, 1, c->company_seq);
+	bind_text(st, 2, c->id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		char rid[40], rname[257];
+		col_copy(st, 0, rid, sizeof(rid));
+		col_copy(st, 1, rname, sizeof(rname));
+		sqlite3_finalize(st);
+		return store_connection_refusal(c->id, rid, rname, err);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_error(s, err, "connection_used");
+}
+
+/* retarget: the new authorization into every target that uses c; their
+ * seqs appended to *seqs (capacity *cap, count *n). 0 or GERR_IO/GERR_NOMEM. */
+static int retarget(struct store *s, const struct store_connection *c, const char *authorization,
+                    int64_t **seqs, int *cap, int *n)
+{
+	sqlite3_stmt *st =
+	    q_prepare(s, "UPDATE webhooks AS w SET config = json_set(w.config, '$.authorization',"
+	                 " json(?3)), updated_at = ?4 WHERE " USES_CONNECTION " RETURNING seq");
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, c->company_seq);
+	bind_text(st, 2, c->id);
+	bind_text(st, 3, authorization);
+	sqlite3_bind_int64(st, 4, c->updated_at);
+	int rc, err = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!array_reserve((void **)seqs, cap, *n + 1, sizeof(**seqs), 16)) {
+			err = GERR_NOMEM;
+			break;
+		}
+		(*seqs)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (!err && rc != SQLITE_DONE)
+		err = GERR_IO;
+	return err;
+}
+
+static int sqlite_connection_write(struct store *s, struct store_connection *c, bool exclusive,
+                                   const char *authorization, int64_t **retargeted,
+                                   int *nretargeted, struct gerr *err)
+{
+	bool insert = c->seq == 0, del = !insert && c->status == CONN_DELETED;
+	int64_t *seqs = NULL;
+	int cap = 0, n = 0, rc = 0;
+	sqlite3_stmt *st;
+	if (retargeted)
+		*retargeted = NULL;
+	if (nretargeted)
+		*nretargeted = 0;
+	if (exec_sql(SQ(s)->db, "BEGIN IMMEDIATE"))
+		return db_error(s, err, "connection_write");
+	if (insert) {
+		st = q_prepare(
+		    s, "INSERT INTO connections(id, company_seq, name, kind, config, status,"
+		       " created_at, updated_at) VALUES(?,?,?,?,?,0,?,?)");
+		if (st) {
+			bind_text(st, 1, c->id);
+			sqlite3_bind_int64(st, 2, c->company_seq);
+			bind_text(st, 3, c->name);
+			bind_text(st, 4, c->kind);
+			bind_text(st, 5, c->config);
+			sqlite3_bind_int64(st, 6, c->created_at);
+			sqlite3_bind_int64(st, 7, c->updated_at);
+		}
+		if (route_step(st))
+			goto fail;
+		c->seq = sqlite3_last_insert_rowid(SQ(s)->db);
+		c->status = CONN_ACTIVE;
+	} else {
+		if (del)
+			st = q_prepare(s, "UPDATE connections SET status = 2, updated_at = ?3"
+			                  " WHERE seq = ?4 AND status != 2");
+		else
+			st = q_prepare(s, "UPDATE connections SET name = ?1, config = ?2,"
+			                  " updated_at = ?3 WHERE seq = ?4 AND status != 2");
+		if (st) {
+			if (!del) {
+				bind_text(st, 1, c->name);
+				bind_text(st, 2, c->config);
+			}
+			sqlite3_bind_int64(st, 3, c->updated_at);
+			sqlite3_bind_int64(st, 4, c->seq);
+		}
+		if ((rc = changed_one(s, st)) == GERR_IO)
+			goto fail;
+		if (rc) { /* GERR_NOTFOUND: nothing to change */
+			exec_sql(SQ(s)->db, "ROLLBACK");
+			return rc;
+		}
+		if ((exclusive || del) && (rc = connection_used(s, c, err))) {
+			exec_sql(SQ(s)->db, "ROLLBACK");
+			return rc;
+		}
+		if (!del && authorization &&
+		    (rc = retarget(s, c, authorization, &seqs, &cap, &n)) == GERR_NOMEM) {
+			exec_sql(SQ(s)->db, "ROLLBACK");
+			free(seqs);
+			return gerr_set(err, GERR_NOMEM, 503, "unavailable", "out of memory");
+		}
+		if (rc)
+			goto fail;
+	}
+	if (fault_hit("connection_write") || exec_sql(SQ(s)->db, "COMMIT"))
+		goto fail;
+	if (retargeted)
+		*retargeted = seqs;
+	else
+		free(seqs);
+	if (nretargeted)
+		*nretargeted = n;
+	return 0;
+fail:
+	rc = db_error(s, err, "connection_write");
+	exec_sql(SQ(s)->db, "ROLLBACK");
+	free(seqs);
+	if (insert) {
+		c->seq = 0;
+		c->status = 0;
+	}
+	return rc;
+}
+
+static int sqlite_connection_get(struct store *s, int64_t company_seq, const char *id,
+                                 struct store_connection *out)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT " CONNECTION_COLS " FROM connections WHERE id = ?"
+	                                " AND company_seq = ? AND status != 2");
+	if (!st)
+		return GERR_IO;
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, company_seq);
+	int rc = sqlite3_step(st);
+	int out_rc = rc == SQLITE_ROW    ? (read_connection(st, out) ? 0 : GERR_NOMEM)
+	             : rc == SQLITE_DONE ? GERR_NOTFOUND
+	                                 : rows_end(s, rc, "connection_get");
+	sqlite3_finalize(st);
+	return out_rc;
+}
+
+static int sqlite_connection_list(struct store *s, int64_t company_seq, int64_t before_seq,
+                                  int limit, struct store_connection *out, int *n)
+{
+	sqlite3_stmt *st =
+	    q_prepare(s, "SELECT " CONNECTION_COLS " FROM connections WHERE company_seq = ?"
+	                 " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
+	*n = 0;
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, company_seq);
+	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
+	sqlite3_bind_int(st, 3, limit);
+	int k = 0, rc = SQLITE_DONE, err = 0;
+	while (!err && k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (read_connection(st, &out[k]))
+			k++;
+		else
+			err = GERR_NOMEM;
+	sqlite3_finalize(st);
+	if (!err)
+		err = rows_end(s, rc, "connection_list");
+	if (err)
+		while (k > 0)
+			store_connection_free(&out[--k]);
+	*n = k;
+	return err;
 }
 
 /* The table: sqlite_<op> for every operation of STORE_OPS (backend.h). */

@@ -7,6 +7,7 @@
 
 #include "store/backend.h"
 #include "util/array.h"
+#include "util/utf8.h"
 
 const char *delivery_status_name(int s)
 {
@@ -166,6 +167,15 @@ int store_token_refusal(bool exists, const char *id, struct gerr *err)
 	return gerr_set(err, GERR_NOTFOUND, 404, "not_found", "no token %s", id);
 }
 
+int store_connection_refusal(const char *id, const char *route_id, const char *route_name,
+                             struct gerr *err)
+{
+	char ex[UTF8_EXCERPT_SIZE];
+	return gerr_set(err, GERR_CONFLICT, 409, "conflict",
+	                "connection %s is used by route %s (\"%s\")", id, route_id,
+	                utf8_excerpt(route_name, ex));
+}
+
 int store_retry_refusal(int64_t seq, int delivery_status, int webhook_status, struct gerr *err)
 {
 	if (delivery_status < 0)
@@ -200,4 +210,15 @@ void store_source_free(struct store_source *src)
 	free(src->name);
 	free(src->config);
 	src->name = src->config = NULL;
+}
+
+void store_connection_free(struct store_connection *c)
+{
+	if (!c)
+		return;
+	free(c->name);
+	if (c->config) /* it holds credentials */
+		memset(c->config, 0, strlen(c->config));
+	free(c->config);
+	c->name = c->config = NULL;
 }

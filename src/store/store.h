@@ -685,4 +685,58 @@ int store_route_list(struct store *s, int64_t company_seq, int64_t before_seq, i
 /* store_route_each calls fn for every live route, in seq order. */
 int store_route_each(struct store *s, void (*fn)(void *ctx, struct store_route *r), void *ctx);
 
+/* ---- connections -----------------------------------------------------------
+ * A connection (core/connection.h): an ATS or job board API's base URL and
+ * credentials, a row like a source: public id, company, name, kind, config
+ * JSON (credentials included) and status. A deleted connection keeps its row
+ * (CONN_DELETED) and is never read back.
+ * A target USES a connection when it is a live webhook row of a route
+ * (route_seq set, status not deleted) of the same company whose config has
+ * "connectionId" equal to the connection's id. Errors as above. */
+enum connection_status { CONN_ACTIVE = 0, CONN_DELETED = 2 };
+
+struct store_connection {
+	int64_t seq;
+	char id[40];
+	int64_t company_seq;
+	char *name; /* owned */
+	char kind[16];
+	char *config; /* JSON object text (with credentials), owned */
+	int status;
+	int64_t created_at;
+	int64_t updated_at;
+};
+void store_connection_free(struct store_connection *c);
+
+/* store_connection_write: one transaction, by what c says:
+ *   c->seq == 0               insert c (id, company_seq, name, kind, config,
+ *                             created_at, updated_at); c->seq set, c->status
+ *                             CONN_ACTIVE;
+ *   c->status == CONN_DELETED the live connection c->seq becomes deleted at
+ *                             c->updated_at;
+ *   otherwise                 name, config and updated_at of the live
+ *                             connection c->seq are replaced.
+ * exclusive (a change, and always a delete): refused with GERR_CONFLICT (err
+ * 409 naming the route) while a target uses the connection.
+ * authorization (a change; NULL: the credentials did not change): JSON object
+ * text (connection_authorization) that replaces the "authorization" of every
+ * target that uses the connection, their updated_at set to c->updated_at;
+ * other nodes are told ("webhook <seq>" each, as store_route_write does).
+ * retargeted (may be NULL): *retargeted gets a malloc'd array of those
+ * targets' seqs (NULL when none; the caller frees it), *nretargeted their
+ * number, for the caller's own registry.
+ * GERR_NOTFOUND when there is no such live connection (change, delete).
+ * Nothing is written when it fails. */
+int store_connection_write(struct store *s, struct store_connection *c, bool exclusive,
+                           const char *authorization, int64_t **retargeted, int *nretargeted,
+                           struct gerr *err);
+/* store_connection_get: a live connection by public id within a company
+ * (another company's id is GERR_NOTFOUND). */
+int store_connection_get(struct store *s, int64_t company_seq, const char *id,
+                         struct store_connection *out);
+/* store_connection_list: a company's live connections, newest first,
+ * seq < before_seq (0 = from the newest); at most limit, *n of them. */
+int store_connection_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                          struct store_connection *out, int *n);
+
 #endif
