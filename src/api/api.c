@@ -404,6 +404,12 @@ static const struct api_route routes[] = {
     {ROUTE_GET, V1, "routes/:id", API_AUTH_COMPANY, true, api_route_get},
     {ROUTE_PATCH, V1, "routes/:id", API_AUTH_COMPANY, true, api_route_patch},
     {ROUTE_DELETE, V1, "routes/:id", API_AUTH_COMPANY, true, api_route_delete},
+    /* connections: ATS and job board APIs the route actions call */
+    {ROUTE_POST, V1, "connections", API_AUTH_COMPANY, true, api_connection_create},
+    {ROUTE_GET, V1, "connections", API_AUTH_COMPANY, true, api_connection_list},
+    {ROUTE_GET, V1, "connections/:id", API_AUTH_COMPANY, true, api_connection_get},
+    {ROUTE_PATCH, V1, "connections/:id", API_AUTH_COMPANY, true, api_connection_patch},
+    {ROUTE_DELETE, V1, "connections/:id", API_AUTH_COMPANY, true, api_connection_delete},
     /* receipts: what the receiving endpoint kept */
     {ROUTE_GET, V1, "receipts", API_AUTH_COMPANY, true, api_receipt_list},
     {ROUTE_GET, V1, "receipts/:id", API_AUTH_COMPANY, true, api_receipt_get},

@@ -77,6 +77,9 @@ api_handler api_route_delete, api_route_test;
 api_handler api_reconciliation_create, api_reconciliation_list, api_reconciliation_get;
 api_handler api_reconciliation_patch, api_reconciliation_delete, api_reconciliation_run;
 api_handler api_reconciliation_runs;
+/* connections.c */
+api_handler api_connection_create, api_connection_list, api_connection_get;
+api_handler api_connection_patch, api_connection_delete;
 /* receipts.c */
 api_handler api_receipt_list, api_receipt_get;
 api_handler api_receipt_replay;

@@ -42,13 +42,11 @@ struct cli_verb {
 };
 
 static const struct cli_verb cli_verbs[] = {
-    {"company", cli_company},       {"token", cli_token},
-    {"webhook", cli_webhook},       {"send", cli_send},
-    {"deliveries", cli_deliveries}, {"attempts", cli_attempts},
-    {"retry", cli_retry},           {"replay", cli_replay},
-    {"verify", cli_verify},         {"source", cli_source},
-    {"route", cli_route},           {"receipts", cli_receipts},
-    {"receipt", cli_receipt},       {NULL, NULL},
+    {"company", cli_company}, {"token", cli_token},           {"webhook", cli_webhook},
+    {"send", cli_send},       {"deliveries", cli_deliveries}, {"attempts", cli_attempts},
+    {"retry", cli_retry},     {"replay", cli_replay},         {"verify", cli_verify},
+    {"source", cli_source},   {"route", cli_route},           {"receipts", cli_receipts},
+    {"receipt", cli_receipt}, {"connection", cli_connection}, {NULL, NULL},
 };
 
 void cli_usage(FILE *out)
@@ -81,6 +79,10 @@ void cli_usage(FILE *out)
 	      "  route add|list|test        what received events fire (test: a dry run)\n"
 	      "  receipts                   list what the sources received\n"
 	      "  receipt ID                 one received request: body, entity, deliveries\n"
+	      "\n"
+	      "ATS and job board APIs:\n"
+	      "  connection create          an API's base URL and credentials, for route actions\n"
+	      "  connection list|get|patch|delete\n"
 	      "\n"
 	      "Receivers:\n"
 	      "  verify                     check (or make) a webhook signature offline\n"
