@@ -42,11 +42,22 @@ struct cli_verb {
 };
 
 static const struct cli_verb cli_verbs[] = {
-    {"company", cli_company}, {"token", cli_token},           {"webhook", cli_webhook},
-    {"send", cli_send},       {"deliveries", cli_deliveries}, {"attempts", cli_attempts},
-    {"retry", cli_retry},     {"replay", cli_replay},         {"verify", cli_verify},
-    {"source", cli_source},   {"route", cli_route},           {"receipts", cli_receipts},
-    {"receipt", cli_receipt}, {"connection", cli_connection}, {NULL, NULL},
+    {"company", cli_company},
+    {"token", cli_token},
+    {"webhook", cli_webhook},
+    {"send", cli_send},
+    {"deliveries", cli_deliveries},
+    {"attempts", cli_attempts},
+    {"retry", cli_retry},
+    {"replay", cli_replay},
+    {"verify", cli_verify},
+    {"source", cli_source},
+    {"route", cli_route},
+    {"receipts", cli_receipts},
+    {"receipt", cli_receipt},
+    {"connection", cli_connection},
+    {"reconciliation", cli_reconciliation},
+    {NULL, NULL},
 };
 
 void cli_usage(FILE *out)
@@ -83,6 +94,8 @@ void cli_usage(FILE *out)
 	      "ATS and job board APIs:\n"
 	      "  connection create          an API's base URL and credentials, for route actions\n"
 	      "  connection list|get|patch|delete\n"
+	      "  reconciliation create      recover lost Gupy moves from Gupy's lists\n"
+	      "  reconciliation list|get|patch|delete|run|runs\n"
 	      "\n"
 	      "Receivers:\n"
 	      "  verify                     check (or make) a webhook signature offline\n"

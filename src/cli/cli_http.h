@@ -159,5 +159,6 @@ int cli_route(int argc, char **argv);
 int cli_receipts(int argc, char **argv);
 int cli_receipt(int argc, char **argv);
 int cli_connection(int argc, char **argv);
+int cli_reconciliation(int argc, char **argv);
 
 #endif

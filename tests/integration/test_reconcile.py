@@ -329,6 +329,40 @@ class ReconcileTest(ReconcileCase):
         self.assertEqual(self.synthetic_receipts(), [])
 
 
+    def test_cli(self):
+        self.setup_flow()
+        job = self.fake.add_job()
+        apps = [self.fake.add_application(job["id"], step="Exame") for _ in range(3)]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GANCHO_") or k == "GANCHO_BIN"}
+        env.update(GANCHO_URL=self.g.base, GANCHO_TOKEN=self.token)
+
+        def cli(*args):
+            p = subprocess.run([H.gancho_bin()] + list(args), capture_output=True, text=True, env=env,
+                               timeout=120)
+            self.assertEqual(p.returncode, 0, "gancho %s: %s%s" % (" ".join(args), p.stdout, p.stderr))
+            return p.stdout
+
+        out = cli("reconciliation", "create", "--connection", self.conn["id"], "--source", self.src["id"],
+                  "--step", "Exame", "--step", "Teste", "--every", "600", "--rate", "20", "--json")
+        rec = json.loads(out)
+        self.assertEqual(rec["steps"], ["Exame", "Teste"])
+        self.assertEqual(rec["requestsPerSecond"], 20)
+        self.assertIn(rec["id"], cli("reconciliation", "list"))
+        run = json.loads(cli("reconciliation", "run", rec["id"], "--json"))
+        runs = json.loads(cli("reconciliation", "runs", rec["id"], "--wait", run["id"], "--json"))
+        mine = [r for r in runs["data"] if r["id"] == run["id"]]
+        self.assertEqual(mine[0]["state"], "done", runs)
+        self.assertEqual(mine[0]["receiptsMade"], len(apps))
+        table = cli("reconciliation", "runs", rec["id"])
+        self.assertIn("done", table)
+        cli("reconciliation", "patch", rec["id"], "--every", "900")
+        self.assertIn("900", cli("reconciliation", "get", rec["id"]))
+        cli("reconciliation", "delete", rec["id"])
+        p = subprocess.run([H.gancho_bin(), "reconciliation", "get", rec["id"]], capture_output=True,
+                           text=True, env=env, timeout=60)
+        self.assertNotEqual(p.returncode, 0)
+
+
 @unittest.skipUnless(H.backend() == "postgres", "two nodes need GANCHO_TEST_BACKEND=postgres")
 class ReconcileClusterTest(ReconcileCase):
     gancho = None  # the test makes its nodes
