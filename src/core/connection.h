@@ -53,11 +53,11 @@
 
 #include "util/gerr.h"
 
+/* CONNECTION_SECRET_MAX is the webhook apiKey's bound on a key. */
 #define CONNECTION_NAME_MAX   200  /* characters */
-#define CONNECTION_SECRET_MAX 4096 /* bytes of a token or authorization (webhook apiKey's bound)   \
-	                            */
-#define CONNECTION_URL_MAX  2048   /* bytes of baseUrl */
-#define CONNECTION_HINT_MIN 12     /* a shorter credential gets no hint */
+#define CONNECTION_SECRET_MAX 4096 /* bytes of a token or authorization */
+#define CONNECTION_URL_MAX    2048 /* bytes of baseUrl */
+#define CONNECTION_HINT_MIN   12   /* a shorter credential gets no hint */
 
 #define CONNECTION_GUPY_URL      "https://api.gupy.io"
 #define CONNECTION_HELLOWORK_URL "https://ats-partner.hellowork.com"

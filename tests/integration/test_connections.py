@@ -5,11 +5,14 @@ not found, and the CLI (gancho connection ...).
 
 That a PATCH of the credentials rewrites the authorization of the route targets using the
 connection is tested at the store level (unit.test_store_connections, and on PostgreSQL
-it.pg.test_store_connections); the route actions that make such targets are tested with
-them, end to end."""
+it.pg.test_store_connections). Here a forward action's target is made to name the
+connection by writing its row (the route actions that make such targets are tested with
+them), to see the new credential go out at once from this node and, on PostgreSQL, from
+another node sharing the database; and a route that uses the connection holds it (409)."""
 
 import json
 import os
+import sqlite3
 import subprocess
 import time
 import unittest
@@ -219,6 +222,101 @@ class ConnectionsTest(H.GanchoTestCase):
         now = self.assertStatus(self.api("GET", path), 200, "own GET")
         self.assertEqual(now, c, "another company changed nothing")
         self.assertStatus(self.api("GET", "/api/v1/connections", token=None), 401, "no token")
+
+    # -- the targets that use a connection
+
+    def target_using(self, conn_id, g=None):
+        """A source and a route forwarding to self.rx whose target names conn_id, sending
+        the old token; returns the source."""
+        g = g or self.g
+        src = self.assertStatus(self.api("POST", "/api/v1/sources", {
+            "name": "Gupy", "verification": {"kind": "none"}}, g=g), 201, "source")
+        route = self.assertStatus(self.api("POST", "/api/v1/routes", {
+            "name": "tag Apto", "sourceId": src["id"], "events": ["application.moved"],
+            "actions": [{"kind": "forward", "url": self.rx.url("/act"),
+                         "authorization": {"kind": "apiKey",
+                                           "data": {"key": TOKEN, "prefix": "Bearer"}}}]},
+            g=g), 201, "route")
+        tid = route["actions"][0]["targetId"]
+        if H.backend() == "postgres":
+            import pg
+            pg.psql(g.db, "UPDATE webhooks SET config = jsonb_set(config::jsonb, '{connectionId}',"
+                          " to_jsonb('%s'::text))::text WHERE id = '%s'" % (conn_id, tid))
+        else:
+            db = sqlite3.connect(g.db_path, timeout=10)
+            with db:
+                db.execute("UPDATE webhooks SET config = json_set(config, '$.connectionId', ?)"
+                           " WHERE id = ?", (conn_id, tid))
+            db.close()
+        return src, route
+
+    def fire(self, src, n, g=None):
+        body = {"id": "evt-%d-%s" % (n, uuid.uuid4().hex[:6]), "event": "application.moved",
+                "date": "2019-06-19T10:00:00.000Z", "data": {"n": n}}
+        st, js, raw = (g or self.g).api("POST", "/in/" + src["id"], raw=json.dumps(body))
+        self.assertEqual(st, 200, "POST /in: %r" % raw[:300])
+        reqs = self.rx.wait_for(n, timeout=15)
+        return reqs[n - 1].headers.get("Authorization")
+
+    def test_new_credentials_reach_the_targets_at_once(self):
+        c = self.create()
+        src, route = self.target_using(c["id"])
+        self.assertEqual(self.fire(src, 1), "Bearer " + TOKEN)
+        path = "/api/v1/connections/" + c["id"]
+        new = "gupy-tok-rotated-9876543210"
+        self.assertStatus(self.api("PATCH", path, {"token": new}), 200, "new token")
+        self.assertEqual(self.fire(src, 2), "Bearer " + new,
+                         "the target sends the new token without a restart")
+        self.assertStatus(self.api("PATCH", path, {"authorization": AUTH}), 200, "header value")
+        self.assertEqual(self.fire(src, 3), AUTH)
+        # the route shows the target's authorization by kind only, as ever
+        got = self.assertStatus(self.api("GET", "/api/v1/routes/" + route["id"]), 200, "route")
+        self.assertNotIn(new, json.dumps(got))
+        # a route using it holds the connection: no delete, no new base URL
+        st, js, raw = self.api("DELETE", path)
+        self.assertEqual(st, 409, raw[:300])
+        self.assertIn(route["id"], js["error"]["message"])
+        self.assertIn("tag Apto", js["error"]["message"])
+        st, js, raw = self.api("PATCH", path, {"baseUrl": "https://gupy.example.com"})
+        self.assertEqual(st, 409, raw[:300])
+        self.assertTrue(js["error"]["message"].startswith("baseUrl:"), js)
+        self.assertEqual(self.assertStatus(self.api("GET", path), 200, "get")["baseUrl"],
+                         "https://api.gupy.io", "a refused change changed nothing")
+        # once the route is gone, the connection may go
+        self.assertEqual(self.api("DELETE", "/api/v1/routes/" + route["id"])[0], 204)
+        self.assertEqual(self.api("DELETE", path)[0], 204)
+        self.assertNotLogged(TOKEN, AUTH, new)
+
+    def test_new_credentials_reach_another_node(self):
+        if H.backend() != "postgres":
+            self.skipTest("several nodes share a PostgreSQL database")
+        import pg
+        db = pg.new_database()
+        a = self.new_gancho(db=db)
+        b = self.new_gancho(db=db)
+        self.g = a
+        self.company_id, self.token = a.create_company("ACME-" + uuid.uuid4().hex[:8])
+        c = self.create()
+        src, _ = self.target_using(c["id"])
+        # node b loads the target as it is now (the row was written behind both
+        # nodes' backs): restart it
+        b.restart()
+        H.wait_until(lambda: b.api("POST", "/in/" + src["id"], raw="{}")[0] == 400, 10,
+                     message="node b never loaded the source")
+        self.assertEqual(self.fire(src, 1, g=b), "Bearer " + TOKEN)
+        new = "gupy-tok-rotated-on-a-0001"
+        self.assertStatus(self.api("PATCH", "/api/v1/connections/" + c["id"], {"token": new}),
+                          200, "PATCH on node a")
+        # node b hears of it: what it receives goes out with the new token
+        deadline = time.monotonic() + 10
+        n, got = 1, None
+        while time.monotonic() < deadline:
+            n += 1
+            got = self.fire(src, n, g=b)
+            if got == "Bearer " + new:
+                break
+            time.sleep(0.2)
+        self.assertEqual(got, "Bearer " + new, "node b still sends the old token")
 
     # -- the command line
 
