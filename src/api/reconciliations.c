@@ -184,6 +184,8 @@ static int save(struct api *a, struct api_req *req, struct store_reconciliation 
 	row->config = json_dumps(cfg, JSON_COMPACT);
 	json_t *ans = row->name && row->config ? answer(row, cfg) : NULL;
 	json_decref(cfg);
+	if (!every_changed)
+		row->next_run_at = 0; /* left as it is: a run may be moving it */
 	if (!ans)
 		return api_fail(req, 503, "unavailable", "out of memory");
 	api_lock(a);

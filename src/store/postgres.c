@@ -3603,11 +3603,13 @@ static int pg_reconciliation_write(struct store *st, struct store_reconciliation
 	p_i64(&p, r->next_run_at);
 	p_i64(&p, r->updated_at);
 	p_i64(&p, r->seq);
-	int n = changes(q(s,
-	                  "UPDATE reconciliations SET name = $1::text, config = $2::text,"
-	                  " next_run_at = $3::int8, updated_at = $4::int8 WHERE seq = $5::int8"
-	                  " AND status != 2",
-	                  &p, false, false));
+	int n =
+	    changes(q(s,
+	              "UPDATE reconciliations SET name = $1::text, config = $2::text,"
+	              " next_run_at = CASE WHEN $3::int8 > 0 THEN $3::int8 ELSE next_run_at END,"
+	              " updated_at = $4::int8 WHERE seq = $5::int8"
+	              " AND status != 2",
+	              &p, false, false));
 	if (n < 0)
 		return db_error(s, err, "reconciliation_write");
 	return n ? 0 : GERR_NOTFOUND;

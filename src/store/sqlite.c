@@ -2233,9 +2233,9 @@ static int sqlite_reconciliation_write(struct store *s, struct store_reconciliat
 			sqlite3_bind_int64(st, 2, r->seq);
 		}
 	} else {
-		st = q_prepare(
-		    s, "UPDATE reconciliations SET name = ?1, config = ?2, next_run_at = ?3,"
-		       " updated_at = ?4 WHERE seq = ?5 AND status != 2");
+		st = q_prepare(s, "UPDATE reconciliations SET name = ?1, config = ?2, next_run_at ="
+		                  " CASE WHEN ?3 > 0 THEN ?3 ELSE next_run_at END,"
+		                  " updated_at = ?4 WHERE seq = ?5 AND status != 2");
 		if (st) {
 			bind_text(st, 1, r->name);
 			bind_text(st, 2, r->config);

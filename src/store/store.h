@@ -653,8 +653,10 @@ void store_recon_run_free(struct store_recon_run *r);
  *   r->status == SRC_DELETED the live reconciliation r->seq becomes deleted
  *                            at r->updated_at; a run waiting to start is
  *                            stopped ("the reconciliation was deleted");
- *   otherwise                name, config, next_run_at and updated_at of
- *                            the live reconciliation r->seq are replaced.
+ *   otherwise                name, config and updated_at of the live
+ *                            reconciliation r->seq are replaced, and
+ *                            next_run_at when r->next_run_at > 0 (else the
+ *                            schedule a run may be moving is left alone).
  * GERR_NOTFOUND when there is no such live row. */
 int store_reconciliation_write(struct store *s, struct store_reconciliation *r, struct gerr *err);
 /* store_reconciliation_get: a live one by public id within a company. */

@@ -136,6 +136,10 @@ static void test_rows_within_a_company(void **state)
 	                                 .updated_at = 20};
 	struct gerr err = {0};
 	assert_int_equal(store_reconciliation_write(s, &c, &err), 0);
+	/* a change that leaves the schedule alone (next_run_at 0) */
+	c.next_run_at = 0;
+	c.updated_at = 25;
+	assert_int_equal(store_reconciliation_write(s, &c, &err), 0);
 	struct store_reconciliation list[8];
 	int n = 0;
 	assert_int_equal(store_reconciliation_list(s, 1, 0, 8, list, &n), 0);
