@@ -68,12 +68,12 @@ static json_t *receipt_json(struct api *a, int64_t company_seq, const struct sto
 	json_object_set_new(o, "status", json_string(receipt_status_name(r->status)));
 	json_object_set_new(o, "duplicates", json_integer(r->duplicates));
 	json_object_set_new(o, "verification", text_json(r->verification));
+	json_object_set_new(o, "address", text_json(r->address));
 	/* as the store's receipts.origin column says it, from the same field */
 	json_object_set_new(o, "origin",
 	                    strcmp(r->verification, "reconciliation") == 0
 	                        ? json_string("reconciliation")
 	                        : json_null());
-	json_object_set_new(o, "address", text_json(r->address));
 	return o;
 }
 

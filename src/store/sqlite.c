@@ -135,7 +135,9 @@ static const char *const migrations[] = {
     /* 10: reconciliations (core/reconcile.h) and their runs; a receipt's
      * origin: NULL for a received request, "reconciliation" for the
      * synthetic receipts a run makes (their verification says so, and no
-     * received request can: see inbound/receive.c) */
+     * received request can: see inbound/receive.c), set by a trigger so the
+     * receipt commit path is the same for both; the trigger's WHEN keeps
+     * other receipts to one comparison */
     "CREATE TABLE reconciliations(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
     " company_seq INTEGER NOT NULL, name TEXT NOT NULL, config TEXT NOT NULL,"
     " status INTEGER NOT NULL, next_run_at INTEGER NOT NULL, lease_node TEXT,"
@@ -150,8 +152,10 @@ static const char *const migrations[] = {
     " jobs INTEGER NOT NULL DEFAULT 0, seen INTEGER NOT NULL DEFAULT 0,"
     " receipts INTEGER NOT NULL DEFAULT 0, errors TEXT NOT NULL DEFAULT '[]');"
     "CREATE INDEX reconciliation_runs_of ON reconciliation_runs(reconciliation_seq, seq);"
-    "ALTER TABLE receipts ADD COLUMN origin TEXT GENERATED ALWAYS AS"
-    " (CASE WHEN verification = 'reconciliation' THEN 'reconciliation' END) VIRTUAL;",
+    "ALTER TABLE receipts ADD COLUMN origin TEXT;"
+    "CREATE TRIGGER receipts_origin AFTER INSERT ON receipts"
+    " WHEN NEW.verification = 'reconciliation'"
+    " BEGIN UPDATE receipts SET origin = 'reconciliation' WHERE seq = NEW.seq; END;",
 };
 
 enum { IDS_MERGE_AT = 32768, IDS_MERGE_CHUNK = 4096 };
