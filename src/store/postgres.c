@@ -3720,6 +3720,20 @@ static int pg_reconciliation_claim(struct store *st, const char *node, int64_t n
 	struct pg_store *s = PG(st);
 	memset(out, 0, sizeof(*out));
 	memset(run, 0, sizeof(*run));
+	/* the poll's usual answer, "nothing due", in one read-only round trip */
+	struct params d = {0};
+	p_i64(&d, now);
+	PGresult *due =
+	    q(s,
+	      "SELECT 1 FROM reconciliations WHERE status = 0 AND next_run_at <= $1::int8"
+	      " AND lease_until <= $1::int8 LIMIT 1",
+	      &d, false, true);
+	if (!due)
+		return GERR_IO;
+	int ndue = PQntuples(due);
+	PQclear(due);
+	if (!ndue)
+		return GERR_NOTFOUND;
 	if (tx_begin(s))
 		return GERR_IO;
 	struct params p = {0};

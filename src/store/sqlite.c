@@ -2384,14 +2384,25 @@ static int sqlite_reconciliation_claim(struct store *s, const char *node, int64_
 {
 	memset(out, 0, sizeof(*out));
 	memset(run, 0, sizeof(*run));
+	/* the poll's usual answer, "nothing due", without the write lock */
+	sqlite3_stmt *st = q_prepare(s, "SELECT 1 FROM reconciliations WHERE status = 0 AND"
+	                                " next_run_at <= ?1 AND lease_until <= ?1 LIMIT 1");
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, now);
+	int due = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (due == SQLITE_DONE)
+		return GERR_NOTFOUND;
+	if (due != SQLITE_ROW)
+		return rows_end(s, due, "reconciliation_claim");
 	if (exec_sql(SQ(s)->db, "BEGIN IMMEDIATE"))
 		return GERR_IO;
 	int64_t seq = 0;
 	char pending[40] = "";
-	sqlite3_stmt *st =
-	    q_prepare(s, "SELECT seq, pending_run FROM reconciliations"
-	                 " WHERE status = 0 AND next_run_at <= ?1 AND lease_until <= ?1"
-	                 " ORDER BY next_run_at, seq LIMIT 1");
+	st = q_prepare(s, "SELECT seq, pending_run FROM reconciliations"
+	                  " WHERE status = 0 AND next_run_at <= ?1 AND lease_until <= ?1"
+	                  " ORDER BY next_run_at, seq LIMIT 1");
 	if (!st)
 		goto fail;
 	sqlite3_bind_int64(st, 1, now);
