@@ -388,6 +388,15 @@ static void synthetic_free(struct synthetic *x)
 	free(x);
 }
 
+static void synthetic_list_free(struct synthetic *list)
+{
+	while (list) {
+		struct synthetic *x = list;
+		list = x->next;
+		synthetic_free(x);
+	}
+}
+
 static void synthetic_done(struct receipt_job *job, int rc, const struct gerr *err)
 {
 	struct synthetic *x = job->ctx;
@@ -607,9 +616,13 @@ static enum outcome walk_applications(struct run *r, const json_t *job, const ch
 		}
 		int64_t total = pg.total_pages;
 		reconcile_page_free(&pg);
-		out = submit(r, list);
+		/* the lease is checked (and renewed) right before the receipts go:
+		 * a reconciliation deleted or taken over meanwhile makes none */
+		out = progress(r);
 		if (out == GO_ON)
-			out = progress(r);
+			out = submit(r, list);
+		else
+			synthetic_list_free(list);
 		if (page >= total)
 			break;
 	}

@@ -329,6 +329,49 @@ class ReconcileTest(ReconcileCase):
         self.assertEqual(self.synthetic_receipts(), [])
 
 
+    def test_stop_during_a_run_then_it_runs_again(self):
+        """SIGTERM while a run waits out a long Retry-After: gancho exits at once, the run is
+        "stopped", and after the restart it is due at once and completes."""
+        self.g = self.new_gancho()
+        self.company_id, self.token = self.g.create_company("ACME-" + uuid.uuid4().hex[:8])
+        self.setup_flow()
+        job = self.fake.add_job()
+        apps = [self.fake.add_application(job["id"], step="Exame") for _ in range(2)]
+        self.fake.inject("429", path_prefix="/api/v1/jobs/%d/applications" % job["id"], retry_after=50)
+        run_id = self.start_run()
+        self.fake.wait_log(2, timeout=20)  # the jobs page, then the 429
+        started = time.monotonic()
+        self.assertEqual(self.g.terminate(timeout=20), 0)
+        self.assertLess(time.monotonic() - started, 15, "the stop waited out the Retry-After")
+        self.g.start()
+        run = self.wait_run(run_id)
+        self.assertEqual(run["state"], "stopped", run)
+        self.assertTrue(any("node stopped" in e for e in run["errors"]), run)
+        # due again at once: the restarted node runs it without being asked
+        def done_run():
+            return [r for r in self.runs() if r["state"] == "done"]
+        H.wait_until(done_run, 30, 0.2, message="no run after the restart")
+        self.assertEqual(done_run()[0]["receiptsMade"], len(apps))
+        self.rx.wait_for(len(apps), 15)
+
+    def test_delete_during_a_run_stops_it(self):
+        self.setup_flow()
+        job = self.fake.add_job()
+        self.fake.add_application(job["id"], step="Exame")
+        self.fake.inject("429", path_prefix="/api/v1/jobs/%d/applications" % job["id"], retry_after=3)
+        run_id = self.start_run()
+        self.fake.wait_log(2, timeout=20)
+        time.sleep(1.0)  # inside the Retry-After wait: the page comes after the delete
+        self.assertEqual(self.api("DELETE", "/api/v1/reconciliations/" + self.rec["id"])[0], 204)
+        # the runs stay readable through the store only: look at the operator record
+        def stopped():
+            st, ev, _ = self.api("GET", "/api/v1/operator-events")
+            return [e for e in ev["data"] if e["kind"] == "reconciliation.stopped" and run_id in e["message"]]
+        H.wait_until(stopped, 20, 0.2, message="the run did not stop")
+        self.assertIn("deleted", stopped()[0]["message"])
+        time.sleep(1.0)
+        self.assertEqual(self.rx.count(), 0, "no receipt after the delete")
+
     def test_cli(self):
         self.setup_flow()
         job = self.fake.add_job()
