@@ -3876,6 +3876,7 @@ static int pg_reconciliation_finish(struct store *st, const char *node, int64_t 
 	p_text(&p, node);
 	p_text(&p, opevent_kind);
 	p_text(&p, opevent_msg ? opevent_msg : "");
+	p_i64(&p, STORE_RECON_RUNS_KEPT - 1);
 	PGresult *r =
 	    q(s,
 	      "WITH u AS (UPDATE reconciliation_runs SET pages = $2::int8, jobs = $3::int8,"
@@ -3886,7 +3887,12 @@ static int pg_reconciliation_finish(struct store *st, const char *node, int64_t 
 	      " END WHERE seq = $10::int8 AND lease_node = $11::text),"
 	      " o AS (INSERT INTO opevents(company_seq, at, kind, webhook_seq, message)"
 	      " SELECT company_seq, $8::int8, $12::text, NULL, $13::text FROM reconciliations"
-	      " WHERE seq = $10::int8 AND $12::text IS NOT NULL) SELECT 1",
+	      " WHERE seq = $10::int8 AND $12::text IS NOT NULL),"
+	      /* the newest STORE_RECON_RUNS_KEPT runs stay */
+	      " x AS (DELETE FROM reconciliation_runs WHERE reconciliation_seq = $10::int8 AND"
+	      " state >= 2 AND seq < (SELECT seq FROM reconciliation_runs WHERE"
+	      " reconciliation_seq = $10::int8 ORDER BY seq DESC LIMIT 1 OFFSET $14::int8))"
+	      " SELECT 1",
 	      &p, false, false);
 	if (!r)
 		return GERR_IO;

@@ -2573,7 +2573,15 @@ static int sqlite_reconciliation_finish(struct store *s, const char *node, int64
 		if (run_step(st))
 			goto fail;
 	}
-	if (exec_sql(SQ(s)->db, "COMMIT"))
+	/* the newest STORE_RECON_RUNS_KEPT runs stay */
+	st = q_prepare(s, "DELETE FROM reconciliation_runs WHERE reconciliation_seq = ?1 AND"
+	                  " state >= 2 AND seq < (SELECT seq FROM reconciliation_runs WHERE"
+	                  " reconciliation_seq = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)");
+	if (st) {
+		sqlite3_bind_int64(st, 1, seq);
+		sqlite3_bind_int(st, 2, STORE_RECON_RUNS_KEPT - 1);
+	}
+	if (run_step(st) || exec_sql(SQ(s)->db, "COMMIT"))
 		goto fail;
 	return 0;
 fail:

@@ -689,8 +689,11 @@ int store_reconciliation_progress(struct store *s, const char *node, int64_t seq
                                   int64_t lease_until, const struct store_recon_run *run);
 /* store_reconciliation_finish: in one transaction, the run's end (state,
  * ended_at, counters, errors), the lease given up (when still node's) with
- * the next run due at next_run_at (now when a run waits), and, when
- * opevent_kind is set, an operator record for the company. */
+ * the next run due at next_run_at (now when a run waits), when
+ * opevent_kind is set an operator record for the company, and the ended
+ * runs of the reconciliation beyond its newest STORE_RECON_RUNS_KEPT
+ * deleted. */
+#define STORE_RECON_RUNS_KEPT 100
 int store_reconciliation_finish(struct store *s, const char *node, int64_t seq,
                                 const struct store_recon_run *run, int64_t next_run_at,
                                 const char *opevent_kind, const char *opevent_msg);

@@ -296,6 +296,41 @@ static void test_delete_stops_the_waiting_run(void **state)
 	assert_int_equal(store_reconciliation_request(s, seq, 300, again, &added), GERR_NOTFOUND);
 }
 
+static void test_old_runs_are_pruned(void **state)
+{
+	(void)state;
+	int64_t seq = add(6, uid("prune"), 1LL << 50);
+	char first[40] = "";
+	for (int i = 0; i < STORE_RECON_RUNS_KEPT + 3; i++) {
+		char id[40];
+		snprintf(id, sizeof(id), "%s-%d", uid("p"), i);
+		if (i == 0)
+			snprintf(first, sizeof(first), "%s", id);
+		bool added;
+		int64_t now = 1000 + i * 10;
+		assert_int_equal(store_reconciliation_request(s, seq, now, id, &added), 0);
+		struct store_reconciliation rec;
+		struct store_recon_run run;
+		assert_int_equal(
+		    store_reconciliation_claim(s, "A", now, now + 5, uid("q"), &rec, &run), 0);
+		assert_string_equal(run.id, id);
+		run.state = RUN_DONE;
+		run.ended_at = now + 1;
+		assert_int_equal(
+		    store_reconciliation_finish(s, "A", seq, &run, 1LL << 50, NULL, NULL), 0);
+		store_reconciliation_free(&rec);
+		store_recon_run_free(&run);
+	}
+	struct store_recon_run list[STORE_RECON_RUNS_KEPT + 10];
+	int n = 0;
+	assert_int_equal(store_recon_run_list(s, seq, 0, STORE_RECON_RUNS_KEPT + 10, list, &n), 0);
+	assert_int_equal(n, STORE_RECON_RUNS_KEPT);
+	for (int i = 0; i < n; i++) {
+		assert_string_not_equal(list[i].id, first);
+		store_recon_run_free(&list[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +339,7 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_expired_lease_is_taken_over, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delete_stops_the_waiting_run, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_old_runs_are_pruned, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
