@@ -9,14 +9,17 @@
  *   DELETE /api/v1/routes/{id}   delete; its targets' open deliveries fail
  *   POST   /api/v1/routes/test   {route | routeId, event?, body, headers?, entity?, receipt?}:
  *                                whether it matches and the requests its actions would
- *                                send, sending nothing
+ *                                send, sending nothing (receipt: {id?, date?, entityKey?};
+ *                                an HR action's requests go under its connection's base)
  *
  * Each action is delivered by a target, a webhook row of its own (hidden
  * from /api/v1/webhooks) whose id is the action's targetId. A change writes
  * the route and all its targets in one store transaction
  * (store_route_write), then puts the compiled targets into the registry, as
  * webhooks.c does for a webhook: everything that can fail is done before
- * the commit, so an error answer means nothing changed.
+ * the commit, so an error answer means nothing changed. An HR action's
+ * target is built from its connection (core/route.h), looked up among the
+ * company's: another company's connection is not found.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -24,10 +27,12 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "core/connection.h"
 #include "core/envelope.h"
 #include "core/filter.h"
 #include "core/jsonpath.h"
 #include "core/route.h"
+#include "core/route_hr.h"
 #include "core/webhook.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -79,6 +84,50 @@ static int source_seq(struct api *a, const struct caller *c, const json_t *cfg, 
 	return 0;
 }
 
+/* A connection an HR action names, loaded for its target (owned parts). */
+struct conn_ref {
+	json_t *cfg;  /* its stored config */
+	json_t *auth; /* connection_authorization */
+	struct route_conn rc;
+};
+
+static void conn_ref_free(struct conn_ref *c)
+{
+	json_decref(c->cfg);
+	json_decref(c->auth);
+	memset(c, 0, sizeof(*c));
+}
+
+/* conn_load: connection id among company's connections into *out (zeroed
+ * first). Another company's id, or none: 404 not_found "<where>.connectionId:
+ * no connection <id>". */
+static int conn_load(struct api *a, int64_t company_seq, const char *id, const char *where,
+                     struct conn_ref *out, struct gerr *err)
+{
+	memset(out, 0, sizeof(*out));
+	struct store_connection sc;
+	api_lock(a);
+	int rc = store_connection_get(a->s, company_seq, id, &sc);
+	api_unlock(a);
+	if (rc == GERR_NOTFOUND)
+		return gerr_set(err, GERR_NOTFOUND, 404, "not_found",
+		                "%s.connectionId: no connection %.64s among yours", where, id);
+	if (rc)
+		return gerr_set(err, GERR_IO, 503, "unavailable", "cannot read connections");
+	out->cfg = json_loads(sc.config ? sc.config : "", 0, NULL);
+	store_connection_free(&sc);
+	if (!out->cfg)
+		return gerr_set(err, GERR_INVALID, 500, "internal",
+		                "%s.connectionId: the stored connection is unreadable", where);
+	out->auth = connection_authorization(out->cfg);
+	out->rc = (struct route_conn){
+	    .kind = json_string_value(json_object_get(out->cfg, "kind")),
+	    .base_url = json_string_value(json_object_get(out->cfg, "baseUrl")),
+	    .authorization = out->auth,
+	};
+	return 0;
+}
+
 /* targets: the target rows and compiled targets for cfg (route w->r.id).
  * old[0..nold) are the stored targets (a PATCH or DELETE; configs loaded):
  * an action keeps the target its targetId names, a stored target no action
@@ -115,8 +164,22 @@ static int targets(struct api *a, const json_t *cfg, struct store_webhook *old, 
 		t->status = WH_ACTIVE;
 		t->updated_at = now;
 		json_t *tc = NULL;
-		int rc = route_target_config(cfg, (int)i, w->r.id, ex, a->cfg.dev, a->cfg.dev, now,
-		                             &tc, err);
+		char where[32];
+		snprintf(where, sizeof(where), "actions[%zu]", i);
+		/* an HR action: its connection, among the company's */
+		struct conn_ref conn = {0};
+		const char *cid = route_action_connection(cfg, (int)i);
+		int rc = cid ? conn_load(a, w->r.company_seq, cid, where, &conn, err) : 0;
+		if (rc == 0) {
+			rc = route_target_config(cfg, (int)i, w->r.id, ex, cid ? &conn.rc : NULL,
+			                         a->cfg.dev, a->cfg.dev, now, &tc, err);
+			if (rc && err->status == 422) { /* the connection does not fit */
+				char msg[sizeof(err->msg)];
+				memcpy(msg, err->msg, sizeof(msg));
+				snprintf(err->msg, sizeof(err->msg), "%s.%.200s", where, msg);
+			}
+		}
+		conn_ref_free(&conn);
 		json_decref(ocfg);
 		if (rc == 0 && !(t->config = dump(tc)))
 			rc = gerr_set(err, GERR_NOMEM, 503, "unavailable", "out of memory");
@@ -126,8 +189,6 @@ static int targets(struct api *a, const json_t *cfg, struct store_webhook *old, 
 		json_decref(tc);
 		w->nt++;
 		if (rc) {
-			char where[32];
-			snprintf(where, sizeof(where), "actions[%zu]", i);
 			if (err->status == 400) /* cannot be: route_config_build judged it */
 				log_error("route_target_refused", "route=%s %s: %s", w->r.id, where,
 				          err->msg);
@@ -452,14 +513,15 @@ static struct route *test_route(struct api *a, const struct caller *c, const jso
 	return cr;
 }
 
-/* rendered: one action's entry of the answer. */
-static json_t *rendered(const struct route *r, int i, const struct route_input *in)
+/* rendered: one action's entry of the answer; base is its target's URL. */
+static json_t *rendered(const struct route *r, int i, const struct route_input *in,
+                        const char *base)
 {
 	struct route_request rq;
 	struct gerr err = {0};
-	json_t *o = json_pack("{s:i,s:s}", "action", i, "kind",
-	                      r->actions[i].kind == ROUTE_ACTION_HTTP ? "http" : "forward");
-	if (route_render(r, i, in, &rq, &err)) {
+	json_t *o =
+	    json_pack("{s:i,s:s}", "action", i, "kind", route_hr_kind_name(r->actions[i].kind));
+	if (route_render(r, i, in, base, &rq, &err)) {
 		json_object_set_new(o, "error",
 		                    json_pack("{s:s,s:s}", "code", err.code, "message", err.msg));
 	} else {
@@ -517,7 +579,7 @@ static int dry_run(struct api *a, struct api_req *req, const struct caller *c)
 	}
 	if (rc_ && !json_is_object(rc_)) {
 		gerr_set(&err, GERR_INVALID, 400, "invalid_field",
-		         "receipt: must be an object {id?, date?}");
+		         "receipt: must be an object {id?, date?, entityKey?}");
 		goto out;
 	}
 	if (!(r = test_route(a, c, body, &err)))
@@ -530,6 +592,13 @@ static int dry_run(struct api *a, struct api_req *req, const struct caller *c)
 	envelope_format_date(clock_now_ms(), date);
 	const char *rid = json_string_value(json_object_get(rc_, "id"));
 	const char *rdate = json_string_value(json_object_get(rc_, "date"));
+	const json_t *ek = json_object_get(rc_, "entityKey");
+	if (ek && !json_is_string(ek)) {
+		gerr_set(&err, GERR_INVALID, 400, "invalid_field",
+		         "receipt.entityKey: must be a string");
+		goto out;
+	}
+	const char *ekey = json_string_value(ek);
 	struct route_input in = {.body = btext,
 	                         .body_len = blen,
 	                         .headers = headers,
@@ -537,10 +606,22 @@ static int dry_run(struct api *a, struct api_req *req, const struct caller *c)
 	                         .receipt_id = rid ? rid : "test",
 	                         .receipt_date = rdate ? rdate : date,
 	                         .event = event,
-	                         .source_id = r->source_id[0] ? r->source_id : NULL};
+	                         .source_id = r->source_id[0] ? r->source_id : NULL,
+	                         .entity_key = ekey};
 	json_t *reqs = json_array();
-	for (int i = 0; i < r->nactions; i++)
-		json_array_append_new(reqs, rendered(r, i, &in));
+	for (int i = 0; i < r->nactions; i++) {
+		/* an HR action's paths go under its connection's base URL */
+		struct conn_ref conn = {0};
+		const char *cid = r->actions[i].connection_id;
+		char where[32];
+		snprintf(where, sizeof(where), "actions[%d]", i);
+		if (*cid && conn_load(a, c->company_seq, cid, where, &conn, &err)) {
+			json_decref(reqs);
+			goto out;
+		}
+		json_array_append_new(reqs, rendered(r, i, &in, conn.rc.base_url));
+		conn_ref_free(&conn);
+	}
 	api_json(req, 200,
 	         json_pack("{s:b,s:o}", "matches", event && route_matches(r, event, &in),
 	                   "requests", reqs));

@@ -42,6 +42,7 @@ struct cli_verb {
 };
 
 static const struct cli_verb cli_verbs[] = {
+    /* clang-format off: one verb a line */
     {"company", cli_company},
     {"token", cli_token},
     {"webhook", cli_webhook},
@@ -56,8 +57,10 @@ static const struct cli_verb cli_verbs[] = {
     {"receipts", cli_receipts},
     {"receipt", cli_receipt},
     {"connection", cli_connection},
+    {"flow", cli_flow},
     {"reconciliation", cli_reconciliation},
     {NULL, NULL},
+    /* clang-format on */
 };
 
 void cli_usage(FILE *out)
@@ -90,6 +93,8 @@ void cli_usage(FILE *out)
 	      "  route add|list|test        what received events fire (test: a dry run)\n"
 	      "  receipts                   list what the sources received\n"
 	      "  receipt ID                 one received request: body, entity, deliveries\n"
+	      "  flow validation            Gupy's validation flow (exam platform, tags,\n"
+	      "                             comment, reproval) set up in one step\n"
 	      "\n"
 	      "ATS and job board APIs:\n"
 	      "  connection create          an API's base URL and credentials, for route actions\n"

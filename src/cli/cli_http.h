@@ -144,6 +144,13 @@ void cli_table_free(struct cli_table *t);
 #define CLI_TABLE_MAX_COLS 12
 void cli_table_items(json_t *items, int ncols, const char *const *head, const char *const *keys);
 
+/* cli_verification: a source's "verification" object from the flags
+ * <prefix>preset + <prefix>secret (repeatable), <prefix>verification JSON or
+ * <prefix>no-verification, exactly one; NULL after a usage error naming the
+ * flags. New reference. */
+json_t *cli_verification(const char *name, const char *prefix, const char *preset,
+                         const struct cli_strv *secrets, const char *full, bool none);
+
 /* Verb families, one file each. argv[0] is the verb. */
 int cli_company(int argc, char **argv);
 int cli_token(int argc, char **argv);
@@ -159,6 +166,7 @@ int cli_route(int argc, char **argv);
 int cli_receipts(int argc, char **argv);
 int cli_receipt(int argc, char **argv);
 int cli_connection(int argc, char **argv);
+int cli_flow(int argc, char **argv);
 int cli_reconciliation(int argc, char **argv);
 
 #endif

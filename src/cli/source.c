@@ -70,19 +70,22 @@ static const char cli_source_delete_usage[] =
     "\n"
     "Delete a source: its URL answers 404 from then on.\n";
 
-/* cli_source_verification: what the verification flags say, or NULL after
- * a usage error. */
-static json_t *cli_source_verification(const char *name, const char *preset,
-                                       const struct cli_strv *secrets, const char *full, bool none)
+/* cli_verification: what the verification flags say, or NULL after a usage
+ * error; prefix is the flags' prefix ("--" for source add, "--result-" for a
+ * flow's second source). */
+json_t *cli_verification(const char *name, const char *prefix, const char *preset,
+                         const struct cli_strv *secrets, const char *full, bool none)
 {
 	json_t *v;
 	if ((preset != NULL) + (full != NULL) + none != 1) {
-		cli_usage_error(name, "give exactly one of --preset, --verification and "
-		                      "--no-verification");
+		cli_usage_error(name,
+		                "give exactly one of %spreset, %sverification and "
+		                "%sno-verification",
+		                prefix, prefix, prefix);
 		return NULL;
 	}
 	if (secrets->n && !preset) {
-		cli_usage_error(name, "--secret goes with --preset");
+		cli_usage_error(name, "%ssecret goes with %spreset", prefix, prefix);
 		return NULL;
 	}
 	if (none)
@@ -93,13 +96,13 @@ static json_t *cli_source_verification(const char *name, const char *preset,
 		if (!json_is_object(v)) {
 			json_decref(v);
 			/* not echoing it: it holds a secret */
-			cli_usage_error(name, "--verification wants a JSON object");
+			cli_usage_error(name, "%sverification wants a JSON object", prefix);
 			return NULL;
 		}
 		return v;
 	}
 	if (!secrets->n) {
-		cli_usage_error(name, "--preset wants at least one --secret");
+		cli_usage_error(name, "%spreset wants at least one %ssecret", prefix, prefix);
 		return NULL;
 	}
 	json_t *arr = json_array();
@@ -114,7 +117,7 @@ static json_t *cli_source_verification(const char *name, const char *preset,
 	        : NULL;
 	json_decref(arr);
 	if (!v)
-		cli_usage_error(name, "--preset and --secret must be UTF-8 text");
+		cli_usage_error(name, "%spreset and %ssecret must be UTF-8 text", prefix, prefix);
 	return v;
 }
 
@@ -177,7 +180,7 @@ static int cli_source_add(int argc, char **argv)
 		cli_usage_error(spec.name, "--name must be UTF-8 text");
 		goto out;
 	}
-	v = cli_source_verification(spec.name, preset, &secrets, full, none);
+	v = cli_verification(spec.name, "--", preset, &secrets, full, none);
 	if (!v || json_object_set_new(req, "verification", v))
 		goto out;
 	if (ips.n) {

@@ -7,7 +7,10 @@
  * (so authorization, retryPolicy, timeoutMs and failPermanentlyOn are judged
  * by the one validator webhooks use, and the URL by urlcheck), then throws
  * the compiled parts away; route_compile cannot fail on a config that was
- * built, except for memory.
+ * built, except for memory. The HR actions (core/route_hr.c) are judged and
+ * compiled by one function of their own; their target config needs their
+ * connection, which only the API can read, so it is built at the API's
+ * call of route_target_config, not here.
  *
  * Matching and rendering read one JSON document per receipt, written as text
  * around the received body (never decoded and re-serialised, so numbers,
@@ -25,6 +28,7 @@
 #include "core/filter.h"
 #include "core/headers.h"
 #include "core/jsonpath.h"
+#include "core/route_hr.h"
 #include "core/template.h"
 #include "core/webhook.h"
 #include "util/buf.h"
@@ -256,7 +260,17 @@ static int check_action(const json_t *a, const json_t *events, bool allow_http, 
 	const char *kind = json_string_value(json_object_get(a, "kind"));
 	if (!json_object_get(a, "kind"))
 		return gerr_set(err, GERR_INVALID, 400, "missing_field",
-		                "kind: required (forward or http)");
+		                "kind: required (forward, http, gupy.tag, gupy.comment, "
+		                "gupy.reprove or hellowork.status)");
+	int hr = route_hr_kind(kind);
+	if (hr >= 0) {
+		/* judged and compiled by route_hr; its target is built with its
+		 * connection (route_target_config) */
+		struct route_action ra = {0};
+		int rc = route_hr_compile(&ra, a, hr, err);
+		route_hr_free(&ra);
+		return rc;
+	}
 	static const char *const fwd_keys[] = {
 	    "kind",        "url",       "authorization",     "headers",
 	    "retryPolicy", "timeoutMs", "failPermanentlyOn", "targetId",
@@ -267,7 +281,10 @@ static int check_action(const json_t *a, const json_t *events, bool allow_http, 
 	                                        "targetId",    NULL};
 	bool http = kind && strcmp(kind, "http") == 0;
 	if (!http && !(kind && strcmp(kind, "forward") == 0))
-		return bad(err, "%s: must be forward or http", "kind");
+		return bad(err,
+		           "%s: must be forward, http, gupy.tag, gupy.comment, gupy.reprove or "
+		           "hellowork.status",
+		           "kind");
 	int rc = webhook_only_keys(a, http ? http_keys : fwd_keys, "", err);
 	if (rc)
 		return rc;
@@ -408,15 +425,69 @@ int route_config_build(const json_t *body, const json_t *existing, bool allow_ht
 	return 0;
 }
 
+/* hr_target_body: the webhook body of HR action a: its connection's base URL
+ * and credentials, the action's retryPolicy and timeoutMs. */
+static int hr_target_body(const json_t *a, const json_t *events, int kind,
+                          const struct route_conn *conn, json_t **out, struct gerr *err)
+{
+	*out = NULL;
+	const char *need = route_hr_connection_kind(kind);
+	const char *cid = json_string_value(json_object_get(a, "connectionId"));
+	if (!conn || !conn->base_url)
+		return gerr_set(err, GERR_INVALID, 422, "invalid_field",
+		                "connectionId: no connection %.64s", cid ? cid : "");
+	if (!conn->kind || strcmp(conn->kind, need) != 0)
+		return gerr_set(err, GERR_INVALID, 422, "invalid_field",
+		                "connectionId: %.64s is a %.16s connection; %s needs a %s one",
+		                cid ? cid : "", conn->kind ? conn->kind : "?",
+		                route_hr_kind_name(kind), need);
+	json_t *t = json_object();
+	if (!t)
+		return nomem(err);
+	json_object_set(t, "events", (json_t *)events);
+	json_object_set_new(t, "url", json_string(conn->base_url));
+	if (conn->authorization)
+		json_object_set(t, "authorization", (json_t *)conn->authorization);
+	static const char *const copied[] = {"retryPolicy", "timeoutMs", NULL};
+	for (int k = 0; copied[k]; k++) {
+		json_t *v = json_object_get(a, copied[k]);
+		if (v)
+			json_object_set(t, copied[k], v);
+	}
+	json_object_set_new(t, "ordering", json_string("fifo"));
+	*out = t;
+	return 0;
+}
+
 int route_target_config(const json_t *cfg, int i, const char *route_id, const json_t *existing,
-                        bool allow_http, bool allow_private, int64_t now_ms, json_t **out,
-                        struct gerr *err)
+                        const struct route_conn *conn, bool allow_http, bool allow_private,
+                        int64_t now_ms, json_t **out, struct gerr *err)
 {
 	*out = NULL;
 	const json_t *a = json_array_get(json_object_get(cfg, "actions"), (size_t)i);
-	json_t *tb = a ? target_body(a, json_object_get(cfg, "events")) : NULL;
+	if (!a)
+		return bad(err, "%s: no such action", "actions");
+	int hr = route_hr_kind(json_string_value(json_object_get(a, "kind")));
+	if (hr >= 0) {
+		/* The connection gives the URL and the credentials (a connection
+		 * PATCH rewrites them); nothing carries over from the old target. */
+		json_t *tb = NULL;
+		int rc = hr_target_body(a, json_object_get(cfg, "events"), hr, conn, &tb, err);
+		if (rc == 0)
+			rc = webhook_config_build(tb, NULL, allow_http, allow_private, now_ms, out,
+			                          err);
+		json_decref(tb);
+		if (rc == 0) {
+			json_object_set_new(*out, "routeId", json_string(route_id));
+			json_object_set(*out, "connectionId", json_object_get(a, "connectionId"));
+			json_object_set_new(*out, "answerRules",
+			                    json_string(route_hr_connection_kind(hr)));
+		}
+		return rc;
+	}
+	json_t *tb = target_body(a, json_object_get(cfg, "events"));
 	if (!tb)
-		return a ? nomem(err) : bad(err, "%s: no such action", "actions");
+		return nomem(err);
 	/* Only the secrets carry over from the existing target, so that a
 	 * rotated Standard Webhooks secret keeps signing for a while. */
 	json_t *ex = NULL;
@@ -437,6 +508,14 @@ int route_target_config(const json_t *cfg, int i, const char *route_id, const js
 	return rc;
 }
 
+const char *route_action_connection(const json_t *cfg, int i)
+{
+	const json_t *a = json_array_get(json_object_get(cfg, "actions"), (size_t)i);
+	if (route_hr_kind(json_string_value(json_object_get(a, "kind"))) < 0)
+		return NULL;
+	return json_string_value(json_object_get(a, "connectionId"));
+}
+
 /* ---- compiled ------------------------------------------------------------------------------ */
 
 static const char *str_or_empty(const json_t *v)
@@ -447,9 +526,12 @@ static const char *str_or_empty(const json_t *v)
 static int compile_action(struct route_action *ra, const json_t *a, struct gerr *err)
 {
 	const char *kind = json_string_value(json_object_get(a, "kind"));
-	ra->kind = strcmp(kind, "http") == 0 ? ROUTE_ACTION_HTTP : ROUTE_ACTION_FORWARD;
 	snprintf(ra->target_id, sizeof(ra->target_id), "%s",
 	         str_or_empty(json_object_get(a, "targetId")));
+	int hr = route_hr_kind(kind);
+	if (hr >= 0)
+		return route_hr_compile(ra, a, hr, err);
+	ra->kind = strcmp(kind, "http") == 0 ? ROUTE_ACTION_HTTP : ROUTE_ACTION_FORWARD;
 	const json_t *url = json_object_get(a, "url");
 	const json_t *h = json_object_get(a, "headers");
 	size_t nh = json_object_size(h);
@@ -566,6 +648,7 @@ static void free_action(struct route_action *ra)
 	free(ra->hvals);
 	free(ra->hvals_t);
 	template_free(ra->body_t);
+	route_hr_free(ra);
 }
 
 void route_unref(struct route *r)
@@ -705,7 +788,7 @@ static void header_out(struct buf *h, const char *name, const char *v, size_t n)
 	buf_json_str(h, v, n);
 }
 
-int route_render(const struct route *r, int i, const struct route_input *in,
+int route_render(const struct route *r, int i, const struct route_input *in, const char *base,
                  struct route_request *out, struct gerr *err)
 {
 	memset(out, 0, sizeof(*out));
@@ -737,6 +820,12 @@ int route_render(const struct route *r, int i, const struct route_input *in,
 			header_out(&hdr, ra->hnames[j], ra->hvals[j], strlen(ra->hvals[j]));
 		if (in->body && in->body_len)
 			buf_append(&body, in->body, in->body_len);
+	} else if (ra->kind != ROUTE_ACTION_HTTP) {
+		/* an HR action: the exact request of its API */
+		if ((rc = route_hr_render(ra, lookup, &c, in, base, &url, &body, err)))
+			goto out;
+		header_out(&hdr, "accept", "application/json", 16);
+		header_out(&hdr, "content-type", "application/json", 16);
 	} else {
 		if ((rc = template_render(ra->url_t, lookup, &c, &url, err)))
 			goto out;
@@ -760,7 +849,7 @@ int route_render(const struct route *r, int i, const struct route_input *in,
 	}
 	out->url = buf_steal(&url, NULL);
 	out->headers = buf_steal(&hdr, NULL);
-	if (body.len || ra->kind == ROUTE_ACTION_FORWARD || ra->body_t)
+	if (body.len || ra->kind != ROUTE_ACTION_HTTP || ra->body_t)
 		out->body = buf_steal(&body, &out->body_len);
 	if (!out->url || !out->headers)
 		rc = nomem(err);

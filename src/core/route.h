@@ -32,6 +32,14 @@
  *    templates (core/template.h): a JSON body (object or array) is a JSON
  *    template sent as application/json, a string body a text template sent
  *    as text/plain unless headers name a Content-Type.
+ *   {kind:"gupy.tag", connectionId, name, jobId?, applicationId?},
+ *   {kind:"gupy.comment", connectionId, text, jobId?, applicationId?},
+ *   {kind:"gupy.reprove", connectionId, disapprovalReason, jobId?, applicationId?},
+ *   {kind:"hellowork.status", connectionId, status, map, created, eventDate?,
+ *    jobId?, source?, statusApiUrl?, applicationId?, communicationDelay?}
+ *    — the HR actions (each also retryPolicy?, timeoutMs?): the exact
+ *    requests of Gupy's and HelloWork's APIs to a connection (an API's base
+ *    URL and credentials, held once); core/route_hr.h says what they send.
  * Each action is delivered by a target: an ordinary webhook row whose config
  * (route_target_config) holds the URL (for http the URL template's fixed
  * origin, which urlcheck judges at creation), the authorization (the webhook
@@ -40,6 +48,10 @@
  * target: webhook_wants never takes an event for it, and the API's webhook
  * listing never shows it. The target signs the rendered request with its
  * authorization; the rendered headers are every other header to send.
+ * An HR action's target takes its URL (the connection's base URL) and its
+ * authorization from the connection, and carries "connectionId" and
+ * "answerRules" (the API's way of answering, core/webhook.h), which decide
+ * which answers are delivered, retried or failed for good.
  */
 #ifndef GANCHO_CORE_ROUTE_H
 #define GANCHO_CORE_ROUTE_H
@@ -56,7 +68,15 @@
 #define ROUTE_MAX_NAME    256
 #define ROUTE_MAX_HEADERS 64
 
-enum route_action_kind { ROUTE_ACTION_FORWARD, ROUTE_ACTION_HTTP };
+enum route_action_kind {
+	ROUTE_ACTION_FORWARD,
+	ROUTE_ACTION_HTTP,
+	/* the HR actions (core/route_hr.h): requests to a connection's API */
+	ROUTE_ACTION_GUPY_TAG,
+	ROUTE_ACTION_GUPY_COMMENT,
+	ROUTE_ACTION_GUPY_REPROVE,
+	ROUTE_ACTION_HELLOWORK_STATUS,
+};
 
 struct filter;   /* core/filter.h */
 struct template; /* core/template.h */
@@ -75,6 +95,18 @@ struct route_action {
 	struct template *body_t;   /* http: NULL = no body */
 	bool body_json;
 	bool has_content_type; /* headers name a Content-Type */
+	/* HR actions (core/route_hr.h); NULL templates are absent options */
+	char connection_id[40];
+	struct template *job_t;        /* jobId; default {{entity.jobId}} */
+	struct template *app_t;        /* applicationId; NULL: the entity key */
+	struct template *text_t;       /* gupy: name, text or disapprovalReason;
+	                                * hellowork: status */
+	struct template *status_url_t; /* hellowork: statusApiUrl */
+	struct template *event_date_t; /* hellowork: eventDate; NULL: the receipt's date */
+	struct template *created_t;
+	struct template *source_t; /* JSON template */
+	struct template *delay_t;  /* JSON template: communicationDelay */
+	json_t *map;               /* hellowork: {ATS status: HelloWork value}; read only */
 };
 
 struct route {
@@ -103,6 +135,7 @@ struct route_input {
 	const char *receipt_date; /* {{receipt.date}} (ISO-8601), or NULL */
 	const char *event;        /* {{receipt.event}}, or NULL */
 	const char *source_id;    /* {{receipt.sourceId}}, or NULL */
+	const char *entity_key;   /* the receipt's entity key, or NULL (no entity) */
 	int64_t source_seq;       /* the receipt's source; 0 = not checked (a dry run) */
 };
 
@@ -126,13 +159,28 @@ struct route_request {
 int route_config_build(const json_t *body, const json_t *existing, bool allow_http,
                        bool allow_private, int64_t now_ms, json_t **out, struct gerr *err);
 
+/* The connection an HR action names, as its target needs it (the caller
+ * reads it from the store). Every pointer borrowed. */
+struct route_conn {
+	const char *kind;            /* "gupy" | "hellowork" */
+	const char *base_url;        /* its baseUrl */
+	const json_t *authorization; /* a webhook authorization object, or NULL */
+};
+
 /* route_target_config: the webhook config of action i of a stored route
  * config, marked with route_id. existing is the target's current config (a
  * PATCH: a Standard Webhooks secret that changes keeps signing for
- * WEBHOOK_ROTATION_MS, as for webhooks) or NULL. New reference in *out. */
+ * WEBHOOK_ROTATION_MS, as for webhooks) or NULL. conn is the connection of
+ * an HR action (route_action_connection names it; NULL for forward and
+ * http): 422 naming connectionId when it is NULL or of the wrong kind. New
+ * reference in *out. */
 int route_target_config(const json_t *cfg, int i, const char *route_id, const json_t *existing,
-                        bool allow_http, bool allow_private, int64_t now_ms, json_t **out,
-                        struct gerr *err);
+                        const struct route_conn *conn, bool allow_http, bool allow_private,
+                        int64_t now_ms, json_t **out, struct gerr *err);
+
+/* route_action_connection: the connectionId of action i of a built config
+ * (borrowed), or NULL when the action uses no connection. */
+const char *route_action_connection(const json_t *cfg, int i);
 
 /* route_compile: a new struct route (refs = 1) from a stored config.
  * target_seqs[i] (or NULL: all 0) is the webhook row of action i. */
@@ -154,11 +202,13 @@ bool route_matches(const struct route *r, const char *event, const struct route_
 
 /* route_render: the request action i (0 <= i < r->nactions) sends for this
  * receipt, into *out (zeroed first; free it with route_request_free, also
- * after a failure). Returns 0; or GERR_INVALID with err 422
- * "template_missing" ("template: body.data.job.id is missing") or
- * "template_value" (core/template.h), which fail that delivery for good; or
- * GERR_NOMEM. */
-int route_render(const struct route *r, int i, const struct route_input *in,
+ * after a failure). base is the URL of the action's target (for an HR
+ * action its connection's base URL, which its paths go under; unused by
+ * forward and http). Returns 0; or GERR_INVALID with err 422
+ * "template_missing" ("template: body.data.job.id is missing",
+ * "applicationId: missing: ...") or "template_value" (core/template.h,
+ * core/route_hr.h), which fail that delivery for good; or GERR_NOMEM. */
+int route_render(const struct route *r, int i, const struct route_input *in, const char *base,
                  struct route_request *out, struct gerr *err);
 void route_request_free(struct route_request *rq);
 

@@ -16,6 +16,12 @@
  * each other (action vs events, orderingKey with ordering "unordered"), are
  * refused with 400 rather than ignored.
  *
+ * Answer rules ("answerRules", set only by core/route.c on an HR action's
+ * target, never by an API body): webhook_verdict and webhook_answer_error say
+ * what each answer means for a delivery, where failPermanentlyOn (a list of
+ * at most WEBHOOK_MAX_PERM statuses) could not say "every 4xx but 408 and
+ * 429".
+ *
  * Secret rotation: every previous secret signs for WEBHOOK_ROTATION_MS from
  * the moment it was replaced, each with its own expiry. At most
  * WEBHOOK_MAX_KEYS - 1 can be signing at once; a rotation beyond that is
@@ -643,6 +649,11 @@ int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t comp
 		gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
 		goto fail;
 	}
+	const char *answers = json_string_value(json_object_get(cfg, "answerRules"));
+	if (answers && strcmp(answers, "gupy") == 0)
+		w->answers = ANSWERS_GUPY;
+	else if (answers && strcmp(answers, "hellowork") == 0)
+		w->answers = ANSWERS_HELLOWORK;
 	const char *route = json_string_value(json_object_get(cfg, "routeId"));
 	if (route) {
 		snprintf(w->route_id, sizeof(w->route_id), "%s", route);
@@ -740,5 +751,74 @@ bool webhook_is_permanent(const struct webhook *w, int http_status)
 	for (int i = 0; i < w->nperm; i++)
 		if (w->perm[i] == http_status)
 			return true;
+	return false;
+}
+
+int webhook_verdict(const struct webhook *w, bool complete, int http_status)
+{
+	int c = http_status;
+	switch (w->answers) {
+	case ANSWERS_GUPY:
+		if (complete && c >= 200 && c < 300)
+			return VERDICT_DELIVERED;
+		return c >= 400 && c < 500 && c != 408 && c != 429 ? VERDICT_PERMANENT
+		                                                   : VERDICT_RETRY;
+	case ANSWERS_HELLOWORK:
+		if (complete && c == 200)
+			return VERDICT_DELIVERED;
+		return c == 404 ? VERDICT_PERMANENT : VERDICT_RETRY;
+	default:
+		if (complete && c >= 200 && c < 300)
+			return VERDICT_DELIVERED;
+		return webhook_is_permanent(w, c) ? VERDICT_PERMANENT : VERDICT_RETRY;
+	}
+}
+
+/* answer_message: the "message" string of a JSON answer body, decoded, into
+ * out (at most outsz - 1 bytes, control characters as spaces, cut on a
+ * character boundary). The body may be cut short: a message before the cut
+ * is still read. */
+static bool answer_message(const char *body, size_t len, char *out, size_t outsz)
+{
+	const char *v;
+	size_t vn;
+	if (!body || !len || !jsonpath_get(body, len, "message", &v, &vn) || vn < 2 || v[0] != '"')
+		return false;
+	char *text = malloc(vn);
+	long n = text ? jsonpath_string_decode(v, vn, text) : -1;
+	if (n < 0) {
+		free(text);
+		return false;
+	}
+	char *fixed = malloc((size_t)n * 3 + 4);
+	size_t m = fixed ? utf8_fix(text, (size_t)n, fixed, (size_t)n * 3 + 4) : 0;
+	free(text);
+	if (!fixed)
+		return false;
+	for (size_t i = 0; i < m; i++)
+		if ((unsigned char)fixed[i] < 0x20 || fixed[i] == 0x7f)
+			fixed[i] = ' ';
+	size_t k = utf8_cut(fixed, m, outsz - 1);
+	memcpy(out, fixed, k);
+	out[k] = '\0';
+	free(fixed);
+	return true;
+}
+
+bool webhook_answer_error(const struct webhook *w, int http_status, const char *body, size_t len,
+                          char *out, size_t outsz)
+{
+	char msg[200];
+	if (!out || outsz < 16)
+		return false;
+	bool has = answer_message(body, len, msg, sizeof(msg));
+	if (w->answers == ANSWERS_HELLOWORK && http_status == 404) {
+		snprintf(out, outsz, "not_found: %s", has ? msg : "(the answer had no message)");
+		return true;
+	}
+	if (w->answers == ANSWERS_GUPY && http_status >= 400 && http_status < 600 && has) {
+		snprintf(out, outsz, "HTTP %d: %s", http_status, msg);
+		return true;
+	}
 	return false;
 }

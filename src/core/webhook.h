@@ -29,6 +29,18 @@ struct filter; /* core/filter.h */
 
 enum auth_kind { AUTH_NONE, AUTH_BASIC, AUTH_APIKEY, AUTH_SECRET, AUTH_STANDARD };
 
+/* How a receiver answers, which decides what each answer means for a
+ * delivery (config "answerRules", set on the target of a route's HR action,
+ * core/route_hr.h):
+ *   default   — 2xx delivered; a status in failPermanentlyOn failed for good;
+ *               anything else retried (410 also deactivates the webhook);
+ *   gupy      — 2xx delivered; every 4xx but 408 and 429 failed for good;
+ *               5xx, 408, 429 and no answer retried;
+ *   hellowork — 200 delivered; 404 failed for good ("not_found: <the
+ *               answer's message>"); anything else retried. */
+enum webhook_answers { ANSWERS_DEFAULT, ANSWERS_GUPY, ANSWERS_HELLOWORK };
+enum webhook_verdict { VERDICT_DELIVERED, VERDICT_RETRY, VERDICT_PERMANENT };
+
 struct webhook {
 	int refs; /* atomic; see webhook_ref/webhook_unref */
 	int64_t seq;
@@ -60,6 +72,7 @@ struct webhook {
 	bool client_headers;        /* clientHeaders given: no default Content-Type */
 	int perm[WEBHOOK_MAX_PERM]; /* failPermanentlyOn */
 	int nperm;
+	int answers; /* enum webhook_answers */
 	/* A route's action (config "routeId", core/route.h): a target that
 	 * delivers rendered requests, never an event's subscriber. "" for an
 	 * ordinary webhook. */
@@ -96,6 +109,19 @@ bool webhook_wants(const struct webhook *w, const char *event, const char *unit)
 bool webhook_key_signs(const struct webhook *w, int i, int64_t now_ms);
 /* webhook_is_permanent: a status in failPermanentlyOn. */
 bool webhook_is_permanent(const struct webhook *w, int http_status);
+/* webhook_verdict: what an attempt means by w's answer rules: complete is
+ * true when the answer came whole (the transfer ended without error),
+ * http_status its status (0: no answer). An incomplete answer is never
+ * delivered; its status still decides a permanent failure. */
+int webhook_verdict(const struct webhook *w, bool complete, int http_status);
+/* webhook_answer_error: the reason a person reads for a failed answer under
+ * w's answer rules, from the answer's body (body[0..len), maybe cut short):
+ * hellowork 404 "not_found: <message>", gupy 4xx "HTTP 400: <message>"
+ * when the body is JSON with a "message" string. Writes out (NUL-terminated,
+ * printable, cut on a character boundary) and returns true, or returns false
+ * when the rules say nothing beyond "HTTP <status>". */
+bool webhook_answer_error(const struct webhook *w, int http_status, const char *body, size_t len,
+                          char *out, size_t outsz);
 /* webhook_event_name_valid: 1–128 chars of [A-Za-z0-9._:-]. */
 bool webhook_event_name_valid(const char *s);
 /* webhook_only_keys: every key of obj is in allowed (NULL-terminated); else

@@ -54,7 +54,10 @@ static int route_action(struct round *rd, struct store_batch *b, const struct st
 	d->receipt_seq = r->seq;
 	struct route_request rq;
 	struct gerr err = {0};
-	if (route_render(rt, i, in, &rq, &err)) {
+	/* an HR action's paths go under its target's URL, its connection's base */
+	struct webhook *w = registry_webhook_get(e->reg, act->target_seq);
+	if (route_render(rt, i, in, w ? w->url : NULL, &rq, &err)) {
+		webhook_unref(w);
 		route_request_free(&rq);
 		if (err.status == 500 || err.status == 503)
 			return -1; /* memory: the whole round fails and is answered 503 */
@@ -72,8 +75,10 @@ static int route_action(struct round *rd, struct store_batch *b, const struct st
 	bool own = act->kind == ROUTE_ACTION_FORWARD && body_len == r->bodylen;
 	char *body = own ? NULL : arena_dup(rd, rq.body ? rq.body : "", body_len);
 	route_request_free(&rq);
-	if (!q || !method || !url || !headers || (!own && !body))
+	if (!q || !method || !url || !headers || (!own && !body)) {
+		webhook_unref(w);
 		return -1;
+	}
 	*q = (struct store_request_in){.method = method,
 	                               .url = url,
 	                               .headers = headers,
@@ -85,7 +90,6 @@ static int route_action(struct round *rd, struct store_batch *b, const struct st
 	 * order of the receipts' dates (receipts are decided in that order) */
 	if (r->entity_key)
 		d->okey = arena_dup(rd, r->entity_key, strlen(r->entity_key));
-	struct webhook *w = registry_webhook_get(e->reg, act->target_seq);
 	int rc = w ? round_lane(rd, w, d->okey, &d->lane, &err) : 0;
 	webhook_unref(w);
 	return rc ? -1 : 0;
@@ -116,6 +120,7 @@ static int route_receipt(struct round *rd, struct store_batch *b, const struct s
 	    .receipt_date = r->date,
 	    .event = r->event,
 	    .source_id = src ? src->id : NULL,
+	    .entity_key = r->entity_key,
 	    .source_seq = r->source_seq,
 	};
 	int rc = entity && !ent ? -1 : 0;

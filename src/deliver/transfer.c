@@ -304,20 +304,25 @@ void transfer_start(void *ctx, struct task *t, int64_t now)
 
 /* classify: what an ended attempt means for the delivery: DLV_DELIVERED,
  * DLV_FAILED, DLV_PENDING (t->next_at set) or DLV_HELD; -1 when its webhook
- * is gone. error gets the reason a person reads. */
+ * is gone. The webhook's answer rules (webhook_verdict) say which answers
+ * are delivered, failed for good or retried. error gets the reason a person
+ * reads (from the answer's body resp[0..resp_len), already bounded, when
+ * the rules read one). */
 static int classify(struct dispatcher *d, struct task *t, CURLcode res, long code,
-                    bool blocked_addr, int64_t retry_after_ms, int64_t now, char *error,
-                    size_t errsz)
+                    bool blocked_addr, int64_t retry_after_ms, const char *resp, size_t resp_len,
+                    int64_t now, char *error, size_t errsz)
 {
 	struct wstate *ws = t->ws;
-	bool ok = res == CURLE_OK && code >= 200 && code < 300;
+	const struct webhook *w = ws->w;
+	int verdict = webhook_verdict(w, res == CURLE_OK, (int)code);
+	bool ok = verdict == VERDICT_DELIVERED;
 	if (res == CURLE_OPERATION_TIMEDOUT)
-		snprintf(error, errsz, "timeout after %d ms", ws->w->timeout_ms);
+		snprintf(error, errsz, "timeout after %d ms", w->timeout_ms);
 	else if (blocked_addr)
 		snprintf(error, errsz, "target address not allowed (private or loopback)");
 	else if (res != CURLE_OK)
 		snprintf(error, errsz, "%s", curl_easy_strerror(res));
-	else if (!ok)
+	else if (!ok && !webhook_answer_error(w, (int)code, resp, resp_len, error, errsz))
 		snprintf(error, errsz, "HTTP %ld", code);
 
 	if (ws->deleted)
@@ -326,8 +331,14 @@ static int classify(struct dispatcher *d, struct task *t, CURLcode res, long cod
 		dispatcher_note(d, ws, true, false, now);
 		return DLV_DELIVERED;
 	}
-	bool gone = code == 410;
-	dispatcher_note(d, ws, false, gone, now);
+	/* Under an API's answer rules, 410 is about one request's resource, not
+	 * the receiver; and an answer that fails one request for good (a 404 for
+	 * an unknown application) shows the API up, so it starts no failure
+	 * streak, unless it refuses the credentials themselves. */
+	bool gone = code == 410 && w->answers == ANSWERS_DEFAULT;
+	if (w->answers == ANSWERS_DEFAULT || verdict != VERDICT_PERMANENT || code == 401 ||
+	    code == 403)
+		dispatcher_note(d, ws, false, gone, now);
 	if (gone) {
 		/* Standard Webhooks' advice: the receiver is gone; stop at once
 		 * (the store records it with the next batch). */
@@ -335,7 +346,7 @@ static int classify(struct dispatcher *d, struct task *t, CURLcode res, long cod
 		log_warn("webhook_gone", "webhook=%s status=410", ws->w->id);
 	}
 	int status;
-	if (webhook_is_permanent(ws->w, (int)code)) {
+	if (verdict == VERDICT_PERMANENT) {
 		status = DLV_FAILED;
 	} else {
 		int64_t next = policy_next_attempt(&ws->w->policy, t->attempts, t->first_attempt_at,
@@ -387,8 +398,8 @@ void transfer_finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t
 	sched_flight_end(&d->s, t);
 
 	char error[256] = "";
-	int status =
-	    classify(d, t, res, code, x->blocked_addr, retry_after_ms, now, error, sizeof(error));
+	int status = classify(d, t, res, code, x->blocked_addr, retry_after_ms, x->resp,
+	                      x->resp_len, now, error, sizeof(error));
 	if (status >= 0) {
 		struct outcome_item *o = dispatcher_out_new(d, t, status);
 		o->o.at = now;
@@ -420,7 +431,7 @@ void transfer_finish(struct dispatcher *d, struct xfer *x, CURLcode res, int64_t
 		sched_retry(&d->s, t, now);
 	else
 		sched_task_free(&d->s, t, now);
-	if (code == 410)
+	if (code == 410 && ws->w->answers == ANSWERS_DEFAULT)
 		sched_hold_all(&d->s, ws, now);
 	crashguard_leave(guard);
 }

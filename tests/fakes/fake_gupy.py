@@ -53,11 +53,12 @@ def positive_int(v, what):
     return v
 
 
-def page_of(items, q):
+def page_of(items, q, show=lambda x: x):
+    """The page q asks for of items, each shown by show() (only the page's items are copied)."""
     page = bounded_int(q.get("page", "1"), "page", 1, 10 ** 6)
     per = bounded_int(q.get("perPage", "10"), "perPage", 1, 100)
     total = len(items)
-    return {"results": items[(page - 1) * per:page * per], "totalResults": total, "page": page,
+    return {"results": [show(x) for x in items[(page - 1) * per:page * per]], "totalResults": total, "page": page,
             "totalPages": (total + per - 1) // per}
 
 
@@ -287,9 +288,9 @@ class FakeGupy(FakeServer):
         page_of([], q)  # check page and perPage now
 
         def apply():
-            jobs = [copy.deepcopy(self.jobs[j]) for j in sorted(self.jobs)
+            jobs = [self.jobs[j] for j in sorted(self.jobs)
                     if "status" not in q or self.jobs[j]["status"] == q["status"]]
-            return Answer(200, page_of(jobs, q))
+            return Answer(200, page_of(jobs, q, copy.deepcopy))
         return apply
 
     def _list_applications(self, req, job_text):
@@ -304,9 +305,9 @@ class FakeGupy(FakeServer):
 
         def apply():
             step = q.get("currentStepName") if self.honour_step_filter else None
-            apps = [self._public(self.apps[a]) for a in sorted(self.by_job[jid])
+            apps = [self.apps[a] for a in sorted(self.by_job[jid])
                     if step is None or self.apps[a]["currentStep"]["name"] == step]
-            return Answer(200, page_of(apps, q))
+            return Answer(200, page_of(apps, q, self._public))
         return apply
 
     def _tag(self, req, job_text, app_text):

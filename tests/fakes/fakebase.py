@@ -20,14 +20,17 @@ Control endpoints shared by every fake (the subclass adds its own seeding ones):
   DELETE /_fake/failures          forget injected failures   POST   /_fake/reset  everything
   GET    /_fake/state             the fake's whole state
 A failure: {"method": "PUT"|"*", "pathPrefix": "/api/v1/jobs/1", "count": N, "answer":
-"500"|"429"|"404"|"401"|"html"|"huge"|"delay", "retryAfter": S (429), "status": 200|502
-("html", "huge"), "delayMs": D ("delay": wait, then answer normally)}.
+"500"|"429"|"404"|"401"|any "4xx"/"5xx"|"html"|"huge"|"delay"|"drop", "retryAfter": S (429),
+"status": 200|502 ("html", "huge"), "delayMs": D}: "delay" waits, then answers normally;
+"drop" closes the connection without an answer (a network error for the client).
 """
 
 import copy
 import datetime
+import http
 import json
 import re
+import socket
 import sys
 import threading
 import time
@@ -37,13 +40,16 @@ from urllib.parse import parse_qsl, urlsplit
 MAX_BODY = 1024 * 1024          # larger API request bodies are refused with 413
 LOG_BODY_CHARS = 64 * 1024      # the log keeps this much of each body
 HUGE_BODY_BYTES = 10 * 1024 * 1024
-ANSWERS = ("500", "429", "404", "401", "html", "huge", "delay")
-REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-           405: "Method Not Allowed", 406: "Not Acceptable", 411: "Length Required", 413: "Payload Too Large",
-           415: "Unsupported Media Type", 429: "Too Many Requests",
-           500: "Internal Server Error", 502: "Bad Gateway"}
+ANSWER_KINDS = ("html", "huge", "delay", "drop")  # besides an error status "400".."599"
 
 _huge = None
+
+
+def phrase(status):
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def now_iso():
@@ -211,8 +217,10 @@ class _Failure:
         self.status = spec.get("status", 502 if self.answer == "html" else 200)
         if not isinstance(self.method, str) or not isinstance(self.prefix, str) or not self.prefix.startswith("/"):
             raise Refuse(400, "method must be a string and pathPrefix a path starting with /")
-        if self.answer not in ANSWERS:
-            raise Refuse(400, "answer must be one of %s" % ", ".join(ANSWERS))
+        if not isinstance(self.answer, str) or not (self.answer in ANSWER_KINDS or
+                                                    re.fullmatch(r"[45][0-9][0-9]", self.answer)):
+            raise Refuse(400, "answer must be an error status \"400\"..\"599\" or one of %s"
+                         % ", ".join(ANSWER_KINDS))
         for name, v in (("count", self.count), ("retryAfter", self.retry_after), ("delayMs", self.delay_ms)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0 or v > 10 ** 7:
                 raise Refuse(400, "%s must be an integer in 0..10000000" % name)
@@ -229,9 +237,20 @@ class _Failure:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # head and body are two writes: no 40 ms wait on keep-alive
 
     def log_message(self, fmt, *args):
         pass
+
+    def setup(self):
+        super().setup()
+        with self.server.fake.lock:
+            self.server.fake._conns.add(self.connection)
+
+    def finish(self):
+        with self.server.fake.lock:
+            self.server.fake._conns.discard(self.connection)
+        super().finish()
 
     def _handle(self):
         self.server.fake._serve(self)
@@ -264,6 +283,7 @@ class FakeServer:
         self._log = []
         self._failures = []
         self._stopping = threading.Event()
+        self._conns = set()         # open client connections, closed by stop()
         self._server = None
         self._thread = None
         for method, rx, fn in ((("GET", r"/_fake/log", self._c_log_get), ("DELETE", r"/_fake/log", self._c_log_clear),
@@ -282,7 +302,7 @@ class FakeServer:
         self.control_routes.append((method, re.compile(regex), handler))
 
     def error_body(self, status, message):
-        return {"statusCode": status, "error": REASONS.get(status, "Error"), "message": message}
+        return {"statusCode": status, "error": phrase(status), "message": message}
 
     def reset_state(self):
         """Subclasses: forget seeded data (called by reset())."""
@@ -292,7 +312,9 @@ class FakeServer:
 
     # -- life cycle
     def start(self):
-        """Listen (port 0: any free port) and serve in a background thread; returns self."""
+        """Listen (port 0: any free port; after stop(), the same port again) and serve in a
+        background thread; returns self. The state survives a stop() and start()."""
+        self._stopping.clear()
         self._server = _Server((self.host, self.port), _Handler)
         self._server.fake = self
         self.port = self._server.server_address[1]
@@ -302,12 +324,21 @@ class FakeServer:
         return self
 
     def stop(self):
+        """Stop listening and close every open connection (keep-alive ones too), so a client
+        sees the API go away; delayed answers are cut short."""
         self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._thread.join(5)
             self._server = None
+        with self.lock:
+            conns, self._conns = list(self._conns), set()
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def __enter__(self):
         return self.start()
@@ -356,7 +387,8 @@ class FakeServer:
     # -- failure injection
     def inject(self, answer, path_prefix="/", method="*", count=1, retry_after=1, status=None, delay_ms=1000):
         """The next `count` API requests with this method ("*": any) whose path starts with
-        path_prefix get `answer` ("500", "429", "404", "401", "html", "huge", "delay")."""
+        path_prefix get `answer`: an error status ("500", "429", "404", "401", "403", ...), "html",
+        "huge", "delay" or "drop" (see the top comment)."""
         spec = {"method": method, "pathPrefix": path_prefix, "answer": str(answer), "count": count,
                 "retryAfter": retry_after, "delayMs": delay_ms}
         if status is not None:
@@ -387,6 +419,8 @@ class FakeServer:
         return None
 
     def _failure_answer(self, f, req):
+        if f.answer == "drop":
+            return None
         if f.answer == "html":
             return Answer(f.status, raw=b"<!DOCTYPE html><html><head><title>Bad Gateway</title></head>"
                           b"<body><h1>Bad Gateway</h1><p>The upstream server did not answer.</p></body></html>\n",
@@ -425,11 +459,18 @@ class FakeServer:
             answer = Answer(r.status, r.body if r.body is not None else self.error_body(r.status, r.reason), r.headers)
             if entry is not None:
                 entry["refused"] = r.reason
+        except Exception as e:  # a bug of the fake: answer 500 and show it in the log
+            answer = Answer(500, self.error_body(500, "fake internal error: %r" % e))
+            if entry is not None:
+                entry["refused"] = "fake internal error: %r" % e
         if entry is not None:
-            entry["status"] = answer.status
+            entry["status"] = answer.status if answer is not None else None
             with self.lock:
                 entry["seq"] = len(self._log) + 1
                 self._log.append(entry)
+        if answer is None:  # "drop": close the connection without an answer
+            h.close_connection = True
+            return
         self._send(h, answer)
 
     def _read_body(self, h):
@@ -498,7 +539,7 @@ class FakeServer:
                 raise Refuse(400, "control %s %s: %s" % (req.method, req.path, e))
 
     def _send(self, h, answer):
-        h.send_response(answer.status, REASONS.get(answer.status))
+        h.send_response(answer.status, phrase(answer.status))
         for k, v in answer.headers.items():
             h.send_header(k, v)
         h.send_header("Content-Length", str(len(answer.raw)))

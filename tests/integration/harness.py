@@ -1071,3 +1071,18 @@ def wait_exit(g, timeout=20.0):
     except subprocess.TimeoutExpired:
         raise AssertionError("gancho still running %.0f s later (expected it to crash); log tail:\n%s"
                              % (timeout, g.log_tail()))
+
+
+# ---------------------------------------------------------------------------
+# the fake ATS / job-board APIs of tests/fakes (FakeGupy, FakeHelloWork)
+
+FAKES_DIR = os.path.normpath(os.path.join(HERE, "..", "fakes"))
+
+
+def fakes():
+    """Import tests/fakes and return (FakeGupy, FakeHelloWork); see tests/fakes/README.md."""
+    if FAKES_DIR not in sys.path:
+        sys.path.insert(0, FAKES_DIR)
+    from fake_gupy import FakeGupy
+    from fake_hellowork import FakeHelloWork
+    return FakeGupy, FakeHelloWork

@@ -258,7 +258,7 @@ static void test_forward_byte_for_byte(void **state)
 	struct route_input in = input();
 	struct route_request rq;
 	struct gerr err = {0};
-	assert_int_equal(route_render(r, 0, &in, &rq, &err), 0);
+	assert_int_equal(route_render(r, 0, &in, NULL, &rq, &err), 0);
 	assert_string_equal(rq.method, "POST");
 	assert_string_equal(rq.url, "https://exam.example.com/in");
 	assert_int_equal(rq.body_len, strlen(gupy_body));
@@ -293,7 +293,7 @@ static void test_http_render(void **state)
 	assert_true(route_matches(r, "application.moved", &in));
 	struct route_request rq;
 	struct gerr err = {0};
-	if (route_render(r, 0, &in, &rq, &err))
+	if (route_render(r, 0, &in, NULL, &rq, &err))
 		fail_msg("render: %s", err.msg);
 	assert_string_equal(rq.method, "POST");
 	/* a value in a URL is percent-encoded: "/", " " and "&" cannot change it */
@@ -328,7 +328,7 @@ static void test_missing_path(void **state)
 	struct route_input in = input();
 	struct route_request rq;
 	struct gerr err = {0};
-	assert_int_equal(route_render(r, 0, &in, &rq, &err), GERR_INVALID);
+	assert_int_equal(route_render(r, 0, &in, NULL, &rq, &err), GERR_INVALID);
 	assert_int_equal(err.status, 422);
 	assert_string_equal(err.code, "template_missing");
 	assert_string_equal(err.msg, "template: body.data.job.code is missing");
@@ -344,7 +344,7 @@ static void test_missing_path(void **state)
 	    0);
 	struct route *r2;
 	assert_int_equal(route_compile(cfg, 2, "r2", 1, 0, NULL, &r2, &err), 0);
-	assert_int_equal(route_render(r2, 0, &in, &rq, &err), GERR_INVALID);
+	assert_int_equal(route_render(r2, 0, &in, NULL, &rq, &err), GERR_INVALID);
 	assert_string_equal(err.msg, "template: entity.jobId is missing");
 	route_request_free(&rq);
 	json_decref(cfg);
@@ -367,7 +367,7 @@ static void test_targets_and_answer(void **state)
 	if (rc)
 		fail_msg("refused: %s", err.msg);
 	json_t *tc = NULL;
-	if (route_target_config(cfg, 0, "route-1", NULL, true, true, 1000, &tc, &err))
+	if (route_target_config(cfg, 0, "route-1", NULL, NULL, true, true, 1000, &tc, &err))
 		fail_msg("target: %s", err.msg);
 	/* the target sends to the URL template's origin, FIFO, marked as a target */
 	assert_string_equal(json_string_value(json_object_get(tc, "postbackUrl")),
@@ -453,11 +453,13 @@ static void test_target_secret_rotation(void **state)
 	struct gerr err = {0};
 	snprintf(text, sizeof(text), fmt, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
 	assert_int_equal(build(text, &cfg, &err), 0);
-	assert_int_equal(route_target_config(cfg, 0, "r-1", NULL, true, true, 1000, &old, &err), 0);
+	assert_int_equal(
+	    route_target_config(cfg, 0, "r-1", NULL, NULL, true, true, 1000, &old, &err), 0);
 	json_decref(cfg);
 	snprintf(text, sizeof(text), fmt, "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD");
 	assert_int_equal(build(text, &cfg, &err), 0);
-	assert_int_equal(route_target_config(cfg, 0, "r-1", old, true, true, 2000, &now, &err), 0);
+	assert_int_equal(
+	    route_target_config(cfg, 0, "r-1", old, NULL, true, true, 2000, &now, &err), 0);
 	json_t *prev = json_object_get(now, "previousSecrets");
 	assert_int_equal(json_array_size(prev), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(prev, 0), "secret")),
@@ -466,7 +468,8 @@ static void test_target_secret_rotation(void **state)
 	json_decref(cfg);
 	/* without an authorization the old one is not kept */
 	assert_int_equal(build("{\"name\":\"r\",\"events\":[\"e\"]," FWD "}", &cfg, &err), 0);
-	assert_int_equal(route_target_config(cfg, 0, "r-1", old, true, true, 2000, &now, &err), 0);
+	assert_int_equal(
+	    route_target_config(cfg, 0, "r-1", old, NULL, true, true, 2000, &now, &err), 0);
 	assert_null(json_object_get(now, "authorization"));
 	assert_null(json_object_get(now, "previousSecrets"));
 	json_decref(now);
