@@ -475,8 +475,8 @@ static struct synthetic *one_application(struct run *r, const json_t *job, const
 		goto skip;
 	}
 	bool seen = rc == 0;
-	if (seen &&
-	    reconcile_kept_same(ent.kept, strlen(ent.kept), x->f.kept.data, x->f.kept.len)) {
+	const char *kept = seen && ent.kept ? ent.kept : "{}";
+	if (seen && reconcile_kept_same(kept, strlen(kept), x->f.kept.data, x->f.kept.len)) {
 		store_entity_free(&ent);
 		goto skip; /* the entity holds what this receipt would bring */
 	}
