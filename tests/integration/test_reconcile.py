@@ -266,6 +266,22 @@ class ReconcileTest(ReconcileCase):
         self.assertEqual(run["state"], "done", run)
         self.assertEqual(run["receiptsMade"], 1)
 
+    def test_5xx_is_retried_then_fails_the_run(self):
+        self.setup_flow()
+        job = self.fake.add_job()
+        self.fake.add_application(job["id"], step="Exame")
+        self.fake.inject("500", path_prefix="/api/v1/jobs", count=2)
+        run = self.run_once()
+        self.assertEqual(run["state"], "done", run)
+        self.assertEqual(run["receiptsMade"], 1)
+        self.assertEqual([e["status"] for e in self.fake.log()[:3]], [500, 500, 200])
+        self.fake.clear_log()
+        self.fake.inject("500", path_prefix="/api/v1/jobs", count=10)
+        run = self.run_once()
+        self.assertEqual(run["state"], "failed", run)
+        self.assertTrue(any("HTTP 500, 4 times" in e for e in run["errors"]), run["errors"])
+        self.assertEqual(len(self.fake.log()), 4, "three retries, then the run fails")
+
     def test_bad_input_is_refused(self):
         rec = self.setup_flow()
         base = {"connectionId": self.conn["id"], "sourceId": self.src["id"], "steps": ["Exame"],
