@@ -210,7 +210,6 @@ class ReconcileTest(ReconcileCase):
         self.assertEqual(len(self.fake.log()), 1, "no request after the 401")
         log = self.g.log_tail(400)
         self.assertIn("reconciliation_stopped", log)
-        self.assertNotIn(self.conn["id"] + "x", log)
         self.assertNotIn("wrong-", log, "the credential never reaches the log")
         self.assertEqual(self.rx.count(), 0)
 
