@@ -414,6 +414,14 @@ static const struct api_route routes[] = {
     {ROUTE_GET, V1, "receipts", API_AUTH_COMPANY, true, api_receipt_list},
     {ROUTE_GET, V1, "receipts/:id", API_AUTH_COMPANY, true, api_receipt_get},
     {ROUTE_POST, V1, "receipts/:id/replay", API_AUTH_COMPANY, true, api_receipt_replay},
+    /* reconciliations: walks over an ATS's lists that recover lost webhooks */
+    {ROUTE_POST, V1, "reconciliations", API_AUTH_COMPANY, true, api_reconciliation_create},
+    {ROUTE_GET, V1, "reconciliations", API_AUTH_COMPANY, true, api_reconciliation_list},
+    {ROUTE_GET, V1, "reconciliations/:id", API_AUTH_COMPANY, true, api_reconciliation_get},
+    {ROUTE_PATCH, V1, "reconciliations/:id", API_AUTH_COMPANY, true, api_reconciliation_patch},
+    {ROUTE_DELETE, V1, "reconciliations/:id", API_AUTH_COMPANY, true, api_reconciliation_delete},
+    {ROUTE_POST, V1, "reconciliations/:id/run", API_AUTH_COMPANY, true, api_reconciliation_run},
+    {ROUTE_GET, V1, "reconciliations/:id/runs", API_AUTH_COMPANY, true, api_reconciliation_runs},
     /* the receiving endpoint: the source's verification is its auth */
     {ROUTE_POST, "/in/", ":id", API_AUTH_SIGNATURE, false, in_receive},
 };

@@ -73,6 +73,10 @@ api_handler api_source_delete, api_source_rejections;
 /* routes.c */
 api_handler api_route_create, api_route_list, api_route_get, api_route_patch;
 api_handler api_route_delete, api_route_test;
+/* reconciliations.c */
+api_handler api_reconciliation_create, api_reconciliation_list, api_reconciliation_get;
+api_handler api_reconciliation_patch, api_reconciliation_delete, api_reconciliation_run;
+api_handler api_reconciliation_runs;
 /* connections.c */
 api_handler api_connection_create, api_connection_list, api_connection_get;
 api_handler api_connection_patch, api_connection_delete;

@@ -2,8 +2,10 @@
  * receipts: what the receiving endpoint (POST /in/{id}) kept, for a person
  * to look at (routes and auth: the table in api.c).
  *
- *   GET /api/v1/receipts?sourceId=&event=&entity=&status=&limit=&cursor=
+ *   GET /api/v1/receipts?sourceId=&event=&entity=&status=&origin=&limit=&cursor=
  *                                  newest first, pages as every list's
+ *                                  (origin: received, or reconciliation for
+ *                                  the synthetic receipts of reconciliations)
  *   GET /api/v1/receipts/{id}      one, with its entity's state, its headers,
  *                                  its body and the deliveries its routes made
  *   POST /api/v1/receipts/{id}/replay
@@ -67,6 +69,13 @@ static json_t *receipt_json(struct api *a, int64_t company_seq, const struct sto
 	json_object_set_new(o, "duplicates", json_integer(r->duplicates));
 	json_object_set_new(o, "verification", text_json(r->verification));
 	json_object_set_new(o, "address", text_json(r->address));
+	/* a reconciliation's synthetic receipt says so in its verification,
+	 * which no received request can (inbound/receive.c); the store's
+	 * origin filter reads the same field */
+	json_object_set_new(o, "origin",
+	                    strcmp(r->verification, "reconciliation") == 0
+	                        ? json_string("reconciliation")
+	                        : json_null());
 	return o;
 }
 
@@ -97,7 +106,14 @@ int api_receipt_list(struct api *a, struct api_req *req, const struct caller *c,
 	const char *ev = req->query(req->conn, "event");
 	const char *ent = req->query(req->conn, "entity");
 	const char *st = req->query(req->conn, "status");
+	const char *origin = req->query(req->conn, "origin");
 	char key[RECEIPT_KEY_MAX + 1];
+	if (origin && *origin) {
+		if (strcmp(origin, "received") != 0 && strcmp(origin, "reconciliation") != 0)
+			return api_fail(req, 400, "invalid_field",
+			                "origin: one of received, reconciliation");
+		f.origin = origin;
+	}
 	if (st && *st && (f.status = receipt_status_parse(st)) < 0)
 		return api_fail(req, 400, "invalid_field", "status: one of waiting, routed, stale");
 	if (ev && strlen(ev) > RECEIPT_EVENT_MAX)

@@ -58,6 +58,7 @@ static const struct cli_verb cli_verbs[] = {
     {"receipt", cli_receipt},
     {"connection", cli_connection},
     {"flow", cli_flow},
+    {"reconciliation", cli_reconciliation},
     {NULL, NULL},
     /* clang-format on */
 };
@@ -98,6 +99,8 @@ void cli_usage(FILE *out)
 	      "ATS and job board APIs:\n"
 	      "  connection create          an API's base URL and credentials, for route actions\n"
 	      "  connection list|get|patch|delete\n"
+	      "  reconciliation create      recover lost Gupy moves from Gupy's lists\n"
+	      "  reconciliation list|get|patch|delete|run|runs\n"
 	      "\n"
 	      "Receivers:\n"
 	      "  verify                     check (or make) a webhook signature offline\n"

@@ -167,5 +167,6 @@ int cli_receipts(int argc, char **argv);
 int cli_receipt(int argc, char **argv);
 int cli_connection(int argc, char **argv);
 int cli_flow(int argc, char **argv);
+int cli_reconciliation(int argc, char **argv);
 
 #endif

@@ -73,10 +73,13 @@ static int refuse(struct engine *eng, const struct source *src, const char *addr
 	return API_DONE;
 }
 
-/* never_kept: headers that carry a credential whatever the verification. */
+/* never_kept: headers that carry a credential whatever the verification,
+ * and X-Gancho-Origin, which only gancho's own synthetic receipts carry
+ * (a reconciliation's, src/reconcile/): a sender cannot pass a request off
+ * as one to a route filter on headers.x-gancho-origin. */
 static bool never_kept(const struct source *src, const char *name)
 {
-	return strcasecmp(name, "Authorization") == 0 ||
+	return strcasecmp(name, "Authorization") == 0 || strcasecmp(name, "X-Gancho-Origin") == 0 ||
 	       strcasecmp(name, "Proxy-Authorization") == 0 || strcasecmp(name, "Cookie") == 0 ||
 	       verifier_is_credential(src->verifier, name);
 }

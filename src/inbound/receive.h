@@ -27,7 +27,8 @@
  * the source has seen is answered 200 with the first receipt's id and
  * "duplicate": true, and nothing else happens. The receipt keeps the
  * request's headers without credentials (Authorization, Cookie,
- * Proxy-Authorization and whatever header the source's verification reads).
+ * Proxy-Authorization and whatever header the source's verification reads)
+ * and without X-Gancho-Origin, which marks gancho's own synthetic receipts.
  */
 #ifndef GANCHO_INBOUND_RECEIVE_H
 #define GANCHO_INBOUND_RECEIVE_H

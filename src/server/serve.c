@@ -3,14 +3,16 @@
  *
  * Start order: store (migrations) → registry → crash guard (a delivery that
  * crashed the last run is set aside, crashguard.h) → engine (committer, dispatcher,
- * which begins by recovering every open delivery) → API → HTTP. Signals are
+ * which begins by recovering every open delivery) → reconciliation runner
+ * (reconcile/runner.h: it submits to the engine) → API → HTTP. Signals are
  * blocked in every thread and taken here with sigwait, so no handler runs in
  * the middle of a commit.
  *
  * Stop order is the reverse, so nothing acknowledged is lost: stop accepting,
  * wait for ingests already queued to be committed and answered, stop HTTP,
- * then the engine (in-flight deliveries get a grace period; their outcomes are
- * committed; anything unfinished stays pending for the next start).
+ * then the reconciliation runner (a run on its way stops, its receipts
+ * committed), then the engine (in-flight deliveries get a grace period; their
+ * outcomes are committed; anything unfinished stays pending for the next start).
  */
 #include "server/serve.h"
 
@@ -27,6 +29,7 @@
 #include "core/netaddr.h"
 #include "deliver/crashguard.h"
 #include "deliver/engine.h"
+#include "reconcile/runner.h"
 #include "registry/registry.h"
 #include "server/http.h"
 #include "util/clock.h"
@@ -269,6 +272,7 @@ int serve_main(int argc, char **argv)
 	struct store *boot = NULL;
 	struct registry *reg = registry_new();
 	struct engine *eng = NULL;
+	struct runner *runner = NULL;
 	struct api *api = NULL;
 	struct http_server *http = NULL;
 	if (!reg || crashguard_install(db, crash_file, &err) || store_open(db, &boot, &err) ||
@@ -286,6 +290,9 @@ int serve_main(int argc, char **argv)
 	ec.max_inflight = (int)inflight;
 	serve_fd_limit(&ec);
 	if (engine_start(&ec, reg, &eng, &err))
+		goto out;
+	struct runner_config rc = {.db_url = db, .allow_private = dev};
+	if (runner_start(&rc, reg, eng, &runner, &err))
 		goto out;
 	const char *admin = getenv("GANCHO_ADMIN_TOKEN");
 	struct api_config ac = {
@@ -330,6 +337,8 @@ int serve_main(int argc, char **argv)
 		usleep(2000);
 	http_stop(http);
 	http = NULL;
+	runner_stop(runner);
+	runner = NULL;
 	engine_stop(eng);
 	eng = NULL;
 	code = 0;
@@ -338,6 +347,7 @@ out:
 	if (code && err.msg[0])
 		fprintf(stderr, "gancho serve: %s\n", err.msg);
 	http_stop(http);
+	runner_stop(runner);
 	engine_stop(eng);
 	api_free(api);
 	store_close(boot);

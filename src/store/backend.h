@@ -74,6 +74,14 @@
 	X(int, route_get, (struct store *s, int64_t company_seq, const char *id, struct store_route *out), (s, company_seq, id, out)) \
 	X(int, route_list, (struct store *s, int64_t company_seq, int64_t before_seq, int limit, struct store_route *out, int *n), (s, company_seq, before_seq, limit, out, n)) \
 	X(int, route_each, (struct store *s, void (*fn)(void *ctx, struct store_route *r), void *ctx), (s, fn, ctx)) \
+	X(int, reconciliation_write, (struct store *s, struct store_reconciliation *r, struct gerr *err), (s, r, err)) \
+	X(int, reconciliation_get, (struct store *s, int64_t company_seq, const char *id, struct store_reconciliation *out), (s, company_seq, id, out)) \
+	X(int, reconciliation_list, (struct store *s, int64_t company_seq, int64_t before_seq, int limit, struct store_reconciliation *out, int *n), (s, company_seq, before_seq, limit, out, n)) \
+	X(int, reconciliation_request, (struct store *s, int64_t seq, int64_t now, char run_id[40], bool *added), (s, seq, now, run_id, added)) \
+	X(int, reconciliation_claim, (struct store *s, const char *node, int64_t now, int64_t lease_until, const char *new_run_id, struct store_reconciliation *out, struct store_recon_run *run), (s, node, now, lease_until, new_run_id, out, run)) \
+	X(int, reconciliation_progress, (struct store *s, const char *node, int64_t seq, int64_t lease_until, const struct store_recon_run *run), (s, node, seq, lease_until, run)) \
+	X(int, reconciliation_finish, (struct store *s, const char *node, int64_t seq, const struct store_recon_run *run, int64_t next_run_at, const char *opevent_kind, const char *opevent_msg), (s, node, seq, run, next_run_at, opevent_kind, opevent_msg)) \
+	X(int, recon_run_list, (struct store *s, int64_t seq, int64_t before_seq, int limit, struct store_recon_run *out, int *n), (s, seq, before_seq, limit, out, n)) \
 	X(int, receipt_next_due, (struct store *s, int64_t *at), (s, at)) \
 	X(int, receipt_get, (struct store *s, int64_t company_seq, const char *id, struct store_receipt *out), (s, company_seq, id, out)) \
 	X(int, receipt_list, (struct store *s, int64_t company_seq, const struct store_receipt_filter *f, int64_t before_seq, int limit, struct store_receipt *out, int *n), (s, company_seq, f, before_seq, limit, out, n)) \

@@ -194,6 +194,22 @@ static const char *const migrations[] = {
     " config TEXT NOT NULL, status INTEGER NOT NULL, created_at BIGINT NOT NULL,"
     " updated_at BIGINT NOT NULL);"
     "CREATE INDEX connections_company ON connections(company_seq, seq);",
+    /* 8: reconciliations and their runs (sqlite.c's 11; a receipt's origin is
+     * its verification, as there) */
+    "CREATE TABLE reconciliations(seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " company_seq BIGINT NOT NULL, name TEXT NOT NULL, config TEXT NOT NULL,"
+    " status INTEGER NOT NULL, next_run_at BIGINT NOT NULL, lease_node TEXT,"
+    " lease_until BIGINT NOT NULL DEFAULT 0, pending_run TEXT,"
+    " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+    "CREATE INDEX reconciliations_company ON reconciliations(company_seq, seq);"
+    "CREATE INDEX reconciliations_due ON reconciliations(next_run_at, seq) WHERE status = 0;"
+    "CREATE TABLE reconciliation_runs(seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " reconciliation_seq BIGINT NOT NULL, node TEXT, state INTEGER NOT NULL,"
+    " requested_at BIGINT NOT NULL, started_at BIGINT NOT NULL DEFAULT 0,"
+    " ended_at BIGINT NOT NULL DEFAULT 0, pages BIGINT NOT NULL DEFAULT 0,"
+    " jobs BIGINT NOT NULL DEFAULT 0, seen BIGINT NOT NULL DEFAULT 0,"
+    " receipts BIGINT NOT NULL DEFAULT 0, errors TEXT NOT NULL DEFAULT '[]');"
+    "CREATE INDEX reconciliation_runs_of ON reconciliation_runs(reconciliation_seq, seq);",
 };
 
 #define TASK_COLS                                                                                  \
@@ -3514,12 +3530,16 @@ static int pg_receipt_list(struct store *st, int64_t company_seq,
 	p_text(&p, f->entity_key);
 	p_i64(&p, f->status);
 	p_i64(&p, limit);
+	p_text(&p, f->origin);
 	PGresult *r = q(PG(st),
 	                "SELECT " RECEIPT_LIST_COLS " FROM receipts WHERE company_seq = $1::int8"
 	                " AND seq < $2::int8 AND ($3::int8 = 0 OR source_seq = $3::int8)"
 	                " AND ($4::text IS NULL OR event = $4::text)"
 	                " AND ($5::text IS NULL OR entity_key = $5::text)"
-	                " AND ($6::int4 < 0 OR status = $6::int4) ORDER BY seq DESC LIMIT $7::int4",
+	                " AND ($6::int4 < 0 OR status = $6::int4)"
+	                " AND ($8::text IS NULL OR (CASE WHEN verification = 'reconciliation'"
+	                " THEN 'reconciliation' ELSE 'received' END) = $8::text)"
+	                " ORDER BY seq DESC LIMIT $7::int4",
 	                &p, true, true);
 	if (!r)
 		return GERR_IO;
@@ -3782,6 +3802,423 @@ static int pg_route_each(struct store *st, void (*fn)(void *ctx, struct store_ro
 }
 
 /* The table: pg_<op> for every operation of STORE_OPS (backend.h). */
+/* ---- reconciliations and their runs ------------------------------------------------------- */
+
+#define RECON_COLS "seq, id, company_seq, status, name, config, next_run_at, created_at, updated_at"
+#define RUN_COLS                                                                                   \
+	"seq, id, reconciliation_seq, state, requested_at, started_at, ended_at, pages, jobs,"     \
+	" seen, receipts, errors"
+
+static int read_recon(const PGresult *r, int row, struct store_reconciliation *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->seq = col_i64(r, row, 0);
+	col_copy(r, row, 1, out->id, sizeof(out->id));
+	out->company_seq = col_i64(r, row, 2);
+	out->status = (int)col_i64(r, row, 3);
+	out->name = col_dup(r, row, 4, NULL);
+	out->config = col_dup(r, row, 5, NULL);
+	out->next_run_at = col_i64(r, row, 6);
+	out->created_at = col_i64(r, row, 7);
+	out->updated_at = col_i64(r, row, 8);
+	if (out->name && out->config)
+		return 0;
+	store_reconciliation_free(out);
+	return GERR_NOMEM;
+}
+
+static int read_run(const PGresult *r, int row, struct store_recon_run *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->seq = col_i64(r, row, 0);
+	col_copy(r, row, 1, out->id, sizeof(out->id));
+	out->reconciliation_seq = col_i64(r, row, 2);
+	out->state = (int)col_i64(r, row, 3);
+	out->requested_at = col_i64(r, row, 4);
+	out->started_at = col_i64(r, row, 5);
+	out->ended_at = col_i64(r, row, 6);
+	out->pages = col_i64(r, row, 7);
+	out->jobs = col_i64(r, row, 8);
+	out->seen = col_i64(r, row, 9);
+	out->receipts = col_i64(r, row, 10);
+	out->errors = col_dup(r, row, 11, NULL);
+	return out->errors ? 0 : GERR_NOMEM;
+}
+
+static int pg_reconciliation_write(struct store *st, struct store_reconciliation *r,
+                                   struct gerr *err)
+{
+	struct pg_store *s = PG(st);
+	bool insert = r->seq == 0, del = !insert && r->status == SRC_DELETED;
+	struct params p = {0};
+	PGresult *res;
+	if (insert) {
+		p_text(&p, r->id);
+		p_i64(&p, r->company_seq);
+		p_text(&p, r->name);
+		p_text(&p, r->config);
+		p_i64(&p, r->next_run_at);
+		p_i64(&p, r->created_at);
+		p_i64(&p, r->updated_at);
+		res = q(s,
+		        "INSERT INTO reconciliations(id, company_seq, name, config, status, "
+		        "next_run_at,"
+		        " created_at, updated_at) VALUES($1::text, $2::int8, $3::text, $4::text, 0,"
+		        " $5::int8, $6::int8, $7::int8) RETURNING seq",
+		        &p, false, false);
+		if (!res)
+			return db_error(s, err, "reconciliation_write");
+		r->seq = col_i64(res, 0, 0);
+		r->status = SRC_ACTIVE;
+		PQclear(res);
+		return 0;
+	}
+	if (del) {
+		/* one statement: the row and its waiting run */
+		p_i64(&p, r->updated_at);
+		p_i64(&p, r->seq);
+		res =
+		    q(s,
+		      "WITH d AS (UPDATE reconciliations SET status = 2, pending_run = NULL,"
+		      " updated_at = $1::int8 WHERE seq = $2::int8 AND status != 2 RETURNING seq),"
+		      " x AS (UPDATE reconciliation_runs SET state = 3, ended_at = $1::int8,"
+		      " errors = '[\"the reconciliation was deleted\"]' WHERE reconciliation_seq IN"
+		      " (SELECT seq FROM d) AND state = 0) SELECT count(*) FROM d",
+		      &p, false, false);
+		if (!res)
+			return db_error(s, err, "reconciliation_write");
+		int64_t n = col_i64(res, 0, 0);
+		PQclear(res);
+		return n ? 0 : GERR_NOTFOUND;
+	}
+	p_text(&p, r->name);
+	p_text(&p, r->config);
+	p_i64(&p, r->next_run_at);
+	p_i64(&p, r->updated_at);
+	p_i64(&p, r->seq);
+	int n =
+	    changes(q(s,
+	              "UPDATE reconciliations SET name = $1::text, config = $2::text,"
+	              " next_run_at = CASE WHEN $3::int8 > 0 THEN $3::int8 ELSE next_run_at END,"
+	              " updated_at = $4::int8 WHERE seq = $5::int8"
+	              " AND status != 2",
+	              &p, false, false));
+	if (n < 0)
+		return db_error(s, err, "reconciliation_write");
+	return n ? 0 : GERR_NOTFOUND;
+}
+
+static int pg_reconciliation_get(struct store *st, int64_t company_seq, const char *id,
+                                 struct store_reconciliation *out)
+{
+	struct params p = {0};
+	p_text(&p, id);
+	p_i64(&p, company_seq);
+	PGresult *r = q(PG(st),
+	                "SELECT " RECON_COLS " FROM reconciliations WHERE id = $1::text"
+	                " AND company_seq = $2::int8 AND status != 2",
+	                &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int rc = PQntuples(r) > 0 ? read_recon(r, 0, out) : GERR_NOTFOUND;
+	PQclear(r);
+	return rc;
+}
+
+static int pg_reconciliation_list(struct store *st, int64_t company_seq, int64_t before_seq,
+                                  int limit, struct store_reconciliation *out, int *n)
+{
+	struct params p = {0};
+	*n = 0;
+	p_i64(&p, company_seq);
+	p_i64(&p, before_seq ? before_seq : INT64_MAX);
+	p_i64(&p, limit);
+	PGresult *r = q(PG(st),
+	                "SELECT " RECON_COLS " FROM reconciliations WHERE company_seq = $1::int8"
+	                " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int8",
+	                &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0, rc = 0, rows = PQntuples(r);
+	while (!rc && k < rows && k < limit)
+		if (!(rc = read_recon(r, k, &out[k])))
+			k++;
+	PQclear(r);
+	if (rc)
+		while (k > 0)
+			store_reconciliation_free(&out[--k]);
+	*n = k;
+	return rc;
+}
+
+static int pg_reconciliation_request(struct store *st, int64_t seq, int64_t now, char run_id[40],
+                                     bool *added)
+{
+	struct pg_store *s = PG(st);
+	char mine[40];
+	snprintf(mine, sizeof(mine), "%s", run_id);
+	*added = false;
+	/* A claim may start the waiting run between the UPDATE that found one
+	 * and the read of its id: then ask again (a new run is due then). */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		struct params p = {0};
+		p_text(&p, mine);
+		p_i64(&p, now);
+		p_i64(&p, seq);
+		/* the row lock orders two requests: the second sees the first's
+		 * pending_run once it commits, and adds nothing */
+		PGresult *r =
+		    q(s,
+		      "WITH u AS (UPDATE reconciliations SET pending_run = $1::text,"
+		      " next_run_at = LEAST(next_run_at, $2::int8) WHERE seq = $3::int8"
+		      " AND status != 2 AND pending_run IS NULL RETURNING seq),"
+		      " i AS (INSERT INTO reconciliation_runs(id, reconciliation_seq, state,"
+		      " requested_at) SELECT $1::text, seq, 0, $2::int8 FROM u)"
+		      " SELECT count(*) FROM u",
+		      &p, false, false);
+		if (!r)
+			return GERR_IO;
+		int64_t n = col_i64(r, 0, 0);
+		PQclear(r);
+		if (n) {
+			snprintf(run_id, 40, "%s", mine);
+			*added = true;
+			return 0;
+		}
+		struct params g = {0};
+		p_i64(&g, seq);
+		r = q(
+		    s,
+		    "SELECT pending_run FROM reconciliations WHERE seq = $1::int8 AND status != 2",
+		    &g, false, true);
+		if (!r)
+			return GERR_IO;
+		int rows = PQntuples(r);
+		bool waiting = rows > 0 && !PQgetisnull(r, 0, 0);
+		if (waiting)
+			col_copy(r, 0, 0, run_id, 40);
+		PQclear(r);
+		if (!rows)
+			return GERR_NOTFOUND;
+		if (waiting)
+			return 0;
+	}
+	return GERR_IO;
+}
+
+static int pg_reconciliation_claim(struct store *st, const char *node, int64_t now,
+                                   int64_t lease_until, const char *new_run_id,
+                                   struct store_reconciliation *out, struct store_recon_run *run)
+{
+	struct pg_store *s = PG(st);
+	memset(out, 0, sizeof(*out));
+	memset(run, 0, sizeof(*run));
+	/* the poll's usual answer, "nothing due", in one read-only round trip */
+	struct params d = {0};
+	p_i64(&d, now);
+	PGresult *due =
+	    q(s,
+	      "SELECT 1 FROM reconciliations WHERE status = 0 AND next_run_at <= $1::int8"
+	      " AND lease_until <= $1::int8 LIMIT 1",
+	      &d, false, true);
+	if (!due)
+		return GERR_IO;
+	int ndue = PQntuples(due);
+	PQclear(due);
+	if (!ndue)
+		return GERR_NOTFOUND;
+	if (tx_begin(s))
+		return GERR_IO;
+	struct params p = {0};
+	p_text(&p, node);
+	p_i64(&p, lease_until);
+	p_i64(&p, now);
+	/* The conditional UPDATE is the claim: the row is picked under FOR
+	 * UPDATE SKIP LOCKED, and the lease condition is checked again on the
+	 * row as updated, so of two nodes claiming at once one gets it. */
+	PGresult *r =
+	    q(s,
+	      "UPDATE reconciliations c SET lease_node = $1::text, lease_until = $2::int8,"
+	      " pending_run = NULL FROM (SELECT seq, pending_run FROM reconciliations"
+	      " WHERE status = 0 AND next_run_at <= $3::int8 AND lease_until <= $3::int8"
+	      " ORDER BY next_run_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED) o"
+	      " WHERE c.seq = o.seq AND c.status = 0 AND c.lease_until <= $3::int8"
+	      " RETURNING c.seq, o.pending_run",
+	      &p, false, false);
+	if (!r)
+		goto fail;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		tx_rollback(s);
+		return GERR_NOTFOUND;
+	}
+	int64_t seq = col_i64(r, 0, 0);
+	char pending[40] = "";
+	if (!PQgetisnull(r, 0, 1))
+		col_copy(r, 0, 1, pending, sizeof(pending));
+	PQclear(r);
+	struct params f = {0};
+	p_i64(&f, now);
+	p_i64(&f, seq);
+	/* a run left running: its node's lease ran out before it ended */
+	if (exec_ok(q(s,
+	              "UPDATE reconciliation_runs SET state = 4, ended_at = $1::int8,"
+	              " errors = '[\"the node running it stopped before the run ended\"]'"
+	              " WHERE reconciliation_seq = $2::int8 AND state = 1",
+	              &f, false, false)))
+		goto fail;
+	int n = 0;
+	if (pending[0]) {
+		struct params u = {0};
+		p_i64(&u, now);
+		p_text(&u, node);
+		p_text(&u, pending);
+		n = changes(q(s,
+		              "UPDATE reconciliation_runs SET state = 1, started_at = $1::int8,"
+		              " node = $2::text WHERE id = $3::text AND state = 0",
+		              &u, false, false));
+		if (n < 0)
+			goto fail;
+	}
+	if (!n) {
+		snprintf(pending, sizeof(pending), "%s", new_run_id);
+		struct params i = {0};
+		p_text(&i, pending);
+		p_i64(&i, seq);
+		p_text(&i, node);
+		p_i64(&i, now);
+		if (exec_ok(q(s,
+		              "INSERT INTO reconciliation_runs(id, reconciliation_seq, node, state,"
+		              " requested_at, started_at) VALUES($1::text, $2::int8, $3::text, 1,"
+		              " $4::int8, $4::int8)",
+		              &i, false, false)))
+			goto fail;
+	}
+	struct params g = {0};
+	p_i64(&g, seq);
+	r = q(s, "SELECT " RECON_COLS " FROM reconciliations WHERE seq = $1::int8", &g, false,
+	      false);
+	int rc = !r ? GERR_IO : PQntuples(r) ? read_recon(r, 0, out) : GERR_IO;
+	PQclear(r);
+	if (rc)
+		goto fail;
+	struct params h = {0};
+	p_text(&h, pending);
+	r = q(s, "SELECT " RUN_COLS " FROM reconciliation_runs WHERE id = $1::text", &h, false,
+	      false);
+	rc = !r ? GERR_IO : PQntuples(r) ? read_run(r, 0, run) : GERR_IO;
+	PQclear(r);
+	if (rc || tx_commit(s))
+		goto fail;
+	return 0;
+fail:
+	log_error("store_error", "op=reconciliation_claim err=\"%s\"", s->errmsg);
+	if (s->in_tx)
+		tx_rollback(s);
+	store_reconciliation_free(out);
+	store_recon_run_free(run);
+	return GERR_IO;
+}
+
+/* run_params: a run's counters and errors as $1..$6 (seq first). */
+static void run_params(struct params *p, const struct store_recon_run *run)
+{
+	p_i64(p, run->seq);
+	p_i64(p, run->pages);
+	p_i64(p, run->jobs);
+	p_i64(p, run->seen);
+	p_i64(p, run->receipts);
+	p_text(p, run->errors ? run->errors : "[]");
+}
+
+static int pg_reconciliation_progress(struct store *st, const char *node, int64_t seq,
+                                      int64_t lease_until, const struct store_recon_run *run)
+{
+	struct pg_store *s = PG(st);
+	struct params p = {0};
+	run_params(&p, run);
+	p_i64(&p, lease_until);
+	p_i64(&p, seq);
+	p_text(&p, node);
+	PGresult *r =
+	    q(s,
+	      "WITH l AS (UPDATE reconciliations SET lease_until = $7::int8"
+	      " WHERE seq = $8::int8 AND lease_node = $9::text AND status = 0 RETURNING seq),"
+	      " u AS (UPDATE reconciliation_runs SET pages = $2::int8, jobs = $3::int8,"
+	      " seen = $4::int8, receipts = $5::int8, errors = $6::text WHERE seq = $1::int8)"
+	      " SELECT count(*) FROM l",
+	      &p, false, false);
+	if (!r)
+		return GERR_IO;
+	int64_t held = col_i64(r, 0, 0);
+	PQclear(r);
+	return held ? 0 : GERR_CONFLICT;
+}
+
+static int pg_reconciliation_finish(struct store *st, const char *node, int64_t seq,
+                                    const struct store_recon_run *run, int64_t next_run_at,
+                                    const char *opevent_kind, const char *opevent_msg)
+{
+	struct pg_store *s = PG(st);
+	struct params p = {0};
+	run_params(&p, run);
+	p_i64(&p, run->state);
+	p_i64(&p, run->ended_at);
+	p_i64(&p, next_run_at);
+	p_i64(&p, seq);
+	p_text(&p, node);
+	p_text(&p, opevent_kind);
+	p_text(&p, opevent_msg ? opevent_msg : "");
+	p_i64(&p, STORE_RECON_RUNS_KEPT - 1);
+	PGresult *r =
+	    q(s,
+	      "WITH u AS (UPDATE reconciliation_runs SET pages = $2::int8, jobs = $3::int8,"
+	      " seen = $4::int8, receipts = $5::int8, errors = $6::text, state = $7::int4,"
+	      " ended_at = $8::int8 WHERE seq = $1::int8),"
+	      " l AS (UPDATE reconciliations SET lease_node = NULL, lease_until = 0,"
+	      " next_run_at = CASE WHEN pending_run IS NOT NULL THEN $8::int8 ELSE $9::int8"
+	      " END WHERE seq = $10::int8 AND lease_node = $11::text),"
+	      " o AS (INSERT INTO opevents(company_seq, at, kind, webhook_seq, message)"
+	      " SELECT company_seq, $8::int8, $12::text, NULL, $13::text FROM reconciliations"
+	      " WHERE seq = $10::int8 AND $12::text IS NOT NULL),"
+	      /* the newest STORE_RECON_RUNS_KEPT runs stay */
+	      " x AS (DELETE FROM reconciliation_runs WHERE reconciliation_seq = $10::int8 AND"
+	      " state >= 2 AND seq < (SELECT seq FROM reconciliation_runs WHERE"
+	      " reconciliation_seq = $10::int8 ORDER BY seq DESC LIMIT 1 OFFSET $14::int8))"
+	      " SELECT 1",
+	      &p, false, false);
+	if (!r)
+		return GERR_IO;
+	PQclear(r);
+	return 0;
+}
+
+static int pg_recon_run_list(struct store *st, int64_t seq, int64_t before_seq, int limit,
+                             struct store_recon_run *out, int *n)
+{
+	struct params p = {0};
+	*n = 0;
+	p_i64(&p, seq);
+	p_i64(&p, before_seq ? before_seq : INT64_MAX);
+	p_i64(&p, limit);
+	PGresult *r = q(PG(st),
+	                "SELECT " RUN_COLS " FROM reconciliation_runs WHERE reconciliation_seq ="
+	                " $1::int8 AND seq < $2::int8 ORDER BY seq DESC LIMIT $3::int8",
+	                &p, false, true);
+	if (!r)
+		return GERR_IO;
+	int k = 0, rc = 0, rows = PQntuples(r);
+	while (!rc && k < rows && k < limit)
+		if (!(rc = read_run(r, k, &out[k])))
+			k++;
+	PQclear(r);
+	if (rc)
+		while (k > 0)
+			store_recon_run_free(&out[--k]);
+	*n = k;
+	return rc;
+}
+
 /* ---- sources and rejections ---------------------------------------------------------------- */
 
 #define SOURCE_COLS "seq, id, company_seq, status, name, config, created_at, updated_at"

@@ -145,6 +145,24 @@ static const char *const migrations[] = {
     "DROP INDEX receipts_msg;"
     "INSERT OR REPLACE INTO meta(key, value)"
     " SELECT 'receipt_ids_upto', coalesce(max(seq), 0) FROM receipts;",
+    /* 11: reconciliations (core/reconcile.h) and their runs. A receipt's
+     * origin is not a column: the synthetic receipts a run makes say
+     * "reconciliation" in their verification, which no received request
+     * can (inbound/receive.c), so the receipt commit path stays the same */
+    "CREATE TABLE reconciliations(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " company_seq INTEGER NOT NULL, name TEXT NOT NULL, config TEXT NOT NULL,"
+    " status INTEGER NOT NULL, next_run_at INTEGER NOT NULL, lease_node TEXT,"
+    " lease_until INTEGER NOT NULL DEFAULT 0, pending_run TEXT,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX reconciliations_company ON reconciliations(company_seq, seq);"
+    "CREATE INDEX reconciliations_due ON reconciliations(next_run_at, seq) WHERE status = 0;"
+    "CREATE TABLE reconciliation_runs(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " reconciliation_seq INTEGER NOT NULL, node TEXT, state INTEGER NOT NULL,"
+    " requested_at INTEGER NOT NULL, started_at INTEGER NOT NULL DEFAULT 0,"
+    " ended_at INTEGER NOT NULL DEFAULT 0, pages INTEGER NOT NULL DEFAULT 0,"
+    " jobs INTEGER NOT NULL DEFAULT 0, seen INTEGER NOT NULL DEFAULT 0,"
+    " receipts INTEGER NOT NULL DEFAULT 0, errors TEXT NOT NULL DEFAULT '[]');"
+    "CREATE INDEX reconciliation_runs_of ON reconciliation_runs(reconciliation_seq, seq);",
 };
 
 enum { IDS_MERGE_AT = 32768, IDS_MERGE_CHUNK = 4096 };
@@ -2026,6 +2044,8 @@ static int sqlite_receipt_list(struct store *s, int64_t company_seq,
 	    s, "SELECT " RECEIPT_LIST_COLS " FROM receipts WHERE company_seq = ?1 AND seq < ?2"
 	       " AND (?3 = 0 OR source_seq = ?3) AND (?4 IS NULL OR event = ?4)"
 	       " AND (?5 IS NULL OR entity_key = ?5) AND (?6 < 0 OR status = ?6)"
+	       " AND (?8 IS NULL OR (CASE WHEN verification = 'reconciliation'"
+	       " THEN 'reconciliation' ELSE 'received' END) = ?8)"
 	       " ORDER BY seq DESC LIMIT ?7");
 	if (!st)
 		return GERR_IO;
@@ -2036,6 +2056,7 @@ static int sqlite_receipt_list(struct store *s, int64_t company_seq,
 	bind_text(st, 5, f->entity_key);
 	sqlite3_bind_int(st, 6, f->status);
 	sqlite3_bind_int(st, 7, limit);
+	bind_text(st, 8, f->origin);
 	int k = 0, rc = SQLITE_DONE, err = 0;
 	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((err = read_receipt(st, &out[k]))) {
@@ -2214,6 +2235,468 @@ static int sqlite_webhook_by_seq(struct store *s, int64_t seq, struct store_webh
 		read_webhook(st, out);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? GERR_NOTFOUND : rows_end(s, rc, "get");
+}
+
+/* ---- reconciliations and their runs ------------------------------------------------------- */
+
+#define RECON_COLS "seq, id, company_seq, status, name, config, next_run_at, created_at, updated_at"
+#define RUN_COLS                                                                                   \
+	"seq, id, reconciliation_seq, state, requested_at, started_at, ended_at, pages, jobs,"     \
+	" seen, receipts, errors"
+
+/* read_recon, read_run: a row of RECON_COLS / RUN_COLS from column 0;
+ * GERR_NOMEM when a string could not be copied (nothing left to free). */
+static int read_recon(sqlite3_stmt *st, struct store_reconciliation *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->seq = sqlite3_column_int64(st, 0);
+	col_copy(st, 1, r->id, sizeof(r->id));
+	r->company_seq = sqlite3_column_int64(st, 2);
+	r->status = sqlite3_column_int(st, 3);
+	r->name = col_dup(st, 4, NULL);
+	r->config = col_dup(st, 5, NULL);
+	r->next_run_at = sqlite3_column_int64(st, 6);
+	r->created_at = sqlite3_column_int64(st, 7);
+	r->updated_at = sqlite3_column_int64(st, 8);
+	if (r->name && r->config)
+		return 0;
+	store_reconciliation_free(r);
+	return GERR_NOMEM;
+}
+
+static int read_run(sqlite3_stmt *st, struct store_recon_run *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->seq = sqlite3_column_int64(st, 0);
+	col_copy(st, 1, r->id, sizeof(r->id));
+	r->reconciliation_seq = sqlite3_column_int64(st, 2);
+	r->state = sqlite3_column_int(st, 3);
+	r->requested_at = sqlite3_column_int64(st, 4);
+	r->started_at = sqlite3_column_int64(st, 5);
+	r->ended_at = sqlite3_column_int64(st, 6);
+	r->pages = sqlite3_column_int64(st, 7);
+	r->jobs = sqlite3_column_int64(st, 8);
+	r->seen = sqlite3_column_int64(st, 9);
+	r->receipts = sqlite3_column_int64(st, 10);
+	r->errors = col_dup(st, 11, NULL);
+	return r->errors ? 0 : GERR_NOMEM;
+}
+
+/* run_step: run a write statement (finalized); 0, or -1 when it failed. */
+static int run_step(sqlite3_stmt *st)
+{
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int sqlite_reconciliation_write(struct store *s, struct store_reconciliation *r,
+                                       struct gerr *err)
+{
+	sqlite3_stmt *st;
+	bool insert = r->seq == 0, del = !insert && r->status == SRC_DELETED;
+	if (exec_sql(SQ(s)->db, "BEGIN IMMEDIATE"))
+		return db_error(s, err, "reconciliation_write");
+	if (insert) {
+		st = q_prepare(s,
+		               "INSERT INTO reconciliations(id, company_seq, name, config, status,"
+		               " next_run_at, created_at, updated_at) VALUES(?,?,?,?,0,?,?,?)");
+		if (st) {
+			bind_text(st, 1, r->id);
+			sqlite3_bind_int64(st, 2, r->company_seq);
+			bind_text(st, 3, r->name);
+			bind_text(st, 4, r->config);
+			sqlite3_bind_int64(st, 5, r->next_run_at);
+			sqlite3_bind_int64(st, 6, r->created_at);
+			sqlite3_bind_int64(st, 7, r->updated_at);
+		}
+	} else if (del) {
+		st = q_prepare(s, "UPDATE reconciliations SET status = 2, pending_run = NULL,"
+		                  " updated_at = ?1 WHERE seq = ?2 AND status != 2");
+		if (st) {
+			sqlite3_bind_int64(st, 1, r->updated_at);
+			sqlite3_bind_int64(st, 2, r->seq);
+		}
+	} else {
+		st = q_prepare(s, "UPDATE reconciliations SET name = ?1, config = ?2, next_run_at ="
+		                  " CASE WHEN ?3 > 0 THEN ?3 ELSE next_run_at END,"
+		                  " updated_at = ?4 WHERE seq = ?5 AND status != 2");
+		if (st) {
+			bind_text(st, 1, r->name);
+			bind_text(st, 2, r->config);
+			sqlite3_bind_int64(st, 3, r->next_run_at);
+			sqlite3_bind_int64(st, 4, r->updated_at);
+			sqlite3_bind_int64(st, 5, r->seq);
+		}
+	}
+	if (run_step(st))
+		goto fail;
+	if (!insert && sqlite3_changes(SQ(s)->db) == 0) {
+		exec_sql(SQ(s)->db, "ROLLBACK");
+		return GERR_NOTFOUND;
+	}
+	if (insert)
+		r->seq = sqlite3_last_insert_rowid(SQ(s)->db);
+	if (del) {
+		st = q_prepare(s, "UPDATE reconciliation_runs SET state = 3, ended_at = ?1,"
+		                  " errors = '[\"the reconciliation was deleted\"]'"
+		                  " WHERE reconciliation_seq = ?2 AND state = 0");
+		if (st) {
+			sqlite3_bind_int64(st, 1, r->updated_at);
+			sqlite3_bind_int64(st, 2, r->seq);
+		}
+		if (run_step(st))
+			goto fail;
+	}
+	if (exec_sql(SQ(s)->db, "COMMIT"))
+		goto fail;
+	if (insert)
+		r->status = SRC_ACTIVE;
+	return 0;
+fail:;
+	int rc = db_error(s, err, "reconciliation_write");
+	exec_sql(SQ(s)->db, "ROLLBACK");
+	if (insert)
+		r->seq = 0;
+	return rc;
+}
+
+static int sqlite_reconciliation_get(struct store *s, int64_t company_seq, const char *id,
+                                     struct store_reconciliation *out)
+{
+	sqlite3_stmt *st = q_prepare(s, "SELECT " RECON_COLS " FROM reconciliations WHERE id = ?"
+	                                " AND company_seq = ? AND status != 2");
+	if (!st)
+		return GERR_IO;
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, company_seq);
+	int rc = sqlite3_step(st);
+	int err = rc == SQLITE_ROW    ? read_recon(st, out)
+	          : rc == SQLITE_DONE ? GERR_NOTFOUND
+	                              : rows_end(s, rc, "reconciliation_get");
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int sqlite_reconciliation_list(struct store *s, int64_t company_seq, int64_t before_seq,
+                                      int limit, struct store_reconciliation *out, int *n)
+{
+	sqlite3_stmt *st =
+	    q_prepare(s, "SELECT " RECON_COLS " FROM reconciliations WHERE company_seq = ?"
+	                 " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
+	*n = 0;
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, company_seq);
+	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
+	sqlite3_bind_int(st, 3, limit);
+	int k = 0, rc = SQLITE_DONE, err = 0;
+	while (!err && k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (!(err = read_recon(st, &out[k])))
+			k++;
+	sqlite3_finalize(st);
+	if (!err)
+		err = rows_end(s, rc, "reconciliation_list");
+	if (err)
+		while (k > 0)
+			store_reconciliation_free(&out[--k]);
+	*n = k;
+	return err;
+}
+
+static int sqlite_reconciliation_request(struct store *s, int64_t seq, int64_t now, char run_id[40],
+                                         bool *added)
+{
+	*added = false;
+	if (exec_sql(SQ(s)->db, "BEGIN IMMEDIATE"))
+		return GERR_IO;
+	sqlite3_stmt *st = q_prepare(s, "UPDATE reconciliations SET pending_run = ?1,"
+	                                " next_run_at = min(next_run_at, ?2)"
+	                                " WHERE seq = ?3 AND status != 2 AND pending_run IS NULL");
+	if (st) {
+		bind_text(st, 1, run_id);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int64(st, 3, seq);
+	}
+	if (run_step(st))
+		goto fail;
+	if (sqlite3_changes(SQ(s)->db) == 1) {
+		st = q_prepare(s, "INSERT INTO reconciliation_runs(id, reconciliation_seq, state,"
+		                  " requested_at) VALUES(?1, ?2, 0, ?3)");
+		if (st) {
+			bind_text(st, 1, run_id);
+			sqlite3_bind_int64(st, 2, seq);
+			sqlite3_bind_int64(st, 3, now);
+		}
+		if (run_step(st))
+			goto fail;
+		*added = true;
+	} else {
+		st = q_prepare(s, "SELECT pending_run FROM reconciliations WHERE seq = ?1"
+		                  " AND status != 2");
+		if (!st)
+			goto fail;
+		sqlite3_bind_int64(st, 1, seq);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			col_copy(st, 0, run_id, 40);
+		sqlite3_finalize(st);
+		if (rc == SQLITE_DONE) {
+			exec_sql(SQ(s)->db, "ROLLBACK");
+			return GERR_NOTFOUND;
+		}
+		if (rc != SQLITE_ROW)
+			goto fail;
+	}
+	if (exec_sql(SQ(s)->db, "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	log_error("store_error", "op=reconciliation_request err=\"%s\"", sqlite3_errmsg(SQ(s)->db));
+	exec_sql(SQ(s)->db, "ROLLBACK");
+	*added = false;
+	return GERR_IO;
+}
+
+static int sqlite_reconciliation_claim(struct store *s, const char *node, int64_t now,
+                                       int64_t lease_until, const char *new_run_id,
+                                       struct store_reconciliation *out,
+                                       struct store_recon_run *run)
+{
+	memset(out, 0, sizeof(*out));
+	memset(run, 0, sizeof(*run));
+	/* the poll's usual answer, "nothing due", without the write lock */
+	sqlite3_stmt *st = q_prepare(s, "SELECT 1 FROM reconciliations WHERE status = 0 AND"
+	                                " next_run_at <= ?1 AND lease_until <= ?1 LIMIT 1");
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, now);
+	int due = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (due == SQLITE_DONE)
+		return GERR_NOTFOUND;
+	if (due != SQLITE_ROW)
+		return rows_end(s, due, "reconciliation_claim");
+	if (exec_sql(SQ(s)->db, "BEGIN IMMEDIATE"))
+		return GERR_IO;
+	int64_t seq = 0;
+	char pending[40] = "";
+	st = q_prepare(s, "SELECT seq, pending_run FROM reconciliations"
+	                  " WHERE status = 0 AND next_run_at <= ?1 AND lease_until <= ?1"
+	                  " ORDER BY next_run_at, seq LIMIT 1");
+	if (!st)
+		goto fail;
+	sqlite3_bind_int64(st, 1, now);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		seq = sqlite3_column_int64(st, 0);
+		col_copy(st, 1, pending, sizeof(pending));
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE) {
+		exec_sql(SQ(s)->db, "ROLLBACK");
+		return GERR_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW)
+		goto fail;
+	st = q_prepare(s, "UPDATE reconciliations SET lease_node = ?1, lease_until = ?2,"
+	                  " pending_run = NULL WHERE seq = ?3");
+	if (st) {
+		bind_text(st, 1, node);
+		sqlite3_bind_int64(st, 2, lease_until);
+		sqlite3_bind_int64(st, 3, seq);
+	}
+	if (run_step(st))
+		goto fail;
+	/* a run left running: its node's lease ran out before it ended */
+	st = q_prepare(s, "UPDATE reconciliation_runs SET state = 4, ended_at = ?1,"
+	                  " errors = '[\"the node running it stopped before the run ended\"]'"
+	                  " WHERE reconciliation_seq = ?2 AND state = 1");
+	if (st) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, seq);
+	}
+	if (run_step(st))
+		goto fail;
+	int changed = 0;
+	if (pending[0]) {
+		st = q_prepare(s, "UPDATE reconciliation_runs SET state = 1, started_at = ?1,"
+		                  " node = ?2 WHERE id = ?3 AND state = 0");
+		if (st) {
+			sqlite3_bind_int64(st, 1, now);
+			bind_text(st, 2, node);
+			bind_text(st, 3, pending);
+		}
+		if (run_step(st))
+			goto fail;
+		changed = sqlite3_changes(SQ(s)->db);
+	}
+	if (!changed) {
+		snprintf(pending, sizeof(pending), "%s", new_run_id);
+		st = q_prepare(
+		    s, "INSERT INTO reconciliation_runs(id, reconciliation_seq, node, state,"
+		       " requested_at, started_at) VALUES(?1, ?2, ?3, 1, ?4, ?4)");
+		if (st) {
+			bind_text(st, 1, pending);
+			sqlite3_bind_int64(st, 2, seq);
+			bind_text(st, 3, node);
+			sqlite3_bind_int64(st, 4, now);
+		}
+		if (run_step(st))
+			goto fail;
+	}
+	st = q_prepare(s, "SELECT " RECON_COLS " FROM reconciliations WHERE seq = ?1");
+	if (!st)
+		goto fail;
+	sqlite3_bind_int64(st, 1, seq);
+	rc = sqlite3_step(st) == SQLITE_ROW ? read_recon(st, out) : GERR_IO;
+	sqlite3_finalize(st);
+	if (rc)
+		goto fail;
+	st = q_prepare(s, "SELECT " RUN_COLS " FROM reconciliation_runs WHERE id = ?1");
+	if (!st)
+		goto fail;
+	bind_text(st, 1, pending);
+	rc = sqlite3_step(st) == SQLITE_ROW ? read_run(st, run) : GERR_IO;
+	sqlite3_finalize(st);
+	if (rc || exec_sql(SQ(s)->db, "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	log_error("store_error", "op=reconciliation_claim err=\"%s\"", sqlite3_errmsg(SQ(s)->db));
+	exec_sql(SQ(s)->db, "ROLLBACK");
+	store_reconciliation_free(out);
+	store_recon_run_free(run);
+	return GERR_IO;
+}
+
+/* run_counters: the UPDATE of a run's counters and errors (and, with
+ * end, its state and ended_at). */
+static sqlite3_stmt *run_counters(struct store *s, const struct store_recon_run *run, bool end)
+{
+	sqlite3_stmt *st = q_prepare(
+	    s,
+	    end ? "UPDATE reconciliation_runs SET pages = ?2, jobs = ?3, seen = ?4, receipts = ?5,"
+	          " errors = ?6, state = ?7, ended_at = ?8 WHERE seq = ?1"
+	        : "UPDATE reconciliation_runs SET pages = ?2, jobs = ?3, seen = ?4, receipts = ?5,"
+	          " errors = ?6 WHERE seq = ?1");
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, run->seq);
+	sqlite3_bind_int64(st, 2, run->pages);
+	sqlite3_bind_int64(st, 3, run->jobs);
+	sqlite3_bind_int64(st, 4, run->seen);
+	sqlite3_bind_int64(st, 5, run->receipts);
+	bind_text(st, 6, run->errors ? run->errors : "[]");
+	if (end) {
+		sqlite3_bind_int(st, 7, run->state);
+		sqlite3_bind_int64(st, 8, run->ended_at);
+	}
+	return st;
+}
+
+static int sqlite_reconciliation_progress(struct store *s, const char *node, int64_t seq,
+                                          int64_t lease_until, const struct store_recon_run *run)
+{
+	if (exec_sql(SQ(s)->db, "BEGIN IMMEDIATE"))
+		return GERR_IO;
+	sqlite3_stmt *st = q_prepare(s, "UPDATE reconciliations SET lease_until = ?1"
+	                                " WHERE seq = ?2 AND lease_node = ?3 AND status = 0");
+	if (st) {
+		sqlite3_bind_int64(st, 1, lease_until);
+		sqlite3_bind_int64(st, 2, seq);
+		bind_text(st, 3, node);
+	}
+	if (run_step(st))
+		goto fail;
+	int held = sqlite3_changes(SQ(s)->db);
+	if (run_step(run_counters(s, run, false)) || exec_sql(SQ(s)->db, "COMMIT"))
+		goto fail;
+	return held ? 0 : GERR_CONFLICT;
+fail:
+	log_error("store_error", "op=reconciliation_progress err=\"%s\"",
+	          sqlite3_errmsg(SQ(s)->db));
+	exec_sql(SQ(s)->db, "ROLLBACK");
+	return GERR_IO;
+}
+
+static int sqlite_reconciliation_finish(struct store *s, const char *node, int64_t seq,
+                                        const struct store_recon_run *run, int64_t next_run_at,
+                                        const char *opevent_kind, const char *opevent_msg)
+{
+	if (exec_sql(SQ(s)->db, "BEGIN IMMEDIATE"))
+		return GERR_IO;
+	if (run_step(run_counters(s, run, true)))
+		goto fail;
+	sqlite3_stmt *st = q_prepare(
+	    s, "UPDATE reconciliations SET lease_node = NULL, lease_until = 0, next_run_at ="
+	       " CASE WHEN pending_run IS NOT NULL THEN ?1 ELSE ?2 END WHERE seq = ?3 AND"
+	       " lease_node = ?4");
+	if (st) {
+		sqlite3_bind_int64(st, 1, run->ended_at);
+		sqlite3_bind_int64(st, 2, next_run_at);
+		sqlite3_bind_int64(st, 3, seq);
+		bind_text(st, 4, node);
+	}
+	if (run_step(st))
+		goto fail;
+	if (opevent_kind) {
+		st =
+		    q_prepare(s, "INSERT INTO opevents(company_seq, at, kind, webhook_seq, message)"
+		                 " SELECT company_seq, ?1, ?2, NULL, ?3 FROM reconciliations"
+		                 " WHERE seq = ?4");
+		if (st) {
+			sqlite3_bind_int64(st, 1, run->ended_at);
+			bind_text(st, 2, opevent_kind);
+			bind_text(st, 3, opevent_msg ? opevent_msg : "");
+			sqlite3_bind_int64(st, 4, seq);
+		}
+		if (run_step(st))
+			goto fail;
+	}
+	/* the newest STORE_RECON_RUNS_KEPT runs stay */
+	st = q_prepare(s, "DELETE FROM reconciliation_runs WHERE reconciliation_seq = ?1 AND"
+	                  " state >= 2 AND seq < (SELECT seq FROM reconciliation_runs WHERE"
+	                  " reconciliation_seq = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)");
+	if (st) {
+		sqlite3_bind_int64(st, 1, seq);
+		sqlite3_bind_int(st, 2, STORE_RECON_RUNS_KEPT - 1);
+	}
+	if (run_step(st) || exec_sql(SQ(s)->db, "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	log_error("store_error", "op=reconciliation_finish err=\"%s\"", sqlite3_errmsg(SQ(s)->db));
+	exec_sql(SQ(s)->db, "ROLLBACK");
+	return GERR_IO;
+}
+
+static int sqlite_recon_run_list(struct store *s, int64_t seq, int64_t before_seq, int limit,
+                                 struct store_recon_run *out, int *n)
+{
+	sqlite3_stmt *st =
+	    q_prepare(s, "SELECT " RUN_COLS " FROM reconciliation_runs WHERE reconciliation_seq = ?"
+	                 " AND seq < ? ORDER BY seq DESC LIMIT ?");
+	*n = 0;
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
+	sqlite3_bind_int(st, 3, limit);
+	int k = 0, rc = SQLITE_DONE, err = 0;
+	while (!err && k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (!(err = read_run(st, &out[k])))
+			k++;
+	sqlite3_finalize(st);
+	if (!err)
+		err = rows_end(s, rc, "recon_run_list");
+	if (err)
+		while (k > 0)
+			store_recon_run_free(&out[--k]);
+	*n = k;
+	return err;
 }
 
 /* ---- sources and rejections ---------------------------------------------------------------- */

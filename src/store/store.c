@@ -38,6 +38,35 @@ const char *receipt_status_name(int s)
 	return "unknown";
 }
 
+const char *recon_run_state_name(int s)
+{
+	switch (s) {
+	case RUN_QUEUED: return "queued";
+	case RUN_RUNNING: return "running";
+	case RUN_DONE: return "done";
+	case RUN_STOPPED: return "stopped";
+	case RUN_FAILED: return "failed";
+	}
+	return "unknown";
+}
+
+void store_reconciliation_free(struct store_reconciliation *r)
+{
+	if (!r)
+		return;
+	free(r->name);
+	free(r->config);
+	r->name = r->config = NULL;
+}
+
+void store_recon_run_free(struct store_recon_run *r)
+{
+	if (!r)
+		return;
+	free(r->errors);
+	r->errors = NULL;
+}
+
 int receipt_status_parse(const char *s)
 {
 	for (int i = RCP_WAITING; i <= RCP_STALE; i++)

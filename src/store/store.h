@@ -558,6 +558,10 @@ struct store_receipt_filter {
 	const char *event;      /* NULL = any */
 	const char *entity_key; /* NULL = any */
 	int status;             /* -1 = any */
+	/* NULL = any; "received" (a request received at /in/{id}) or
+	 * "reconciliation" (a reconciliation's synthetic receipt, whose
+	 * verification says "reconciliation") */
+	const char *origin;
 };
 /* store_receipt_get: by public id within a company (company_seq 0 = any);
  * GERR_NOTFOUND when none. */
@@ -588,6 +592,116 @@ int store_receipt_next_due(struct store *s, int64_t *at);
 /* Operator records. */
 int store_opevent_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
                        struct store_opevent *out, int *n);
+
+/* ---- reconciliations --------------------------------------------------------
+ * A reconciliation (core/reconcile.h) is a row like a source: public id,
+ * company, name, config JSON and status (SRC_ACTIVE or SRC_DELETED), plus
+ * its schedule and its lease:
+ *   next_run_at  when the next run is due (ms);
+ *   lease_node, lease_until
+ *                the node running it and until when that claim holds; a
+ *                node renews it while the run goes on. A claim is a
+ *                conditional UPDATE (the lease free or expired), so with
+ *                several nodes on one database one node runs it at a time;
+ *   pending_run  the id of a run asked for by hand (POST …/run) and not
+ *                started yet: asking again while it waits answers the same
+ *                run, so two nodes asked at once make one run.
+ * Its runs are rows of their own: state, times, counters and errors (a JSON
+ * array of texts). Runs a node left running when it died are marked failed
+ * by the next claim. Other nodes need no notification: each polls. */
+enum recon_run_state {
+	RUN_QUEUED = 0,  /* asked for, not started */
+	RUN_RUNNING = 1, /* a node is on it */
+	RUN_DONE = 2,    /* every list walked */
+	RUN_STOPPED = 3, /* ended early on purpose: the ATS refused the credentials, the
+	                  * reconciliation was deleted, or the node stopped */
+	RUN_FAILED = 4,  /* ended by an error (answers, network, the store) */
+};
+const char *recon_run_state_name(int s);
+
+struct store_reconciliation {
+	int64_t seq;
+	char id[40];
+	int64_t company_seq;
+	int status;
+	char *name;   /* owned */
+	char *config; /* JSON object text, owned */
+	int64_t next_run_at;
+	int64_t created_at;
+	int64_t updated_at;
+};
+void store_reconciliation_free(struct store_reconciliation *r);
+
+struct store_recon_run {
+	int64_t seq;
+	char id[40];
+	int64_t reconciliation_seq;
+	int state; /* enum recon_run_state */
+	int64_t requested_at;
+	int64_t started_at; /* 0: not started */
+	int64_t ended_at;   /* 0: not ended */
+	int64_t pages;
+	int64_t jobs;
+	int64_t seen;     /* applications in a wanted step */
+	int64_t receipts; /* synthetic receipts stored (duplicates not counted) */
+	char *errors;     /* JSON array text, owned ("[]" when none) */
+};
+void store_recon_run_free(struct store_recon_run *r);
+
+/* store_reconciliation_write: one transaction, by what r says:
+ *   r->seq == 0              insert r (id, company_seq, name, config,
+ *                            next_run_at, created_at, updated_at); seq set;
+ *   r->status == SRC_DELETED the live reconciliation r->seq becomes deleted
+ *                            at r->updated_at; a run waiting to start is
+ *                            stopped ("the reconciliation was deleted");
+ *   otherwise                name, config and updated_at of the live
+ *                            reconciliation r->seq are replaced, and
+ *                            next_run_at when r->next_run_at > 0 (else the
+ *                            schedule a run may be moving is left alone).
+ * GERR_NOTFOUND when there is no such live row. */
+int store_reconciliation_write(struct store *s, struct store_reconciliation *r, struct gerr *err);
+/* store_reconciliation_get: a live one by public id within a company. */
+int store_reconciliation_get(struct store *s, int64_t company_seq, const char *id,
+                             struct store_reconciliation *out);
+/* store_reconciliation_list: a company's live ones, newest first, seq <
+ * before_seq (0 = from the newest); at most limit, *n of them. */
+int store_reconciliation_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
+                              struct store_reconciliation *out, int *n);
+/* store_reconciliation_request: a run of the live reconciliation seq asked
+ * for now: when none waits to start, a queued run with id run_id is added
+ * and the reconciliation made due at now; else the waiting one's id is
+ * copied into run_id. *added says which. GERR_NOTFOUND when there is no such
+ * live reconciliation. */
+int store_reconciliation_request(struct store *s, int64_t seq, int64_t now, char run_id[40],
+                                 bool *added);
+/* store_reconciliation_claim: in one transaction, take the lease of one
+ * live reconciliation due at now whose lease is free or expired (until
+ * lease_until, for node), mark runs a dead node left running failed, and
+ * start its run (the waiting one, or a new one with id new_run_id). out and
+ * run get both rows. GERR_NOTFOUND when none is due. */
+int store_reconciliation_claim(struct store *s, const char *node, int64_t now, int64_t lease_until,
+                               const char *new_run_id, struct store_reconciliation *out,
+                               struct store_recon_run *run);
+/* store_reconciliation_progress: renew node's lease of reconciliation seq
+ * until lease_until and write the run's counters and errors. GERR_CONFLICT
+ * when the lease is no longer this node's, or the reconciliation was deleted
+ * (the run must stop); the run's row is written all the same. */
+int store_reconciliation_progress(struct store *s, const char *node, int64_t seq,
+                                  int64_t lease_until, const struct store_recon_run *run);
+/* store_reconciliation_finish: in one transaction, the run's end (state,
+ * ended_at, counters, errors), the lease given up (when still node's) with
+ * the next run due at next_run_at (now when a run waits), when
+ * opevent_kind is set an operator record for the company, and the ended
+ * runs of the reconciliation beyond its newest STORE_RECON_RUNS_KEPT
+ * deleted. */
+#define STORE_RECON_RUNS_KEPT 100
+int store_reconciliation_finish(struct store *s, const char *node, int64_t seq,
+                                const struct store_recon_run *run, int64_t next_run_at,
+                                const char *opevent_kind, const char *opevent_msg);
+/* store_recon_run_list: the runs of reconciliation seq, newest first, seq <
+ * before_seq (0 = from the newest); at most limit, *n of them. */
+int store_recon_run_list(struct store *s, int64_t seq, int64_t before_seq, int limit,
+                         struct store_recon_run *out, int *n);
 
 /* ---- sources (receiving URLs) and their rejections -------------------------
  * A source is a row like a webhook: a public id, its company, a name, the

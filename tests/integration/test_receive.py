@@ -618,7 +618,7 @@ class ReceiptsApiTest(ReceiveCase):
         row = everything[0]
         self.assertEqual(sorted(row), sorted(["id", "sourceId", "event", "messageId", "date",
                                               "receivedAt", "status", "duplicates",
-                                              "verification", "address", "entity"]))
+                                              "verification", "address", "origin", "entity"]))
         for q, what in (("?status=done", "status"), ("?limit=0", "limit"), ("?limit=501", "limit"),
                         ("?cursor=abc", "cursor"), ("?event=" + "e" * 200, "event")):
             self.assertStatus(self.api("GET", "/api/v1/receipts" + q), 400, q, code="invalid_field")
@@ -649,7 +649,7 @@ class ReceiptsApiTest(ReceiveCase):
         self.assertEqual(raw.count(b'"x-trace-'), 2)
         self.assertEqual(r["entity"]["key"], "12345678901234567890123")
         self.assertEqual(list(r), ["id", "sourceId", "event", "messageId", "date", "receivedAt",
-                                   "status", "duplicates", "verification", "address", "entity",
+                                   "status", "duplicates", "verification", "address", "origin", "entity",
                                    "headers", "body", "deliveries"])
 
     def test_cli(self):
