@@ -3002,6 +3002,58 @@ static int pg_token_revoke(struct store *st, int64_t company_seq, const char *id
 	return store_token_refusal(exists, id, err);
 }
 
+/* ---- a company's rows, a page at a time ------------------------------------------------------
+ * Webhooks, routes, sources and connections are listed the same way: a
+ * company's live rows newest first, older than a cursor, a page at a time.
+ * A kind of row says how big one element is, how a result row becomes one
+ * (0, or a negative code with the element freed) and how one is freed; pg_one
+ * and pg_page do the rest. A new kind adds its row_/drop_ pair and a
+ * struct pg_kind, and its get/list pass them with their SQL. */
+
+struct pg_kind {
+	size_t size;
+	int (*read)(const PGresult *r, int row, void *out);
+	void (*drop)(void *out);
+};
+
+/* pg_one: row 0 of r (a read's result; NULL when it failed: GERR_IO) into
+ * out; GERR_NOTFOUND when r has no row. Clears r. */
+static int pg_one(PGresult *r, const struct pg_kind *kind, void *out)
+{
+	if (!r)
+		return GERR_IO;
+	int rc = PQntuples(r) > 0 ? kind->read(r, 0, out) : GERR_NOTFOUND;
+	PQclear(r);
+	return rc;
+}
+
+/* pg_page: run sql, whose $1 is company_seq, $2 the cursor (before_seq, or
+ * no bound when 0) and $3 the limit, and read at most limit rows into out,
+ * an array of limit elements of kind. On failure nothing is kept (*n = 0). */
+static int pg_page(struct store *st, const char *sql, const struct pg_kind *kind,
+                   int64_t company_seq, int64_t before_seq, int limit, void *out, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_i64(&p, before_seq ? before_seq : INT64_MAX);
+	p_i64(&p, limit);
+	*n = 0;
+	PGresult *r = q(PG(st), sql, &p, false, true);
+	if (!r)
+		return GERR_IO;
+	char *at = out;
+	int k = 0, rc = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit && !rc; row++)
+		if (!(rc = kind->read(r, row, at + (size_t)k * kind->size)))
+			k++;
+	PQclear(r);
+	if (rc)
+		while (k > 0)
+			kind->drop(at + (size_t)--k * kind->size);
+	*n = k;
+	return rc;
+}
+
 /* ---- webhooks
  * ------------------------------------------------------------------------------------ */
 
@@ -3059,28 +3111,29 @@ static int pg_webhook_update(struct store *st, const struct store_webhook *w)
 	           : 0;
 }
 
-static int one_webhook(PGresult *r, struct store_webhook *out)
+static int row_webhook(const PGresult *r, int row, void *out)
 {
-	if (!r)
-		return GERR_IO;
-	int rc = GERR_NOTFOUND;
-	if (PQntuples(r) > 0) {
-		read_webhook(r, 0, out);
-		rc = 0;
-	}
-	PQclear(r);
-	return rc;
+	read_webhook(r, row, out);
+	return 0;
 }
+
+static void drop_webhook(void *w)
+{
+	store_webhook_free(w);
+}
+
+static const struct pg_kind webhook_kind = {sizeof(struct store_webhook), row_webhook,
+                                            drop_webhook};
 
 static int pg_webhook_by_seq(struct store *st, int64_t seq, struct store_webhook *out)
 {
 	struct params p = {0};
 	p_i64(&p, seq);
-	return one_webhook(q(PG(st),
-	                     "SELECT " WEBHOOK_COLS " FROM webhooks WHERE seq = $1::int8"
-	                     " AND status != 2",
-	                     &p, false, true),
-	                   out);
+	return pg_one(q(PG(st),
+	                "SELECT " WEBHOOK_COLS " FROM webhooks WHERE seq = $1::int8"
+	                " AND status != 2",
+	                &p, false, true),
+	              &webhook_kind, out);
 }
 
 static int pg_webhook_get(struct store *st, int64_t company_seq, const char *id,
@@ -3089,35 +3142,22 @@ static int pg_webhook_get(struct store *st, int64_t company_seq, const char *id,
 	struct params p = {0};
 	p_text(&p, id);
 	p_i64(&p, company_seq);
-	return one_webhook(q(PG(st),
-	                     "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = $1::text"
-	                     " AND ($2::int8 = 0 OR company_seq = $2::int8) AND status != 2"
-	                     " AND route_seq IS NULL",
-	                     &p, false, true),
-	                   out);
+	return pg_one(q(PG(st),
+	                "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = $1::text"
+	                " AND ($2::int8 = 0 OR company_seq = $2::int8) AND status != 2"
+	                " AND route_seq IS NULL",
+	                &p, false, true),
+	              &webhook_kind, out);
 }
 
 static int pg_webhook_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
                            struct store_webhook *out, int *n)
 {
-	struct params p = {0};
-	p_i64(&p, company_seq);
-	p_i64(&p, before_seq ? before_seq : INT64_MAX);
-	p_i64(&p, limit);
-	*n = 0;
-	PGresult *r = q(PG(st),
-	                "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = $1::int8"
-	                " AND seq < $2::int8 AND status != 2 AND route_seq IS NULL"
-	                " ORDER BY seq DESC LIMIT $3::int4",
-	                &p, false, true);
-	if (!r)
-		return GERR_IO;
-	int k = 0;
-	for (int row = 0; row < PQntuples(r) && k < limit; row++)
-		read_webhook(r, row, &out[k++]);
-	PQclear(r);
-	*n = k;
-	return 0;
+	return pg_page(st,
+	               "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = $1::int8"
+	               " AND seq < $2::int8 AND status != 2 AND route_seq IS NULL"
+	               " ORDER BY seq DESC LIMIT $3::int4",
+	               &webhook_kind, company_seq, before_seq, limit, out, n);
 }
 
 static int pg_webhook_each(struct store *st, void (*fn)(void *ctx, struct store_webhook *w),
@@ -3718,48 +3758,39 @@ fail:;
 	return rc;
 }
 
+static int row_route(const PGresult *r, int row, void *out)
+{
+	return read_route(r, row, out);
+}
+
+static void drop_route(void *r)
+{
+	store_route_free(r);
+}
+
+static const struct pg_kind route_kind = {sizeof(struct store_route), row_route, drop_route};
+
 static int pg_route_get(struct store *st, int64_t company_seq, const char *id,
                         struct store_route *out)
 {
 	struct params p = {0};
 	p_text(&p, id);
 	p_i64(&p, company_seq);
-	PGresult *r = q(PG(st),
+	return pg_one(q(PG(st),
 	                "SELECT " ROUTE_COLS " FROM routes r WHERE r.id = $1::text"
 	                " AND r.company_seq = $2::int8 AND r.status != 2",
-	                &p, false, true);
-	if (!r)
-		return GERR_IO;
-	int rc = PQntuples(r) > 0 ? read_route(r, 0, out) : GERR_NOTFOUND;
-	PQclear(r);
-	return rc;
+	                &p, false, true),
+	              &route_kind, out);
 }
 
 static int pg_route_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
                          struct store_route *out, int *n)
 {
-	struct params p = {0};
-	p_i64(&p, company_seq);
-	p_i64(&p, before_seq ? before_seq : INT64_MAX);
-	p_i64(&p, limit);
-	*n = 0;
-	PGresult *r = q(PG(st),
-	                "SELECT " ROUTE_COLS " FROM routes r WHERE r.company_seq = $1::int8"
-	                " AND r.seq < $2::int8 AND r.status != 2 ORDER BY r.seq DESC"
-	                " LIMIT $3::int4",
-	                &p, false, true);
-	if (!r)
-		return GERR_IO;
-	int k = 0, rc = 0;
-	for (int row = 0; row < PQntuples(r) && k < limit && !rc; row++)
-		if (!(rc = read_route(r, row, &out[k])))
-			k++;
-	PQclear(r);
-	if (rc)
-		while (k > 0)
-			store_route_free(&out[--k]);
-	*n = k;
-	return rc;
+	return pg_page(st,
+	               "SELECT " ROUTE_COLS " FROM routes r WHERE r.company_seq = $1::int8"
+	               " AND r.seq < $2::int8 AND r.status != 2 ORDER BY r.seq DESC"
+	               " LIMIT $3::int4",
+	               &route_kind, company_seq, before_seq, limit, out, n);
 }
 
 static int pg_route_each(struct store *st, void (*fn)(void *ctx, struct store_route *r), void *ctx)
@@ -3803,16 +3834,17 @@ static bool read_source(const PGresult *r, int row, struct store_source *src)
 	return false;
 }
 
-static int one_source(PGresult *r, struct store_source *out)
+static int row_source(const PGresult *r, int row, void *out)
 {
-	if (!r)
-		return GERR_IO;
-	int rc = GERR_NOTFOUND;
-	if (PQntuples(r) > 0)
-		rc = read_source(r, 0, out) ? 0 : GERR_NOMEM;
-	PQclear(r);
-	return rc;
+	return read_source(r, row, out) ? 0 : GERR_NOMEM;
 }
+
+static void drop_source(void *src)
+{
+	store_source_free(src);
+}
+
+static const struct pg_kind source_kind = {sizeof(struct store_source), row_source, drop_source};
 
 static int pg_source_insert(struct store *st, struct store_source *src, struct gerr *err)
 {
@@ -3874,50 +3906,31 @@ static int pg_source_get(struct store *st, int64_t company_seq, const char *id,
 	struct params p = {0};
 	p_text(&p, id);
 	p_i64(&p, company_seq);
-	return one_source(q(PG(st),
-	                    "SELECT " SOURCE_COLS " FROM sources WHERE id = $1::text"
-	                    " AND company_seq = $2::int8 AND status != 2",
-	                    &p, false, true),
-	                  out);
+	return pg_one(q(PG(st),
+	                "SELECT " SOURCE_COLS " FROM sources WHERE id = $1::text"
+	                " AND company_seq = $2::int8 AND status != 2",
+	                &p, false, true),
+	              &source_kind, out);
 }
 
 static int pg_source_by_seq(struct store *st, int64_t seq, struct store_source *out)
 {
 	struct params p = {0};
 	p_i64(&p, seq);
-	return one_source(q(PG(st),
-	                    "SELECT " SOURCE_COLS " FROM sources WHERE seq = $1::int8"
-	                    " AND status != 2",
-	                    &p, false, true),
-	                  out);
+	return pg_one(q(PG(st),
+	                "SELECT " SOURCE_COLS " FROM sources WHERE seq = $1::int8"
+	                " AND status != 2",
+	                &p, false, true),
+	              &source_kind, out);
 }
 
 static int pg_source_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
                           struct store_source *out, int *n)
 {
-	struct params p = {0};
-	p_i64(&p, company_seq);
-	p_i64(&p, before_seq ? before_seq : INT64_MAX);
-	p_i64(&p, limit);
-	*n = 0;
-	PGresult *r = q(PG(st),
-	                "SELECT " SOURCE_COLS " FROM sources WHERE company_seq = $1::int8"
-	                " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int4",
-	                &p, false, true);
-	if (!r)
-		return GERR_IO;
-	int k = 0, rc = 0;
-	for (int row = 0; row < PQntuples(r) && k < limit && !rc; row++)
-		if (read_source(r, row, &out[k]))
-			k++;
-		else
-			rc = GERR_NOMEM;
-	PQclear(r);
-	if (rc)
-		while (k > 0)
-			store_source_free(&out[--k]);
-	*n = k;
-	return rc;
+	return pg_page(st,
+	               "SELECT " SOURCE_COLS " FROM sources WHERE company_seq = $1::int8"
+	               " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int4",
+	               &source_kind, company_seq, before_seq, limit, out, n);
 }
 
 static int pg_source_each(struct store *st, void (*fn)(void *ctx, struct store_source *src),
@@ -4015,6 +4028,19 @@ static bool read_connection(const PGresult *r, int row, struct store_connection 
 	store_connection_free(c);
 	return false;
 }
+
+static int row_connection(const PGresult *r, int row, void *out)
+{
+	return read_connection(r, row, out) ? 0 : GERR_NOMEM;
+}
+
+static void drop_connection(void *c)
+{
+	store_connection_free(c);
+}
+
+static const struct pg_kind connection_kind = {sizeof(struct store_connection), row_connection,
+                                               drop_connection};
 
 /* connection_used: fill err (409) when a live route's target uses
  * connection c; 0 when none does, GERR_IO when the read failed. */
@@ -4165,45 +4191,20 @@ static int pg_connection_get(struct store *st, int64_t company_seq, const char *
 	struct params p = {0};
 	p_text(&p, id);
 	p_i64(&p, company_seq);
-	PGresult *r = q(PG(st),
+	return pg_one(q(PG(st),
 	                "SELECT " CONNECTION_COLS " FROM connections WHERE id = $1::text"
 	                " AND company_seq = $2::int8 AND status != 2",
-	                &p, false, true);
-	if (!r)
-		return GERR_IO;
-	int rc = GERR_NOTFOUND;
-	if (PQntuples(r) > 0)
-		rc = read_connection(r, 0, out) ? 0 : GERR_NOMEM;
-	PQclear(r);
-	return rc;
+	                &p, false, true),
+	              &connection_kind, out);
 }
 
 static int pg_connection_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
                               struct store_connection *out, int *n)
 {
-	struct params p = {0};
-	p_i64(&p, company_seq);
-	p_i64(&p, before_seq ? before_seq : INT64_MAX);
-	p_i64(&p, limit);
-	*n = 0;
-	PGresult *r = q(PG(st),
-	                "SELECT " CONNECTION_COLS " FROM connections WHERE company_seq = $1::int8"
-	                " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int4",
-	                &p, false, true);
-	if (!r)
-		return GERR_IO;
-	int k = 0, rc = 0;
-	for (int row = 0; row < PQntuples(r) && k < limit && !rc; row++)
-		if (read_connection(r, row, &out[k]))
-			k++;
-		else
-			rc = GERR_NOMEM;
-	PQclear(r);
-	if (rc)
-		while (k > 0)
-			store_connection_free(&out[--k]);
-	*n = k;
-	return rc;
+	return pg_page(st,
+	               "SELECT " CONNECTION_COLS " FROM connections WHERE company_seq = $1::int8"
+	               " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int4",
+	               &connection_kind, company_seq, before_seq, limit, out, n);
 }
 
 #define PG_STORE_OP(ret, op, params, args) .op = pg_##op,
