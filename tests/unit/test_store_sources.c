@@ -19,6 +19,7 @@
 
 #include "store/backend.h"
 #include "store/store.h"
+#include "store_fixture.h"
 
 static char path[256];
 static struct store *s;
@@ -26,8 +27,7 @@ static struct store *s;
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(path, sizeof(path), "/tmp/gancho-test-sources-%d.db", (int)getpid());
-	unlink(path);
+	store_fixture_path(path, sizeof(path), "sources", false);
 	struct gerr err = {0};
 	if (sqlite_store_open(path, &s, &err))
 		fail_msg("open %s: %s", path, err.msg);
@@ -37,13 +37,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char p[300];
 	store_close(s);
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
+	store_fixture_remove(path);
 	return 0;
 }
 
