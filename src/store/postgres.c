@@ -3006,8 +3006,8 @@ static int pg_token_revoke(struct store *st, int64_t company_seq, const char *id
  * Webhooks, routes, sources and connections are listed the same way: a
  * company's live rows newest first, older than a cursor, a page at a time.
  * A kind of row says how big one element is, how a result row becomes one
- * (0, or a negative code with the element freed) and how one is freed; pg_one
- * and pg_page do the rest. A new kind adds its row_/drop_ pair and a
+ * (0, or a negative code with the element freed) and how one is freed; pg_get,
+ * pg_one and pg_page do the rest. A new kind adds its row_/drop_ pair and a
  * struct pg_kind, and its get/list pass them with their SQL. */
 
 struct pg_kind {
@@ -3025,6 +3025,17 @@ static int pg_one(PGresult *r, const struct pg_kind *kind, void *out)
 	int rc = PQntuples(r) > 0 ? kind->read(r, 0, out) : GERR_NOTFOUND;
 	PQclear(r);
 	return rc;
+}
+
+/* pg_get: run sql, whose $1 is an id and $2 a company_seq, and read its
+ * row into out as pg_one does. */
+static int pg_get(struct store *st, const char *sql, const struct pg_kind *kind,
+                  int64_t company_seq, const char *id, void *out)
+{
+	struct params p = {0};
+	p_text(&p, id);
+	p_i64(&p, company_seq);
+	return pg_one(q(PG(st), sql, &p, false, true), kind, out);
 }
 
 /* pg_page: run sql, whose $1 is company_seq, $2 the cursor (before_seq, or
@@ -3139,15 +3150,11 @@ static int pg_webhook_by_seq(struct store *st, int64_t seq, struct store_webhook
 static int pg_webhook_get(struct store *st, int64_t company_seq, const char *id,
                           struct store_webhook *out)
 {
-	struct params p = {0};
-	p_text(&p, id);
-	p_i64(&p, company_seq);
-	return pg_one(q(PG(st),
-	                "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = $1::text"
-	                " AND ($2::int8 = 0 OR company_seq = $2::int8) AND status != 2"
-	                " AND route_seq IS NULL",
-	                &p, false, true),
-	              &webhook_kind, out);
+	return pg_get(st,
+	              "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = $1::text"
+	              " AND ($2::int8 = 0 OR company_seq = $2::int8) AND status != 2"
+	              " AND route_seq IS NULL",
+	              &webhook_kind, company_seq, id, out);
 }
 
 static int pg_webhook_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
@@ -3773,14 +3780,10 @@ static const struct pg_kind route_kind = {sizeof(struct store_route), row_route,
 static int pg_route_get(struct store *st, int64_t company_seq, const char *id,
                         struct store_route *out)
 {
-	struct params p = {0};
-	p_text(&p, id);
-	p_i64(&p, company_seq);
-	return pg_one(q(PG(st),
-	                "SELECT " ROUTE_COLS " FROM routes r WHERE r.id = $1::text"
-	                " AND r.company_seq = $2::int8 AND r.status != 2",
-	                &p, false, true),
-	              &route_kind, out);
+	return pg_get(st,
+	              "SELECT " ROUTE_COLS " FROM routes r WHERE r.id = $1::text"
+	              " AND r.company_seq = $2::int8 AND r.status != 2",
+	              &route_kind, company_seq, id, out);
 }
 
 static int pg_route_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
@@ -3903,14 +3906,10 @@ static int pg_source_delete(struct store *st, int64_t seq, int64_t now)
 static int pg_source_get(struct store *st, int64_t company_seq, const char *id,
                          struct store_source *out)
 {
-	struct params p = {0};
-	p_text(&p, id);
-	p_i64(&p, company_seq);
-	return pg_one(q(PG(st),
-	                "SELECT " SOURCE_COLS " FROM sources WHERE id = $1::text"
-	                " AND company_seq = $2::int8 AND status != 2",
-	                &p, false, true),
-	              &source_kind, out);
+	return pg_get(st,
+	              "SELECT " SOURCE_COLS " FROM sources WHERE id = $1::text"
+	              " AND company_seq = $2::int8 AND status != 2",
+	              &source_kind, company_seq, id, out);
 }
 
 static int pg_source_by_seq(struct store *st, int64_t seq, struct store_source *out)
@@ -4188,14 +4187,10 @@ fail:
 static int pg_connection_get(struct store *st, int64_t company_seq, const char *id,
                              struct store_connection *out)
 {
-	struct params p = {0};
-	p_text(&p, id);
-	p_i64(&p, company_seq);
-	return pg_one(q(PG(st),
-	                "SELECT " CONNECTION_COLS " FROM connections WHERE id = $1::text"
-	                " AND company_seq = $2::int8 AND status != 2",
-	                &p, false, true),
-	              &connection_kind, out);
+	return pg_get(st,
+	              "SELECT " CONNECTION_COLS " FROM connections WHERE id = $1::text"
+	              " AND company_seq = $2::int8 AND status != 2",
+	              &connection_kind, company_seq, id, out);
 }
 
 static int pg_connection_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,

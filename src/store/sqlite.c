@@ -1363,9 +1363,9 @@ static int rows_end(struct store *s, int rc, const char *what)
  * connections are listed the same way: a company's live rows newest first,
  * older than a cursor. A kind of row says how big one element is, how the
  * current row of a statement becomes one (0, or a negative code with the
- * element freed) and how one is freed; sq_one and sq_page do the rest. A new
- * kind adds its row_/drop_ pair and a struct sq_kind, and its get/list pass
- * them with their SQL. */
+ * element freed) and how one is freed; sq_get, sq_one and sq_page do the
+ * rest. A new kind adds its row_/drop_ pair and a struct sq_kind, and its
+ * get/list pass them with their SQL. */
 struct sq_kind {
 	size_t size;
 	int (*read)(struct store *s, sqlite3_stmt *st, void *out);
@@ -1383,6 +1383,19 @@ static int sq_one(struct store *s, sqlite3_stmt *st, const struct sq_kind *kind,
 	                                 : rows_end(s, rc, what);
 	sqlite3_finalize(st);
 	return out_rc;
+}
+
+/* sq_get: run sql, whose parameters are an id and a company_seq, and read
+ * its row into out as sq_one does. */
+static int sq_get(struct store *s, const char *sql, const struct sq_kind *kind, const char *what,
+                  int64_t company_seq, const char *id, void *out)
+{
+	sqlite3_stmt *st = q_prepare(s, sql);
+	if (!st)
+		return GERR_IO;
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, company_seq);
+	return sq_one(s, st, kind, what, out);
 }
 
 /* sq_page: run sql, whose parameters are company_seq, the cursor (before_seq,
@@ -1682,15 +1695,10 @@ static int sqlite_webhook_update(struct store *s, const struct store_webhook *w)
 static int sqlite_webhook_get(struct store *s, int64_t company_seq, const char *id,
                               struct store_webhook *out)
 {
-	sqlite3_stmt *st = q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = ?"
-	                                " AND (? = 0 OR company_seq = ?) AND status != 2"
-	                                " AND route_seq IS NULL");
-	if (!st)
-		return GERR_IO;
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, company_seq);
-	sqlite3_bind_int64(st, 3, company_seq);
-	return sq_one(s, st, &webhook_kind, "get", out);
+	return sq_get(s,
+	              "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = ?1"
+	              " AND (?2 = 0 OR company_seq = ?2) AND status != 2 AND route_seq IS NULL",
+	              &webhook_kind, "get", company_seq, id, out);
 }
 
 static int sqlite_webhook_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
@@ -2361,13 +2369,10 @@ static int sqlite_source_delete(struct store *s, int64_t seq, int64_t now)
 static int sqlite_source_get(struct store *s, int64_t company_seq, const char *id,
                              struct store_source *out)
 {
-	sqlite3_stmt *st = q_prepare(s, "SELECT " SOURCE_COLS " FROM sources WHERE id = ?"
-	                                " AND company_seq = ? AND status != 2");
-	if (!st)
-		return GERR_IO;
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, company_seq);
-	return sq_one(s, st, &source_kind, "source", out);
+	return sq_get(s,
+	              "SELECT " SOURCE_COLS
+	              " FROM sources WHERE id = ? AND company_seq = ? AND status != 2",
+	              &source_kind, "source", company_seq, id, out);
 }
 
 static int sqlite_source_by_seq(struct store *s, int64_t seq, struct store_source *out)
@@ -2606,13 +2611,9 @@ fail:;
 static int sqlite_route_get(struct store *s, int64_t company_seq, const char *id,
                             struct store_route *out)
 {
-	sqlite3_stmt *st = q_prepare(s, "SELECT " ROUTE_COLS " FROM routes WHERE id = ?"
-	                                " AND company_seq = ? AND status != 2");
-	if (!st)
-		return GERR_IO;
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, company_seq);
-	return sq_one(s, st, &route_kind, "route_get", out);
+	return sq_get(
+	    s, "SELECT " ROUTE_COLS " FROM routes WHERE id = ? AND company_seq = ? AND status != 2",
+	    &route_kind, "route_get", company_seq, id, out);
 }
 
 static int sqlite_route_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
@@ -2826,13 +2827,10 @@ fail:
 static int sqlite_connection_get(struct store *s, int64_t company_seq, const char *id,
                                  struct store_connection *out)
 {
-	sqlite3_stmt *st = q_prepare(s, "SELECT " CONNECTION_COLS " FROM connections WHERE id = ?"
-	                                " AND company_seq = ? AND status != 2");
-	if (!st)
-		return GERR_IO;
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, company_seq);
-	return sq_one(s, st, &connection_kind, "connection_get", out);
+	return sq_get(s,
+	              "SELECT " CONNECTION_COLS
+	              " FROM connections WHERE id = ? AND company_seq = ? AND status != 2",
+	              &connection_kind, "connection_get", company_seq, id, out);
 }
 
 static int sqlite_connection_list(struct store *s, int64_t company_seq, int64_t before_seq,
