@@ -8,6 +8,8 @@
  * runners under tests/integration give it), else a fresh SQLite file under
  * /tmp named after the test and the process. store_fixture_remove deletes
  * that file and its -wal and -shm, and leaves a postgres URL alone.
+ * store_fixture_open and store_fixture_close do both with the opening and
+ * closing of the store (a test includes this after cmocka.h and store.h).
  */
 #ifndef GANCHO_TESTS_STORE_FIXTURE_H
 #define GANCHO_TESTS_STORE_FIXTURE_H
@@ -44,6 +46,28 @@ static inline void store_fixture_remove(const char *path)
 	unlink(aux);
 	snprintf(aux, sizeof(aux), "%s-shm", path);
 	unlink(aux);
+}
+
+/* store_fixture_open: store_fixture_path, then the store there opened with
+ * open (store_open, or a backend's own opener); the test fails when it
+ * cannot be opened. */
+static inline struct store *
+store_fixture_open(char *path, size_t size, const char *name, bool url_ok,
+                   int (*open)(const char *path, struct store **out, struct gerr *err))
+{
+	struct store *s = NULL;
+	struct gerr err = {0};
+	store_fixture_path(path, size, name, url_ok);
+	if (open(path, &s, &err))
+		fail_msg("open %s: %s", path, err.msg);
+	return s;
+}
+
+/* store_fixture_close: close s and remove its files (store_fixture_remove). */
+static inline void store_fixture_close(struct store *s, const char *path)
+{
+	store_close(s);
+	store_fixture_remove(path);
 }
 
 #endif

@@ -45,10 +45,8 @@ static void fail_reads(bool on)
 static int setup(void **state)
 {
 	(void)state;
-	store_fixture_path(path, sizeof(path), "reads", false);
+	s = store_fixture_open(path, sizeof(path), "reads", false, sqlite_store_open);
 	struct gerr err = {0};
-	if (sqlite_store_open(path, &s, &err))
-		fail_msg("open %s: %s", path, err.msg);
 	struct store_company c;
 	if (store_company_create(s, "ACME", "[]", "aaaa", &c, &err))
 		fail_msg("company: %s", err.msg);
@@ -82,8 +80,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	store_close(s);
-	store_fixture_remove(path);
+	store_fixture_close(s, path);
 	return 0;
 }
 

@@ -33,18 +33,14 @@ static int run; /* tells one test's ids from another's on a shared database */
 static int setup(void **state)
 {
 	(void)state;
-	store_fixture_path(path, sizeof(path), "connections", true);
-	struct gerr err = {0};
-	if (store_open(path, &s, &err))
-		fail_msg("open %s: %s", path, err.msg);
+	s = store_fixture_open(path, sizeof(path), "connections", true, store_open);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	store_close(s);
-	store_fixture_remove(path);
+	store_fixture_close(s, path);
 	return 0;
 }
 

@@ -47,10 +47,8 @@ static void fail_all(bool on)
 static int setup(void **state)
 {
 	(void)state;
-	store_fixture_path(path, sizeof(path), "errors", false);
+	s = store_fixture_open(path, sizeof(path), "errors", false, sqlite_store_open);
 	struct gerr err = {0};
-	if (sqlite_store_open(path, &s, &err))
-		fail_msg("open %s: %s", path, err.msg);
 	struct store_company c;
 	const char *hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 	if (store_company_create(s, "ACME", "[]", hash, &c, &err))
@@ -81,8 +79,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	store_close(s);
-	store_fixture_remove(path);
+	store_fixture_close(s, path);
 	return 0;
 }
 

@@ -29,10 +29,8 @@ static int64_t company, webhook, event;
 static int setup(void **state)
 {
 	(void)state;
-	store_fixture_path(path, sizeof(path), "requests", false);
+	s = store_fixture_open(path, sizeof(path), "requests", false, sqlite_store_open);
 	struct gerr err = {0};
-	if (sqlite_store_open(path, &s, &err))
-		fail_msg("open %s: %s", path, err.msg);
 	struct store_company c;
 	if (store_company_create(s, "ACME", "[]", "aaaa", &c, &err))
 		fail_msg("company: %s", err.msg);
@@ -62,8 +60,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	store_close(s);
-	store_fixture_remove(path);
+	store_fixture_close(s, path);
 	return 0;
 }
 

@@ -27,18 +27,14 @@ static struct store *s;
 static int setup(void **state)
 {
 	(void)state;
-	store_fixture_path(path, sizeof(path), "sources", false);
-	struct gerr err = {0};
-	if (sqlite_store_open(path, &s, &err))
-		fail_msg("open %s: %s", path, err.msg);
+	s = store_fixture_open(path, sizeof(path), "sources", false, sqlite_store_open);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	store_close(s);
-	store_fixture_remove(path);
+	store_fixture_close(s, path);
 	return 0;
 }
 
