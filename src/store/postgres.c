@@ -3007,8 +3007,9 @@ static int pg_token_revoke(struct store *st, int64_t company_seq, const char *id
  * company's live rows newest first, older than a cursor, a page at a time.
  * A kind of row says how big one element is, how a result row becomes one
  * (0, or a negative code with the element freed) and how one is freed; pg_get,
- * pg_one and pg_page do the rest. A new kind adds its row_/drop_ pair and a
- * struct pg_kind, and its get/list pass them with their SQL. */
+ * pg_one and pg_page do the rest. A new kind adds a reader of that shape, a
+ * drop function and a struct pg_kind, and its get/list pass them with their
+ * SQL. */
 
 struct pg_kind {
 	size_t size;
@@ -3654,8 +3655,9 @@ static int pg_opevent_list(struct store *st, int64_t company_seq, int64_t before
 	" WHERE w.route_seq = r.seq AND w.status != 2)"
 
 /* read_route: a row of ROUTE_COLS (the targets come as "seq,seq,..."). */
-static int read_route(const PGresult *res, int row, struct store_route *r)
+static int read_route(const PGresult *res, int row, void *out)
 {
+	struct store_route *r = out;
 	memset(r, 0, sizeof(*r));
 	r->seq = col_i64(res, row, 0);
 	col_copy(res, row, 1, r->id, sizeof(r->id));
@@ -3765,17 +3767,12 @@ fail:;
 	return rc;
 }
 
-static int row_route(const PGresult *r, int row, void *out)
-{
-	return read_route(r, row, out);
-}
-
 static void drop_route(void *r)
 {
 	store_route_free(r);
 }
 
-static const struct pg_kind route_kind = {sizeof(struct store_route), row_route, drop_route};
+static const struct pg_kind route_kind = {sizeof(struct store_route), read_route, drop_route};
 
 static int pg_route_get(struct store *st, int64_t company_seq, const char *id,
                         struct store_route *out)
@@ -3820,9 +3817,11 @@ static int pg_route_each(struct store *st, void (*fn)(void *ctx, struct store_ro
 
 #define SOURCE_COLS "seq, id, company_seq, status, name, config, created_at, updated_at"
 
-/* read_source: row of r into src; false when a copy could not be made. */
-static bool read_source(const PGresult *r, int row, struct store_source *src)
+/* read_source: row of r into out (a struct store_source); GERR_NOMEM (and
+ * nothing kept) when a copy could not be made. */
+static int read_source(const PGresult *r, int row, void *out)
 {
+	struct store_source *src = out;
 	src->seq = col_i64(r, row, 0);
 	col_copy(r, row, 1, src->id, sizeof(src->id));
 	src->company_seq = col_i64(r, row, 2);
@@ -3832,14 +3831,9 @@ static bool read_source(const PGresult *r, int row, struct store_source *src)
 	src->created_at = col_i64(r, row, 6);
 	src->updated_at = col_i64(r, row, 7);
 	if (src->name && src->config)
-		return true;
+		return 0;
 	store_source_free(src);
-	return false;
-}
-
-static int row_source(const PGresult *r, int row, void *out)
-{
-	return read_source(r, row, out) ? 0 : GERR_NOMEM;
+	return GERR_NOMEM;
 }
 
 static void drop_source(void *src)
@@ -3847,7 +3841,7 @@ static void drop_source(void *src)
 	store_source_free(src);
 }
 
-static const struct pg_kind source_kind = {sizeof(struct store_source), row_source, drop_source};
+static const struct pg_kind source_kind = {sizeof(struct store_source), read_source, drop_source};
 
 static int pg_source_insert(struct store *st, struct store_source *src, struct gerr *err)
 {
@@ -3943,7 +3937,7 @@ static int pg_source_each(struct store *st, void (*fn)(void *ctx, struct store_s
 	int rc = 0;
 	for (int row = 0; row < PQntuples(r); row++) {
 		struct store_source src;
-		if (!read_source(r, row, &src)) {
+		if (read_source(r, row, &src)) {
 			rc = GERR_NOMEM;
 			continue;
 		}
@@ -4009,9 +4003,11 @@ static int pg_rejection_list(struct store *st, int64_t source_seq, int limit,
 	" AND (CASE WHEN strpos(w.config, $2::text) > 0"                                           \
 	" THEN w.config::jsonb ->> 'connectionId' END) = $2::text"
 
-/* read_connection: row of r into c; false (c freed) when a copy failed. */
-static bool read_connection(const PGresult *r, int row, struct store_connection *c)
+/* read_connection: row of r into out (a struct store_connection);
+ * GERR_NOMEM (and nothing kept) when a copy failed. */
+static int read_connection(const PGresult *r, int row, void *out)
 {
+	struct store_connection *c = out;
 	memset(c, 0, sizeof(*c));
 	c->seq = col_i64(r, row, 0);
 	col_copy(r, row, 1, c->id, sizeof(c->id));
@@ -4023,14 +4019,9 @@ static bool read_connection(const PGresult *r, int row, struct store_connection 
 	c->created_at = col_i64(r, row, 7);
 	c->updated_at = col_i64(r, row, 8);
 	if (c->name && c->config)
-		return true;
+		return 0;
 	store_connection_free(c);
-	return false;
-}
-
-static int row_connection(const PGresult *r, int row, void *out)
-{
-	return read_connection(r, row, out) ? 0 : GERR_NOMEM;
+	return GERR_NOMEM;
 }
 
 static void drop_connection(void *c)
@@ -4038,7 +4029,7 @@ static void drop_connection(void *c)
 	store_connection_free(c);
 }
 
-static const struct pg_kind connection_kind = {sizeof(struct store_connection), row_connection,
+static const struct pg_kind connection_kind = {sizeof(struct store_connection), read_connection,
                                                drop_connection};
 
 /* connection_used: fill err (409) when a live route's target uses

@@ -1364,8 +1364,8 @@ static int rows_end(struct store *s, int rc, const char *what)
  * older than a cursor. A kind of row says how big one element is, how the
  * current row of a statement becomes one (0, or a negative code with the
  * element freed) and how one is freed; sq_get, sq_one and sq_page do the
- * rest. A new kind adds its row_/drop_ pair and a struct sq_kind, and its
- * get/list pass them with their SQL. */
+ * rest. A new kind adds a reader of that shape, a drop function and a
+ * struct sq_kind, and its get/list pass them with their SQL. */
 struct sq_kind {
 	size_t size;
 	int (*read)(struct store *s, sqlite3_stmt *st, void *out);
@@ -2461,8 +2461,9 @@ static int sqlite_rejection_list(struct store *s, int64_t source_seq, int limit,
 #define ROUTE_COLS "seq, id, company_seq, source_seq, status, created_at, updated_at, config, name"
 
 /* read_route: a row of ROUTE_COLS, then its live targets in seq order. */
-static int read_route(struct store *s, sqlite3_stmt *st, struct store_route *r)
+static int read_route(struct store *s, sqlite3_stmt *st, void *out)
 {
+	struct store_route *r = out;
 	memset(r, 0, sizeof(*r));
 	r->seq = sqlite3_column_int64(st, 0);
 	col_copy(st, 1, r->id, sizeof(r->id));
@@ -2493,17 +2494,12 @@ static int read_route(struct store *s, sqlite3_stmt *st, struct store_route *r)
 	return rc;
 }
 
-static int row_route(struct store *s, sqlite3_stmt *st, void *out)
-{
-	return read_route(s, st, out);
-}
-
 static void drop_route(void *r)
 {
 	store_route_free(r);
 }
 
-static const struct sq_kind route_kind = {sizeof(struct store_route), row_route, drop_route};
+static const struct sq_kind route_kind = {sizeof(struct store_route), read_route, drop_route};
 
 /* route_step: run an INSERT/UPDATE prepared with q_prepare; 0 or -1. */
 static int route_step(sqlite3_stmt *st)
@@ -2655,9 +2651,12 @@ static int sqlite_route_each(struct store *s, void (*fn)(void *ctx, struct store
 	"w.company_seq = ?1 AND w.route_seq IS NOT NULL AND w.status != 2 AND"                     \
 	" (CASE WHEN json_valid(w.config) THEN json_extract(w.config, '$.connectionId') END) = ?2"
 
-/* read_connection: the row into c; false (c freed) when a copy failed. */
-static bool read_connection(sqlite3_stmt *st, struct store_connection *c)
+/* read_connection: the row into out (a struct store_connection);
+ * GERR_NOMEM (and nothing kept) when a copy failed. */
+static int read_connection(struct store *s, sqlite3_stmt *st, void *out)
 {
+	struct store_connection *c = out;
+	(void)s;
 	memset(c, 0, sizeof(*c));
 	c->seq = sqlite3_column_int64(st, 0);
 	col_copy(st, 1, c->id, sizeof(c->id));
@@ -2669,15 +2668,9 @@ static bool read_connection(sqlite3_stmt *st, struct store_connection *c)
 	c->created_at = sqlite3_column_int64(st, 7);
 	c->updated_at = sqlite3_column_int64(st, 8);
 	if (c->name && c->config)
-		return true;
+		return 0;
 	store_connection_free(c);
-	return false;
-}
-
-static int row_connection(struct store *s, sqlite3_stmt *st, void *out)
-{
-	(void)s;
-	return read_connection(st, out) ? 0 : GERR_NOMEM;
+	return GERR_NOMEM;
 }
 
 static void drop_connection(void *c)
@@ -2685,7 +2678,7 @@ static void drop_connection(void *c)
 	store_connection_free(c);
 }
 
-static const struct sq_kind connection_kind = {sizeof(struct store_connection), row_connection,
+static const struct sq_kind connection_kind = {sizeof(struct store_connection), read_connection,
                                                drop_connection};
 
 /* connection_used: fill err (409) when a live route's target uses
