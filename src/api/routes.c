@@ -22,11 +22,13 @@
  * company's: another company's connection is not found.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "api/kind.h"
 #include "core/connection.h"
 #include "core/envelope.h"
 #include "core/filter.h"
@@ -355,36 +357,37 @@ out:
 	return API_DONE;
 }
 
-static int list(struct api *a, struct api_req *req, const struct caller *c)
+/* The store's route rows as api_kind_list and api_kind_load take them (kind.h). */
+static int list_rows(struct store *s, int64_t company_seq, int64_t before_seq, int limit, void *out,
+                     int *n)
 {
-	int limit;
-	int64_t cursor;
-	if (api_page(req, &limit, &cursor))
-		return API_DONE;
-	struct store_route *rows = calloc((size_t)limit + 1, sizeof(*rows));
-	int n = 0;
-	api_lock(a);
-	int rc =
-	    rows ? store_route_list(a->s, c->company_seq, cursor, limit + 1, rows, &n) : GERR_NOMEM;
-	api_unlock(a);
-	if (rc) {
-		free(rows);
-		return api_fail(req, 503, "unavailable", "cannot read routes");
-	}
-	int shown = n > limit ? limit : n;
-	int64_t last = shown ? rows[shown - 1].seq : 0;
-	json_t *items = json_array();
-	for (int i = 0; i < n; i++) {
-		json_t *cfg = i < shown ? json_loads(rows[i].config, 0, NULL) : NULL;
-		if (cfg)
-			json_array_append_new(items, answer(&rows[i], cfg));
-		json_decref(cfg);
-		store_route_free(&rows[i]);
-	}
-	api_list(req, items, n, limit, last);
-	free(rows);
-	return API_DONE;
+	return store_route_list(s, company_seq, before_seq, limit, out, n);
 }
+
+static int get_row(struct store *s, int64_t company_seq, const char *id, void *out)
+{
+	return store_route_get(s, company_seq, id, out);
+}
+
+static void drop_row(void *row)
+{
+	store_route_free(row);
+}
+
+static json_t *answer_row(const void *row, const json_t *cfg)
+{
+	return answer(row, cfg);
+}
+
+static const struct api_kind kind = {.name = "route",
+                                     .plural = "routes",
+                                     .size = sizeof(struct store_route),
+                                     .seq_at = offsetof(struct store_route, seq),
+                                     .config_at = offsetof(struct store_route, config),
+                                     .list = list_rows,
+                                     .get = get_row,
+                                     .drop = drop_row,
+                                     .answer = answer_row};
 
 /* change: PATCH (body given) or DELETE (body NULL) of stored route r. */
 static int change(struct api *a, struct api_req *req, const struct caller *c, struct store_route *r,
@@ -648,7 +651,7 @@ int api_route_list(struct api *a, struct api_req *req, const struct caller *c,
                    const char *const *param)
 {
 	(void)param;
-	return list(a, req, c);
+	return api_kind_list(a, req, c, &kind);
 }
 
 int api_route_test(struct api *a, struct api_req *req, const struct caller *c,
@@ -665,18 +668,10 @@ static int one(struct api *a, struct api_req *req, const struct caller *c, const
                enum one_op op)
 {
 	struct store_route r;
-	api_lock(a);
-	int rc = store_route_get(a->s, c->company_seq, id, &r);
-	api_unlock(a);
-	if (rc)
-		return api_fail(req, rc == GERR_NOTFOUND ? 404 : 503,
-		                rc == GERR_NOTFOUND ? "not_found" : "unavailable", "no route %s",
-		                id);
-	json_t *cfg = json_loads(r.config, 0, NULL);
-	json_t *body = NULL;
-	if (!cfg)
-		api_fail(req, 500, "internal", "stored route config is unreadable");
-	else if (op == ONE_GET)
+	json_t *cfg, *body = NULL;
+	if (api_kind_load(a, req, c, &kind, id, &r, &cfg))
+		return API_DONE;
+	if (op == ONE_GET)
 		api_json(req, 200, answer(&r, cfg));
 	else if (op == ONE_DELETE)
 		change(a, req, c, &r, cfg, NULL);

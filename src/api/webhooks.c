@@ -17,11 +17,13 @@
  * changed: a client that retries after an error never creates a second
  * webhook. What runs after the commit cannot turn the answer into an error.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "api/kind.h"
 #include "core/envelope.h"
 #include "core/filter.h"
 #include "core/webhook.h"
@@ -146,36 +148,37 @@ static int create(struct api *a, struct api_req *req, const struct caller *c)
 	return API_DONE;
 }
 
-static int list(struct api *a, struct api_req *req, const struct caller *c)
+/* The store's webhook rows as api_kind_list and api_kind_load take them (kind.h). */
+static int list_rows(struct store *s, int64_t company_seq, int64_t before_seq, int limit, void *out,
+                     int *n)
 {
-	int limit;
-	int64_t cursor;
-	if (api_page(req, &limit, &cursor))
-		return API_DONE;
-	struct store_webhook *rows = calloc((size_t)limit + 1, sizeof(*rows));
-	int n = 0;
-	api_lock(a);
-	int rc = rows ? store_webhook_list(a->s, c->company_seq, cursor, limit + 1, rows, &n)
-	              : GERR_NOMEM;
-	api_unlock(a);
-	if (rc) {
-		free(rows);
-		return api_fail(req, 503, "unavailable", "cannot read webhooks");
-	}
-	int shown = n > limit ? limit : n;
-	int64_t last = shown ? rows[shown - 1].seq : 0;
-	json_t *items = json_array();
-	for (int i = 0; i < n; i++) {
-		json_t *cfg = i < shown ? json_loads(rows[i].config, 0, NULL) : NULL;
-		if (cfg)
-			json_array_append_new(items, answer(&rows[i], cfg));
-		json_decref(cfg);
-		store_webhook_free(&rows[i]);
-	}
-	api_list(req, items, n, limit, last);
-	free(rows);
-	return API_DONE;
+	return store_webhook_list(s, company_seq, before_seq, limit, out, n);
 }
+
+static int get_row(struct store *s, int64_t company_seq, const char *id, void *out)
+{
+	return store_webhook_get(s, company_seq, id, out);
+}
+
+static void drop_row(void *row)
+{
+	store_webhook_free(row);
+}
+
+static json_t *answer_row(const void *row, const json_t *cfg)
+{
+	return answer(row, cfg);
+}
+
+static const struct api_kind kind = {.name = "webhook",
+                                     .plural = "webhooks",
+                                     .size = sizeof(struct store_webhook),
+                                     .seq_at = offsetof(struct store_webhook, seq),
+                                     .config_at = offsetof(struct store_webhook, config),
+                                     .list = list_rows,
+                                     .get = get_row,
+                                     .drop = drop_row,
+                                     .answer = answer_row};
 
 static int patch(struct api *a, struct api_req *req, const struct caller *c,
                  struct store_webhook *w, json_t *cfg)
@@ -454,7 +457,7 @@ int api_webhook_list(struct api *a, struct api_req *req, const struct caller *c,
                      const char *const *param)
 {
 	(void)param;
-	return list(a, req, c);
+	return api_kind_list(a, req, c, &kind);
 }
 
 enum one_op { ONE_GET, ONE_PATCH, ONE_DELETE, ONE_REPLAY };
@@ -464,18 +467,11 @@ static int one(struct api *a, struct api_req *req, const struct caller *c, const
                enum one_op op)
 {
 	struct store_webhook w;
-	api_lock(a);
-	int rc = store_webhook_get(a->s, c->company_seq, id, &w);
-	api_unlock(a);
-	if (rc)
-		return api_fail(req, rc == GERR_NOTFOUND ? 404 : 503,
-		                rc == GERR_NOTFOUND ? "not_found" : "unavailable", "no webhook %s",
-		                id);
-	json_t *cfg = json_loads(w.config, 0, NULL);
+	json_t *cfg;
+	if (api_kind_load(a, req, c, &kind, id, &w, &cfg))
+		return API_DONE;
 	int out = API_DONE;
-	if (!cfg)
-		out = api_fail(req, 500, "internal", "stored webhook config is unreadable");
-	else if (op == ONE_REPLAY)
+	if (op == ONE_REPLAY)
 		out = replay(a, req, &w);
 	else if (op == ONE_GET)
 		api_json(req, 200, answer(&w, cfg));

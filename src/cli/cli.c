@@ -788,3 +788,100 @@ int cli_list(struct cli_conn *c, const char *path, bool all, json_t **out)
 	*out = merged;
 	return CLI_OK;
 }
+
+/* ---- the list, get and delete verbs of every kind ------------------------ */
+
+int cli_list_verb(int argc, char **argv, const char *name, const char *usage, const char *path,
+                  json_t **out)
+{
+	const char *limit = NULL, *pos[1];
+	bool all = false;
+	struct cli_conn conn;
+	struct buf p;
+	int npos, rc;
+	const struct cli_option opts[] = {
+	    {"--limit", "-n", &limit, NULL, NULL},
+	    {"--all", NULL, NULL, &all, NULL},
+	    {NULL, NULL, NULL, NULL, NULL},
+	};
+	const struct cli_spec spec = {name, usage, opts, 0, 0};
+
+	*out = NULL;
+	rc = cli_parse(&spec, argc, argv, &conn, pos, &npos);
+	if (rc != CLI_OK)
+		return rc < 0 ? CLI_OK : rc;
+	if (limit && cli_parse_uint(limit, 1, 500) < 0)
+		return cli_usage_error(spec.name, "--limit wants 1-500, not '%s'", limit);
+	buf_init(&p);
+	buf_puts(&p, path);
+	if (limit)
+		buf_printf(&p, "?limit=%ld", cli_parse_uint(limit, 1, 500));
+	rc = cli_list(&conn, p.data, all, out);
+	buf_free(&p);
+	return rc;
+}
+
+int cli_one_verb(int argc, char **argv, const char *name, const char *usage, const char *method,
+                 const char *body, const char *base, void (*show)(json_t *ans, const char *method))
+{
+	const char *pos[1];
+	struct cli_conn conn;
+	struct cli_resp r;
+	struct buf path;
+	json_t *ans;
+	int npos, rc;
+	const struct cli_spec spec = {name, usage, NULL, 1, 1};
+
+	rc = cli_parse(&spec, argc, argv, &conn, pos, &npos);
+	if (rc != CLI_OK)
+		return rc < 0 ? CLI_OK : rc;
+	if (!pos[0][0])
+		return cli_usage_error(spec.name, "ID must not be empty");
+	buf_init(&path);
+	buf_puts(&path, base);
+	cli_escape(&path, pos[0]);
+	rc = cli_call(&conn, method, path.data, body, body ? strlen(body) : 0, NULL, &r);
+	buf_free(&path);
+	if (rc != CLI_OK) {
+		cli_resp_free(&r);
+		return rc;
+	}
+	if (!strcmp(method, "DELETE")) {
+		char id[128];
+		cli_safe(pos[0], id, sizeof(id));
+		if (conn.json && r.body.len)
+			cli_print_raw(&r);
+		else if (!conn.json)
+			printf("deleted %s\n", id);
+	} else if (conn.json) {
+		cli_print_raw(&r);
+	} else if ((ans = cli_json_parse(&r)) != NULL) {
+		show(ans, method);
+		json_decref(ans);
+	} else {
+		rc = CLI_FAIL;
+	}
+	cli_resp_free(&r);
+	return rc;
+}
+
+void cli_show_fields(json_t *o, size_t width)
+{
+	struct cli_table t;
+	const char *key;
+	char *tmp = malloc(width);
+	json_t *v;
+
+	if (!tmp) {
+		fprintf(stderr, "error: internal: out of memory\n");
+		return;
+	}
+	cli_table_init(&t, 2, NULL);
+	json_object_foreach (o, key, v) {
+		const char *row[2] = {key, cli_jtext(o, key, tmp, width)};
+		cli_table_add(&t, row);
+	}
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
+	free(tmp);
+}

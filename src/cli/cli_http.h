@@ -103,6 +103,27 @@ int cli_call(struct cli_conn *c, const char *method, const char *path, const cha
  * pages are left. */
 int cli_list(struct cli_conn *c, const char *path, bool all, json_t **out);
 
+/* The list, get and delete verbs every kind of object has (sources,
+ * connections, routes, webhooks; a new kind uses them the same way).
+ *
+ * cli_list_verb: parse "<name> [--limit N] [--all]" (usage for --help) and
+ * fetch path's pages as cli_list does. Returns CLI_OK with *out the merged
+ * answer for the caller to print as a table, or with *out NULL when nothing
+ * is left to print (--help, --json); else the exit code after the message.
+ *
+ * cli_one_verb: parse "<name> ID", send method base<ID> (ID escaped; body
+ * JSON or NULL) and show the answer: "deleted <ID>" for a DELETE, the
+ * answer as it is with --json, else show(answer, method). Returns the exit
+ * code.
+ *
+ * cli_show_fields: every member of o as a key/value table, a value cut to
+ * width-1 bytes (cli_jtext). */
+int cli_list_verb(int argc, char **argv, const char *name, const char *usage, const char *path,
+                  json_t **out);
+int cli_one_verb(int argc, char **argv, const char *name, const char *usage, const char *method,
+                 const char *body, const char *base, void (*show)(json_t *ans, const char *method));
+void cli_show_fields(json_t *o, size_t width);
+
 /* cli_escape: percent-encode s for use as one path segment or query value,
  * appended to b. */
 void cli_escape(struct buf *b, const char *s);

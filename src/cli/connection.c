@@ -235,31 +235,10 @@ out:
 
 static int cli_connection_list(int argc, char **argv)
 {
-	const char *limit = NULL, *pos[1];
-	bool all = false;
-	struct cli_conn conn;
-	struct buf path;
-	json_t *list = NULL, *c;
+	json_t *list, *c;
 	size_t i;
-	int npos, rc;
-	const struct cli_option opts[] = {
-	    {"--limit", "-n", &limit, NULL, NULL},
-	    {"--all", NULL, NULL, &all, NULL},
-	    {NULL, NULL, NULL, NULL, NULL},
-	};
-	const struct cli_spec spec = {"connection list", cli_connection_list_usage, opts, 0, 0};
-
-	rc = cli_parse(&spec, argc, argv, &conn, pos, &npos);
-	if (rc != CLI_OK)
-		return rc < 0 ? CLI_OK : rc;
-	if (limit && cli_parse_uint(limit, 1, 500) < 0)
-		return cli_usage_error(spec.name, "--limit wants 1-500, not '%s'", limit);
-	buf_init(&path);
-	buf_puts(&path, "/api/v1/connections");
-	if (limit)
-		buf_printf(&path, "?limit=%ld", cli_parse_uint(limit, 1, 500));
-	rc = cli_list(&conn, path.data, all, &list);
-	buf_free(&path);
+	int rc = cli_list_verb(argc, argv, "connection list", cli_connection_list_usage,
+	                       "/api/v1/connections", &list);
 	if (rc != CLI_OK || !list)
 		return rc;
 
@@ -287,57 +266,12 @@ static int cli_connection_list(int argc, char **argv)
 	return CLI_OK;
 }
 
-/* cli_connection_one: get and delete: one id, one request. */
-static int cli_connection_one(int argc, char **argv, const char *name, const char *usage,
-                              const char *method)
+/* cli_connection_show: every field of c, one per line (the credential as
+ * the server hints it). */
+static void cli_connection_show(json_t *c, const char *method)
 {
-	const char *pos[1];
-	struct cli_conn conn;
-	struct cli_resp r;
-	struct buf path;
-	json_t *ans;
-	int npos, rc;
-	const struct cli_spec spec = {name, usage, NULL, 1, 1};
-
-	rc = cli_parse(&spec, argc, argv, &conn, pos, &npos);
-	if (rc != CLI_OK)
-		return rc < 0 ? CLI_OK : rc;
-	if (!pos[0][0])
-		return cli_usage_error(spec.name, "ID must not be empty");
-	buf_init(&path);
-	buf_puts(&path, "/api/v1/connections/");
-	cli_escape(&path, pos[0]);
-	rc = cli_call(&conn, method, path.data, NULL, 0, NULL, &r);
-	buf_free(&path);
-	if (rc != CLI_OK) {
-		cli_resp_free(&r);
-		return rc;
-	}
-	if (!strcmp(method, "DELETE")) {
-		char id[128];
-		cli_safe(pos[0], id, sizeof(id));
-		if (!conn.json)
-			printf("deleted %s\n", id);
-	} else if (conn.json) {
-		cli_print_raw(&r);
-	} else if ((ans = cli_json_parse(&r)) != NULL) {
-		struct cli_table t;
-		const char *key;
-		char tmp[2200];
-		json_t *v;
-		cli_table_init(&t, 2, NULL);
-		json_object_foreach (ans, key, v) {
-			const char *row[2] = {key, cli_jtext(ans, key, tmp, sizeof(tmp))};
-			cli_table_add(&t, row);
-		}
-		cli_table_print(&t, stdout);
-		cli_table_free(&t);
-		json_decref(ans);
-	} else {
-		rc = CLI_FAIL;
-	}
-	cli_resp_free(&r);
-	return rc;
+	(void)method;
+	cli_show_fields(c, 2200);
 }
 
 int cli_connection(int argc, char **argv)
@@ -361,11 +295,11 @@ int cli_connection(int argc, char **argv)
 	if (!strcmp(sub, "list") || !strcmp(sub, "ls"))
 		return cli_connection_list(argc, argv);
 	if (!strcmp(sub, "get") || !strcmp(sub, "show"))
-		return cli_connection_one(argc, argv, "connection get", cli_connection_get_usage,
-		                          "GET");
+		return cli_one_verb(argc, argv, "connection get", cli_connection_get_usage, "GET",
+		                    NULL, "/api/v1/connections/", cli_connection_show);
 	if (!strcmp(sub, "delete") || !strcmp(sub, "rm"))
-		return cli_connection_one(argc, argv, "connection delete",
-		                          cli_connection_delete_usage, "DELETE");
+		return cli_one_verb(argc, argv, "connection delete", cli_connection_delete_usage,
+		                    "DELETE", NULL, "/api/v1/connections/", cli_connection_show);
 	return cli_usage_error(
 	    "connection", "unknown sub-verb '%s' (try: create, list, get, patch, delete)", sub);
 }

@@ -227,33 +227,13 @@ out:
 
 static int cli_route_list(int argc, char **argv)
 {
-	const char *limit = NULL, *pos[1];
-	bool all = false;
-	struct cli_conn conn;
-	struct buf path;
-	json_t *list = NULL, *w;
+	json_t *list, *w;
 	size_t i;
-	int npos, rc;
-	const struct cli_option opts[] = {
-	    {"--limit", "-n", &limit, NULL, NULL},
-	    {"--all", NULL, NULL, &all, NULL},
-	    {NULL, NULL, NULL, NULL, NULL},
-	};
-	const struct cli_spec spec = {"route list", cli_route_list_usage, opts, 0, 0};
-
-	rc = cli_parse(&spec, argc, argv, &conn, pos, &npos);
-	if (rc != CLI_OK)
-		return rc < 0 ? CLI_OK : rc;
-	if (limit && cli_parse_uint(limit, 1, 500) < 0)
-		return cli_usage_error(spec.name, "--limit wants 1-500, not '%s'", limit);
-	buf_init(&path);
-	buf_puts(&path, "/api/v1/routes");
-	if (limit)
-		buf_printf(&path, "?limit=%ld", cli_parse_uint(limit, 1, 500));
-	rc = cli_list(&conn, path.data, all, &list);
-	buf_free(&path);
+	int rc =
+	    cli_list_verb(argc, argv, "route list", cli_route_list_usage, "/api/v1/routes", &list);
 	if (rc != CLI_OK || !list)
 		return rc;
+
 	struct cli_table t;
 	static const char *const head[] = {"ID", "NAME", "EVENTS", "SOURCE", "ACTIONS"};
 	cli_table_init(&t, 5, head);

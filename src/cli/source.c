@@ -255,31 +255,10 @@ out:
 
 static int cli_source_list(int argc, char **argv)
 {
-	const char *limit = NULL, *pos[1];
-	bool all = false;
-	struct cli_conn conn;
-	struct buf path;
-	json_t *list = NULL, *s;
+	json_t *list, *s;
 	size_t i;
-	int npos, rc;
-	const struct cli_option opts[] = {
-	    {"--limit", "-n", &limit, NULL, NULL},
-	    {"--all", NULL, NULL, &all, NULL},
-	    {NULL, NULL, NULL, NULL, NULL},
-	};
-	const struct cli_spec spec = {"source list", cli_source_list_usage, opts, 0, 0};
-
-	rc = cli_parse(&spec, argc, argv, &conn, pos, &npos);
-	if (rc != CLI_OK)
-		return rc < 0 ? CLI_OK : rc;
-	if (limit && cli_parse_uint(limit, 1, 500) < 0)
-		return cli_usage_error(spec.name, "--limit wants 1-500, not '%s'", limit);
-	buf_init(&path);
-	buf_puts(&path, "/api/v1/sources");
-	if (limit)
-		buf_printf(&path, "?limit=%ld", cli_parse_uint(limit, 1, 500));
-	rc = cli_list(&conn, path.data, all, &list);
-	buf_free(&path);
+	int rc = cli_list_verb(argc, argv, "source list", cli_source_list_usage, "/api/v1/sources",
+	                       &list);
 	if (rc != CLI_OK || !list)
 		return rc;
 
@@ -306,63 +285,10 @@ static int cli_source_list(int argc, char **argv)
 
 /* cli_source_show: every field of s, one per line (the server sends no
  * secret; nested objects as compact JSON). */
-static void cli_source_show(json_t *s)
+static void cli_source_show(json_t *s, const char *method)
 {
-	struct cli_table t;
-	const char *key;
-	char tmp[2048];
-	json_t *v;
-
-	cli_table_init(&t, 2, NULL);
-	json_object_foreach (s, key, v) {
-		const char *row[2] = {key, cli_jtext(s, key, tmp, sizeof(tmp))};
-		cli_table_add(&t, row);
-	}
-	cli_table_print(&t, stdout);
-	cli_table_free(&t);
-}
-
-/* cli_source_one: get and delete: one id, one request. */
-static int cli_source_one(int argc, char **argv, const char *name, const char *usage,
-                          const char *method)
-{
-	const char *pos[1];
-	struct cli_conn conn;
-	struct cli_resp r;
-	struct buf path;
-	json_t *ans;
-	int npos, rc;
-	const struct cli_spec spec = {name, usage, NULL, 1, 1};
-
-	rc = cli_parse(&spec, argc, argv, &conn, pos, &npos);
-	if (rc != CLI_OK)
-		return rc < 0 ? CLI_OK : rc;
-	if (!pos[0][0])
-		return cli_usage_error(spec.name, "ID must not be empty");
-	buf_init(&path);
-	buf_puts(&path, "/api/v1/sources/");
-	cli_escape(&path, pos[0]);
-	rc = cli_call(&conn, method, path.data, NULL, 0, NULL, &r);
-	buf_free(&path);
-	if (rc != CLI_OK) {
-		cli_resp_free(&r);
-		return rc;
-	}
-	if (!strcmp(method, "DELETE")) {
-		char id[128];
-		cli_safe(pos[0], id, sizeof(id));
-		if (!conn.json)
-			printf("deleted %s\n", id);
-	} else if (conn.json) {
-		cli_print_raw(&r);
-	} else if ((ans = cli_json_parse(&r)) != NULL) {
-		cli_source_show(ans);
-		json_decref(ans);
-	} else {
-		rc = CLI_FAIL;
-	}
-	cli_resp_free(&r);
-	return rc;
+	(void)method;
+	cli_show_fields(s, 2048);
 }
 
 int cli_source(int argc, char **argv)
@@ -384,10 +310,11 @@ int cli_source(int argc, char **argv)
 	if (!strcmp(sub, "list") || !strcmp(sub, "ls"))
 		return cli_source_list(argc, argv);
 	if (!strcmp(sub, "get") || !strcmp(sub, "show"))
-		return cli_source_one(argc, argv, "source get", cli_source_get_usage, "GET");
+		return cli_one_verb(argc, argv, "source get", cli_source_get_usage, "GET", NULL,
+		                    "/api/v1/sources/", cli_source_show);
 	if (!strcmp(sub, "delete") || !strcmp(sub, "rm"))
-		return cli_source_one(argc, argv, "source delete", cli_source_delete_usage,
-		                      "DELETE");
+		return cli_one_verb(argc, argv, "source delete", cli_source_delete_usage, "DELETE",
+		                    NULL, "/api/v1/sources/", cli_source_show);
 	return cli_usage_error("source", "unknown sub-verb '%s' (try: add, list, get, delete)",
 	                       sub);
 }

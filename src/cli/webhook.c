@@ -101,14 +101,6 @@ static const char cli_webhook_delete_usage[] =
     "\n"
     "Delete a webhook. Its open deliveries become failed (\"webhook deleted\").\n";
 
-/* cli_webhook_path: "/api/v1/webhooks/<id><suffix>" into b. */
-static void cli_webhook_path(struct buf *b, const char *id, const char *suffix)
-{
-	buf_puts(b, "/api/v1/webhooks/");
-	cli_escape(b, id);
-	buf_puts(b, suffix);
-}
-
 /* cli_webhook_summary: one line a person can scan:
  * "active application.moved -> https://… (unit SP, auth secret, fifo)". */
 static void cli_webhook_summary(json_t *w, FILE *out)
@@ -503,32 +495,10 @@ out:
 
 static int cli_webhook_list(int argc, char **argv)
 {
-	const char *limit = NULL, *pos[1];
-	bool all = false;
-	struct cli_conn conn;
-	struct buf path;
-	json_t *list = NULL, *w;
+	json_t *list, *w;
 	size_t i;
-	int npos, rc;
-	const struct cli_option opts[] = {
-	    {"--limit", "-n", &limit, NULL, NULL},
-	    {"--all", NULL, NULL, &all, NULL},
-	    {NULL, NULL, NULL, NULL, NULL},
-	};
-	const struct cli_spec spec = {"webhook list", cli_webhook_list_usage, opts, 0, 0};
-
-	rc = cli_parse(&spec, argc, argv, &conn, pos, &npos);
-	if (rc != CLI_OK)
-		return rc < 0 ? CLI_OK : rc;
-	if (limit && cli_parse_uint(limit, 1, 500) < 0)
-		return cli_usage_error(spec.name, "--limit wants 1-500, not '%s'", limit);
-
-	buf_init(&path);
-	buf_puts(&path, "/api/v1/webhooks");
-	if (limit)
-		buf_printf(&path, "?limit=%ld", cli_parse_uint(limit, 1, 500));
-	rc = cli_list(&conn, path.data, all, &list);
-	buf_free(&path);
+	int rc = cli_list_verb(argc, argv, "webhook list", cli_webhook_list_usage,
+	                       "/api/v1/webhooks", &list);
 	if (rc != CLI_OK || !list)
 		return rc;
 
@@ -627,52 +597,13 @@ static void cli_webhook_show(json_t *w)
 	cli_table_free(&t);
 }
 
-/* cli_webhook_one: get, pause, resume and delete: one id, one request. */
-static int cli_webhook_one(int argc, char **argv, const char *name, const char *usage,
-                           const char *method, const char *body)
+/* cli_webhook_answer: a GET's webhook in full, a pause's or resume's in a line. */
+static void cli_webhook_answer(json_t *w, const char *method)
 {
-	const char *pos[1];
-	struct cli_conn conn;
-	struct cli_resp r;
-	struct buf path;
-	json_t *ans;
-	int npos, rc;
-	const struct cli_spec spec = {name, usage, NULL, 1, 1};
-
-	rc = cli_parse(&spec, argc, argv, &conn, pos, &npos);
-	if (rc != CLI_OK)
-		return rc < 0 ? CLI_OK : rc;
-	if (!pos[0][0])
-		return cli_usage_error(spec.name, "ID must not be empty");
-
-	buf_init(&path);
-	cli_webhook_path(&path, pos[0], "");
-	rc = cli_call(&conn, method, path.data, body, body ? strlen(body) : 0, NULL, &r);
-	buf_free(&path);
-	if (rc != CLI_OK) {
-		cli_resp_free(&r);
-		return rc;
-	}
-	if (!strcmp(method, "DELETE")) {
-		char id[128];
-		cli_safe(pos[0], id, sizeof(id));
-		if (conn.json && r.body.len)
-			cli_print_raw(&r);
-		else if (!conn.json)
-			printf("deleted %s\n", id);
-	} else if (conn.json) {
-		cli_print_raw(&r);
-	} else if ((ans = cli_json_parse(&r)) != NULL) {
-		if (!strcmp(method, "GET"))
-			cli_webhook_show(ans);
-		else
-			cli_webhook_summary(ans, stdout);
-		json_decref(ans);
-	} else {
-		rc = CLI_FAIL;
-	}
-	cli_resp_free(&r);
-	return rc;
+	if (!strcmp(method, "GET"))
+		cli_webhook_show(w);
+	else
+		cli_webhook_summary(w, stdout);
 }
 
 int cli_webhook(int argc, char **argv)
@@ -694,17 +625,19 @@ int cli_webhook(int argc, char **argv)
 	if (!strcmp(sub, "list") || !strcmp(sub, "ls"))
 		return cli_webhook_list(argc, argv);
 	if (!strcmp(sub, "get") || !strcmp(sub, "show"))
-		return cli_webhook_one(argc, argv, "webhook get", cli_webhook_get_usage, "GET",
-		                       NULL);
+		return cli_one_verb(argc, argv, "webhook get", cli_webhook_get_usage, "GET", NULL,
+		                    "/api/v1/webhooks/", cli_webhook_answer);
 	if (!strcmp(sub, "pause"))
-		return cli_webhook_one(argc, argv, "webhook pause", cli_webhook_pause_usage,
-		                       "PATCH", "{\"status\":\"inactive\"}");
+		return cli_one_verb(argc, argv, "webhook pause", cli_webhook_pause_usage, "PATCH",
+		                    "{\"status\":\"inactive\"}", "/api/v1/webhooks/",
+		                    cli_webhook_answer);
 	if (!strcmp(sub, "resume"))
-		return cli_webhook_one(argc, argv, "webhook resume", cli_webhook_resume_usage,
-		                       "PATCH", "{\"status\":\"active\"}");
+		return cli_one_verb(argc, argv, "webhook resume", cli_webhook_resume_usage, "PATCH",
+		                    "{\"status\":\"active\"}", "/api/v1/webhooks/",
+		                    cli_webhook_answer);
 	if (!strcmp(sub, "delete") || !strcmp(sub, "rm"))
-		return cli_webhook_one(argc, argv, "webhook delete", cli_webhook_delete_usage,
-		                       "DELETE", NULL);
+		return cli_one_verb(argc, argv, "webhook delete", cli_webhook_delete_usage,
+		                    "DELETE", NULL, "/api/v1/webhooks/", cli_webhook_answer);
 	return cli_usage_error("webhook",
 	                       "unknown sub-verb '%s' (try: add, list, get, pause, resume, "
 	                       "delete)",

@@ -3018,6 +3018,70 @@ static int pg_token_revoke(struct store *st, int64_t company_seq, const char *id
 	return store_token_refusal(exists, id, err);
 }
 
+/* ---- a company's rows, a page at a time ------------------------------------------------------
+ * Webhooks, routes, sources and connections are listed the same way: a
+ * company's live rows newest first, older than a cursor, a page at a time.
+ * A kind of row says how big one element is, how a result row becomes one
+ * (0, or a negative code with the element freed) and how one is freed; pg_get,
+ * pg_one and pg_page do the rest. A new kind adds a reader of that shape, a
+ * drop function and a struct pg_kind, and its get/list pass them with their
+ * SQL. */
+
+struct pg_kind {
+	size_t size;
+	int (*read)(const PGresult *r, int row, void *out);
+	void (*drop)(void *out);
+};
+
+/* pg_one: row 0 of r (a read's result; NULL when it failed: GERR_IO) into
+ * out; GERR_NOTFOUND when r has no row. Clears r. */
+static int pg_one(PGresult *r, const struct pg_kind *kind, void *out)
+{
+	if (!r)
+		return GERR_IO;
+	int rc = PQntuples(r) > 0 ? kind->read(r, 0, out) : GERR_NOTFOUND;
+	PQclear(r);
+	return rc;
+}
+
+/* pg_get: run sql, whose $1 is an id and $2 a company_seq, and read its
+ * row into out as pg_one does. */
+static int pg_get(struct store *st, const char *sql, const struct pg_kind *kind,
+                  int64_t company_seq, const char *id, void *out)
+{
+	struct params p = {0};
+	p_text(&p, id);
+	p_i64(&p, company_seq);
+	return pg_one(q(PG(st), sql, &p, false, true), kind, out);
+}
+
+/* pg_page: run sql, whose $1 is company_seq, $2 the cursor (before_seq, or
+ * no bound when 0) and $3 the limit, and read at most limit rows into out,
+ * an array of limit elements of kind. On failure nothing is kept (*n = 0). */
+static int pg_page(struct store *st, const char *sql, const struct pg_kind *kind,
+                   int64_t company_seq, int64_t before_seq, int limit, void *out, int *n)
+{
+	struct params p = {0};
+	p_i64(&p, company_seq);
+	p_i64(&p, before_seq ? before_seq : INT64_MAX);
+	p_i64(&p, limit);
+	*n = 0;
+	PGresult *r = q(PG(st), sql, &p, false, true);
+	if (!r)
+		return GERR_IO;
+	char *at = out;
+	int k = 0, rc = 0;
+	for (int row = 0; row < PQntuples(r) && k < limit && !rc; row++)
+		if (!(rc = kind->read(r, row, at + (size_t)k * kind->size)))
+			k++;
+	PQclear(r);
+	if (rc)
+		while (k > 0)
+			kind->drop(at + (size_t)--k * kind->size);
+	*n = k;
+	return rc;
+}
+
 /* ---- webhooks
  * ------------------------------------------------------------------------------------ */
 
@@ -3075,65 +3139,49 @@ static int pg_webhook_update(struct store *st, const struct store_webhook *w)
 	           : 0;
 }
 
-static int one_webhook(PGresult *r, struct store_webhook *out)
+static int row_webhook(const PGresult *r, int row, void *out)
 {
-	if (!r)
-		return GERR_IO;
-	int rc = GERR_NOTFOUND;
-	if (PQntuples(r) > 0) {
-		read_webhook(r, 0, out);
-		rc = 0;
-	}
-	PQclear(r);
-	return rc;
+	read_webhook(r, row, out);
+	return 0;
 }
+
+static void drop_webhook(void *w)
+{
+	store_webhook_free(w);
+}
+
+static const struct pg_kind webhook_kind = {sizeof(struct store_webhook), row_webhook,
+                                            drop_webhook};
 
 static int pg_webhook_by_seq(struct store *st, int64_t seq, struct store_webhook *out)
 {
 	struct params p = {0};
 	p_i64(&p, seq);
-	return one_webhook(q(PG(st),
-	                     "SELECT " WEBHOOK_COLS " FROM webhooks WHERE seq = $1::int8"
-	                     " AND status != 2",
-	                     &p, false, true),
-	                   out);
+	return pg_one(q(PG(st),
+	                "SELECT " WEBHOOK_COLS " FROM webhooks WHERE seq = $1::int8"
+	                " AND status != 2",
+	                &p, false, true),
+	              &webhook_kind, out);
 }
 
 static int pg_webhook_get(struct store *st, int64_t company_seq, const char *id,
                           struct store_webhook *out)
 {
-	struct params p = {0};
-	p_text(&p, id);
-	p_i64(&p, company_seq);
-	return one_webhook(q(PG(st),
-	                     "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = $1::text"
-	                     " AND ($2::int8 = 0 OR company_seq = $2::int8) AND status != 2"
-	                     " AND route_seq IS NULL",
-	                     &p, false, true),
-	                   out);
+	return pg_get(st,
+	              "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = $1::text"
+	              " AND ($2::int8 = 0 OR company_seq = $2::int8) AND status != 2"
+	              " AND route_seq IS NULL",
+	              &webhook_kind, company_seq, id, out);
 }
 
 static int pg_webhook_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
                            struct store_webhook *out, int *n)
 {
-	struct params p = {0};
-	p_i64(&p, company_seq);
-	p_i64(&p, before_seq ? before_seq : INT64_MAX);
-	p_i64(&p, limit);
-	*n = 0;
-	PGresult *r = q(PG(st),
-	                "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = $1::int8"
-	                " AND seq < $2::int8 AND status != 2 AND route_seq IS NULL"
-	                " ORDER BY seq DESC LIMIT $3::int4",
-	                &p, false, true);
-	if (!r)
-		return GERR_IO;
-	int k = 0;
-	for (int row = 0; row < PQntuples(r) && k < limit; row++)
-		read_webhook(r, row, &out[k++]);
-	PQclear(r);
-	*n = k;
-	return 0;
+	return pg_page(st,
+	               "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = $1::int8"
+	               " AND seq < $2::int8 AND status != 2 AND route_seq IS NULL"
+	               " ORDER BY seq DESC LIMIT $3::int4",
+	               &webhook_kind, company_seq, before_seq, limit, out, n);
 }
 
 static int pg_webhook_each(struct store *st, void (*fn)(void *ctx, struct store_webhook *w),
@@ -3627,8 +3675,9 @@ static int pg_opevent_list(struct store *st, int64_t company_seq, int64_t before
 	" WHERE w.route_seq = r.seq AND w.status != 2)"
 
 /* read_route: a row of ROUTE_COLS (the targets come as "seq,seq,..."). */
-static int read_route(const PGresult *res, int row, struct store_route *r)
+static int read_route(const PGresult *res, int row, void *out)
 {
+	struct store_route *r = out;
 	memset(r, 0, sizeof(*r));
 	r->seq = col_i64(res, row, 0);
 	col_copy(res, row, 1, r->id, sizeof(r->id));
@@ -3738,48 +3787,30 @@ fail:;
 	return rc;
 }
 
+static void drop_route(void *r)
+{
+	store_route_free(r);
+}
+
+static const struct pg_kind route_kind = {sizeof(struct store_route), read_route, drop_route};
+
 static int pg_route_get(struct store *st, int64_t company_seq, const char *id,
                         struct store_route *out)
 {
-	struct params p = {0};
-	p_text(&p, id);
-	p_i64(&p, company_seq);
-	PGresult *r = q(PG(st),
-	                "SELECT " ROUTE_COLS " FROM routes r WHERE r.id = $1::text"
-	                " AND r.company_seq = $2::int8 AND r.status != 2",
-	                &p, false, true);
-	if (!r)
-		return GERR_IO;
-	int rc = PQntuples(r) > 0 ? read_route(r, 0, out) : GERR_NOTFOUND;
-	PQclear(r);
-	return rc;
+	return pg_get(st,
+	              "SELECT " ROUTE_COLS " FROM routes r WHERE r.id = $1::text"
+	              " AND r.company_seq = $2::int8 AND r.status != 2",
+	              &route_kind, company_seq, id, out);
 }
 
 static int pg_route_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
                          struct store_route *out, int *n)
 {
-	struct params p = {0};
-	p_i64(&p, company_seq);
-	p_i64(&p, before_seq ? before_seq : INT64_MAX);
-	p_i64(&p, limit);
-	*n = 0;
-	PGresult *r = q(PG(st),
-	                "SELECT " ROUTE_COLS " FROM routes r WHERE r.company_seq = $1::int8"
-	                " AND r.seq < $2::int8 AND r.status != 2 ORDER BY r.seq DESC"
-	                " LIMIT $3::int4",
-	                &p, false, true);
-	if (!r)
-		return GERR_IO;
-	int k = 0, rc = 0;
-	for (int row = 0; row < PQntuples(r) && k < limit && !rc; row++)
-		if (!(rc = read_route(r, row, &out[k])))
-			k++;
-	PQclear(r);
-	if (rc)
-		while (k > 0)
-			store_route_free(&out[--k]);
-	*n = k;
-	return rc;
+	return pg_page(st,
+	               "SELECT " ROUTE_COLS " FROM routes r WHERE r.company_seq = $1::int8"
+	               " AND r.seq < $2::int8 AND r.status != 2 ORDER BY r.seq DESC"
+	               " LIMIT $3::int4",
+	               &route_kind, company_seq, before_seq, limit, out, n);
 }
 
 static int pg_route_each(struct store *st, void (*fn)(void *ctx, struct store_route *r), void *ctx)
@@ -4223,9 +4254,11 @@ static int pg_recon_run_list(struct store *st, int64_t seq, int64_t before_seq, 
 
 #define SOURCE_COLS "seq, id, company_seq, status, name, config, created_at, updated_at"
 
-/* read_source: row of r into src; false when a copy could not be made. */
-static bool read_source(const PGresult *r, int row, struct store_source *src)
+/* read_source: row of r into out (a struct store_source); GERR_NOMEM (and
+ * nothing kept) when a copy could not be made. */
+static int read_source(const PGresult *r, int row, void *out)
 {
+	struct store_source *src = out;
 	src->seq = col_i64(r, row, 0);
 	col_copy(r, row, 1, src->id, sizeof(src->id));
 	src->company_seq = col_i64(r, row, 2);
@@ -4235,21 +4268,17 @@ static bool read_source(const PGresult *r, int row, struct store_source *src)
 	src->created_at = col_i64(r, row, 6);
 	src->updated_at = col_i64(r, row, 7);
 	if (src->name && src->config)
-		return true;
+		return 0;
 	store_source_free(src);
-	return false;
+	return GERR_NOMEM;
 }
 
-static int one_source(PGresult *r, struct store_source *out)
+static void drop_source(void *src)
 {
-	if (!r)
-		return GERR_IO;
-	int rc = GERR_NOTFOUND;
-	if (PQntuples(r) > 0)
-		rc = read_source(r, 0, out) ? 0 : GERR_NOMEM;
-	PQclear(r);
-	return rc;
+	store_source_free(src);
 }
+
+static const struct pg_kind source_kind = {sizeof(struct store_source), read_source, drop_source};
 
 static int pg_source_insert(struct store *st, struct store_source *src, struct gerr *err)
 {
@@ -4308,53 +4337,30 @@ static int pg_source_delete(struct store *st, int64_t seq, int64_t now)
 static int pg_source_get(struct store *st, int64_t company_seq, const char *id,
                          struct store_source *out)
 {
-	struct params p = {0};
-	p_text(&p, id);
-	p_i64(&p, company_seq);
-	return one_source(q(PG(st),
-	                    "SELECT " SOURCE_COLS " FROM sources WHERE id = $1::text"
-	                    " AND company_seq = $2::int8 AND status != 2",
-	                    &p, false, true),
-	                  out);
+	return pg_get(st,
+	              "SELECT " SOURCE_COLS " FROM sources WHERE id = $1::text"
+	              " AND company_seq = $2::int8 AND status != 2",
+	              &source_kind, company_seq, id, out);
 }
 
 static int pg_source_by_seq(struct store *st, int64_t seq, struct store_source *out)
 {
 	struct params p = {0};
 	p_i64(&p, seq);
-	return one_source(q(PG(st),
-	                    "SELECT " SOURCE_COLS " FROM sources WHERE seq = $1::int8"
-	                    " AND status != 2",
-	                    &p, false, true),
-	                  out);
+	return pg_one(q(PG(st),
+	                "SELECT " SOURCE_COLS " FROM sources WHERE seq = $1::int8"
+	                " AND status != 2",
+	                &p, false, true),
+	              &source_kind, out);
 }
 
 static int pg_source_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
                           struct store_source *out, int *n)
 {
-	struct params p = {0};
-	p_i64(&p, company_seq);
-	p_i64(&p, before_seq ? before_seq : INT64_MAX);
-	p_i64(&p, limit);
-	*n = 0;
-	PGresult *r = q(PG(st),
-	                "SELECT " SOURCE_COLS " FROM sources WHERE company_seq = $1::int8"
-	                " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int4",
-	                &p, false, true);
-	if (!r)
-		return GERR_IO;
-	int k = 0, rc = 0;
-	for (int row = 0; row < PQntuples(r) && k < limit && !rc; row++)
-		if (read_source(r, row, &out[k]))
-			k++;
-		else
-			rc = GERR_NOMEM;
-	PQclear(r);
-	if (rc)
-		while (k > 0)
-			store_source_free(&out[--k]);
-	*n = k;
-	return rc;
+	return pg_page(st,
+	               "SELECT " SOURCE_COLS " FROM sources WHERE company_seq = $1::int8"
+	               " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int4",
+	               &source_kind, company_seq, before_seq, limit, out, n);
 }
 
 static int pg_source_each(struct store *st, void (*fn)(void *ctx, struct store_source *src),
@@ -4368,7 +4374,7 @@ static int pg_source_each(struct store *st, void (*fn)(void *ctx, struct store_s
 	int rc = 0;
 	for (int row = 0; row < PQntuples(r); row++) {
 		struct store_source src;
-		if (!read_source(r, row, &src)) {
+		if (read_source(r, row, &src)) {
 			rc = GERR_NOMEM;
 			continue;
 		}
@@ -4434,9 +4440,11 @@ static int pg_rejection_list(struct store *st, int64_t source_seq, int limit,
 	" AND (CASE WHEN strpos(w.config, $2::text) > 0"                                           \
 	" THEN w.config::jsonb ->> 'connectionId' END) = $2::text"
 
-/* read_connection: row of r into c; false (c freed) when a copy failed. */
-static bool read_connection(const PGresult *r, int row, struct store_connection *c)
+/* read_connection: row of r into out (a struct store_connection);
+ * GERR_NOMEM (and nothing kept) when a copy failed. */
+static int read_connection(const PGresult *r, int row, void *out)
 {
+	struct store_connection *c = out;
 	memset(c, 0, sizeof(*c));
 	c->seq = col_i64(r, row, 0);
 	col_copy(r, row, 1, c->id, sizeof(c->id));
@@ -4448,10 +4456,18 @@ static bool read_connection(const PGresult *r, int row, struct store_connection 
 	c->created_at = col_i64(r, row, 7);
 	c->updated_at = col_i64(r, row, 8);
 	if (c->name && c->config)
-		return true;
+		return 0;
 	store_connection_free(c);
-	return false;
+	return GERR_NOMEM;
 }
+
+static void drop_connection(void *c)
+{
+	store_connection_free(c);
+}
+
+static const struct pg_kind connection_kind = {sizeof(struct store_connection), read_connection,
+                                               drop_connection};
 
 /* connection_used: fill err (409) when a live route's target uses
  * connection c; 0 when none does, GERR_IO when the read failed. */
@@ -4599,48 +4615,19 @@ fail:
 static int pg_connection_get(struct store *st, int64_t company_seq, const char *id,
                              struct store_connection *out)
 {
-	struct params p = {0};
-	p_text(&p, id);
-	p_i64(&p, company_seq);
-	PGresult *r = q(PG(st),
-	                "SELECT " CONNECTION_COLS " FROM connections WHERE id = $1::text"
-	                " AND company_seq = $2::int8 AND status != 2",
-	                &p, false, true);
-	if (!r)
-		return GERR_IO;
-	int rc = GERR_NOTFOUND;
-	if (PQntuples(r) > 0)
-		rc = read_connection(r, 0, out) ? 0 : GERR_NOMEM;
-	PQclear(r);
-	return rc;
+	return pg_get(st,
+	              "SELECT " CONNECTION_COLS " FROM connections WHERE id = $1::text"
+	              " AND company_seq = $2::int8 AND status != 2",
+	              &connection_kind, company_seq, id, out);
 }
 
 static int pg_connection_list(struct store *st, int64_t company_seq, int64_t before_seq, int limit,
                               struct store_connection *out, int *n)
 {
-	struct params p = {0};
-	p_i64(&p, company_seq);
-	p_i64(&p, before_seq ? before_seq : INT64_MAX);
-	p_i64(&p, limit);
-	*n = 0;
-	PGresult *r = q(PG(st),
-	                "SELECT " CONNECTION_COLS " FROM connections WHERE company_seq = $1::int8"
-	                " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int4",
-	                &p, false, true);
-	if (!r)
-		return GERR_IO;
-	int k = 0, rc = 0;
-	for (int row = 0; row < PQntuples(r) && k < limit && !rc; row++)
-		if (read_connection(r, row, &out[k]))
-			k++;
-		else
-			rc = GERR_NOMEM;
-	PQclear(r);
-	if (rc)
-		while (k > 0)
-			store_connection_free(&out[--k]);
-	*n = k;
-	return rc;
+	return pg_page(st,
+	               "SELECT " CONNECTION_COLS " FROM connections WHERE company_seq = $1::int8"
+	               " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int4",
+	               &connection_kind, company_seq, before_seq, limit, out, n);
 }
 
 #define PG_STORE_OP(ret, op, params, args) .op = pg_##op,

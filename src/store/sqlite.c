@@ -1377,6 +1377,73 @@ static int rows_end(struct store *s, int rc, const char *what)
 	return GERR_IO;
 }
 
+/* A company's rows, a page at a time. Webhooks, routes, sources and
+ * connections are listed the same way: a company's live rows newest first,
+ * older than a cursor. A kind of row says how big one element is, how the
+ * current row of a statement becomes one (0, or a negative code with the
+ * element freed) and how one is freed; sq_get, sq_one and sq_page do the
+ * rest. A new kind adds a reader of that shape, a drop function and a
+ * struct sq_kind, and its get/list pass them with their SQL. */
+struct sq_kind {
+	size_t size;
+	int (*read)(struct store *s, sqlite3_stmt *st, void *out);
+	void (*drop)(void *out);
+};
+
+/* sq_one: the first row of st (prepared and bound) into out; GERR_NOTFOUND
+ * when there is none. what names the read in the log. Finalizes st. */
+static int sq_one(struct store *s, sqlite3_stmt *st, const struct sq_kind *kind, const char *what,
+                  void *out)
+{
+	int rc = sqlite3_step(st);
+	int out_rc = rc == SQLITE_ROW    ? kind->read(s, st, out)
+	             : rc == SQLITE_DONE ? GERR_NOTFOUND
+	                                 : rows_end(s, rc, what);
+	sqlite3_finalize(st);
+	return out_rc;
+}
+
+/* sq_get: run sql, whose parameters are an id and a company_seq, and read
+ * its row into out as sq_one does. */
+static int sq_get(struct store *s, const char *sql, const struct sq_kind *kind, const char *what,
+                  int64_t company_seq, const char *id, void *out)
+{
+	sqlite3_stmt *st = q_prepare(s, sql);
+	if (!st)
+		return GERR_IO;
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, company_seq);
+	return sq_one(s, st, kind, what, out);
+}
+
+/* sq_page: run sql, whose parameters are company_seq, the cursor (before_seq,
+ * or no bound when 0) and the limit, and read at most limit rows into out, an
+ * array of limit elements of kind. On failure nothing is kept (*n = 0). */
+static int sq_page(struct store *s, const char *sql, const struct sq_kind *kind, const char *what,
+                   int64_t company_seq, int64_t before_seq, int limit, void *out, int *n)
+{
+	sqlite3_stmt *st = q_prepare(s, sql);
+	*n = 0;
+	if (!st)
+		return GERR_IO;
+	sqlite3_bind_int64(st, 1, company_seq);
+	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
+	sqlite3_bind_int(st, 3, limit);
+	char *at = out;
+	int k = 0, rc = SQLITE_DONE, err = 0;
+	while (!err && k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (!(err = kind->read(s, st, at + (size_t)k * kind->size)))
+			k++;
+	sqlite3_finalize(st);
+	if (!err)
+		err = rows_end(s, rc, what);
+	if (err)
+		while (k > 0)
+			kind->drop(at + (size_t)--k * kind->size);
+	*n = k;
+	return err;
+}
+
 static void read_company(sqlite3_stmt *st, struct store_company *c)
 {
 	c->seq = sqlite3_column_int64(st, 0);
@@ -1589,6 +1656,21 @@ static void read_webhook(sqlite3_stmt *st, struct store_webhook *w)
 	w->config = col_dup(st, 7, NULL);
 }
 
+static int row_webhook(struct store *s, sqlite3_stmt *st, void *out)
+{
+	(void)s;
+	read_webhook(st, out);
+	return 0;
+}
+
+static void drop_webhook(void *w)
+{
+	store_webhook_free(w);
+}
+
+static const struct sq_kind webhook_kind = {sizeof(struct store_webhook), row_webhook,
+                                            drop_webhook};
+
 static int sqlite_webhook_insert(struct store *s, struct store_webhook *w, struct gerr *err)
 {
 	sqlite3_stmt *st = q_prepare(s, "INSERT INTO webhooks(id, company_seq, status, fail_since,"
@@ -1631,44 +1713,20 @@ static int sqlite_webhook_update(struct store *s, const struct store_webhook *w)
 static int sqlite_webhook_get(struct store *s, int64_t company_seq, const char *id,
                               struct store_webhook *out)
 {
-	sqlite3_stmt *st = q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = ?"
-	                                " AND (? = 0 OR company_seq = ?) AND status != 2"
-	                                " AND route_seq IS NULL");
-	if (!st)
-		return GERR_IO;
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, company_seq);
-	sqlite3_bind_int64(st, 3, company_seq);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		read_webhook(st, out);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? GERR_NOTFOUND : rows_end(s, rc, "get");
+	return sq_get(s,
+	              "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = ?1"
+	              " AND (?2 = 0 OR company_seq = ?2) AND status != 2 AND route_seq IS NULL",
+	              &webhook_kind, "get", company_seq, id, out);
 }
 
 static int sqlite_webhook_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
                                struct store_webhook *out, int *n)
 {
-	sqlite3_stmt *st =
-	    q_prepare(s, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = ?"
-	                 " AND seq < ? AND status != 2 AND route_seq IS NULL"
-	                 " ORDER BY seq DESC LIMIT ?");
-	*n = 0;
-	if (!st)
-		return GERR_IO;
-	sqlite3_bind_int64(st, 1, company_seq);
-	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
-	sqlite3_bind_int(st, 3, limit);
-	int k = 0, rc = SQLITE_DONE;
-	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		read_webhook(st, &out[k++]);
-	sqlite3_finalize(st);
-	int err = rows_end(s, rc, "webhook_list");
-	if (err)
-		while (k > 0)
-			store_webhook_free(&out[--k]);
-	*n = k;
-	return err;
+	return sq_page(s,
+	               "SELECT " WEBHOOK_COLS " FROM webhooks WHERE company_seq = ?"
+	               " AND seq < ? AND status != 2 AND route_seq IS NULL"
+	               " ORDER BY seq DESC LIMIT ?",
+	               &webhook_kind, "webhook_list", company_seq, before_seq, limit, out, n);
 }
 
 static int sqlite_webhook_each(struct store *s, void (*fn)(void *ctx, struct store_webhook *w),
@@ -2715,19 +2773,23 @@ static void read_source(sqlite3_stmt *st, struct store_source *src)
 	src->updated_at = sqlite3_column_int64(st, 7);
 }
 
-/* one_source: the single row of st into out; GERR_NOTFOUND when none. */
-static int one_source(struct store *s, sqlite3_stmt *st, struct store_source *out)
+static int row_source(struct store *s, sqlite3_stmt *st, void *out)
 {
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		read_source(st, out);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW && (!out->name || !out->config)) {
-		store_source_free(out);
-		return GERR_NOMEM;
-	}
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? GERR_NOTFOUND : rows_end(s, rc, "source");
+	(void)s;
+	struct store_source *src = out;
+	read_source(st, src);
+	if (src->name && src->config)
+		return 0;
+	store_source_free(src);
+	return GERR_NOMEM;
 }
+
+static void drop_source(void *src)
+{
+	store_source_free(src);
+}
+
+static const struct sq_kind source_kind = {sizeof(struct store_source), row_source, drop_source};
 
 static int sqlite_source_insert(struct store *s, struct store_source *src, struct gerr *err)
 {
@@ -2790,13 +2852,10 @@ static int sqlite_source_delete(struct store *s, int64_t seq, int64_t now)
 static int sqlite_source_get(struct store *s, int64_t company_seq, const char *id,
                              struct store_source *out)
 {
-	sqlite3_stmt *st = q_prepare(s, "SELECT " SOURCE_COLS " FROM sources WHERE id = ?"
-	                                " AND company_seq = ? AND status != 2");
-	if (!st)
-		return GERR_IO;
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, company_seq);
-	return one_source(s, st, out);
+	return sq_get(s,
+	              "SELECT " SOURCE_COLS
+	              " FROM sources WHERE id = ? AND company_seq = ? AND status != 2",
+	              &source_kind, "source", company_seq, id, out);
 }
 
 static int sqlite_source_by_seq(struct store *s, int64_t seq, struct store_source *out)
@@ -2806,33 +2865,16 @@ static int sqlite_source_by_seq(struct store *s, int64_t seq, struct store_sourc
 	if (!st)
 		return GERR_IO;
 	sqlite3_bind_int64(st, 1, seq);
-	return one_source(s, st, out);
+	return sq_one(s, st, &source_kind, "source", out);
 }
 
 static int sqlite_source_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
                               struct store_source *out, int *n)
 {
-	sqlite3_stmt *st = q_prepare(s, "SELECT " SOURCE_COLS " FROM sources WHERE company_seq = ?"
-	                                " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
-	*n = 0;
-	if (!st)
-		return GERR_IO;
-	sqlite3_bind_int64(st, 1, company_seq);
-	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
-	sqlite3_bind_int(st, 3, limit);
-	int k = 0, rc = SQLITE_DONE;
-	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		read_source(st, &out[k++]);
-	sqlite3_finalize(st);
-	int err = rows_end(s, rc, "source_list");
-	for (int i = 0; !err && i < k; i++)
-		if (!out[i].name || !out[i].config)
-			err = GERR_NOMEM;
-	if (err)
-		while (k > 0)
-			store_source_free(&out[--k]);
-	*n = k;
-	return err;
+	return sq_page(s,
+	               "SELECT " SOURCE_COLS " FROM sources WHERE company_seq = ?"
+	               " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?",
+	               &source_kind, "source_list", company_seq, before_seq, limit, out, n);
 }
 
 static int sqlite_source_each(struct store *s, void (*fn)(void *ctx, struct store_source *src),
@@ -2902,8 +2944,9 @@ static int sqlite_rejection_list(struct store *s, int64_t source_seq, int limit,
 #define ROUTE_COLS "seq, id, company_seq, source_seq, status, created_at, updated_at, config, name"
 
 /* read_route: a row of ROUTE_COLS, then its live targets in seq order. */
-static int read_route(struct store *s, sqlite3_stmt *st, struct store_route *r)
+static int read_route(struct store *s, sqlite3_stmt *st, void *out)
 {
+	struct store_route *r = out;
 	memset(r, 0, sizeof(*r));
 	r->seq = sqlite3_column_int64(st, 0);
 	col_copy(st, 1, r->id, sizeof(r->id));
@@ -2933,6 +2976,13 @@ static int read_route(struct store *s, sqlite3_stmt *st, struct store_route *r)
 		store_route_free(r);
 	return rc;
 }
+
+static void drop_route(void *r)
+{
+	store_route_free(r);
+}
+
+static const struct sq_kind route_kind = {sizeof(struct store_route), read_route, drop_route};
 
 /* route_step: run an INSERT/UPDATE prepared with q_prepare; 0 or -1. */
 static int route_step(sqlite3_stmt *st)
@@ -3040,43 +3090,18 @@ fail:;
 static int sqlite_route_get(struct store *s, int64_t company_seq, const char *id,
                             struct store_route *out)
 {
-	sqlite3_stmt *st = q_prepare(s, "SELECT " ROUTE_COLS " FROM routes WHERE id = ?"
-	                                " AND company_seq = ? AND status != 2");
-	if (!st)
-		return GERR_IO;
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, company_seq);
-	int rc = sqlite3_step(st);
-	int out_rc = rc == SQLITE_ROW    ? read_route(s, st, out)
-	             : rc == SQLITE_DONE ? GERR_NOTFOUND
-	                                 : rows_end(s, rc, "route_get");
-	sqlite3_finalize(st);
-	return out_rc;
+	return sq_get(
+	    s, "SELECT " ROUTE_COLS " FROM routes WHERE id = ? AND company_seq = ? AND status != 2",
+	    &route_kind, "route_get", company_seq, id, out);
 }
 
 static int sqlite_route_list(struct store *s, int64_t company_seq, int64_t before_seq, int limit,
                              struct store_route *out, int *n)
 {
-	sqlite3_stmt *st = q_prepare(s, "SELECT " ROUTE_COLS " FROM routes WHERE company_seq = ?"
-	                                " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
-	*n = 0;
-	if (!st)
-		return GERR_IO;
-	sqlite3_bind_int64(st, 1, company_seq);
-	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
-	sqlite3_bind_int(st, 3, limit);
-	int k = 0, rc = SQLITE_DONE, err = 0;
-	while (!err && k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (!(err = read_route(s, st, &out[k])))
-			k++;
-	sqlite3_finalize(st);
-	if (!err)
-		err = rows_end(s, rc, "route_list");
-	if (err)
-		while (k > 0)
-			store_route_free(&out[--k]);
-	*n = k;
-	return err;
+	return sq_page(s,
+	               "SELECT " ROUTE_COLS " FROM routes WHERE company_seq = ?"
+	               " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?",
+	               &route_kind, "route_list", company_seq, before_seq, limit, out, n);
 }
 
 static int sqlite_route_each(struct store *s, void (*fn)(void *ctx, struct store_route *r),
@@ -3109,9 +3134,12 @@ static int sqlite_route_each(struct store *s, void (*fn)(void *ctx, struct store
 	"w.company_seq = ?1 AND w.route_seq IS NOT NULL AND w.status != 2 AND"                     \
 	" (CASE WHEN json_valid(w.config) THEN json_extract(w.config, '$.connectionId') END) = ?2"
 
-/* read_connection: the row into c; false (c freed) when a copy failed. */
-static bool read_connection(sqlite3_stmt *st, struct store_connection *c)
+/* read_connection: the row into out (a struct store_connection);
+ * GERR_NOMEM (and nothing kept) when a copy failed. */
+static int read_connection(struct store *s, sqlite3_stmt *st, void *out)
 {
+	struct store_connection *c = out;
+	(void)s;
 	memset(c, 0, sizeof(*c));
 	c->seq = sqlite3_column_int64(st, 0);
 	col_copy(st, 1, c->id, sizeof(c->id));
@@ -3123,10 +3151,18 @@ static bool read_connection(sqlite3_stmt *st, struct store_connection *c)
 	c->created_at = sqlite3_column_int64(st, 7);
 	c->updated_at = sqlite3_column_int64(st, 8);
 	if (c->name && c->config)
-		return true;
+		return 0;
 	store_connection_free(c);
-	return false;
+	return GERR_NOMEM;
 }
+
+static void drop_connection(void *c)
+{
+	store_connection_free(c);
+}
+
+static const struct sq_kind connection_kind = {sizeof(struct store_connection), read_connection,
+                                               drop_connection};
 
 /* connection_used: fill err (409) when a live route's target uses
  * connection c; 0 when none does, GERR_IO when the read failed. */
@@ -3267,46 +3303,19 @@ fail:
 static int sqlite_connection_get(struct store *s, int64_t company_seq, const char *id,
                                  struct store_connection *out)
 {
-	sqlite3_stmt *st = q_prepare(s, "SELECT " CONNECTION_COLS " FROM connections WHERE id = ?"
-	                                " AND company_seq = ? AND status != 2");
-	if (!st)
-		return GERR_IO;
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, company_seq);
-	int rc = sqlite3_step(st);
-	int out_rc = rc == SQLITE_ROW    ? (read_connection(st, out) ? 0 : GERR_NOMEM)
-	             : rc == SQLITE_DONE ? GERR_NOTFOUND
-	                                 : rows_end(s, rc, "connection_get");
-	sqlite3_finalize(st);
-	return out_rc;
+	return sq_get(s,
+	              "SELECT " CONNECTION_COLS
+	              " FROM connections WHERE id = ? AND company_seq = ? AND status != 2",
+	              &connection_kind, "connection_get", company_seq, id, out);
 }
 
 static int sqlite_connection_list(struct store *s, int64_t company_seq, int64_t before_seq,
                                   int limit, struct store_connection *out, int *n)
 {
-	sqlite3_stmt *st =
-	    q_prepare(s, "SELECT " CONNECTION_COLS " FROM connections WHERE company_seq = ?"
-	                 " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
-	*n = 0;
-	if (!st)
-		return GERR_IO;
-	sqlite3_bind_int64(st, 1, company_seq);
-	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
-	sqlite3_bind_int(st, 3, limit);
-	int k = 0, rc = SQLITE_DONE, err = 0;
-	while (!err && k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (read_connection(st, &out[k]))
-			k++;
-		else
-			err = GERR_NOMEM;
-	sqlite3_finalize(st);
-	if (!err)
-		err = rows_end(s, rc, "connection_list");
-	if (err)
-		while (k > 0)
-			store_connection_free(&out[--k]);
-	*n = k;
-	return err;
+	return sq_page(s,
+	               "SELECT " CONNECTION_COLS " FROM connections WHERE company_seq = ?"
+	               " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?",
+	               &connection_kind, "connection_list", company_seq, before_seq, limit, out, n);
 }
 
 /* The table: sqlite_<op> for every operation of STORE_OPS (backend.h). */

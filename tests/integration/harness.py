@@ -1086,3 +1086,20 @@ def fakes():
     from fake_gupy import FakeGupy
     from fake_hellowork import FakeHelloWork
     return FakeGupy, FakeHelloWork
+
+
+# ---------------------------------------------------------------------------
+# a store unit test (tests/unit/test_store_*.c) on the PostgreSQL backend
+
+def run_store_unit_test(case, name):
+    """Run the unit test program tests/<name> against a fresh database of the throwaway
+    PostgreSQL server (GANCHO_TEST_STORE_URL) and make case fail unless every test in it
+    passed. On SQLite the case is skipped: ctest runs the program itself as unit.<name>."""
+    if backend() != "postgres":
+        case.skipTest("SQLite runs as unit.%s" % name)
+    import pg
+    prog = os.path.join(os.path.dirname(gancho_bin()), "tests", name)
+    env = dict(os.environ, GANCHO_TEST_STORE_URL=pg.new_database())
+    out = subprocess.run([prog], capture_output=True, text=True, timeout=120, env=env)
+    case.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+    case.assertIn("PASSED", out.stdout + out.stderr)

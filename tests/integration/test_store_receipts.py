@@ -6,23 +6,14 @@ both backends answer the same cases: duplicates counted and never decided twice,
 receipt decided in the commit against its entity, stale receipts, and receipts that
 waited in a reorder window decided in date order."""
 
-import os
-import subprocess
 import unittest
 
-from harness import backend, gancho_bin
+from harness import run_store_unit_test
 
 
 class StoreReceiptsTest(unittest.TestCase):
     def test_receipts_on_this_backend(self):
-        if backend() != "postgres":
-            self.skipTest("SQLite runs as unit.test_store_receipts")
-        import pg
-        prog = os.path.join(os.path.dirname(gancho_bin()), "tests", "test_store_receipts")
-        env = dict(os.environ, GANCHO_TEST_STORE_URL=pg.new_database())
-        out = subprocess.run([prog], capture_output=True, text=True, timeout=120, env=env)
-        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
-        self.assertIn("PASSED", out.stdout + out.stderr)
+        run_store_unit_test(self, "test_store_receipts")
 
 
 if __name__ == "__main__":

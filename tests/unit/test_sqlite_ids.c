@@ -19,6 +19,7 @@
 
 #include "store/backend.h"
 #include "store/store.h"
+#include "store_fixture.h"
 
 static char path[256];
 
@@ -79,20 +80,14 @@ static void expect_found(struct store *s, int64_t company, const char *id)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(path, sizeof(path), "/tmp/gancho-test-ids-%d.db", (int)getpid());
-	unlink(path);
+	store_fixture_path(path, sizeof(path), "ids", false);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char p[300];
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
+	store_fixture_remove(path);
 	return 0;
 }
 

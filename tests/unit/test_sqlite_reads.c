@@ -24,6 +24,7 @@
 
 #include "store/backend.h"
 #include "store/store.h"
+#include "store_fixture.h"
 
 static char path[256];
 static struct store *s;
@@ -44,11 +45,8 @@ static void fail_reads(bool on)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(path, sizeof(path), "/tmp/gancho-test-reads-%d.db", (int)getpid());
-	unlink(path);
+	s = store_fixture_open(path, sizeof(path), "reads", false, sqlite_store_open);
 	struct gerr err = {0};
-	if (sqlite_store_open(path, &s, &err))
-		fail_msg("open %s: %s", path, err.msg);
 	struct store_company c;
 	if (store_company_create(s, "ACME", "[]", "aaaa", &c, &err))
 		fail_msg("company: %s", err.msg);
@@ -82,13 +80,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char p[300];
-	store_close(s);
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
+	store_fixture_close(s, path);
 	return 0;
 }
 

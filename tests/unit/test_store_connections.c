@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "store/store.h"
+#include "store_fixture.h"
 
 static char path[256];
 static struct store *s;
@@ -32,31 +33,14 @@ static int run; /* tells one test's ids from another's on a shared database */
 static int setup(void **state)
 {
 	(void)state;
-	const char *url = getenv("GANCHO_TEST_STORE_URL");
-	if (url && *url) {
-		snprintf(path, sizeof(path), "%s", url);
-	} else {
-		snprintf(path, sizeof(path), "/tmp/gancho-test-connections-%d.db", (int)getpid());
-		unlink(path);
-	}
-	struct gerr err = {0};
-	if (store_open(path, &s, &err))
-		fail_msg("open %s: %s", path, err.msg);
+	s = store_fixture_open(path, sizeof(path), "connections", true, store_open);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	store_close(s);
-	if (strncmp(path, "postgres", 8) == 0)
-		return 0;
-	unlink(path);
-	char aux[300];
-	snprintf(aux, sizeof(aux), "%s-wal", path);
-	unlink(aux);
-	snprintf(aux, sizeof(aux), "%s-shm", path);
-	unlink(aux);
+	store_fixture_close(s, path);
 	return 0;
 }
 

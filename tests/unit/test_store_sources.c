@@ -19,6 +19,7 @@
 
 #include "store/backend.h"
 #include "store/store.h"
+#include "store_fixture.h"
 
 static char path[256];
 static struct store *s;
@@ -26,24 +27,14 @@ static struct store *s;
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(path, sizeof(path), "/tmp/gancho-test-sources-%d.db", (int)getpid());
-	unlink(path);
-	struct gerr err = {0};
-	if (sqlite_store_open(path, &s, &err))
-		fail_msg("open %s: %s", path, err.msg);
+	s = store_fixture_open(path, sizeof(path), "sources", false, sqlite_store_open);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char p[300];
-	store_close(s);
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
+	store_fixture_close(s, path);
 	return 0;
 }
 
