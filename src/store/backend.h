@@ -111,10 +111,10 @@ int store_retry_refusal(int64_t seq, int delivery_status, int webhook_status, st
 int store_token_refusal(bool exists, const char *id, struct gerr *err);
 
 /* store_connection_refusal: why store_connection_write refused a delete or
- * an exclusive change: route route_id (named route_name) uses connection
- * id. Fills err (409). */
-int store_connection_refusal(const char *id, const char *route_id, const char *route_name,
-                             struct gerr *err);
+ * an exclusive change: the route or reconciliation (what) user_id, named
+ * user_name, uses connection id. Fills err (409). */
+int store_connection_refusal(const char *id, const char *what, const char *user_id,
+                             const char *user_name, struct gerr *err);
 
 /* Backends' constructors, chosen by store_open from the URL. */
 int sqlite_store_open(const char *path, struct store **out, struct gerr *err);

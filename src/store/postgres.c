@@ -4470,24 +4470,36 @@ static const struct pg_kind connection_kind = {sizeof(struct store_connection), 
                                                drop_connection};
 
 /* connection_used: fill err (409) when a live route's target uses
- * connection c; 0 when none does, GERR_IO when the read failed. */
-static int connection_used(struct pg_store *s, const struct store_connection *c, struct gerr *err)
+ * connection c, or (deleting it) a live reconciliation does, which reads the
+ * connection when it runs and so follows any other change; 0 when none
+ * does, GERR_IO when the read failed. */
+static int connection_used(struct pg_store *s, const struct store_connection *c, bool del,
+                           struct gerr *err)
 {
 	struct params p = {0};
 	p_i64(&p, c->company_seq);
 	p_text(&p, c->id);
-	PGresult *r = q(s,
-	                "SELECT r.id, r.name FROM webhooks w JOIN routes r ON r.seq = w.route_seq"
-	                " WHERE " USES_CONNECTION " AND r.status != 2 ORDER BY r.seq LIMIT 1",
-	                &p, false, false);
+	p_text(&p, del ? "true" : "false");
+	PGresult *r =
+	    q(s,
+	      "(SELECT 'route', r.id, r.name FROM webhooks w JOIN routes r"
+	      " ON r.seq = w.route_seq WHERE " USES_CONNECTION " AND r.status != 2"
+	      " ORDER BY r.seq LIMIT 1) UNION ALL (SELECT 'reconciliation', id, name"
+	      " FROM reconciliations WHERE $3::bool AND company_seq = $1::int8 AND status != 2"
+	      " AND strpos(config, $2::text) > 0"
+	      " AND (CASE WHEN strpos(config, $2::text) > 0"
+	      " THEN config::jsonb ->> 'connectionId' END) = $2::text"
+	      " ORDER BY seq LIMIT 1) LIMIT 1",
+	      &p, false, false);
 	if (!r)
 		return db_error(s, err, "connection_used");
 	int rc = 0;
 	if (PQntuples(r) > 0) {
-		char rid[40], rname[257];
-		col_copy(r, 0, 0, rid, sizeof(rid));
-		col_copy(r, 0, 1, rname, sizeof(rname));
-		rc = store_connection_refusal(c->id, rid, rname, err);
+		char what[16], rid[40], rname[257];
+		col_copy(r, 0, 0, what, sizeof(what));
+		col_copy(r, 0, 1, rid, sizeof(rid));
+		col_copy(r, 0, 2, rname, sizeof(rname));
+		rc = store_connection_refusal(c->id, what, rid, rname, err);
 	}
 	PQclear(r);
 	return rc;
@@ -4577,7 +4589,7 @@ static int pg_connection_write(struct store *st, struct store_connection *c, boo
 			tx_rollback(s);
 			return rc;
 		}
-		if ((exclusive || del) && (rc = connection_used(s, c, err))) {
+		if ((exclusive || del) && (rc = connection_used(s, c, del, err))) {
 			if (s->in_tx)
 				tx_rollback(s);
 			return rc;

@@ -3165,23 +3165,32 @@ static const struct sq_kind connection_kind = {sizeof(struct store_connection), 
                                                drop_connection};
 
 /* connection_used: fill err (409) when a live route's target uses
- * connection c; 0 when none does, GERR_IO when the read failed. */
-static int connection_used(struct store *s, const struct store_connection *c, struct gerr *err)
+ * connection c, or (deleting it) a live reconciliation does, which reads the
+ * connection when it runs and so follows any other change; 0 when none
+ * does, GERR_IO when the read failed. */
+static int connection_used(struct store *s, const struct store_connection *c, bool del,
+                           struct gerr *err)
 {
-	sqlite3_stmt *st = q_prepare(s, "SELECT r.id, r.name FROM webhooks w JOIN routes r"
-	                                " ON r.seq = w.route_seq WHERE " USES_CONNECTION
-	                                " AND r.status != 2 ORDER BY r.seq LIMIT 1");
+	sqlite3_stmt *st = q_prepare(
+	    s, "SELECT * FROM (SELECT 'route', r.id, r.name FROM webhooks w JOIN routes r"
+	       " ON r.seq = w.route_seq WHERE " USES_CONNECTION " AND r.status != 2"
+	       " ORDER BY r.seq LIMIT 1) UNION ALL SELECT * FROM (SELECT 'reconciliation', id, name"
+	       " FROM reconciliations WHERE ?3 AND company_seq = ?1 AND status != 2"
+	       " AND json_valid(config) AND json_extract(config, '$.connectionId') = ?2"
+	       " ORDER BY seq LIMIT 1) LIMIT 1");
 	if (!st)
 		return db_error(s, err, "connection_used");
 	sqlite3_bind_int64(st, 1, c->company_seq);
 	bind_text(st, 2, c->id);
+	sqlite3_bind_int(st, 3, del);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		char rid[40], rname[257];
-		col_copy(st, 0, rid, sizeof(rid));
-		col_copy(st, 1, rname, sizeof(rname));
+		char what[16], rid[40], rname[257];
+		col_copy(st, 0, what, sizeof(what));
+		col_copy(st, 1, rid, sizeof(rid));
+		col_copy(st, 2, rname, sizeof(rname));
 		sqlite3_finalize(st);
-		return store_connection_refusal(c->id, rid, rname, err);
+		return store_connection_refusal(c->id, what, rid, rname, err);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : db_error(s, err, "connection_used");
@@ -3267,7 +3276,7 @@ static int sqlite_connection_write(struct store *s, struct store_connection *c, 
 			exec_sql(SQ(s)->db, "ROLLBACK");
 			return rc;
 		}
-		if ((exclusive || del) && (rc = connection_used(s, c, err))) {
+		if ((exclusive || del) && (rc = connection_used(s, c, del, err))) {
 			exec_sql(SQ(s)->db, "ROLLBACK");
 			return rc;
 		}

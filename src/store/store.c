@@ -196,13 +196,13 @@ int store_token_refusal(bool exists, const char *id, struct gerr *err)
 	return gerr_set(err, GERR_NOTFOUND, 404, "not_found", "no token %s", id);
 }
 
-int store_connection_refusal(const char *id, const char *route_id, const char *route_name,
-                             struct gerr *err)
+int store_connection_refusal(const char *id, const char *what, const char *user_id,
+                             const char *user_name, struct gerr *err)
 {
 	char ex[UTF8_EXCERPT_SIZE];
 	return gerr_set(err, GERR_CONFLICT, 409, "conflict",
-	                "connection %s is used by route %s (\"%s\")", id, route_id,
-	                utf8_excerpt(route_name, ex));
+	                "connection %s is used by %s %s (\"%s\")", id, what, user_id,
+	                utf8_excerpt(user_name, ex));
 }
 
 int store_retry_refusal(int64_t seq, int delivery_status, int webhook_status, struct gerr *err)

@@ -330,6 +330,19 @@ class ReconcileTest(ReconcileCase):
         self.assertEqual(self.api("GET", "/api/v1/reconciliations/" + rec["id"])[0], 404)
         self.assertEqual(self.api("POST", "/api/v1/reconciliations/%s/run" % rec["id"])[0], 404)
 
+    def test_a_connection_a_reconciliation_uses_is_not_deleted(self):
+        rec = self.setup_flow()
+        path = "/api/v1/connections/" + self.conn["id"]
+        got = self.api("DELETE", path)
+        self.assertStatus(got, 409, "delete a used connection", code="conflict")
+        self.assertIn("reconciliation " + rec["id"], got[1]["error"]["message"])
+        # a reconciliation reads its connection when it runs: a new base URL is no conflict
+        self.assertStatus(self.api("PATCH", path, {"baseUrl": self.fake.url + "/"}), 200,
+                          "a new base URL")
+        self.assertEqual(self.run_once()["state"], "done")
+        self.assertIn(self.api("DELETE", "/api/v1/reconciliations/" + rec["id"])[0], (200, 204))
+        self.assertIn(self.api("DELETE", path)[0], (200, 204))
+
     def test_a_sender_cannot_pose_as_a_reconciliation(self):
         self.setup_flow()
         job = self.fake.add_job()
