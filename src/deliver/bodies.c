@@ -10,11 +10,19 @@
  *
  * A delivery with a stored request (an inbound action's rendered request,
  * task->request_seq) sends that request's method, URL, headers and body
- * bytes instead, loaded at each attempt, so every retry sends the same
- * bytes. Stored requests are written by code, not typed by a person, and
- * are checked here before each send with the rules a webhook's config gets
- * from the API (URL: urlcheck; headers: those of clientHeaders); one that
- * fails them cannot become right by waiting, so its delivery fails for good.
+ * bytes instead, so every retry sends the same bytes. Stored requests are
+ * written by code, not typed by a person, and are checked before they are
+ * sent with the rules a webhook's config gets from the API (URL: urlcheck;
+ * headers: those of clientHeaders); one that fails them cannot become right
+ * by waiting, so its delivery fails for good. The checked form
+ * (request_form: the headers as libcurl lines) rides on the payload with
+ * the body. A new action's delivery gets it in memory from the committer,
+ * made from the rendered request in the commit that stored it, like an
+ * event's envelope (receipts.c, round.c), and held under the same bounds
+ * (the window; dropped while waiting for a retry): its first attempt reads
+ * nothing. A retry, or a delivery read back from the store (refill,
+ * recovery, another node's), loads the stored request here and checks it
+ * again.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,38 +96,32 @@ static const char *unprefixed(const char *msg)
 	return msg;
 }
 
-int body_request_load(struct dispatcher *d, int64_t seq, struct request_body *out, char *why,
-                      size_t whysz)
+int request_form_new(const char *method, const char *url, const char *headers, size_t body_len,
+                     bool allow_private, struct request_form **out, char *why, size_t whysz)
 {
-	memset(out, 0, sizeof(*out));
-	struct store_request r;
-	int rc = store_request_load(d->e->rstore, seq, &r);
-	if (rc)
-		return refuse(why, whysz, "%s",
-		              rc == GERR_NOTFOUND ? "stored request not found"
-		                                  : "stored request could not be loaded");
+	*out = NULL;
 	struct gerr err = {0};
 	json_error_t jerr;
 	json_t *hj = NULL;
-	rc = -1;
+	int rc = -1;
+	struct request_form *f = NULL;
 	/* The method goes on the request line as it is: a token, and short. */
-	if (strlen(r.method) > 32 || !headers_is_token(r.method)) {
+	if (strlen(method) > 32 || !headers_is_token(method)) {
 		refuse(why, whysz, "stored request refused: method \"%.40s\" is not an HTTP method",
-		       r.method);
+		       method);
 		goto out;
 	}
-	if (strcmp(r.method, "HEAD") == 0 && r.body_len) {
-		refuse(why, whysz, "stored request refused: %s with a body", r.method);
+	if (strcmp(method, "HEAD") == 0 && body_len) {
+		refuse(why, whysz, "stored request refused: %s with a body", method);
 		goto out;
 	}
 	/* The same SSRF rule as a webhook's URL (checked again at connect time). */
-	bool dev = d->e->cfg.allow_private;
-	if (urlcheck_target(r.url, dev, dev, &err)) {
+	if (urlcheck_target(url, allow_private, allow_private, &err)) {
 		refuse(why, whysz, "stored request refused: url: %s", unprefixed(err.msg));
 		goto out;
 	}
 	/* The same rules as clientHeaders: no injection, nothing gancho sets. */
-	if (!(hj = json_loads(r.headers, JSON_REJECT_DUPLICATES, &jerr))) {
+	if (!(hj = json_loads(headers, JSON_REJECT_DUPLICATES, &jerr))) {
 		refuse(why, whysz, "stored request refused: headers: %s", "not a JSON object");
 		goto out;
 	}
@@ -127,46 +129,75 @@ int body_request_load(struct dispatcher *d, int64_t seq, struct request_body *ou
 		refuse(why, whysz, "stored request refused: headers: %s", unprefixed(err.msg));
 		goto out;
 	}
-	const char *name;
-	json_t *val;
-	json_object_foreach (hj, name, val) {
-		char *line = headers_line(name, json_string_value(val), json_string_length(val));
-		struct curl_slist *h = line ? curl_slist_append(out->hdrs, line) : NULL;
-		free(line);
-		if (!h) {
-			refuse(why, whysz, "%s", "out of memory");
-			goto out;
-		}
-		out->hdrs = h;
-		out->has_type |= strcasecmp(name, "Content-Type") == 0;
-		out->has_accept |= strcasecmp(name, "Accept") == 0;
-	}
-	/* Standard Webhooks' webhook-id names the message: the stored request is
-	 * one, whatever the number of attempts. */
-	char id[40];
-	snprintf(id, sizeof(id), "req_%lld", (long long)seq);
-	if (!(out->payload = payload_new(0, id, r.body, r.body_len))) {
+	size_t n = json_object_size(hj);
+	if (!(f = calloc(1, sizeof(*f))) || !(f->lines = calloc(n ? n : 1, sizeof(*f->lines))) ||
+	    !(f->method = strdup(method)) || !(f->url = strdup(url))) {
 		refuse(why, whysz, "%s", "out of memory");
 		goto out;
 	}
-	r.body = NULL; /* the payload's now */
-	out->method = r.method;
-	out->url = r.url;
-	r.method = r.url = NULL;
+	const char *name;
+	json_t *val;
+	json_object_foreach (hj, name, val) {
+		if (!(f->lines[f->nlines] =
+		          headers_line(name, json_string_value(val), json_string_length(val)))) {
+			refuse(why, whysz, "%s", "out of memory");
+			goto out;
+		}
+		f->nlines++;
+		f->has_type |= strcasecmp(name, "Content-Type") == 0;
+		f->has_accept |= strcasecmp(name, "Accept") == 0;
+	}
+	*out = f;
+	f = NULL;
 	rc = 0;
 out:
 	json_decref(hj);
-	store_request_free(&r);
-	if (rc)
-		body_request_free(out);
+	request_form_free(f);
 	return rc;
 }
 
-void body_request_free(struct request_body *rb)
+void request_form_free(struct request_form *f)
 {
-	curl_slist_free_all(rb->hdrs);
-	payload_unref(rb->payload);
-	free(rb->method);
-	free(rb->url);
-	memset(rb, 0, sizeof(*rb));
+	if (!f)
+		return;
+	for (int i = 0; i < f->nlines; i++)
+		free(f->lines[i]);
+	free(f->lines);
+	free(f->method);
+	free(f->url);
+	free(f);
+}
+
+void body_request_name(struct payload *p, int64_t seq)
+{
+	/* Standard Webhooks' webhook-id names the message: the stored request
+	 * is one, whatever the number of attempts. */
+	snprintf(p->event_id, sizeof(p->event_id), "req_%lld", (long long)seq);
+}
+
+struct payload *body_request_load(struct dispatcher *d, int64_t seq, char *why, size_t whysz)
+{
+	struct store_request r;
+	int rc = store_request_load(d->e->rstore, seq, &r);
+	if (rc) {
+		refuse(why, whysz, "%s",
+		       rc == GERR_NOTFOUND ? "stored request not found"
+		                           : "stored request could not be loaded");
+		return NULL;
+	}
+	struct request_form *f = NULL;
+	struct payload *p = NULL;
+	if (request_form_new(r.method, r.url, r.headers, r.body_len, d->e->cfg.allow_private, &f,
+	                     why, whysz) == 0) {
+		if ((p = payload_new(0, "", r.body, r.body_len))) {
+			r.body = NULL; /* the payload's now */
+			p->req = f;
+			body_request_name(p, seq);
+		} else {
+			request_form_free(f);
+			refuse(why, whysz, "%s", "out of memory");
+		}
+	}
+	store_request_free(&r);
+	return p;
 }

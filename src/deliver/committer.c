@@ -63,6 +63,7 @@ struct payload *payload_new(int64_t event_seq, const char *event_id, char *body,
 void payload_unref(struct payload *p)
 {
 	if (p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		request_form_free(p->req);
 		free(p->body);
 		free(p);
 	}

@@ -61,19 +61,10 @@ void transfer_free_all(struct dispatcher *d);
 struct payload *body_load(struct dispatcher *d, int64_t event_seq);
 void body_cache_free(struct dispatcher *d);
 
-/* A stored request, loaded and checked, ready to send (owned). */
-struct request_body {
-	struct payload *payload; /* the body bytes; its event_id is the message id signers use */
-	char *method, *url;
-	struct curl_slist *hdrs; /* the request's own headers, as libcurl lines */
-	bool has_type, has_accept;
-};
-/* body_request_load: stored request seq, checked for sending. -1 with why
- * filled when it cannot be sent (missing, or a method, URL or header that
- * does not pass). */
-int body_request_load(struct dispatcher *d, int64_t seq, struct request_body *out, char *why,
-                      size_t whysz);
-void body_request_free(struct request_body *rb);
+/* body_request_load: stored request seq, checked for sending: a new
+ * payload with its form (p->req), or NULL with why filled when it cannot be
+ * sent (missing, or a method, URL or header that does not pass). */
+struct payload *body_request_load(struct dispatcher *d, int64_t seq, char *why, size_t whysz);
 
 /* cluster.c */
 void cluster_init(struct dispatcher *d);

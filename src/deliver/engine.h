@@ -34,13 +34,19 @@ struct engine_config {
 
 void engine_config_default(struct engine_config *c);
 
-/* A reference-counted envelope, shared by the deliveries of one event. */
+/* A stored request's method, URL and headers, checked and ready to send
+ * (bodies.c: request_form_new); its body is the payload's. */
+struct request_form;
+
+/* A reference-counted body, shared by the deliveries of one event: an
+ * event's envelope, or a stored request's body with its form. */
 struct payload {
 	int refs;
 	int64_t event_seq;
 	char event_id[160];
 	char *body;
 	size_t len;
+	struct request_form *req; /* a stored request's (owned), NULL for an envelope */
 };
 struct payload *payload_new(int64_t event_seq, const char *event_id, char *body, size_t len);
 void payload_unref(struct payload *p);

@@ -97,6 +97,24 @@ int receipts_replay(void *ctx, struct store_batch *b, const struct store_receipt
                     const struct store_entity *cur, struct store_verdict *v);
 void receipts_note_waiting(struct engine *e, int64_t at);
 
+/* bodies.c: a stored request in the form a transfer sends it. */
+struct request_form {
+	char *method, *url;
+	char **lines; /* the request's own headers, as libcurl lines */
+	int nlines;
+	bool has_type, has_accept;
+};
+/* request_form_new: method, URL and headers (JSON object text) checked for
+ * sending by the rules of a webhook's config (urlcheck with allow_private;
+ * those of clientHeaders); a body of body_len bytes goes with it. 0 with
+ * *out set (owned), or -1 with why filled: the request cannot be sent. */
+int request_form_new(const char *method, const char *url, const char *headers, size_t body_len,
+                     bool allow_private, struct request_form **out, char *why, size_t whysz);
+void request_form_free(struct request_form *f);
+/* body_request_name: p is stored request seq's body: its message id, the
+ * one Standard Webhooks signers send as webhook-id. */
+void body_request_name(struct payload *p, int64_t seq);
+
 /* committer_submit: queue a job (its kind set) for the next round. */
 void committer_submit(struct engine *e, struct commit_job *job);
 /* committer_push: hand a batch of outcomes and webhook changes over

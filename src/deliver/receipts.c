@@ -49,6 +49,7 @@ static int route_action(struct round *rd, struct store_batch *b, const struct st
 	struct store_delivery_in *d = store_batch_route(b);
 	if (!d)
 		return -1;
+	int row = (int)(d - b->routed);
 	d->webhook_seq = act->target_seq;
 	d->company_seq = r->company_seq;
 	d->receipt_seq = r->seq;
@@ -74,11 +75,32 @@ static int route_action(struct round *rd, struct store_batch *b, const struct st
 	 * with the receipt, and the request names it */
 	bool own = act->kind == ROUTE_ACTION_FORWARD && body_len == r->bodylen;
 	char *body = own ? NULL : arena_dup(rd, rq.body ? rq.body : "", body_len);
-	route_request_free(&rq);
 	if (!q || !method || !url || !headers || (!own && !body)) {
+		route_request_free(&rq);
 		webhook_unref(w);
 		return -1;
 	}
+	/* What the dispatcher sends, made now, in memory (bodies.c): the
+	 * rendered body itself and the checked form. Without it (a request that
+	 * does not pass the checks, or no memory) the dispatcher reads the
+	 * stored request, and refuses it with the reason. */
+	struct request_form *form = NULL;
+	char why[256];
+	if (request_form_new(method, url, headers, body_len, e->cfg.allow_private, &form, why,
+	                     sizeof(why)) == 0) {
+		char *bytes = rq.body ? rq.body : calloc(1, 1);
+		struct payload *p = bytes ? payload_new(0, "", bytes, body_len) : NULL;
+		if (p) {
+			rq.body = NULL; /* the payload's now */
+			p->req = form;
+			round_route_body(rd, row, p);
+		} else {
+			if (bytes != rq.body)
+				free(bytes);
+			request_form_free(form);
+		}
+	}
+	route_request_free(&rq);
 	*q = (struct store_request_in){.method = method,
 	                               .url = url,
 	                               .headers = headers,

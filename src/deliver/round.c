@@ -40,6 +40,10 @@ static void round_reset(struct round *r)
 		free(c);
 	}
 	r->arena = NULL;
+	for (int i = 0; i < r->caprouted_bodies; i++) {
+		payload_unref(r->routed_bodies[i]);
+		r->routed_bodies[i] = NULL;
+	}
 	free(r->tasks);
 	r->tasks = NULL;
 	r->ntasks = r->captasks = 0;
@@ -61,6 +65,9 @@ void round_free(struct round *r)
 	free(r->b.deliveries);
 	free(r->b.receipts);
 	free(r->b.routed);
+	free(r->routed_bodies);
+	r->routed_bodies = NULL;
+	r->caprouted_bodies = 0;
 	free(r->b.rejections);
 	r->b.rejections = NULL;
 	r->caprejections = 0;
@@ -139,6 +146,26 @@ bool round_add_replay(struct round *r, int64_t receipt_seq)
 	return true;
 }
 
+bool round_route_body(struct round *r, int i, struct payload *p)
+{
+	assert(i >= 0 && i < r->b.nrouted);
+	if (i >= r->caprouted_bodies) {
+		int cap = r->caprouted_bodies;
+		if (!array_reserve((void **)&r->routed_bodies, &cap, i + 1,
+		                   sizeof(*r->routed_bodies), 16)) {
+			payload_unref(p);
+			return false;
+		}
+		memset(r->routed_bodies + r->caprouted_bodies, 0,
+		       (size_t)(cap - r->caprouted_bodies) * sizeof(*r->routed_bodies));
+		r->caprouted_bodies = cap;
+	}
+	/* a commit tried again decides its receipts again: the older one goes */
+	payload_unref(r->routed_bodies[i]);
+	r->routed_bodies[i] = p;
+	return true;
+}
+
 struct store_rejection_in *round_add_rejection(struct round *r)
 {
 	if (!array_reserve((void **)&r->b.rejections, &r->caprejections, r->b.nrejections + 1,
@@ -202,6 +229,13 @@ static void handover_routed(struct round *r)
 		t->t.next_at = r->now;
 		if (x->okey)
 			snprintf(t->t.okey, sizeof(t->t.okey), "%s", x->okey);
+		/* its rendered request, in memory: the first attempt reads nothing */
+		struct payload *p = i < r->caprouted_bodies ? r->routed_bodies[i] : NULL;
+		if (p && x->request_seq) {
+			body_request_name(p, x->request_seq);
+			t->payload = p;
+			r->routed_bodies[i] = NULL;
+		}
 	}
 }
 

@@ -75,6 +75,10 @@ struct round {
 	int ntasks, captasks;
 	int64_t now; /* the hand-over's time (clock_now_ms) */
 	struct round_chunk *arena;
+	/* the bodies of b.routed's deliveries, by index (NULL: none in memory;
+	 * the dispatcher reads the stored request) */
+	struct payload **routed_bodies;
+	int caprouted_bodies;
 };
 
 /* round_init: an empty round for owner; round_free releases what it holds. */
@@ -106,6 +110,11 @@ bool round_add_replay(struct round *r, int64_t receipt_seq);
 /* round_add_rejection: a new row for a source's rejections list. */
 struct store_rejection_in *round_add_rejection(struct round *r);
 
+/* round_route_body: p (taken over) is what routed delivery i (an index in
+ * r->b.routed) sends: its stored request's body with its checked form. It
+ * goes to the dispatcher with the delivery when the round commits, and is
+ * released otherwise. False when out of memory (p is released). */
+bool round_route_body(struct round *r, int i, struct payload *p);
 /* round_handing_over: after_commit may hand over (false: nothing to hand
  * over, or the hand-over was lost and the dispatcher will read it back). */
 bool round_handing_over(const struct round *r);

@@ -2,13 +2,12 @@
  * transfer: one request of one delivery, on a libcurl easy handle of the
  * dispatcher's multi handle (easy handles are reused through a free list).
  *
- * transfer_start is the scheduler's start hook: it loads the body (bodies.c),
- * builds the headers (the webhook's own, then its auth: a fixed header, or a
- * signature computed over these very body bytes for this attempt), and adds
- * the handle. transfer_finish reads what came back and decides what it means
- * for the delivery (delivered, failed for good, or pending with its next
- * time from the webhook's policy), records the outcome, and hands the task
- * back to the scheduler.
+ * transfer_start is the scheduler's start hook: it loads the body unless it
+ * came in memory (bodies.c), builds the headers (the webhook's own, then its
+ * auth: a fixed header, or a signature computed over these very body bytes
+ * for this attempt), and adds the handle. transfer_finish reads what came back and decides what it
+ * means for the delivery (delivered, failed for good, or pending with its next time from the
+ * webhook's policy), records the outcome, and hands the task back to the scheduler.
  *
  * Crash guard: wherever data of one delivery or its receiver is handled
  * (start, finish, the libcurl callbacks of its transfer) crashguard is told
@@ -197,27 +196,29 @@ static void set_envelope(struct xfer *x, const struct webhook *w, const struct p
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->len);
 }
 
-/* set_stored_request: the stored request rb as it is (its body is p), with
- * the target's auth; rb is freed (libcurl keeps copies of its strings). */
-static void set_stored_request(struct xfer *x, struct request_body *rb, const struct webhook *w,
-                               const struct payload *p, int64_t now)
+/* set_stored_request: the stored request p as it is (p->req: its method,
+ * URL and own headers), with the target's auth. */
+static void set_stored_request(struct xfer *x, const struct webhook *w, const struct payload *p,
+                               int64_t now)
 {
 	CURL *c = x->easy;
-	x->hdrs = add_auth(add_defaults(rb->hdrs, rb->has_type, rb->has_accept), w, p, now);
-	rb->hdrs = NULL; /* the transfer's now */
-	curl_easy_setopt(c, CURLOPT_URL, rb->url);
-	if (strcmp(rb->method, "HEAD") == 0) {
+	const struct request_form *f = p->req;
+	struct curl_slist *h = NULL;
+	for (int i = 0; i < f->nlines; i++)
+		h = curl_slist_append(h, f->lines[i]);
+	x->hdrs = add_auth(add_defaults(h, f->has_type, f->has_accept), w, p, now);
+	curl_easy_setopt(c, CURLOPT_URL, f->url);
+	if (strcmp(f->method, "HEAD") == 0) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L); /* never with a body (bodies.c) */
-	} else if (strcmp(rb->method, "GET") == 0 && p->len == 0) {
+	} else if (strcmp(f->method, "GET") == 0 && p->len == 0) {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	} else {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, p->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->len);
-		if (strcmp(rb->method, "POST") != 0)
-			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rb->method);
+		if (strcmp(f->method, "POST") != 0)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, f->method);
 	}
-	body_request_free(rb);
 }
 
 /* refuse: t cannot be sent and never will be: it fails now, with an attempt
@@ -241,19 +242,16 @@ void transfer_start(void *ctx, struct task *t, int64_t now)
 	struct wstate *ws = t->ws;
 	struct webhook *w = ws->w;
 	int64_t guard = crashguard_enter(t->seq);
-	struct request_body rb = {0};
-	if (t->request_seq) {
-		/* Its own request, read at each attempt: the same bytes each time. */
+	if (t->request_seq && !(t->payload && t->payload->req)) {
+		/* Its own request, as stored (a new one came with its form from
+		 * the committer): the same bytes each time. */
 		char why[256];
 		payload_unref(t->payload);
-		t->payload = NULL;
-		if (body_request_load(d, t->request_seq, &rb, why, sizeof(why))) {
+		if (!(t->payload = body_request_load(d, t->request_seq, why, sizeof(why)))) {
 			refuse(d, t, why, now);
 			crashguard_leave(guard);
 			return;
 		}
-		t->payload = rb.payload;
-		rb.payload = NULL;
 	}
 	if (!t->payload)
 		t->payload = body_load(d, t->event_seq);
@@ -270,7 +268,7 @@ void transfer_start(void *ctx, struct task *t, int64_t now)
 	x->task = t;
 	CURL *c = x->easy;
 	if (t->request_seq)
-		set_stored_request(x, &rb, w, t->payload, now);
+		set_stored_request(x, w, t->payload, now);
 	else
 		set_envelope(x, w, t->payload, now);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs);

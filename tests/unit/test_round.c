@@ -160,14 +160,47 @@ struct towner {
 	int64_t handed[64];
 	int nhanded;
 	int lost;
+	/* routed deliveries the store's decide step makes inside the commit,
+	 * each with its rendered request in memory (receipts.c's way) */
+	int routes;
+	int not_mine;             /* the index of a routed one another node owns, or -1 */
+	bool decide_twice;        /* the commit decides its receipts twice (tried again) */
+	char handed_req[64][256]; /* per handed task: "<event_id> <method> <first line>" */
 };
+
+/* towner_decide: o->routes routed deliveries, as the store's decide step
+ * makes them; their seqs are given as the store gives them, after. */
+static void towner_decide(struct towner *o, struct round *r)
+{
+	r->b.nrouted = 0; /* as both stores do at the start of a commit */
+	for (int i = 0; i < o->routes; i++) {
+		struct store_delivery_in *d = store_batch_route(&r->b);
+		assert_non_null(d);
+		struct request_form *f = NULL;
+		char why[256];
+		assert_int_equal(request_form_new("PUT", "https://93.184.216.34/x",
+		                                  "{\"X-A\":\"1\",\"Content-Type\":\"text/plain\"}",
+		                                  2, false, &f, why, sizeof(why)),
+		                 0);
+		char *body = strdup("{}");
+		assert_non_null(body);
+		struct payload *p = payload_new(0, "", body, 2);
+		assert_non_null(p);
+		p->req = f;
+		assert_true(round_route_body(r, (int)(d - r->b.routed), p));
+		d->mine = i != o->not_mine;
+	}
+}
 
 static int towner_commit(struct round *r, struct gerr *err)
 {
 	struct towner *o = (struct towner *)r;
 	step("commit:%d/%d", r->b.nevents, r->b.ndeliveries);
-	if (o->fail_commit)
+	if (o->fail_commit) {
+		if (o->routes) /* it failed after deciding */
+			towner_decide(o, r);
 		return gerr_set(err, GERR_IO, 503, "unavailable", "store down");
+	}
 	for (int i = 0; i < r->b.nevents; i++) {
 		struct store_event_in *ev = &r->b.events[i];
 		ev->duplicate = strcmp(ev->id, "dup") == 0;
@@ -183,6 +216,15 @@ static int towner_commit(struct round *r, struct gerr *err)
 		r->b.deliveries[i].seq = ++o->next_delivery;
 		r->b.deliveries[i].mine = true;
 	}
+	if (o->routes) {
+		towner_decide(o, r);
+		if (o->decide_twice)
+			towner_decide(o, r);
+		for (int i = 0; i < r->b.nrouted; i++) {
+			r->b.routed[i].seq = ++o->next_delivery;
+			r->b.routed[i].request_seq = 100 + r->b.routed[i].seq;
+		}
+	}
 	return 0;
 }
 
@@ -196,8 +238,17 @@ static void towner_committed(struct round *r)
 {
 	struct towner *o = (struct towner *)r;
 	step("committed:%d", r->ntasks);
-	for (int i = 0; i < r->ntasks && o->nhanded < 64; i++)
-		o->handed[o->nhanded++] = r->tasks[i].t.seq;
+	for (int i = 0; i < r->ntasks; i++) {
+		struct payload *p = r->tasks[i].payload;
+		if (o->nhanded < 64) {
+			if (p && p->req)
+				snprintf(o->handed_req[o->nhanded], sizeof(o->handed_req[0]),
+				         "%s %s %s", p->event_id, p->req->method,
+				         p->req->nlines ? p->req->lines[0] : "");
+			o->handed[o->nhanded++] = r->tasks[i].t.seq;
+		}
+		payload_unref(p); /* the dispatcher's, had it been posted */
+	}
 }
 
 static const struct round_ops towner_ops = {towner_commit, towner_lost, towner_committed};
@@ -207,6 +258,7 @@ static struct towner *towner_new(void)
 	struct towner *o = calloc(1, sizeof(*o));
 	assert_non_null(o);
 	round_init(&o->r, &towner_ops, o);
+	o->not_mine = -1;
 	trace[0] = '\0';
 	return o;
 }
@@ -378,6 +430,86 @@ static void test_round_alloc(void **state)
 	towner_free(o);
 }
 
+/* A route action's delivery goes to the dispatcher with its rendered
+ * request in memory, checked, its headers as libcurl lines and its message
+ * id named after the stored request: its first attempt reads nothing. One
+ * another node owns is not handed over, and neither is the request of a
+ * decision made again (a commit tried again): both are released (the
+ * sanitizer's leak check sees it). */
+static void test_routed_requests_go_over_in_memory(void **state)
+{
+	struct towner *o = towner_new();
+	o->routes = 3;
+	o->not_mine = 1;
+	o->decide_twice = true;
+	struct tjob *jobs[] = {tjob_new(&event_kind, "A", 1)};
+	run(o, jobs, 1, "fill:A commit:1/0 after:A committed:3 done:A:0 ");
+	assert_int_equal(o->nhanded, 3);
+	assert_int_equal(o->handed[0], 1); /* the event's delivery: no request */
+	assert_string_equal(o->handed_req[0], "");
+	assert_int_equal(o->handed[1], 2);
+	assert_string_equal(o->handed_req[1], "req_102 PUT X-A: 1");
+	assert_int_equal(o->handed[2], 4);
+	assert_string_equal(o->handed_req[2], "req_104 PUT X-A: 1");
+	finish(o, jobs, 1);
+}
+
+/* A commit that fails after its receipts were decided releases the
+ * requests made for them; the next round starts clean. */
+static void test_failed_commit_releases_routed_requests(void **state)
+{
+	struct towner *o = towner_new();
+	o->routes = 2;
+	o->fail_commit = 1;
+	struct tjob *j = tjob_new(&event_kind, "A", 1);
+	assert_int_equal(round_run(&o->r, queue(&j, 1)), GERR_IO);
+	assert_string_equal(trace, "fill:A commit:1/0 done:A:-4 ");
+	o->fail_commit = 0;
+	o->routes = 1;
+	j->done = false;
+	run_one(o, j, "fill:A commit:1/0 after:A committed:2 done:A:0 ");
+	assert_int_equal(o->nhanded, 2);
+	assert_string_equal(o->handed_req[1], "req_102 PUT X-A: 1");
+	towner_free(o);
+}
+
+/* The checks a stored request gets before it is sent, whichever way it
+ * came (bodies.c): the same rules as a webhook's config. */
+static void test_request_form_checks(void **state)
+{
+	struct request_form *f = NULL;
+	char why[256];
+	assert_int_equal(request_form_new("POST", "https://93.184.216.34/in",
+	                                  "{\"A\":\"x\\r\\ny\"}", 0, false, &f, why, sizeof(why)),
+	                 -1);
+	assert_null(f);
+	assert_non_null(strstr(why, "stored request refused: headers: A: value contains CR or LF"));
+	assert_int_equal(
+	    request_form_new("POST", "https://10.0.0.1/in", "{}", 0, false, &f, why, sizeof(why)),
+	    -1);
+	assert_non_null(strstr(why, "stored request refused: url: "));
+	assert_int_equal(request_form_new("HEAD", "https://93.184.216.34/in", "{}", 3, false, &f,
+	                                  why, sizeof(why)),
+	                 -1);
+	assert_string_equal(why, "stored request refused: HEAD with a body");
+	assert_int_equal(request_form_new("GE T", "https://93.184.216.34/in", "{}", 0, false, &f,
+	                                  why, sizeof(why)),
+	                 -1);
+	assert_int_equal(request_form_new("POST", "https://93.184.216.34/in", "[1]", 0, false, &f,
+	                                  why, sizeof(why)),
+	                 -1);
+	assert_int_equal(request_form_new("PATCH", "https://93.184.216.34/in",
+	                                  "{\"content-type\":\"a/b\",\"X-E\":\" \"}", 0, false, &f,
+	                                  why, sizeof(why)),
+	                 0);
+	assert_string_equal(f->method, "PATCH");
+	assert_int_equal(f->nlines, 2);
+	assert_true(f->has_type && !f->has_accept);
+	assert_string_equal(f->lines[0], "content-type: a/b");
+	assert_string_equal(f->lines[1], "X-E;"); /* an empty value, libcurl's way */
+	request_form_free(f);
+}
+
 int main(void)
 {
 	setenv("GANCHO_FAULTS", "handover_alloc:1", 1);
@@ -390,6 +522,9 @@ int main(void)
 	    cmocka_unit_test(test_duplicates_hand_nothing_over),
 	    cmocka_unit_test(test_no_jobs_still_commits),
 	    cmocka_unit_test(test_round_alloc),
+	    cmocka_unit_test(test_routed_requests_go_over_in_memory),
+	    cmocka_unit_test(test_failed_commit_releases_routed_requests),
+	    cmocka_unit_test(test_request_form_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
