@@ -328,7 +328,9 @@ static const struct stmt stmts[ST_COUNT] = {
          " last_error, ord))"
          " SELECT re.base, rd.base FROM re, rd"},
     /* Only the owner may record a delivery's state: a node that was reaped
-     * must not overwrite what the new owner does. Held means nobody's. */
+     * must not overwrite what the new owner does. Held means nobody's. Only
+     * an open delivery takes it: one the API ended meanwhile (its webhook
+     * deleted) stays ended; the attempt is still recorded. */
     [ST_OUTCOMES_UPDATE] =
         {"UPDATE deliveries AS d SET status = u.status, attempts = u.attempts,"
          " next_at = u.next_at, first_attempt_at = u.first_attempt_at,"
@@ -337,7 +339,8 @@ static const struct stmt stmts[ST_COUNT] = {
          " owner = CASE WHEN u.status = 1 THEN NULL ELSE d.owner END, updated_at = $2::int8"
          " FROM unnest($3::int8[], $4::int4[], $5::int4[], $6::int8[], $7::int8[], $8::bool[],"
          " $9::int4[], $10::text[]) AS u(seq, status, attempts, next_at, first_attempt_at,"
-         " attempted, http_status, error) WHERE d.seq = u.seq AND d.owner = $1::text"},
+         " attempted, http_status, error) WHERE d.seq = u.seq AND d.owner = $1::text"
+         " AND d.status IN (0, 1)"},
     [ST_ATTEMPTS_INSERT] = {"INSERT INTO attempts(delivery_seq, at, http_status, latency_ms,"
                             " error, response) SELECT delivery_seq, at, http_status, latency_ms,"
                             " error, response FROM unnest($1::int8[], $2::int8[], $3::int4[],"

@@ -243,7 +243,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_OUTCOME_UPDATE] = "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4,"
                           " first_attempt_at = ?5, last_http_status = CASE WHEN ?6 THEN ?7 ELSE"
                           " last_http_status END, last_error = CASE WHEN ?6 THEN ?8 ELSE last_error"
-                          " END, updated_at = ?9 WHERE seq = ?1",
+                          " END, updated_at = ?9 WHERE seq = ?1 AND status IN (0, 1)",
     [ST_ATTEMPT_INSERT] = "INSERT INTO attempts(delivery_seq, at, http_status, latency_ms, error,"
                           " response) VALUES(?,?,?,?,?,?)",
     [ST_WEBHOOK_SUCCEEDED] =
@@ -752,6 +752,10 @@ static int append_delivery(struct store *s, struct store_delivery_in *d, int64_t
 	return 0;
 }
 
+/* apply_outcome: what the dispatcher did with a delivery. Only an open one
+ * (pending or held) takes it: one the API ended meanwhile (its webhook
+ * deleted, its route action removed) stays as the API left it, while the
+ * attempt, when there was one, is still recorded. */
 static int apply_outcome(struct store *s, const struct store_outcome *o, int64_t now)
 {
 	sqlite3_stmt *st = SQ(s)->st[ST_OUTCOME_UPDATE];
