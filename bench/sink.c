@@ -17,12 +17,22 @@
  * "data", so the first "id":"..." in the body is the event's) is written with
  * the CLOCK_REALTIME nanoseconds at which the whole request was read:
  * "<id> <ns>\n". The file is buffered and flushed on exit and on SIGTERM.
+ * --id-key NAME records the first "NAME":"..." instead (a Gupy tag request's
+ * body is {"name":"..."}: --id-key name).
+ *
+ * With --want 'METHOD /PATH', each counted request whose method is not METHOD
+ * or whose path does not match /PATH is counted as unwanted (a "*" segment of
+ * /PATH matches any one non-empty segment; the query is part of the last
+ * segment), and the first few are printed on stderr; the exit line then ends
+ * with " unwanted=N". Such requests are answered as the others: the count is a
+ * check for the run, not an API.
  *
  * Output on stdout, one line each, flushed at once:
  *   port=N                                   first, always
  *   mark requests=N at_ns=T                  every --mark N requests
  *   requests=N elapsed=S rate=R first_ns=T last_ns=T conns=N max_open=N
- *                                            at exit (--expect reached, or SIGTERM/SIGINT)
+ *                                            at exit (--expect reached, or SIGTERM/SIGINT;
+ *                                            with --want, then " unwanted=N")
  * elapsed is from the first counted request to the last one; conns counts the
  * connections accepted, max_open the most that were open at once.
  */
@@ -52,6 +62,8 @@
 #define MAX_REQUEST (64 << 20)
 #define MAX_EVENTS  256
 #define MAX_ID      200
+#define MAX_KEY     64
+#define SHOW_BAD    3
 
 struct conn {
 	int fd;
@@ -72,6 +84,11 @@ static struct {
 	long long expect;
 	long long mark;
 	FILE *ids;
+	char id_key[MAX_KEY + 4]; /* "KEY":" searched for by record_id */
+	size_t id_key_len;
+	const char *want_method, *want_path; /* --want, split; NULL when not given */
+	size_t want_mlen;
+	long long unwanted; /* requests --want did not match */
 	long long requests;
 	long long conns;    /* connections accepted */
 	long long open;     /* connections open now */
@@ -96,15 +113,20 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: bench_sink [--host ADDR] [--port N] [--expect N] [--mark N]\n"
-	             "                  [--ids FILE] [--status CODE]\n"
-	             "\n"
-	             "  --host ADDR     address to listen on (default 127.0.0.1)\n"
-	             "  --port N        port (0 = any; the first line of stdout says port=N)\n"
-	             "  --expect N      exit 0 after N requests, printing elapsed and rate\n"
-	             "  --mark N        print \"mark requests=K at_ns=T\" every N requests\n"
-	             "  --ids FILE      append \"<envelope id> <CLOCK_REALTIME ns>\" per request\n"
-	             "  --status CODE   answer CODE instead of 200\n");
+	fprintf(out,
+	        "usage: bench_sink [--host ADDR] [--port N] [--expect N] [--mark N]\n"
+	        "                  [--ids FILE [--id-key NAME]] [--status CODE]\n"
+	        "                  [--want 'METHOD /PATH']\n"
+	        "\n"
+	        "  --host ADDR     address to listen on (default 127.0.0.1)\n"
+	        "  --port N        port (0 = any; the first line of stdout says port=N)\n"
+	        "  --expect N      exit 0 after N requests, printing elapsed and rate\n"
+	        "  --mark N        print \"mark requests=K at_ns=T\" every N requests\n"
+	        "  --ids FILE      append \"<envelope id> <CLOCK_REALTIME ns>\" per request\n"
+	        "  --id-key NAME   --ids records the first \"NAME\":\"...\" (default id)\n"
+	        "  --status CODE   answer CODE instead of 200\n"
+	        "  --want 'METHOD /PATH'  count requests that are not METHOD /PATH (a * segment\n"
+	        "                  matches any one segment): \" unwanted=N\" at exit\n");
 }
 
 static void summary(void)
@@ -112,9 +134,12 @@ static void summary(void)
 	double el = S.requests > 1 ? (double)(S.last_ns - S.first_ns) / 1e9 : 0.0;
 	double rate = el > 0 ? (double)(S.requests - 1) / el : 0.0;
 	printf("requests=%lld elapsed=%.6f rate=%.1f first_ns=%lld last_ns=%lld conns=%lld "
-	       "max_open=%lld\n",
+	       "max_open=%lld",
 	       S.requests, el, rate, (long long)S.first_ns, (long long)S.last_ns, S.conns,
 	       S.max_open);
+	if (S.want_method)
+		printf(" unwanted=%lld", S.unwanted);
+	printf("\n");
 	fflush(stdout);
 	if (S.ids)
 		fflush(S.ids);
@@ -169,14 +194,13 @@ static void set_answer(struct conn *c, int code, const char *ctype, const char *
 	c->outoff = 0;
 }
 
-/* Record the envelope id of body (the first "id":"..." in it). */
+/* Record the envelope id of body (the first "id":"..." in it, or --id-key's). */
 static void record_id(const char *body, size_t n, int64_t at)
 {
-	static const char key[] = "\"id\":\"";
-	const char *p = memmem(body, n, key, sizeof(key) - 1);
+	const char *p = memmem(body, n, S.id_key, S.id_key_len);
 	if (!p)
 		return;
-	p += sizeof(key) - 1;
+	p += S.id_key_len;
 	const char *end = body + n;
 	const char *q = p;
 	while (q < end && *q != '"' && q - p < MAX_ID)
@@ -184,6 +208,43 @@ static void record_id(const char *body, size_t n, int64_t at)
 	if (q >= end || *q != '"')
 		return;
 	fprintf(S.ids, "%.*s %lld\n", (int)(q - p), p, (long long)at);
+}
+
+/*
+ * Does the request path [p, p + n) match --want's path? Segment by segment; a
+ * "*" segment of the pattern matches any one non-empty segment.
+ */
+static bool path_matches(const char *p, size_t n)
+{
+	const char *w = S.want_path, *e = p + n;
+	while (*w && p < e) {
+		if (w[0] == '*' && (w[1] == '/' || w[1] == '\0')) {
+			const char *q = p;
+			while (q < e && *q != '/')
+				q++;
+			if (q == p)
+				return false;
+			p = q;
+			w++;
+		} else if (*w == *p) {
+			w++;
+			p++;
+		} else {
+			return false;
+		}
+	}
+	return *w == '\0' && p == e;
+}
+
+/* Count (and show the first few of) the requests --want does not match. */
+static void check_wanted(const char *method, size_t mlen, const char *path, size_t plen)
+{
+	if (mlen == S.want_mlen && memcmp(method, S.want_method, mlen) == 0 &&
+	    path_matches(path, plen))
+		return;
+	if (S.unwanted++ < SHOW_BAD)
+		fprintf(stderr, "bench_sink: unwanted request: %.*s %.*s\n", (int)mlen, method,
+		        (int)(plen > 300 ? 300 : plen), path);
 }
 
 /* Is the header line [p, e) named name (case-insensitive)? Sets *val to the trimmed value. */
@@ -294,6 +355,8 @@ static int conn_process(struct conn *c)
 			S.requests++;
 			if (S.ids)
 				record_id(base + hlen, (size_t)clen, at);
+			if (S.want_method)
+				check_wanted(base, (size_t)(sp1 - base), path, plen);
 			set_answer(c, S.status, NULL, "ok");
 			if (S.mark > 0 && S.requests % S.mark == 0) {
 				printf("mark requests=%lld at_ns=%lld\n", S.requests,
@@ -399,13 +462,14 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
-	const char *host = "127.0.0.1", *ids_path = NULL;
+	const char *host = "127.0.0.1", *ids_path = NULL, *id_key = "id", *want = NULL;
 	int port = 0;
 	S.status = 200;
 	static const struct option opts[] = {
 	    {"host", required_argument, NULL, 'H'},   {"port", required_argument, NULL, 'p'},
 	    {"expect", required_argument, NULL, 'e'}, {"mark", required_argument, NULL, 'm'},
 	    {"ids", required_argument, NULL, 'i'},    {"status", required_argument, NULL, 's'},
+	    {"id-key", required_argument, NULL, 'k'}, {"want", required_argument, NULL, 'w'},
 	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -417,6 +481,8 @@ int main(int argc, char **argv)
 		case 'm': S.mark = atoll(optarg); break;
 		case 'i': ids_path = optarg; break;
 		case 's': S.status = atoi(optarg); break;
+		case 'k': id_key = optarg; break;
+		case 'w': want = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -424,6 +490,23 @@ int main(int argc, char **argv)
 	if (port < 0 || port > 65535 || S.status < 100 || S.status > 999 || optind < argc) {
 		usage(stderr);
 		return 2;
+	}
+	size_t kl = strlen(id_key);
+	if (kl == 0 || kl > MAX_KEY || strpbrk(id_key, "\"\\") != NULL) {
+		fprintf(stderr, "bench_sink: --id-key: 1-%d characters, no quote or backslash\n",
+		        MAX_KEY);
+		return 2;
+	}
+	S.id_key_len = (size_t)snprintf(S.id_key, sizeof(S.id_key), "\"%s\":\"", id_key);
+	if (want) {
+		const char *sp = strchr(want, ' ');
+		if (!sp || sp == want || sp[1] != '/' || strchr(sp + 1, ' ') != NULL) {
+			fprintf(stderr, "bench_sink: --want: 'METHOD /PATH', got \"%s\"\n", want);
+			return 2;
+		}
+		S.want_method = want;
+		S.want_mlen = (size_t)(sp - want);
+		S.want_path = sp + 1;
 	}
 	if (ids_path) {
 		S.ids = fopen(ids_path, "a");
