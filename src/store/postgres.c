@@ -3843,8 +3843,9 @@ static int pg_route_each(struct store *st, void (*fn)(void *ctx, struct store_ro
 	"seq, id, reconciliation_seq, state, requested_at, started_at, ended_at, pages, jobs,"     \
 	" seen, receipts, errors"
 
-static int read_recon(const PGresult *r, int row, struct store_reconciliation *out)
+static int read_recon(const PGresult *r, int row, void *o)
 {
+	struct store_reconciliation *out = o;
 	memset(out, 0, sizeof(*out));
 	out->seq = col_i64(r, row, 0);
 	col_copy(r, row, 1, out->id, sizeof(out->id));
@@ -3861,8 +3862,9 @@ static int read_recon(const PGresult *r, int row, struct store_reconciliation *o
 	return GERR_NOMEM;
 }
 
-static int read_run(const PGresult *r, int row, struct store_recon_run *out)
+static int read_run(const PGresult *r, int row, void *o)
 {
+	struct store_recon_run *out = o;
 	memset(out, 0, sizeof(*out));
 	out->seq = col_i64(r, row, 0);
 	col_copy(r, row, 1, out->id, sizeof(out->id));
@@ -3959,30 +3961,27 @@ static int pg_reconciliation_get(struct store *st, int64_t company_seq, const ch
 	return rc;
 }
 
+static void drop_recon(void *r)
+{
+	store_reconciliation_free(r);
+}
+
+static void drop_run(void *r)
+{
+	store_recon_run_free(r);
+}
+
+static const struct pg_kind recon_kind = {sizeof(struct store_reconciliation), read_recon,
+                                          drop_recon};
+static const struct pg_kind run_kind = {sizeof(struct store_recon_run), read_run, drop_run};
+
 static int pg_reconciliation_list(struct store *st, int64_t company_seq, int64_t before_seq,
                                   int limit, struct store_reconciliation *out, int *n)
 {
-	struct params p = {0};
-	*n = 0;
-	p_i64(&p, company_seq);
-	p_i64(&p, before_seq ? before_seq : INT64_MAX);
-	p_i64(&p, limit);
-	PGresult *r = q(PG(st),
-	                "SELECT " RECON_COLS " FROM reconciliations WHERE company_seq = $1::int8"
-	                " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int8",
-	                &p, false, true);
-	if (!r)
-		return GERR_IO;
-	int k = 0, rc = 0, rows = PQntuples(r);
-	while (!rc && k < rows && k < limit)
-		if (!(rc = read_recon(r, k, &out[k])))
-			k++;
-	PQclear(r);
-	if (rc)
-		while (k > 0)
-			store_reconciliation_free(&out[--k]);
-	*n = k;
-	return rc;
+	return pg_page(st,
+	               "SELECT " RECON_COLS " FROM reconciliations WHERE company_seq = $1::int8"
+	               " AND seq < $2::int8 AND status != 2 ORDER BY seq DESC LIMIT $3::int8",
+	               &recon_kind, company_seq, before_seq, limit, out, n);
 }
 
 static int pg_reconciliation_request(struct store *st, int64_t seq, int64_t now, char run_id[40],
@@ -4227,30 +4226,14 @@ static int pg_reconciliation_finish(struct store *st, const char *node, int64_t 
 	return 0;
 }
 
+/* a reconciliation's runs, paged as pg_page pages a company's objects */
 static int pg_recon_run_list(struct store *st, int64_t seq, int64_t before_seq, int limit,
                              struct store_recon_run *out, int *n)
 {
-	struct params p = {0};
-	*n = 0;
-	p_i64(&p, seq);
-	p_i64(&p, before_seq ? before_seq : INT64_MAX);
-	p_i64(&p, limit);
-	PGresult *r = q(PG(st),
-	                "SELECT " RUN_COLS " FROM reconciliation_runs WHERE reconciliation_seq ="
-	                " $1::int8 AND seq < $2::int8 ORDER BY seq DESC LIMIT $3::int8",
-	                &p, false, true);
-	if (!r)
-		return GERR_IO;
-	int k = 0, rc = 0, rows = PQntuples(r);
-	while (!rc && k < rows && k < limit)
-		if (!(rc = read_run(r, k, &out[k])))
-			k++;
-	PQclear(r);
-	if (rc)
-		while (k > 0)
-			store_recon_run_free(&out[--k]);
-	*n = k;
-	return rc;
+	return pg_page(st,
+	               "SELECT " RUN_COLS " FROM reconciliation_runs WHERE reconciliation_seq ="
+	               " $1::int8 AND seq < $2::int8 ORDER BY seq DESC LIMIT $3::int8",
+	               &run_kind, seq, before_seq, limit, out, n);
 }
 
 /* ---- sources and rejections ---------------------------------------------------------------- */

@@ -2442,30 +2442,35 @@ static int sqlite_reconciliation_get(struct store *s, int64_t company_seq, const
 	return err;
 }
 
+static int read_recon_row(struct store *s, sqlite3_stmt *st, void *out)
+{
+	(void)s;
+	return read_recon(st, out);
+}
+
+static int read_run_row(struct store *s, sqlite3_stmt *st, void *out);
+
+static void drop_recon(void *r)
+{
+	store_reconciliation_free(r);
+}
+
+static void drop_run(void *r)
+{
+	store_recon_run_free(r);
+}
+
+static const struct sq_kind recon_kind = {sizeof(struct store_reconciliation), read_recon_row,
+                                          drop_recon};
+static const struct sq_kind run_kind = {sizeof(struct store_recon_run), read_run_row, drop_run};
+
 static int sqlite_reconciliation_list(struct store *s, int64_t company_seq, int64_t before_seq,
                                       int limit, struct store_reconciliation *out, int *n)
 {
-	sqlite3_stmt *st =
-	    q_prepare(s, "SELECT " RECON_COLS " FROM reconciliations WHERE company_seq = ?"
-	                 " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?");
-	*n = 0;
-	if (!st)
-		return GERR_IO;
-	sqlite3_bind_int64(st, 1, company_seq);
-	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
-	sqlite3_bind_int(st, 3, limit);
-	int k = 0, rc = SQLITE_DONE, err = 0;
-	while (!err && k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (!(err = read_recon(st, &out[k])))
-			k++;
-	sqlite3_finalize(st);
-	if (!err)
-		err = rows_end(s, rc, "reconciliation_list");
-	if (err)
-		while (k > 0)
-			store_reconciliation_free(&out[--k]);
-	*n = k;
-	return err;
+	return sq_page(s,
+	               "SELECT " RECON_COLS " FROM reconciliations WHERE company_seq = ?"
+	               " AND seq < ? AND status != 2 ORDER BY seq DESC LIMIT ?",
+	               &recon_kind, "reconciliation_list", company_seq, before_seq, limit, out, n);
 }
 
 static int sqlite_reconciliation_request(struct store *s, int64_t seq, int64_t now, char run_id[40],
@@ -2735,30 +2740,20 @@ fail:
 	return GERR_IO;
 }
 
+static int read_run_row(struct store *s, sqlite3_stmt *st, void *out)
+{
+	(void)s;
+	return read_run(st, out);
+}
+
+/* a reconciliation's runs, paged as sq_page pages a company's objects */
 static int sqlite_recon_run_list(struct store *s, int64_t seq, int64_t before_seq, int limit,
                                  struct store_recon_run *out, int *n)
 {
-	sqlite3_stmt *st =
-	    q_prepare(s, "SELECT " RUN_COLS " FROM reconciliation_runs WHERE reconciliation_seq = ?"
-	                 " AND seq < ? ORDER BY seq DESC LIMIT ?");
-	*n = 0;
-	if (!st)
-		return GERR_IO;
-	sqlite3_bind_int64(st, 1, seq);
-	sqlite3_bind_int64(st, 2, before_seq ? before_seq : INT64_MAX);
-	sqlite3_bind_int(st, 3, limit);
-	int k = 0, rc = SQLITE_DONE, err = 0;
-	while (!err && k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (!(err = read_run(st, &out[k])))
-			k++;
-	sqlite3_finalize(st);
-	if (!err)
-		err = rows_end(s, rc, "recon_run_list");
-	if (err)
-		while (k > 0)
-			store_recon_run_free(&out[--k]);
-	*n = k;
-	return err;
+	return sq_page(s,
+	               "SELECT " RUN_COLS " FROM reconciliation_runs WHERE reconciliation_seq = ?"
+	               " AND seq < ? ORDER BY seq DESC LIMIT ?",
+	               &run_kind, "recon_run_list", seq, before_seq, limit, out, n);
 }
 
 /* ---- sources and rejections ---------------------------------------------------------------- */
