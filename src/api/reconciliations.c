@@ -25,11 +25,13 @@
  * (two requests at once, from one node or two, make one run). Whichever
  * node claims the reconciliation next runs it (src/reconcile/runner.c).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "api/kind.h"
 #include "core/receipt.h"
 #include "core/reconcile.h"
 #include "core/source.h"
@@ -287,22 +289,48 @@ static int delete_one(struct api *a, struct api_req *req, struct store_reconcili
 
 enum one_op { ONE_GET, ONE_PATCH, ONE_DELETE, ONE_RUN, ONE_RUNS };
 
+/* The store's reconciliation rows as api_kind_list and api_kind_load take
+ * them (kind.h). */
+static int list_rows(struct store *s, int64_t company_seq, int64_t before_seq, int limit, void *out,
+                     int *n)
+{
+	return store_reconciliation_list(s, company_seq, before_seq, limit, out, n);
+}
+
+static int get_row(struct store *s, int64_t company_seq, const char *id, void *out)
+{
+	return store_reconciliation_get(s, company_seq, id, out);
+}
+
+static void drop_row(void *row)
+{
+	store_reconciliation_free(row);
+}
+
+static json_t *answer_row(const void *row, const json_t *cfg)
+{
+	return answer(row, cfg);
+}
+
+static const struct api_kind kind = {.name = "reconciliation",
+                                     .plural = "reconciliations",
+                                     .size = sizeof(struct store_reconciliation),
+                                     .seq_at = offsetof(struct store_reconciliation, seq),
+                                     .config_at = offsetof(struct store_reconciliation, config),
+                                     .list = list_rows,
+                                     .get = get_row,
+                                     .drop = drop_row,
+                                     .answer = answer_row};
+
 static int one(struct api *a, struct api_req *req, const struct caller *c, const char *id,
                enum one_op op)
 {
-	struct store_reconciliation row = {0};
-	api_lock(a);
-	int rc = store_reconciliation_get(a->s, c->company_seq, id, &row);
-	api_unlock(a);
-	if (rc)
-		return api_fail(req, rc == GERR_NOTFOUND ? 404 : 503,
-		                rc == GERR_NOTFOUND ? "not_found" : "unavailable",
-		                "no reconciliation %s", id);
-	json_t *cfg = json_loads(row.config, 0, NULL);
+	struct store_reconciliation row;
+	json_t *cfg;
+	if (api_kind_load(a, req, c, &kind, id, &row, &cfg))
+		return API_DONE;
 	int out = API_DONE;
-	if (!cfg)
-		out = api_fail(req, 500, "internal", "stored reconciliation config is unreadable");
-	else if (op == ONE_GET)
+	if (op == ONE_GET)
 		api_json(req, 200, answer(&row, cfg));
 	else if (op == ONE_PATCH)
 		out = save(a, req, &row, cfg);
@@ -331,33 +359,7 @@ int api_reconciliation_list(struct api *a, struct api_req *req, const struct cal
                             const char *const *param)
 {
 	(void)param;
-	int limit;
-	int64_t cursor;
-	if (api_page(req, &limit, &cursor))
-		return API_DONE;
-	struct store_reconciliation *rows = calloc((size_t)limit + 1, sizeof(*rows));
-	int n = 0;
-	api_lock(a);
-	int rc = rows ? store_reconciliation_list(a->s, c->company_seq, cursor, limit + 1, rows, &n)
-	              : GERR_NOMEM;
-	api_unlock(a);
-	if (rc) {
-		free(rows);
-		return api_fail(req, 503, "unavailable", "cannot read reconciliations");
-	}
-	int shown = n > limit ? limit : n;
-	int64_t last = shown ? rows[shown - 1].seq : 0;
-	json_t *items = json_array();
-	for (int i = 0; i < n; i++) {
-		json_t *cfg = i < shown ? json_loads(rows[i].config, 0, NULL) : NULL;
-		if (cfg)
-			json_array_append_new(items, answer(&rows[i], cfg));
-		json_decref(cfg);
-		store_reconciliation_free(&rows[i]);
-	}
-	api_list(req, items, n, limit, last);
-	free(rows);
-	return API_DONE;
+	return api_kind_list(a, req, c, &kind);
 }
 
 int api_reconciliation_get(struct api *a, struct api_req *req, const struct caller *c,
