@@ -190,29 +190,9 @@ out:
 
 static int cli_recon_list(int argc, char **argv)
 {
-	const char *limit = NULL, *pos[1];
-	bool all = false;
-	struct cli_conn conn;
 	json_t *list = NULL;
-	int npos;
-	const struct cli_option opts[] = {
-	    {"--limit", "-n", &limit, NULL, NULL},
-	    {"--all", NULL, NULL, &all, NULL},
-	    {NULL, NULL, NULL, NULL, NULL},
-	};
-	const struct cli_spec spec = {"reconciliation list", cli_recon_list_usage, opts, 0, 0};
-	int rc = cli_parse(&spec, argc, argv, &conn, pos, &npos);
-	if (rc != CLI_OK)
-		return rc < 0 ? CLI_OK : rc;
-	if (limit && cli_parse_uint(limit, 1, 500) < 0)
-		return cli_usage_error(spec.name, "--limit wants 1-500, not '%s'", limit);
-	struct buf path;
-	buf_init(&path);
-	buf_puts(&path, "/api/v1/reconciliations");
-	if (limit)
-		buf_printf(&path, "?limit=%ld", cli_parse_uint(limit, 1, 500));
-	rc = cli_list(&conn, path.data, all, &list);
-	buf_free(&path);
+	int rc = cli_list_verb(argc, argv, "reconciliation list", cli_recon_list_usage,
+	                       "/api/v1/reconciliations", &list);
 	if (rc != CLI_OK || !list)
 		return rc;
 	static const char *const head[] = {"ID", "NAME", "EVERY", "NEXT RUN"};
