@@ -845,7 +845,14 @@ int filter_key_string(const char *doc, size_t len, const char *path, char *out, 
 {
 	const char *v;
 	size_t vn;
-	if (!out || outsz < FILTER_KEY_MIN || !jsonpath_get(doc, len, path, &v, &vn) || vn == 0)
+	if (!jsonpath_get(doc, len, path, &v, &vn))
+		return -1;
+	return filter_key_value(v, vn, out, outsz);
+}
+
+int filter_key_value(const char *v, size_t vn, char *out, size_t outsz)
+{
+	if (!out || outsz < FILTER_KEY_MIN || !v || vn == 0)
 		return -1;
 	switch (v[0]) {
 	case '"': {

@@ -55,5 +55,7 @@ int filter_validate(const json_t *filter, struct gerr *err);
  * -1 when absent, not a scalar, or out of memory. */
 #define FILTER_KEY_MIN 45
 int filter_key_string(const char *doc, size_t len, const char *path, char *out, size_t outsz);
+/* filter_key_value: the same, of a raw JSON value v[0..vn) already looked up. */
+int filter_key_value(const char *v, size_t vn, char *out, size_t outsz);
 
 #endif

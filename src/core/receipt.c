@@ -4,8 +4,8 @@
  *
  * read_text decodes a string value into a bounded buffer and checks it is
  * printable (ids and event names end up in logs, URLs of the API and
- * PostgreSQL text, which holds no NUL); the rest is jsonpath lookups and
- * copying raw values.
+ * PostgreSQL text, which holds no NUL); the rest is copying raw values,
+ * all looked up in one walk of the body (jsonpath_get_many).
  */
 #include "core/receipt.h"
 
@@ -68,8 +68,10 @@ static bool is_integer(const char *v, size_t n)
 	return true;
 }
 
-static int read_id(const char *body, size_t len, const struct receipt_spec *spec,
-                   const char *signed_id, struct receipt_fields *out, struct gerr *err)
+/* read_id: the sender's id, at v[0..n) (v NULL: absent) or, for a source
+ * without an idPath, the signed id. */
+static int read_id(const char *v, size_t n, const struct receipt_spec *spec, const char *signed_id,
+                   struct receipt_fields *out, struct gerr *err)
 {
 	if (!spec->id_path) {
 		if (!signed_id || !*signed_id || strlen(signed_id) > RECEIPT_ID_MAX)
@@ -79,9 +81,7 @@ static int read_id(const char *body, size_t len, const struct receipt_spec *spec
 		snprintf(out->msg_id, sizeof(out->msg_id), "%s", signed_id);
 		return 0;
 	}
-	const char *v;
-	size_t n;
-	if (!jsonpath_get(body, len, spec->id_path, &v, &n))
+	if (!v)
 		return bad(err, "%.*s (%s) is missing", spec->id_path, "the event's id");
 	if (n > 0 && v[0] != '"') {
 		if (!is_integer(v, n))
@@ -97,22 +97,22 @@ static int read_id(const char *body, size_t len, const struct receipt_spec *spec
 	                 err);
 }
 
-static int read_kept(const char *body, size_t len, const struct receipt_spec *spec,
+/* read_kept: the kept fields, their values at vals[0..spec->nkeep) (NULL:
+ * absent, left out). */
+static int read_kept(const struct receipt_spec *spec, const char *const *vals, const size_t *vlens,
                      struct buf *kept, struct gerr *err)
 {
 	buf_putc(kept, '{');
 	bool first = true;
 	for (int i = 0; i < spec->nkeep; i++) {
-		const char *v;
-		size_t n;
-		if (!jsonpath_get(body, len, spec->keep_paths[i], &v, &n))
+		if (!vals[i])
 			continue;
 		if (!first)
 			buf_putc(kept, ',');
 		first = false;
 		buf_json_str(kept, spec->keep_names[i], strlen(spec->keep_names[i]));
 		buf_putc(kept, ':');
-		buf_append(kept, v, n);
+		buf_append(kept, vals[i], vlens[i]);
 		if (kept->len > RECEIPT_KEPT_MAX)
 			return gerr_set(err, GERR_INVALID, 400, "invalid_body",
 			                "the kept fields of this body are larger than %d bytes",
@@ -121,6 +121,9 @@ static int read_kept(const char *body, size_t len, const struct receipt_spec *sp
 	buf_putc(kept, '}');
 	return kept->oom ? gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory") : 0;
 }
+
+/* The paths receipt_read looks up, in one walk of the body (jsonpath_get_many). */
+enum { P_ID, P_EVENT, P_DATE, P_KEY, P_KEPT, P_COUNT = P_KEPT + RECEIPT_KEEP_MAX };
 
 int receipt_read(const char *body, size_t len, const struct receipt_spec *spec,
                  const char *signed_id, struct receipt_fields *out, struct gerr *err)
@@ -131,34 +134,41 @@ int receipt_read(const char *body, size_t len, const struct receipt_spec *spec,
 	if (json_validate(body, len, &jerr))
 		return gerr_set(err, GERR_INVALID, 400, "invalid_body", "the body is not JSON: %s",
 		                jerr.msg);
-	int rc = read_id(body, len, spec, signed_id, out, err);
+	if (spec->nkeep < 0 || spec->nkeep > RECEIPT_KEEP_MAX)
+		return gerr_set(err, GERR_INVALID, 400, "invalid_body",
+		                "a source keeps at most %d fields", RECEIPT_KEEP_MAX);
+	const char *paths[P_COUNT] = {spec->id_path, spec->event_path, spec->date_path,
+	                              spec->entity_key_path};
+	for (int i = 0; i < spec->nkeep; i++)
+		paths[P_KEPT + i] = spec->keep_paths[i];
+	const char *vals[P_COUNT];
+	size_t vlens[P_COUNT];
+	jsonpath_get_many(body, len, paths, P_KEPT + spec->nkeep, vals, vlens);
+
+	int rc = read_id(vals[P_ID], vlens[P_ID], spec, signed_id, out, err);
 	if (rc)
 		return rc;
-	const char *v;
-	size_t n;
-	if (!jsonpath_get(body, len, spec->event_path, &v, &n))
+	if (!vals[P_EVENT])
 		return bad(err, "%.*s (%s) is missing", spec->event_path, "the event's name");
-	if ((rc = read_text(v, n, out->event, sizeof(out->event), spec->event_path,
-	                    "the event's name", err)))
+	if ((rc = read_text(vals[P_EVENT], vlens[P_EVENT], out->event, sizeof(out->event),
+	                    spec->event_path, "the event's name", err)))
 		return rc;
-	if (!jsonpath_get(body, len, spec->date_path, &v, &n))
+	if (!vals[P_DATE])
 		return bad(err, "%.*s (%s) is missing", spec->date_path, "the event's date");
-	if ((rc = read_text(v, n, out->date, sizeof(out->date), spec->date_path, "the event's date",
-	                    err)))
+	if ((rc = read_text(vals[P_DATE], vlens[P_DATE], out->date, sizeof(out->date),
+	                    spec->date_path, "the event's date", err)))
 		return rc;
 	if ((rc = isodate_parse(out->date, strlen(out->date), &out->when, spec->date_path, err))) {
 		snprintf(err->code, sizeof(err->code), "invalid_body");
 		return rc;
 	}
 	/* a null key names no entity: receipts whose key is null share nothing */
-	const char *kv;
-	size_t kn;
-	if (spec->entity_key_path && jsonpath_get(body, len, spec->entity_key_path, &kv, &kn) &&
-	    !(kn == 4 && memcmp(kv, "null", 4) == 0) &&
-	    filter_key_string(body, len, spec->entity_key_path, out->entity_key,
-	                      sizeof(out->entity_key)) > 0)
+	const char *kv = vals[P_KEY];
+	size_t kn = vlens[P_KEY];
+	if (kv && !(kn == 4 && memcmp(kv, "null", 4) == 0) &&
+	    filter_key_value(kv, kn, out->entity_key, sizeof(out->entity_key)) > 0)
 		out->has_entity = true;
-	return read_kept(body, len, spec, &out->kept, err);
+	return read_kept(spec, vals + P_KEPT, vlens + P_KEPT, &out->kept, err);
 }
 
 void receipt_fields_free(struct receipt_fields *f)

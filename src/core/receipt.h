@@ -40,6 +40,7 @@
 #define RECEIPT_EVENT_MAX 128
 #define RECEIPT_KEY_MAX   63    /* an entity key as stored (hashed above): a FIFO key */
 #define RECEIPT_KEPT_MAX  65536 /* bytes of one receipt's kept fields */
+#define RECEIPT_KEEP_MAX  32    /* kept fields of one source (its entity.keep) */
 
 /* Where a source finds each field (paths already validated). */
 struct receipt_spec {

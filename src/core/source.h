@@ -49,6 +49,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/receipt.h"
 #include "util/gerr.h"
 
 struct verifier;     /* core/verifier.h */
@@ -57,7 +58,7 @@ struct netaddr_list; /* core/netaddr.h */
 #define SOURCE_NAME_MAX           200 /* characters */
 #define SOURCE_PATH_MAX           256 /* bytes of one dotted path */
 #define SOURCE_ENTITY_TYPE_MAX    64
-#define SOURCE_KEEP_MAX           32
+#define SOURCE_KEEP_MAX           RECEIPT_KEEP_MAX
 #define SOURCE_KEEP_NAME_MAX      64
 #define SOURCE_BODY_MIN           1024
 #define SOURCE_BODY_DEFAULT       1048576
