@@ -754,12 +754,19 @@ static bool lookup(void *vctx, const char *root, const char *path, const char **
 	if (strcmp(root, "entity") == 0)
 		return lookup_in(c->in->entity, path, v, n);
 	static const char *const fields[] = {"id", "date", "event", "sourceId"};
+	const char *text[4] = {c->in->receipt_id, c->in->receipt_date, c->in->event,
+	                       c->in->source_id};
 	for (int i = 0; i < 4; i++) {
-		if (strcmp(path, fields[i]) == 0 && c->receipt[i].len) {
-			*v = c->receipt[i].data;
-			*n = c->receipt[i].len;
-			return true;
-		}
+		if (strcmp(path, fields[i]) != 0 || !text[i])
+			continue;
+		/* as a JSON string, made when a template first asks for it */
+		if (!c->receipt[i].len)
+			buf_json_str(&c->receipt[i], text[i], strlen(text[i]));
+		if (c->receipt[i].oom || !c->receipt[i].len)
+			return false;
+		*v = c->receipt[i].data;
+		*n = c->receipt[i].len;
+		return true;
 	}
 	return false;
 }
@@ -770,10 +777,11 @@ static void received_content_type(const struct route_input *in, struct buf *out)
 	const char *v;
 	size_t n;
 	if (lookup_in(in->headers, "content-type", &v, &n) && n >= 2 && v[0] == '"') {
-		json_t *s = json_loadb(v, n, JSON_DECODE_ANY, NULL);
-		if (json_is_string(s))
-			buf_append(out, json_string_value(s), json_string_length(s));
-		json_decref(s);
+		char *text = malloc(n); /* decoded text is never longer than the literal */
+		long k = text ? jsonpath_string_decode(v, n, text) : -1;
+		if (k > 0)
+			buf_append(out, text, (size_t)k);
+		free(text);
 	}
 	if (!out->len)
 		buf_puts(out, "application/json");
@@ -796,12 +804,8 @@ int route_render(const struct route *r, int i, const struct route_input *in, con
 		return bad(err, "%s: no such action", "action");
 	const struct route_action *ra = &r->actions[i];
 	struct lookup_ctx c = {.in = in};
-	const char *rf[4] = {in->receipt_id, in->receipt_date, in->event, in->source_id};
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < 4; k++)
 		buf_init(&c.receipt[k]);
-		if (rf[k])
-			buf_json_str(&c.receipt[k], rf[k], strlen(rf[k]));
-	}
 	struct buf url, hdr, body, val;
 	buf_init(&url);
 	buf_init(&hdr);

@@ -18,7 +18,10 @@
  * (request_form: the headers as libcurl lines) rides on the payload with
  * the body. A new action's delivery gets it in memory from the committer,
  * made from the rendered request in the commit that stored it, like an
- * event's envelope (receipts.c, round.c), and held under the same bounds
+ * event's envelope (receipts.c, round.c), through a cache of the forms it
+ * made last (form_cache: an action renders the same method, URL and headers
+ * for every receipt unless a template says otherwise; a form is shared by
+ * reference), and held under the same bounds
  * (the window; dropped while waiting for a retry): its first attempt reads
  * nothing. A retry, or a delivery read back from the store (refill,
  * recovery, another node's), loads the stored request here and checks it
@@ -130,7 +133,9 @@ int request_form_new(const char *method, const char *url, const char *headers, s
 		goto out;
 	}
 	size_t n = json_object_size(hj);
-	if (!(f = calloc(1, sizeof(*f))) || !(f->lines = calloc(n ? n : 1, sizeof(*f->lines))) ||
+	if ((f = calloc(1, sizeof(*f))))
+		f->refs = 1;
+	if (!f || !(f->lines = calloc(n ? n : 1, sizeof(*f->lines))) ||
 	    !(f->method = strdup(method)) || !(f->url = strdup(url))) {
 		refuse(why, whysz, "%s", "out of memory");
 		goto out;
@@ -152,13 +157,13 @@ int request_form_new(const char *method, const char *url, const char *headers, s
 	rc = 0;
 out:
 	json_decref(hj);
-	request_form_free(f);
+	request_form_unref(f);
 	return rc;
 }
 
-void request_form_free(struct request_form *f)
+void request_form_unref(struct request_form *f)
 {
-	if (!f)
+	if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (int i = 0; i < f->nlines; i++)
 		free(f->lines[i]);
@@ -194,10 +199,60 @@ struct payload *body_request_load(struct dispatcher *d, int64_t seq, char *why, 
 			p->req = f;
 			body_request_name(p, seq);
 		} else {
-			request_form_free(f);
+			request_form_unref(f);
 			refuse(why, whysz, "%s", "out of memory");
 		}
 	}
 	store_request_free(&r);
 	return p;
+}
+
+static bool same(const char *a, const char *b)
+{
+	return a && strcmp(a, b) == 0;
+}
+
+int form_cache_get(struct form_cache *c, const char *method, const char *url, const char *headers,
+                   size_t body_len, bool allow_private, struct request_form **out, char *why,
+                   size_t whysz)
+{
+	for (int i = 0; i < FORM_CACHE_SIZE; i++) {
+		struct form_cache_entry *x = &c->e[i];
+		if (x->form && x->body == (body_len > 0) && same(x->method, method) &&
+		    same(x->url, url) && same(x->headers, headers)) {
+			__atomic_add_fetch(&x->form->refs, 1, __ATOMIC_RELAXED);
+			*out = x->form;
+			return 0;
+		}
+	}
+	if (request_form_new(method, url, headers, body_len, allow_private, out, why, whysz))
+		return -1;
+	/* kept when it can be: without memory for the key, it is only not cached */
+	struct form_cache_entry *x = &c->e[c->next];
+	char *m = strdup(method), *u = strdup(url), *h = strdup(headers);
+	if (!m || !u || !h) {
+		free(m);
+		free(u);
+		free(h);
+		return 0;
+	}
+	free(x->method);
+	free(x->url);
+	free(x->headers);
+	request_form_unref(x->form);
+	*x = (struct form_cache_entry){m, u, h, body_len > 0, *out};
+	__atomic_add_fetch(&(*out)->refs, 1, __ATOMIC_RELAXED);
+	c->next = (c->next + 1) % FORM_CACHE_SIZE;
+	return 0;
+}
+
+void form_cache_free(struct form_cache *c)
+{
+	for (int i = 0; i < FORM_CACHE_SIZE; i++) {
+		free(c->e[i].method);
+		free(c->e[i].url);
+		free(c->e[i].headers);
+		request_form_unref(c->e[i].form);
+	}
+	memset(c, 0, sizeof(*c));
 }

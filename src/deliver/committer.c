@@ -63,7 +63,7 @@ struct payload *payload_new(int64_t event_seq, const char *event_id, char *body,
 void payload_unref(struct payload *p)
 {
 	if (p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) {
-		request_form_free(p->req);
+		request_form_unref(p->req);
 		free(p->body);
 		free(p);
 	}
@@ -654,6 +654,7 @@ fail_dispatcher:
 	if (e->shared)
 		store_node_leave(e->wstore, e->node);
 	dispatcher_free(e);
+	form_cache_free(&e->forms);
 fail:
 	store_close(e->wstore);
 	store_close(e->rstore);
@@ -682,6 +683,7 @@ void engine_stop(struct engine *e)
 	if (e->shared && store_node_leave(e->wstore, e->node))
 		log_warn("node_leave_failed", "node=%s note=\"reaped after the timeout\"", e->node);
 	dispatcher_free(e);
+	form_cache_free(&e->forms);
 	store_close(e->wstore);
 	store_close(e->rstore);
 	for (int i = 0; i < e->nouts; i++)

@@ -43,6 +43,20 @@ struct dmsg {
 
 struct dispatcher;
 
+/* The forms the committer made last, by what they were made from. A
+ * route's action sends the same method, URL and headers for every receipt
+ * unless a template puts the receipt in them (a forward's never do), so its
+ * checks and header lines are made once, not once per receipt. Only the
+ * committer uses it. */
+#define FORM_CACHE_SIZE 16
+struct form_cache {
+	struct form_cache_entry {
+		char *method, *url, *headers;
+		bool body; /* made for a request with a body (HEAD refuses one) */
+		struct request_form *form;
+	} e[FORM_CACHE_SIZE];
+	int next; /* the entry replaced next */
+};
 struct engine {
 	struct engine_config cfg;
 	struct registry *reg;
@@ -64,6 +78,7 @@ struct engine {
 	/* the earliest waiting receipt's apply_at (ms), 0 when none is known:
 	 * the committer runs a round that decides due receipts then */
 	int64_t apply_next;
+	struct form_cache forms; /* routed requests' forms (receipts.c) */
 	atomic_bool healthy;
 	struct store *wstore;
 
@@ -99,6 +114,7 @@ void receipts_note_waiting(struct engine *e, int64_t at);
 
 /* bodies.c: a stored request in the form a transfer sends it. */
 struct request_form {
+	int refs; /* atomic: shared by the payloads of one cached form */
 	char *method, *url;
 	char **lines; /* the request's own headers, as libcurl lines */
 	int nlines;
@@ -110,7 +126,15 @@ struct request_form {
  * *out set (owned), or -1 with why filled: the request cannot be sent. */
 int request_form_new(const char *method, const char *url, const char *headers, size_t body_len,
                      bool allow_private, struct request_form **out, char *why, size_t whysz);
-void request_form_free(struct request_form *f);
+/* request_form_unref: drop a reference; the last one frees the form. */
+void request_form_unref(struct request_form *f);
+
+/* form_cache_get: request_form_new through the cache: *out is a reference
+ * of its own (request_form_unref). A refused request is not kept. */
+int form_cache_get(struct form_cache *c, const char *method, const char *url, const char *headers,
+                   size_t body_len, bool allow_private, struct request_form **out, char *why,
+                   size_t whysz);
+void form_cache_free(struct form_cache *c);
 /* body_request_name: p is stored request seq's body: its message id, the
  * one Standard Webhooks signers send as webhook-id. */
 void body_request_name(struct payload *p, int64_t seq);

@@ -86,8 +86,8 @@ static int route_action(struct round *rd, struct store_batch *b, const struct st
 	 * stored request, and refuses it with the reason. */
 	struct request_form *form = NULL;
 	char why[256];
-	if (request_form_new(method, url, headers, body_len, e->cfg.allow_private, &form, why,
-	                     sizeof(why)) == 0) {
+	if (form_cache_get(&e->forms, method, url, headers, body_len, e->cfg.allow_private, &form,
+	                   why, sizeof(why)) == 0) {
 		char *bytes = rq.body ? rq.body : calloc(1, 1);
 		struct payload *p = bytes ? payload_new(0, "", bytes, body_len) : NULL;
 		if (p) {
@@ -97,7 +97,7 @@ static int route_action(struct round *rd, struct store_batch *b, const struct st
 		} else {
 			if (bytes != rq.body)
 				free(bytes);
-			request_form_free(form);
+			request_form_unref(form);
 		}
 	}
 	route_request_free(&rq);

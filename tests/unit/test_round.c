@@ -507,7 +507,71 @@ static void test_request_form_checks(void **state)
 	assert_true(f->has_type && !f->has_accept);
 	assert_string_equal(f->lines[0], "content-type: a/b");
 	assert_string_equal(f->lines[1], "X-E;"); /* an empty value, libcurl's way */
-	request_form_free(f);
+	request_form_unref(f);
+}
+
+/* The committer's form cache: one form per method, URL, headers and
+ * body-or-not, shared by reference; refusals are never kept; a full cache
+ * replaces its oldest entry and the forms handed out outlive it. */
+static void test_form_cache(void **state)
+{
+	(void)state;
+	struct form_cache c = {0};
+	struct request_form *a, *b, *x, *h;
+	char why[256];
+	const char *url = "https://93.184.216.34/in", *hd = "{\"Content-Type\":\"a/b\"}";
+	assert_int_equal(form_cache_get(&c, "POST", url, hd, 10, false, &a, why, sizeof(why)), 0);
+	assert_int_equal(form_cache_get(&c, "POST", url, hd, 20, false, &b, why, sizeof(why)), 0);
+	assert_ptr_equal(a, b);
+	assert_int_equal(a->refs, 3); /* two handed out and the cache's */
+	assert_int_equal(form_cache_get(&c, "PUT", url, hd, 10, false, &x, why, sizeof(why)), 0);
+	assert_ptr_not_equal(x, a);
+	assert_string_equal(x->method, "PUT");
+	request_form_unref(x);
+	assert_int_equal(form_cache_get(&c, "POST", "https://93.184.216.34/other", hd, 10, false,
+	                                &x, why, sizeof(why)),
+	                 0);
+	assert_ptr_not_equal(x, a);
+	assert_string_equal(x->url, "https://93.184.216.34/other");
+	request_form_unref(x);
+	assert_int_equal(form_cache_get(&c, "POST", url, "{}", 10, false, &x, why, sizeof(why)), 0);
+	assert_ptr_not_equal(x, a);
+	assert_int_equal(x->nlines, 0);
+	request_form_unref(x);
+	/* HEAD without a body is a form; with one it is refused, every time */
+	assert_int_equal(form_cache_get(&c, "HEAD", url, "{}", 0, false, &h, why, sizeof(why)), 0);
+	for (int i = 0; i < 2; i++) {
+		x = NULL;
+		assert_int_equal(
+		    form_cache_get(&c, "HEAD", url, "{}", 3, false, &x, why, sizeof(why)), -1);
+		assert_null(x);
+		assert_string_equal(why, "stored request refused: HEAD with a body");
+	}
+	/* a private address refused, then allowed: refusals were not kept */
+	assert_int_equal(
+	    form_cache_get(&c, "POST", "https://10.0.0.1/in", "{}", 1, false, &x, why, sizeof(why)),
+	    -1);
+	assert_int_equal(
+	    form_cache_get(&c, "POST", "https://10.0.0.1/in", "{}", 1, true, &x, why, sizeof(why)),
+	    0);
+	request_form_unref(x);
+	/* more distinct forms than entries: a is replaced, its holders keep it */
+	for (int i = 0; i < FORM_CACHE_SIZE; i++) {
+		char u[64];
+		snprintf(u, sizeof(u), "https://93.184.216.34/n%d", i);
+		assert_int_equal(form_cache_get(&c, "POST", u, hd, 1, false, &x, why, sizeof(why)),
+		                 0);
+		request_form_unref(x);
+	}
+	assert_int_equal(a->refs, 2);
+	assert_int_equal(form_cache_get(&c, "POST", url, hd, 10, false, &x, why, sizeof(why)), 0);
+	assert_ptr_not_equal(x, a);
+	assert_string_equal(a->lines[0], "Content-Type: a/b");
+	request_form_unref(x);
+	request_form_unref(a);
+	request_form_unref(b);
+	request_form_unref(h);
+	form_cache_free(&c);
 }
 
 int main(void)
@@ -515,6 +579,7 @@ int main(void)
 	setenv("GANCHO_FAULTS", "handover_alloc:1", 1);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lost_handover_is_reported_and_jobs_answered),
+	    cmocka_unit_test(test_form_cache),
 	    cmocka_unit_test(test_every_kind_goes_through_every_step),
 	    cmocka_unit_test(test_handover_in_seq_order_whatever_the_queue),
 	    cmocka_unit_test(test_failed_fill_fails_that_job_alone),
