@@ -3,14 +3,21 @@
  * Webhooks) and their verification, plus the basic auth header and the
  * raw HMACs and comparisons the inbound verifier (core/verifier.c) uses.
  *
- * Everything goes through OpenSSL's one-shot HMAC(); comparisons of
- * secrets-derived values use CRYPTO_memcmp so a receiver (or an attacker
- * probing our verifier) learns nothing from timing.
+ * Outgoing signatures and sign_hmac_raw go through OpenSSL's one-shot
+ * HMAC(), which looks the MAC and the digest up by name and allocates its
+ * contexts on every call. The inbound verifier checks every request against
+ * the same few secrets, so it uses a pre-keyed HMAC instead (struct
+ * sign_hmac_key): RFC 2104 over EVP_MD_CTX, the digest fetched once per key
+ * and the two keyed midstates, H(K' ^ ipad) and H(K' ^ opad) absorbed, kept
+ * read-only so that a message costs two context copies and the hashing.
+ * Comparisons of secret-derived values use CRYPTO_memcmp so a receiver (or
+ * an attacker probing our verifier) learns nothing from timing.
  */
 #include "core/sign.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -20,20 +27,33 @@
 #include "util/base64.h"
 #include "util/buf.h"
 
-/* sign_md: the digest for a hash name, or NULL when we do not offer it.
- * SHA-1 is here only to check senders that still sign with it (HMAC-SHA1 is
- * not broken the way plain SHA-1 collisions are); gancho never signs with it. */
+/* The hashes we offer: our name, OpenSSL's fetch name and the built-in
+ * digest. SHA-1 is here only to check senders that still sign with it
+ * (HMAC-SHA1 is not broken the way plain SHA-1 collisions are); gancho never
+ * signs with it. */
+static const struct sign_hash {
+	const char *name;
+	const char *fetch;
+	const EVP_MD *(*md)(void);
+} sign_hashes[] = {
+    {"sha1", "SHA1", EVP_sha1},
+    {"sha256", "SHA256", EVP_sha256},
+    {"sha512", "SHA512", EVP_sha512},
+};
+
+static const struct sign_hash *sign_hash_find(const char *hash)
+{
+	for (size_t i = 0; hash && i < sizeof(sign_hashes) / sizeof(sign_hashes[0]); i++)
+		if (strcmp(hash, sign_hashes[i].name) == 0)
+			return &sign_hashes[i];
+	return NULL;
+}
+
+/* sign_md: the digest for a hash name, or NULL when we do not offer it. */
 static const EVP_MD *sign_md(const char *hash)
 {
-	if (!hash)
-		return NULL;
-	if (strcmp(hash, "sha1") == 0)
-		return EVP_sha1();
-	if (strcmp(hash, "sha256") == 0)
-		return EVP_sha256();
-	if (strcmp(hash, "sha512") == 0)
-		return EVP_sha512();
-	return NULL;
+	const struct sign_hash *h = sign_hash_find(hash);
+	return h ? h->md() : NULL;
 }
 
 _Static_assert(SIGN_MAC_MAX >= EVP_MAX_MD_SIZE, "SIGN_MAC_MAX holds any digest");
@@ -62,6 +82,103 @@ int sign_hmac_raw(const char *hash, const void *key, size_t keylen, const void *
                   unsigned char out[SIGN_MAC_MAX])
 {
 	return sign_raw(sign_md(hash), key, keylen, msg, len, out);
+}
+
+/* The largest block among the offered digests (SHA-512's). */
+#define SIGN_BLOCK_MAX 128
+
+struct sign_hmac_key {
+	EVP_MD *md;        /* fetched once, owned */
+	EVP_MD_CTX *inner; /* has absorbed K' ^ ipad; never written after _new */
+	EVP_MD_CTX *outer; /* has absorbed K' ^ opad; never written after _new */
+	int maclen;
+};
+
+struct sign_hmac_key *sign_hmac_key_new(const char *hash, const void *key, size_t keylen)
+{
+	const struct sign_hash *h = sign_hash_find(hash);
+	unsigned char kb[SIGN_BLOCK_MAX], pad[SIGN_BLOCK_MAX];
+	struct sign_hmac_key *k;
+	bool ok = false;
+	int bs;
+
+	if (!h || (!key && keylen))
+		return NULL;
+	if (!(k = calloc(1, sizeof(*k))))
+		return NULL;
+	memset(kb, 0, sizeof(kb));
+	k->md = EVP_MD_fetch(NULL, h->fetch, NULL);
+	k->inner = EVP_MD_CTX_new();
+	k->outer = EVP_MD_CTX_new();
+	if (!k->md || !k->inner || !k->outer)
+		goto out;
+	bs = EVP_MD_get_block_size(k->md);
+	k->maclen = EVP_MD_get_size(k->md);
+	if (bs <= 0 || bs > SIGN_BLOCK_MAX || k->maclen <= 0 || k->maclen > SIGN_MAC_MAX ||
+	    k->maclen > bs)
+		goto out;
+	/* K': a key longer than a block is hashed first, any key is zero-padded. */
+	if (keylen > (size_t)bs) {
+		unsigned int n = 0;
+		if (!EVP_Digest(key, keylen, kb, &n, k->md, NULL) || n != (unsigned int)k->maclen)
+			goto out;
+	} else if (keylen) {
+		memcpy(kb, key, keylen);
+	}
+	for (int i = 0; i < bs; i++)
+		pad[i] = kb[i] ^ 0x36;
+	if (!EVP_DigestInit_ex(k->inner, k->md, NULL) ||
+	    !EVP_DigestUpdate(k->inner, pad, (size_t)bs))
+		goto out;
+	for (int i = 0; i < bs; i++)
+		pad[i] = kb[i] ^ 0x5c;
+	if (!EVP_DigestInit_ex(k->outer, k->md, NULL) ||
+	    !EVP_DigestUpdate(k->outer, pad, (size_t)bs))
+		goto out;
+	ok = true;
+out:
+	OPENSSL_cleanse(kb, sizeof(kb));
+	OPENSSL_cleanse(pad, sizeof(pad));
+	if (!ok) {
+		sign_hmac_key_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+int sign_hmac_keyed(const struct sign_hmac_key *k, const void *msg, size_t len,
+                    unsigned char out[SIGN_MAC_MAX])
+{
+	unsigned char ih[SIGN_MAC_MAX];
+	unsigned int n = 0, m = 0;
+	EVP_MD_CTX *c;
+	int rc = -1;
+
+	if (!k || !out || (!msg && len))
+		return -1;
+	/* One scratch context per call; the stored midstates are only read
+	 * (EVP_MD_CTX_copy_ex takes them const), so threads may share k. */
+	if (!(c = EVP_MD_CTX_new()))
+		return -1;
+	if (EVP_MD_CTX_copy_ex(c, k->inner) && (len == 0 || EVP_DigestUpdate(c, msg, len)) &&
+	    EVP_DigestFinal_ex(c, ih, &n) && n == (unsigned int)k->maclen &&
+	    EVP_MD_CTX_copy_ex(c, k->outer) && EVP_DigestUpdate(c, ih, n) &&
+	    EVP_DigestFinal_ex(c, out, &m) && m == (unsigned int)k->maclen)
+		rc = k->maclen;
+	EVP_MD_CTX_free(c);
+	OPENSSL_cleanse(ih, sizeof(ih));
+	return rc;
+}
+
+void sign_hmac_key_free(struct sign_hmac_key *k)
+{
+	if (!k)
+		return;
+	/* Freeing a digest context clears its state (the keyed midstate). */
+	EVP_MD_CTX_free(k->inner);
+	EVP_MD_CTX_free(k->outer);
+	EVP_MD_free(k->md);
+	free(k);
 }
 
 int sign_hmac_len(const char *hash)

@@ -1,13 +1,15 @@
 /*
  * sign: the signatures gancho puts on outgoing webhooks and checks on
- * incoming ones. Pure functions over OpenSSL's HMAC; no I/O.
+ * incoming ones. Pure functions over OpenSSL's HMAC and digests; no I/O.
  *
  * - Acesso RH "secret": header Acesso-Signature = base64(HMAC-SHA256(secret, body)).
  * - Standard Webhooks: webhook-signature = "v1," + base64(HMAC-SHA256(key,
  *   "<id>.<timestamp>.<body>")), key = base64-decoded part of "whsec_<b64>";
  *   several space-separated signatures while a secret rotates.
  * - Basic auth: "basic " + base64(user ":" password) (Acesso RH's wording).
- * - Generic HMAC (sha1, sha256, sha512) for checking what other senders sign.
+ * - Generic HMAC (sha1, sha256, sha512) for checking what other senders sign,
+ *   one-shot (sign_hmac_raw) or pre-keyed (struct sign_hmac_key) when the same
+ *   secret checks many messages.
  */
 #ifndef GANCHO_CORE_SIGN_H
 #define GANCHO_CORE_SIGN_H
@@ -27,6 +29,23 @@ int sign_hmac_raw(const char *hash, const void *key, size_t keylen, const void *
                   unsigned char out[SIGN_MAC_MAX]);
 /* sign_hmac_len: the MAC length of hash in bytes, or -1 when not offered. */
 int sign_hmac_len(const char *hash);
+
+/* struct sign_hmac_key: a secret prepared once for HMAC(hash, key, ·): the
+ * digest fetched and the keyed inner and outer states computed, so each
+ * message costs only the hashing. Immutable once made: one key may be used
+ * from several threads at once. Holds key-equivalent material. */
+struct sign_hmac_key;
+/* sign_hmac_key_new: a key for hash ("sha1", "sha256", "sha512", as for
+ * sign_hmac_raw) and key[0..keylen) (empty allowed; the bytes are copied
+ * into the states, not kept). NULL for an unknown hash or out of memory.
+ * The caller owns the result (sign_hmac_key_free). */
+struct sign_hmac_key *sign_hmac_key_new(const char *hash, const void *key, size_t keylen);
+/* sign_hmac_keyed: HMAC of msg[0..len) under k into out, the same bytes as
+ * sign_hmac_raw with k's hash and key. Returns the MAC's length or -1. */
+int sign_hmac_keyed(const struct sign_hmac_key *k, const void *msg, size_t len,
+                    unsigned char out[SIGN_MAC_MAX]);
+/* sign_hmac_key_free: clear and free k; NULL is fine. */
+void sign_hmac_key_free(struct sign_hmac_key *k);
 
 /* sign_hmac_b64: base64(HMAC(hash, key, msg)); hash as for sign_hmac_raw.
  * out must hold 89 bytes for sha512. Returns 0 or -1. */

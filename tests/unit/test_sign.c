@@ -1,8 +1,11 @@
 /*
  * test_sign: signatures against known vectors (Standard Webhooks' own
  * example, values computed with the openssl CLI) and the verifier's
- * refusals: tampered body, wrong key, stale or future timestamps.
+ * refusals: tampered body, wrong key, stale or future timestamps. The
+ * pre-keyed HMAC against OpenSSL's HMAC() on both sides of every block size,
+ * RFC 4231's vectors, and one key shared by several threads.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +14,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "core/sign.h"
 #include "util/base64.h"
@@ -327,6 +333,210 @@ static void test_standard_ts(void **state)
 	assert_int_equal(sign_standard_ts("0x10"), -1);
 }
 
+/* fill: deterministic, varied bytes (every value turns up). */
+static void fill(unsigned char *p, size_t n, uint32_t seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (unsigned char)(x >> 24);
+	}
+}
+
+static void test_hmac_keyed_matches_hmac(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		const EVP_MD *(*md)(void);
+	} hashes[] = {{"sha1", EVP_sha1}, {"sha256", EVP_sha256}, {"sha512", EVP_sha512}};
+	/* Both sides of the 64-byte (sha1, sha256) and 128-byte (sha512) blocks. */
+	static const size_t keylens[] = {0, 1, 63, 64, 65, 127, 128, 129, 300};
+	static const size_t msglens[] = {0, 1, 55, 56, 64, 1000, 1400};
+	unsigned char key[300], msg[1400], got[SIGN_MAC_MAX], want[EVP_MAX_MD_SIZE];
+
+	for (size_t h = 0; h < sizeof(hashes) / sizeof(hashes[0]); h++) {
+		for (size_t ki = 0; ki < sizeof(keylens) / sizeof(keylens[0]); ki++) {
+			size_t kl = keylens[ki];
+			fill(key, sizeof(key), (uint32_t)(100 + ki));
+			struct sign_hmac_key *k = sign_hmac_key_new(hashes[h].name, key, kl);
+			assert_non_null(k);
+			for (size_t mi = 0; mi < sizeof(msglens) / sizeof(msglens[0]); mi++) {
+				size_t ml = msglens[mi];
+				unsigned int wl = 0;
+				fill(msg, sizeof(msg), (uint32_t)(7 + mi + 31 * ki));
+				assert_non_null(
+				    HMAC(hashes[h].md(), key, (int)kl, msg, ml, want, &wl));
+				memset(got, 0, sizeof(got));
+				assert_int_equal(sign_hmac_keyed(k, msg, ml, got), (int)wl);
+				assert_memory_equal(got, want, wl);
+				/* And the one-shot path agrees too. */
+				assert_int_equal(
+				    sign_hmac_raw(hashes[h].name, key, kl, msg, ml, got), (int)wl);
+				assert_memory_equal(got, want, wl);
+			}
+			sign_hmac_key_free(k);
+		}
+	}
+}
+
+/* hex_bytes: the bytes of a hex literal (test data only). */
+static size_t hex_bytes(const char *hex, unsigned char *out)
+{
+	size_t n = strlen(hex) / 2;
+	for (size_t i = 0; i < n; i++) {
+		unsigned int b;
+		assert_int_equal(sscanf(hex + 2 * i, "%2x", &b), 1);
+		out[i] = (unsigned char)b;
+	}
+	return n;
+}
+
+static void test_hmac_keyed_rfc4231(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *key, *data, *mac;
+	} v[] = {
+	    /* Test Case 1 */
+	    {"0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "4869205468657265",
+	     "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+	    /* Test Case 6: a 131-byte key, longer than the block, hashed first. */
+	    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "aaaaaa",
+	     "54657374205573696e67204c6172676572205468616e20426c6f636b2d53697a"
+	     "65204b6579202d2048617368204b6579204669727374",
+	     "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+	};
+	unsigned char key[131], data[64], mac[32], got[SIGN_MAC_MAX];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t kl = hex_bytes(v[i].key, key);
+		size_t dl = hex_bytes(v[i].data, data);
+		assert_int_equal(hex_bytes(v[i].mac, mac), 32);
+		struct sign_hmac_key *k = sign_hmac_key_new("sha256", key, kl);
+		assert_non_null(k);
+		assert_int_equal(sign_hmac_keyed(k, data, dl, got), 32);
+		assert_memory_equal(got, mac, 32);
+		/* The key is reusable: the same MAC again. */
+		memset(got, 0, sizeof(got));
+		assert_int_equal(sign_hmac_keyed(k, data, dl, got), 32);
+		assert_memory_equal(got, mac, 32);
+		sign_hmac_key_free(k);
+	}
+	assert_int_equal(hex_bytes("", key), 0);
+}
+
+static void test_hmac_keyed_edges(void **state)
+{
+	(void)state;
+	unsigned char a[SIGN_MAC_MAX], b[SIGN_MAC_MAX];
+
+	/* Unknown hashes, as for sign_hmac_raw; a missing key with a length. */
+	assert_null(sign_hmac_key_new("SHA256", "k", 1));
+	assert_null(sign_hmac_key_new("md5", "k", 1));
+	assert_null(sign_hmac_key_new(NULL, "k", 1));
+	assert_null(sign_hmac_key_new("sha256", NULL, 1));
+	sign_hmac_key_free(NULL);
+
+	/* An empty key (NULL or not) and an empty message (NULL or not):
+	 * printf '' | openssl dgst -sha256 -hmac '' -hex */
+	struct sign_hmac_key *k0 = sign_hmac_key_new("sha256", NULL, 0);
+	struct sign_hmac_key *k1 = sign_hmac_key_new("sha256", "", 0);
+	assert_non_null(k0);
+	assert_non_null(k1);
+	assert_int_equal(sign_hmac_keyed(k0, NULL, 0, a), 32);
+	assert_int_equal(sign_hmac_keyed(k1, "", 0, b), 32);
+	assert_memory_equal(a, b, 32);
+	assert_int_equal(a[0], 0xb6);
+	assert_int_equal(a[31], 0xad);
+	assert_int_equal(sign_hmac_raw("sha256", "", 0, "", 0, b), 32);
+	assert_memory_equal(a, b, 32);
+
+	/* A missing message with a length, a missing key or output. */
+	assert_int_equal(sign_hmac_keyed(k0, NULL, 1, a), -1);
+	assert_int_equal(sign_hmac_keyed(NULL, "m", 1, a), -1);
+	assert_int_equal(sign_hmac_keyed(k0, "m", 1, NULL), -1);
+	sign_hmac_key_free(k0);
+	sign_hmac_key_free(k1);
+
+	/* The key's bytes after a NUL count; lengths as for sign_hmac_raw. */
+	struct sign_hmac_key *k = sign_hmac_key_new("sha1", "k3y\0x", 5);
+	assert_non_null(k);
+	assert_int_equal(sign_hmac_keyed(k, "hello gancho", 12, a), 20);
+	assert_int_equal(sign_hmac_raw("sha1", "k3y\0x", 5, "hello gancho", 12, b), 20);
+	assert_memory_equal(a, b, 20);
+	assert_int_equal(sign_hmac_raw("sha1", "k3y", 3, "hello gancho", 12, b), 20);
+	assert_memory_not_equal(a, b, 20);
+	sign_hmac_key_free(k);
+}
+
+#define KEYED_THREADS 4
+#define KEYED_ROUNDS  2000
+
+struct keyed_job {
+	const struct sign_hmac_key *key;
+	pthread_barrier_t *start;
+	unsigned char msg[1400];
+	size_t len;
+	unsigned char want[32];
+	int wrong; /* MACs that differed from want */
+};
+
+static void *keyed_worker(void *arg)
+{
+	struct keyed_job *j = arg;
+	unsigned char got[SIGN_MAC_MAX];
+
+	pthread_barrier_wait(j->start);
+	for (int r = 0; r < KEYED_ROUNDS; r++)
+		if (sign_hmac_keyed(j->key, j->msg, j->len, got) != 32 ||
+		    memcmp(got, j->want, 32) != 0)
+			j->wrong++;
+	return NULL;
+}
+
+static void test_hmac_keyed_threads(void **state)
+{
+	(void)state;
+	static struct keyed_job jobs[KEYED_THREADS];
+	pthread_t tid[KEYED_THREADS];
+	pthread_barrier_t start;
+	unsigned char key[40];
+
+	fill(key, sizeof(key), 4231);
+	struct sign_hmac_key *k = sign_hmac_key_new("sha256", key, sizeof(key));
+	assert_non_null(k);
+	assert_int_equal(pthread_barrier_init(&start, NULL, KEYED_THREADS), 0);
+	/* Different messages (and lengths) per thread, each MAC known beforehand
+	 * from OpenSSL's HMAC(). Every round of every thread must give it: a
+	 * stored midstate written by one call would break the next one. */
+	for (int t = 0; t < KEYED_THREADS; t++) {
+		unsigned int wl = 0;
+		jobs[t].key = k;
+		jobs[t].start = &start;
+		jobs[t].len = 1400 - 333 * (size_t)t;
+		jobs[t].wrong = 0;
+		fill(jobs[t].msg, sizeof(jobs[t].msg), (uint32_t)(900 + t));
+		assert_non_null(HMAC(EVP_sha256(), key, (int)sizeof(key), jobs[t].msg, jobs[t].len,
+		                     jobs[t].want, &wl));
+		assert_int_equal(wl, 32);
+	}
+	for (int t = 0; t < KEYED_THREADS; t++)
+		assert_int_equal(pthread_create(&tid[t], NULL, keyed_worker, &jobs[t]), 0);
+	for (int t = 0; t < KEYED_THREADS; t++)
+		assert_int_equal(pthread_join(tid[t], NULL), 0);
+	for (int t = 0; t < KEYED_THREADS; t++)
+		assert_int_equal(jobs[t].wrong, 0);
+	pthread_barrier_destroy(&start);
+	sign_hmac_key_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +546,10 @@ int main(void)
 	    cmocka_unit_test(test_standard_verify),
 	    cmocka_unit_test(test_acesso),
 	    cmocka_unit_test(test_hmac_variants),
+	    cmocka_unit_test(test_hmac_keyed_matches_hmac),
+	    cmocka_unit_test(test_hmac_keyed_rfc4231),
+	    cmocka_unit_test(test_hmac_keyed_edges),
+	    cmocka_unit_test(test_hmac_keyed_threads),
 	    cmocka_unit_test(test_basic),
 	    cmocka_unit_test(test_equal),
 	    cmocka_unit_test(test_secret_equal),
