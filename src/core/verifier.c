@@ -7,6 +7,10 @@
  * where a header carries the value, non-token header names and undecodable
  * secrets are refused here, once, so compile and check can trust the config.
  *
+ * compile prepares what check needs: an hmac secret becomes a pre-keyed
+ * HMAC (struct sign_hmac_key, the digest fetched and the keyed states made
+ * once), so a request costs only its hashing; no raw copy of it is kept.
+ *
  * check reads only the headers its kind needs. A needed header given twice
  * with different values is refused rather than one of them picked: two
  * layers (a proxy and us) could otherwise pick differently. Every secret of
@@ -59,7 +63,9 @@ struct verifier {
 	const char *ts_header;
 	const char *sig_header;
 	int64_t tolerance;
-	/* hmac: raw secrets; standard: decoded whsec_ keys. */
+	/* hmac: the secrets, pre-keyed (sign_hmac_key_new); standard: the
+	 * decoded whsec_ keys. nkeys counts either. */
+	struct sign_hmac_key *hkeys[VERIFIER_MAX_SECRETS];
 	unsigned char *keys[VERIFIER_MAX_SECRETS];
 	size_t keylens[VERIFIER_MAX_SECRETS];
 	int nkeys;
@@ -472,8 +478,9 @@ int verifier_compile(const json_t *cfg, struct verifier **out, struct gerr *err)
 			const char *sec = json_string_value(s);
 			if (!sec || v->nkeys == VERIFIER_MAX_SECRETS)
 				goto bad;
-			v->keylens[v->nkeys] = json_string_length(s);
-			if (!(v->keys[v->nkeys] = dup_bytes(sec, v->keylens[v->nkeys])))
+			/* The keyed states only: no raw copy of the secret is kept. */
+			v->hkeys[v->nkeys] = sign_hmac_key_new(v->hash, sec, json_string_length(s));
+			if (!v->hkeys[v->nkeys])
 				goto nomem;
 			v->nkeys++;
 		}
@@ -528,8 +535,11 @@ void verifier_free(struct verifier *v)
 		free(v->cred);
 	}
 	for (int i = 0; i < v->nkeys; i++) {
-		OPENSSL_cleanse(v->keys[i], v->keylens[i]);
-		free(v->keys[i]);
+		sign_hmac_key_free(v->hkeys[i]);
+		if (v->keys[i]) {
+			OPENSSL_cleanse(v->keys[i], v->keylens[i]);
+			free(v->keys[i]);
+		}
 	}
 	free(v->header);
 	free(v->prefix);
@@ -719,7 +729,7 @@ static bool check_hmac(const struct verifier *v, const struct verifier_header *h
 	}
 	/* Every secret, whatever matched before: no timing hint of which one. */
 	for (int k = 0; k < v->nkeys; k++) {
-		int m = sign_hmac_raw(v->hash, v->keys[k], v->keylens[k], body, len, want);
+		int m = sign_hmac_keyed(v->hkeys[k], body, len, want);
 		if (m == v->maclen)
 			ok |= sign_equal(got, (size_t)v->maclen, want, (size_t)v->maclen);
 	}
