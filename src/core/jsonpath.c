@@ -279,65 +279,6 @@ bool jsonpath_get(const char *doc, size_t len, const char *path, const char **va
 	return rest_from(doc, len, fr_ws(doc, len, 0), path, val, vlen);
 }
 
-void jsonpath_get_many(const char *doc, size_t len, const char *const *paths, int n,
-                       const char **vals, size_t *vlens)
-{
-	for (int k = 0; k < n; k++) {
-		vals[k] = NULL;
-		vlens[k] = 0;
-	}
-	if (!doc || n <= 0)
-		return;
-	size_t i = fr_ws(doc, len, 0);
-	if (i >= len || doc[i] != '{') {
-		/* an array (or scalar) at the top: each path on its own */
-		for (int k = 0; k < n; k++)
-			if (paths[k] && *paths[k] &&
-			    !jsonpath_get(doc, len, paths[k], &vals[k], &vlens[k]))
-				vals[k] = NULL;
-		return;
-	}
-	/* the members of the top-level object, once: the offset of each path's
-	 * first segment's value (the last repeated one), as fr_step finds it */
-	enum { MANY_MAX = 64 };
-	size_t at[MANY_MAX];
-	int m = n < MANY_MAX ? n : MANY_MAX;
-	for (int k = 0; k < m; k++)
-		at[k] = len;
-	i = fr_ws(doc, len, i + 1);
-	while (i < len && doc[i] == '"') {
-		size_t kend = fr_string_end(doc, len, i);
-		size_t kstart = i;
-		i = fr_ws(doc, len, kend);
-		if (i >= len || doc[i] != ':')
-			return; /* malformed: nothing matches, as in fr_step */
-		i = fr_ws(doc, len, i + 1);
-		for (int k = 0; k < m; k++) {
-			if (!paths[k] || !*paths[k])
-				continue;
-			size_t seglen = strcspn(paths[k], ".");
-			if (jsonpath_string_equal(doc + kstart, kend - kstart, paths[k], seglen))
-				at[k] = i;
-		}
-		i = fr_ws(doc, len, fr_skip(doc, len, i));
-		if (i < len && doc[i] == ',')
-			i = fr_ws(doc, len, i + 1);
-		else
-			break;
-	}
-	for (int k = 0; k < m; k++) {
-		if (at[k] >= len)
-			continue;
-		const char *dot = strchr(paths[k], '.');
-		if (!rest_from(doc, len, at[k], dot ? dot + 1 : NULL, &vals[k], &vlens[k]))
-			vals[k] = NULL;
-	}
-	/* beyond MANY_MAX paths (no caller has that many): one by one */
-	for (int k = m; k < n; k++)
-		if (paths[k] && *paths[k] && !jsonpath_get(doc, len, paths[k], &vals[k], &vlens[k]))
-			vals[k] = NULL;
-}
-
 long jsonpath_string_decode(const char *s, size_t n, char *out)
 {
 	if (n < 2 || s[0] != '"' || s[n - 1] != '"')

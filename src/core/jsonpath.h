@@ -50,17 +50,6 @@ bool jsonpath_find(const char *doc, size_t len, const struct jsonpath_seg *segs,
 /* jsonpath_get: jsonpath_find for a path given as text. */
 bool jsonpath_get(const char *doc, size_t len, const char *path, const char **val, size_t *vlen);
 
-/* jsonpath_get_many: jsonpath_get of each of paths[0..n) (valid paths),
- * with one walk of the document's top level for all of them: each path's
- * first segment is matched while the top-level members go by (the last of
- * a repeated member counts, as in jsonpath_get), and only the rest of each
- * path descends into its member. A receipt reads its id, event, date,
- * entity key and kept fields this way: separate lookups would each walk
- * the whole top level, its large "data" member included. vals[k] is NULL
- * (and vlens[k] 0) when path k is absent. */
-void jsonpath_get_many(const char *doc, size_t len, const char *const *paths, int n,
-                       const char **vals, size_t *vlens);
-
 /* ---- string literals, read in place ---- */
 
 /* jsonpath_char: the next character of a string literal's body s[*i..end)

@@ -5,7 +5,8 @@
  * read_text decodes a string value into a bounded buffer and checks it is
  * printable (ids and event names end up in logs, URLs of the API and
  * PostgreSQL text, which holds no NUL); the rest is copying raw values,
- * all looked up in one walk of the body (jsonpath_get_many).
+ * met while the body is validated (json_validate_each: one pass over its
+ * top level) and followed into their members with jsonpath.
  */
 #include "core/receipt.h"
 
@@ -122,18 +123,37 @@ static int read_kept(const struct receipt_spec *spec, const char *const *vals, c
 	return kept->oom ? gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory") : 0;
 }
 
-/* The paths receipt_read looks up, in one walk of the body (jsonpath_get_many). */
+/* The paths receipt_read looks up, all while the body is validated. */
 enum { P_ID, P_EVENT, P_DATE, P_KEY, P_KEPT, P_COUNT = P_KEPT + RECEIPT_KEEP_MAX };
+
+/* What the validation's walk of the top level found: for each path, the
+ * member its first segment names (the last of a repeated one counts, as in
+ * jsonpath_get). */
+struct picks {
+	const char *const *paths;
+	int n;
+	const char *val[P_COUNT];
+	size_t len[P_COUNT];
+};
+
+static void pick(void *ctx, const struct json_member *m)
+{
+	struct picks *p = ctx;
+	for (int k = 0; k < p->n; k++) {
+		/* m->key is the raw text between the quotes, which surround it */
+		if (p->paths[k] && jsonpath_string_equal(m->key - 1, m->keylen + 2, p->paths[k],
+		                                         strcspn(p->paths[k], "."))) {
+			p->val[k] = m->val;
+			p->len[k] = m->vallen;
+		}
+	}
+}
 
 int receipt_read(const char *body, size_t len, const struct receipt_spec *spec,
                  const char *signed_id, struct receipt_fields *out, struct gerr *err)
 {
 	memset(out, 0, sizeof(*out));
 	buf_init(&out->kept);
-	struct gerr jerr = {0};
-	if (json_validate(body, len, &jerr))
-		return gerr_set(err, GERR_INVALID, 400, "invalid_body", "the body is not JSON: %s",
-		                jerr.msg);
 	if (spec->nkeep < 0 || spec->nkeep > RECEIPT_KEEP_MAX)
 		return gerr_set(err, GERR_INVALID, 400, "invalid_body",
 		                "a source keeps at most %d fields", RECEIPT_KEEP_MAX);
@@ -141,9 +161,34 @@ int receipt_read(const char *body, size_t len, const struct receipt_spec *spec,
 	                              spec->entity_key_path};
 	for (int i = 0; i < spec->nkeep; i++)
 		paths[P_KEPT + i] = spec->keep_paths[i];
+	/* one pass validates the body and meets its top-level members: a
+	 * lookup of its own would walk them all again (its large "data" too) */
+	struct picks pk = {.paths = paths, .n = P_KEPT + spec->nkeep};
+	struct gerr jerr = {0};
+	if (json_validate_each(body, len, pick, &pk, &jerr))
+		return gerr_set(err, GERR_INVALID, 400, "invalid_body", "the body is not JSON: %s",
+		                jerr.msg);
+	size_t top = 0;
+	while (top < len &&
+	       (body[top] == ' ' || body[top] == '\t' || body[top] == '\r' || body[top] == '\n'))
+		top++;
+	bool object = top < len && body[top] == '{';
 	const char *vals[P_COUNT];
 	size_t vlens[P_COUNT];
-	jsonpath_get_many(body, len, paths, P_KEPT + spec->nkeep, vals, vlens);
+	for (int k = 0; k < pk.n; k++) {
+		vals[k] = NULL;
+		vlens[k] = 0;
+		if (!paths[k])
+			continue;
+		const char *dot = strchr(paths[k], '.');
+		if (!object) /* an array at the top: its paths start with an index */
+			jsonpath_get(body, len, paths[k], &vals[k], &vlens[k]);
+		else if (pk.val[k] && !dot) {
+			vals[k] = pk.val[k];
+			vlens[k] = pk.len[k];
+		} else if (pk.val[k])
+			jsonpath_get(pk.val[k], pk.len[k], dot + 1, &vals[k], &vlens[k]);
+	}
 
 	int rc = read_id(vals[P_ID], vlens[P_ID], spec, signed_id, out, err);
 	if (rc)

@@ -412,6 +412,58 @@ int json_scan_object(const char *s, size_t n, struct json_member *members, int m
 	return js_end(&p);
 }
 
+int json_validate_each(const char *s, size_t n,
+                       void (*each)(void *ctx, const struct json_member *m), void *ctx,
+                       struct gerr *err)
+{
+	struct js p = {s, n, 0, err};
+	int rc;
+
+	js_skip_ws(&p);
+	if (p.i >= n || s[p.i] != '{')
+		return json_validate(s, n, err);
+	p.i++;
+	js_skip_ws(&p);
+	if (p.i < n && s[p.i] == '}') {
+		p.i++;
+		return js_end(&p);
+	}
+	for (;;) {
+		js_skip_ws(&p);
+		if (p.i >= n)
+			return js_fail(&p, "unexpected end of input");
+		if (s[p.i] != '"')
+			return js_fail(&p, "expected string key");
+		size_t kstart = p.i;
+		if ((rc = js_string(&p)) != 0)
+			return rc;
+		struct json_member m = {.key = s + kstart + 1, .keylen = p.i - kstart - 2};
+		js_skip_ws(&p);
+		if (p.i >= n || s[p.i] != ':')
+			return js_fail(&p, "expected ':' after key");
+		p.i++;
+		js_skip_ws(&p);
+		size_t vstart = p.i;
+		if ((rc = js_value(&p, 1)) != 0)
+			return rc;
+		m.val = s + vstart;
+		m.vallen = p.i - vstart;
+		m.type = js_type_of(s[vstart]);
+		each(ctx, &m);
+		js_skip_ws(&p);
+		if (p.i >= n)
+			return js_fail(&p, "unexpected end of input");
+		if (s[p.i] == '}') {
+			p.i++;
+			break;
+		}
+		if (s[p.i] != ',')
+			return js_fail(&p, "expected ',' or '}'");
+		p.i++;
+	}
+	return js_end(&p);
+}
+
 /* js_put_utf8 writes code point cp at out[*o], keeping room for the NUL. */
 static bool js_put_utf8(char *out, size_t outsz, size_t *o, uint32_t cp)
 {

@@ -43,6 +43,14 @@ int json_scan_object(const char *s, size_t n, struct json_member *members, int m
                      struct gerr *err);
 /* json_validate: validate any JSON document (top level of any type). */
 int json_validate(const char *s, size_t n, struct gerr *err);
+/* json_validate_each: json_validate, and, when the top level is an object,
+ * each of its members handed to each(ctx, m) as it is read, in order,
+ * repeated keys included (a caller that must judge the document whole
+ * ignores what it was handed when the result is not 0). One pass for a
+ * document that is validated and then read at its top level. */
+int json_validate_each(const char *s, size_t n,
+                       void (*each)(void *ctx, const struct json_member *m), void *ctx,
+                       struct gerr *err);
 /* json_string_decode: decode a raw JSON string literal (with its quotes, as in
  * json_member.val) into UTF-8 in out, NUL-terminated. Returns the decoded length,
  * or -1 if it does not fit or holds a NUL (\u0000). */

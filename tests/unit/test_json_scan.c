@@ -432,6 +432,75 @@ static void test_string_decode(void **state)
 	assert_string_equal(out, "José \"Zé\"");
 }
 
+struct seen {
+	int n;
+	char keys[8][16];
+	char vals[8][32];
+};
+
+static void collect(void *ctx, const struct json_member *m)
+{
+	struct seen *s = ctx;
+	if (s->n < 8) {
+		snprintf(s->keys[s->n], sizeof(s->keys[0]), "%.*s", (int)m->keylen, m->key);
+		snprintf(s->vals[s->n], sizeof(s->vals[0]), "%.*s", (int)m->vallen, m->val);
+	}
+	s->n++;
+}
+
+/* json_validate_each judges every document as json_validate does (same
+ * result, same reason and offset), and hands over a top-level object's
+ * members in order, repeated keys included. */
+static void test_validate_each(void **state)
+{
+	(void)state;
+	static const char *const docs[] = {
+	    "{}",
+	    " { } ",
+	    "[1,{\"a\":2}]",
+	    "7",
+	    "\"s\"",
+	    "{\"a\":1,\"b\":[2,{\"c\":3}]}",
+	    "{\"a\":1,\"a\":2}",
+	    "{\"a\":1,}",
+	    "{\"a\" 1}",
+	    "{\"a\":1} x",
+	    "{\"a\":[1,}",
+	    "{\"a\":tru}",
+	    "{\"a\":1",
+	    "{1:2}",
+	    "",
+	    "{\"k\\u0041\":\"v\"}",
+	    "{\"a\":{\"b\":{\"c\":[[[[1]]]]}}}",
+	    "{\"a\":\"\\x\"}",
+	};
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		struct gerr e1 = {0}, e2 = {0};
+		struct seen s = {0};
+		int r1 = json_validate(docs[i], strlen(docs[i]), &e1);
+		int r2 = json_validate_each(docs[i], strlen(docs[i]), collect, &s, &e2);
+		if (r1 != r2 || strcmp(e1.msg, e2.msg) != 0)
+			fail_msg("%s: validate %d \"%s\", each %d \"%s\"", docs[i], r1, e1.msg, r2,
+			         e2.msg);
+	}
+	struct seen s = {0};
+	const char *d = " {\"a\": 1, \"b\" : [2, {\"a\": 3}], \"a\":\"x\", \"k\\u0041\":{}} ";
+	assert_int_equal(json_validate_each(d, strlen(d), collect, &s, NULL), 0);
+	assert_int_equal(s.n, 4); /* the nested "a" is not a top-level member */
+	assert_string_equal(s.keys[0], "a");
+	assert_string_equal(s.vals[0], "1");
+	assert_string_equal(s.keys[1], "b");
+	assert_string_equal(s.vals[1], "[2, {\"a\": 3}]");
+	assert_string_equal(s.keys[2], "a");
+	assert_string_equal(s.vals[2], "\"x\"");
+	assert_string_equal(s.keys[3], "k\\u0041"); /* raw, as between the quotes */
+	assert_string_equal(s.vals[3], "{}");
+	/* an array at the top is validated, and has no members to hand over */
+	s.n = 0;
+	assert_int_equal(json_validate_each("[{\"a\":1}]", 9, collect, &s, NULL), 0);
+	assert_int_equal(s.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,7 +508,7 @@ int main(void)
 	    cmocka_unit_test(test_accepts),       cmocka_unit_test(test_rejects),
 	    cmocka_unit_test(test_error_offset),  cmocka_unit_test(test_pre_employee_snippet),
 	    cmocka_unit_test(test_depth),         cmocka_unit_test(test_scan_object_rules),
-	    cmocka_unit_test(test_string_decode),
+	    cmocka_unit_test(test_string_decode), cmocka_unit_test(test_validate_each),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

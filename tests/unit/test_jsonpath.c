@@ -1,8 +1,7 @@
 /*
  * test_jsonpath: path syntax, splitting, lookups by split path and by text
  * (members, indexes, digit keys on objects, repeated members, absent
- * paths, truncated documents), many paths in one walk (jsonpath_get_many,
- * checked against jsonpath_get), and string literals decoded in place.
+ * paths, truncated documents), and string literals decoded in place.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -100,68 +99,13 @@ static void test_strings(void **state)
 	assert_int_equal(jsonpath_string_decode("\"a\\x\"", 5, out), -1); /* bad escape */
 }
 
-/* jsonpath_get_many answers what jsonpath_get answers, path by path, on
- * every prefix of the documents (cut, malformed, repeated top-level
- * members, an array at the top, escaped keys, absent and NULL paths). */
-static void test_get_many(void **state)
-{
-	(void)state;
-	static const char *const docs[] = {
-	    doc,
-	    "{\"a\": 1, \"b\": {\"c\": [1, {\"d\": \"x\"}]}, \"a\": 2, \"e\\u0073c\": 3}",
-	    "[{\"id\": 1}, 2, \"three\"]",
-	    "  {\"id\" :\"e\" , \"event\": \"x\", \"date\" : \"d\"}  ",
-	    "{\"a\" 1, \"id\": 2}", /* malformed: no ':' */
-	    "{}",
-	    "42",
-	};
-	static const char *const paths[] = {
-	    "id",     "data.application.id",
-	    "data.d", "esc",
-	    "a",      "b.c.1.d",
-	    "esc",    "0.id",
-	    "1",      "event",
-	    "date",   "nope",
-	    "data",   "b.c.9",
-	    NULL,     "data.application.tags.1.b.0",
-	};
-	enum { N = sizeof(paths) / sizeof(paths[0]) };
-	for (size_t d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
-		size_t full = strlen(docs[d]);
-		for (size_t len = 0; len <= full; len++) {
-			const char *vals[N];
-			size_t vlens[N];
-			jsonpath_get_many(docs[d], len, paths, N, vals, vlens);
-			for (int k = 0; k < N; k++) {
-				const char *v = NULL;
-				size_t vn = 0;
-				bool found =
-				    paths[k] && jsonpath_get(docs[d], len, paths[k], &v, &vn);
-				if (!found) {
-					assert_null(vals[k]);
-					assert_int_equal(vlens[k], 0);
-					continue;
-				}
-				assert_ptr_equal(vals[k], v);
-				assert_int_equal(vlens[k], vn);
-			}
-		}
-	}
-	/* the escaped key matches its decoded name; the last repeated member counts */
-	const char *one[2] = {"esc", "a"};
-	const char *v[2];
-	size_t vn[2];
-	jsonpath_get_many(docs[1], strlen(docs[1]), one, 2, v, vn);
-	assert_memory_equal(v[0], "3", vn[0]);
-	assert_memory_equal(v[1], "2", vn[1]);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_valid),      cmocka_unit_test(test_get),
-	    cmocka_unit_test(test_split_find), cmocka_unit_test(test_strings),
-	    cmocka_unit_test(test_get_many),
+	    cmocka_unit_test(test_valid),
+	    cmocka_unit_test(test_get),
+	    cmocka_unit_test(test_split_find),
+	    cmocka_unit_test(test_strings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

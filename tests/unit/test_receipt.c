@@ -125,6 +125,48 @@ static void test_refusals(void **state)
 	refused(big, &gupy, "longer than 256 bytes");
 }
 
+/* The fields are met while the body is validated: a repeated top-level
+ * member counts as its last (as jsonpath reads it everywhere else), a key
+ * written with escapes is its decoded name, paths under a member descend
+ * into it, and a body whose top is an array is read by index. */
+static void test_top_level_reading(void **state)
+{
+	(void)state;
+	struct receipt_fields f;
+	struct gerr err = {0};
+	const char *rep = "{\"id\":\"first\",\"ev\\u0065nt\":\"e\",\"data\":{\"application\":"
+	                  "{\"id\":1}},\"date\":\"2019-06-19T00:00:00Z\",\"id\":\"last\","
+	                  "\"data\":{\"application\":{\"id\":2},\"job\":{\"id\":9}}}";
+	assert_int_equal(read(rep, &gupy, NULL, &f, &err), 0);
+	assert_string_equal(f.msg_id, "last");
+	assert_string_equal(f.event, "e");
+	assert_string_equal(f.entity_key, "2"); /* the last "data" */
+	assert_memory_equal(f.kept.data, "{\"jobId\":9}", f.kept.len);
+	receipt_fields_free(&f);
+	static const char *const kn[] = {"n"};
+	static const char *const kp[] = {"1"};
+	const struct receipt_spec arr = {.id_path = "0.id",
+	                                 .event_path = "0.event",
+	                                 .date_path = "0.date",
+	                                 .entity_key_path = "0.key",
+	                                 .nkeep = 1,
+	                                 .keep_names = kn,
+	                                 .keep_paths = kp};
+	assert_int_equal(read(" [{\"id\":5,\"event\":\"x\",\"date\":\"2019-06-19T00:00:00Z\","
+	                      "\"key\":\"k\"}, 42] ",
+	                      &arr, NULL, &f, &err),
+	                 0);
+	assert_string_equal(f.msg_id, "5");
+	assert_string_equal(f.entity_key, "k");
+	assert_memory_equal(f.kept.data, "{\"n\":42}", f.kept.len);
+	receipt_fields_free(&f);
+	/* a member that is not an object has nothing under it */
+	refused("{\"id\":\"a\",\"event\":\"e\",\"date\":\"2019-06-19T00:00:00Z\",\"data\":7}",
+	        &(struct receipt_spec){
+	            .id_path = "data.id", .event_path = "event", .date_path = "date"},
+	        "data.id (the event's id) is missing");
+}
+
 static void test_null_entity_key_is_no_entity(void **state)
 {
 	(void)state;
@@ -221,6 +263,7 @@ int main(void)
 	    cmocka_unit_test(test_gupy_envelope),
 	    cmocka_unit_test(test_ids),
 	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_top_level_reading),
 	    cmocka_unit_test(test_null_entity_key_is_no_entity),
 	    cmocka_unit_test(test_long_entity_keys_are_hashed),
 	    cmocka_unit_test(test_decide),
