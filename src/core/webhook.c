@@ -658,9 +658,9 @@ int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t comp
 	if (route) {
 		snprintf(w->route_id, sizeof(w->route_id), "%s", route);
 		/* A FIFO target orders per entity: each delivery carries its
-		 * receipt's entity key as ordering key (none: the target's one
-		 * lane), so the entities of a target go side by side and each
-		 * one's actions one at a time, in order. */
+		 * receipt's entity key as ordering key (none: no lane, see
+		 * webhook_lane_key), so the entities of a target go side by side
+		 * and each one's actions one at a time, in order. */
 		if (w->fifo && !w->ordering_key && !(w->ordering_key = dup_str("entity"))) {
 			gerr_set(err, GERR_NOMEM, 500, "nomem", "out of memory");
 			goto fail;
@@ -671,6 +671,17 @@ int webhook_compile(const json_t *cfg, int64_t seq, const char *id, int64_t comp
 fail:
 	webhook_unref(w);
 	return err && err->status == 500 ? GERR_NOMEM : GERR_INVALID;
+}
+
+const char *webhook_lane_key(const struct webhook *w, const char *okey)
+{
+	if (!w || !w->fifo)
+		return NULL;
+	if (!w->ordering_key)
+		return "";
+	if (w->route_id[0] && (!okey || !*okey))
+		return NULL;
+	return okey ? okey : "";
 }
 
 void webhook_ref(struct webhook *w)

@@ -79,6 +79,16 @@ struct webhook {
 	char route_id[40];
 };
 
+/* webhook_lane_key: the FIFO lane of a delivery to w whose ordering key is
+ * okey ("" or NULL: none), as the key within w's lanes; NULL when the
+ * delivery has no lane and goes side by side with the others. An unordered
+ * webhook has none; a fifo webhook without orderingKey is one lane; with one,
+ * a lane per key value ("" for events without it). A route's target orders
+ * per entity: a receipt without an entity has no order to keep, so its
+ * actions get no lane (one shared lane would hold every such receipt behind
+ * a failing one, and send them one at a time). */
+const char *webhook_lane_key(const struct webhook *w, const char *okey);
+
 /* webhook_config_build: validate a create body (patch == NULL) or apply a
  * PATCH body onto an existing stored config. *out gets the new stored config
  * (new reference). `status` in the body is not part of the config: the caller

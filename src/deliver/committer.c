@@ -111,19 +111,21 @@ void committer_push(struct engine *e, struct outcome_item *outs, int nouts,
 }
 
 /* round_lane: the FIFO lane of a delivery to w with ordering key okey in
- * *lane (NULL when w is unordered), its text in the round's memory. Returns
+ * *lane (NULL when it has none: webhook_lane_key), its text in the round's
+ * memory. Returns
  * 0, or GERR_NOMEM with err set. */
 int round_lane(struct round *r, const struct webhook *w, const char *okey, const char **lane,
                struct gerr *err)
 {
 	enum { LANE_MAX = 96 };
 	*lane = NULL;
-	if (!w || !w->fifo)
+	const char *key = webhook_lane_key(w, okey);
+	if (!key)
 		return 0;
 	char *buf = round_alloc(r, LANE_MAX);
 	if (!buf)
 		return gerr_set(err, GERR_NOMEM, 503, "unavailable", "out of memory");
-	snprintf(buf, LANE_MAX, "%lld/%s", (long long)w->seq, w->ordering_key && okey ? okey : "");
+	snprintf(buf, LANE_MAX, "%lld/%s", (long long)w->seq, key);
 	*lane = buf;
 	return 0;
 }

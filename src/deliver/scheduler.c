@@ -440,8 +440,9 @@ bool sched_task_add(struct sched *s, const struct store_task *st, struct payload
 		return false;
 	}
 	struct lane *l = NULL; /* the task's FIFO lane, looked up once */
-	if (ws->w->fifo && sched_ws_active(ws))
-		l = lane_get(s, ws->seq, ws->w->ordering_key ? st->okey : "", true);
+	const char *key = webhook_lane_key(ws->w, st->okey);
+	if (key && sched_ws_active(ws))
+		l = lane_get(s, ws->seq, key, true);
 	if (l && !s->env.shared) {
 		if (l != s->loading &&
 		    (l->spilled ? st->seq > l->spill_after
