@@ -344,72 +344,96 @@ int json_validate(const char *s, size_t n, struct gerr *err)
 	return rc ? rc : js_end(&p);
 }
 
+/* scan_members: the object at p (whose '{' is next), each member read in
+ * order: on_key (may be NULL) judges its raw key as soon as it is read and
+ * returns why it is refused (the error then points at the key), or NULL;
+ * on_member gets the whole member once its value is read. Then the end of
+ * the document. */
+static int scan_members(struct js *p, const char *(*on_key)(void *ctx, const char *key, size_t n),
+                        void (*on_member)(void *ctx, const struct json_member *m), void *ctx)
+{
+	const char *s = p->s;
+	size_t n = p->n;
+	int rc;
+
+	p->i++;
+	js_skip_ws(p);
+	if (p->i < n && s[p->i] == '}') {
+		p->i++;
+		return js_end(p);
+	}
+	for (;;) {
+		js_skip_ws(p);
+		if (p->i >= n)
+			return js_fail(p, "unexpected end of input");
+		if (s[p->i] != '"')
+			return js_fail(p, "expected string key");
+		size_t kstart = p->i;
+		if ((rc = js_string(p)) != 0)
+			return rc;
+		struct json_member m = {.key = s + kstart + 1, .keylen = p->i - kstart - 2};
+		const char *why = on_key ? on_key(ctx, m.key, m.keylen) : NULL;
+		if (why) {
+			p->i = kstart;
+			return js_fail(p, why);
+		}
+		js_skip_ws(p);
+		if (p->i >= n || s[p->i] != ':')
+			return js_fail(p, "expected ':' after key");
+		p->i++;
+		js_skip_ws(p);
+		size_t vstart = p->i;
+		if ((rc = js_value(p, 1)) != 0)
+			return rc;
+		m.val = s + vstart;
+		m.vallen = p->i - vstart;
+		m.type = js_type_of(s[vstart]);
+		on_member(ctx, &m);
+		js_skip_ws(p);
+		if (p->i >= n)
+			return js_fail(p, "unexpected end of input");
+		if (s[p->i] == '}') {
+			p->i++;
+			return js_end(p);
+		}
+		if (s[p->i] != ',')
+			return js_fail(p, "expected ',' or '}'");
+		p->i++;
+	}
+}
+
+/* json_scan_object's members: every key distinct, at most max of them. */
+struct scan_into {
+	struct json_member *members;
+	int max, *count;
+};
+
+static const char *scan_key(void *ctx, const char *key, size_t n)
+{
+	const struct scan_into *x = ctx;
+	for (int k = 0; k < *x->count; k++)
+		if (x->members[k].keylen == n && memcmp(x->members[k].key, key, n) == 0)
+			return "duplicate key";
+	return *x->count >= x->max ? "too many members in object" : NULL;
+}
+
+static void scan_member(void *ctx, const struct json_member *m)
+{
+	struct scan_into *x = ctx;
+	x->members[(*x->count)++] = *m;
+}
+
 int json_scan_object(const char *s, size_t n, struct json_member *members, int max, int *count,
                      struct gerr *err)
 {
 	struct js p = {s, n, 0, err};
-	int cnt = 0;
-	int rc;
+	struct scan_into x = {members, max, count};
 
 	*count = 0;
 	js_skip_ws(&p);
 	if (p.i >= n || s[p.i] != '{')
 		return js_fail(&p, "expected a JSON object");
-	p.i++;
-	js_skip_ws(&p);
-	if (p.i < n && s[p.i] == '}') {
-		p.i++;
-		return js_end(&p);
-	}
-	for (;;) {
-		js_skip_ws(&p);
-		if (p.i >= n)
-			return js_fail(&p, "unexpected end of input");
-		if (s[p.i] != '"')
-			return js_fail(&p, "expected string key");
-		size_t kstart = p.i;
-		if ((rc = js_string(&p)) != 0)
-			return rc;
-		const char *key = s + kstart + 1;
-		size_t keylen = p.i - kstart - 2;
-		for (int k = 0; k < cnt; k++) {
-			if (members[k].keylen == keylen &&
-			    memcmp(members[k].key, key, keylen) == 0) {
-				p.i = kstart;
-				return js_fail(&p, "duplicate key");
-			}
-		}
-		if (cnt >= max) {
-			p.i = kstart;
-			return js_fail(&p, "too many members in object");
-		}
-		js_skip_ws(&p);
-		if (p.i >= n || s[p.i] != ':')
-			return js_fail(&p, "expected ':' after key");
-		p.i++;
-		js_skip_ws(&p);
-		size_t vstart = p.i;
-		if ((rc = js_value(&p, 1)) != 0)
-			return rc;
-		members[cnt].key = key;
-		members[cnt].keylen = keylen;
-		members[cnt].val = s + vstart;
-		members[cnt].vallen = p.i - vstart;
-		members[cnt].type = js_type_of(s[vstart]);
-		cnt++;
-		*count = cnt;
-		js_skip_ws(&p);
-		if (p.i >= n)
-			return js_fail(&p, "unexpected end of input");
-		if (s[p.i] == '}') {
-			p.i++;
-			break;
-		}
-		if (s[p.i] != ',')
-			return js_fail(&p, "expected ',' or '}'");
-		p.i++;
-	}
-	return js_end(&p);
+	return scan_members(&p, scan_key, scan_member, &x);
 }
 
 int json_validate_each(const char *s, size_t n,
@@ -417,51 +441,11 @@ int json_validate_each(const char *s, size_t n,
                        struct gerr *err)
 {
 	struct js p = {s, n, 0, err};
-	int rc;
 
 	js_skip_ws(&p);
 	if (p.i >= n || s[p.i] != '{')
 		return json_validate(s, n, err);
-	p.i++;
-	js_skip_ws(&p);
-	if (p.i < n && s[p.i] == '}') {
-		p.i++;
-		return js_end(&p);
-	}
-	for (;;) {
-		js_skip_ws(&p);
-		if (p.i >= n)
-			return js_fail(&p, "unexpected end of input");
-		if (s[p.i] != '"')
-			return js_fail(&p, "expected string key");
-		size_t kstart = p.i;
-		if ((rc = js_string(&p)) != 0)
-			return rc;
-		struct json_member m = {.key = s + kstart + 1, .keylen = p.i - kstart - 2};
-		js_skip_ws(&p);
-		if (p.i >= n || s[p.i] != ':')
-			return js_fail(&p, "expected ':' after key");
-		p.i++;
-		js_skip_ws(&p);
-		size_t vstart = p.i;
-		if ((rc = js_value(&p, 1)) != 0)
-			return rc;
-		m.val = s + vstart;
-		m.vallen = p.i - vstart;
-		m.type = js_type_of(s[vstart]);
-		each(ctx, &m);
-		js_skip_ws(&p);
-		if (p.i >= n)
-			return js_fail(&p, "unexpected end of input");
-		if (s[p.i] == '}') {
-			p.i++;
-			break;
-		}
-		if (s[p.i] != ',')
-			return js_fail(&p, "expected ',' or '}'");
-		p.i++;
-	}
-	return js_end(&p);
+	return scan_members(&p, NULL, each, ctx);
 }
 
 /* js_put_utf8 writes code point cp at out[*o], keeping room for the NUL. */
