@@ -173,17 +173,23 @@ void request_form_unref(struct request_form *f)
 	free(f);
 }
 
-void body_request_name(struct payload *p, int64_t seq)
+void body_request_name(struct payload *p, int64_t seq, int64_t delivery_seq)
 {
 	/* Standard Webhooks' webhook-id names the message: the stored request
-	 * is one, whatever the number of attempts. */
-	snprintf(p->event_id, sizeof(p->event_id), "req_%lld", (long long)seq);
+	 * is one, whatever the number of attempts; a shared one is one message
+	 * per delivery (a replayed receipt's is a new message too). */
+	if (delivery_seq)
+		snprintf(p->event_id, sizeof(p->event_id), "req_%lld_%lld", (long long)seq,
+		         (long long)delivery_seq);
+	else
+		snprintf(p->event_id, sizeof(p->event_id), "req_%lld", (long long)seq);
 }
 
-struct payload *body_request_load(struct dispatcher *d, int64_t seq, char *why, size_t whysz)
+struct payload *body_request_load(struct dispatcher *d, int64_t seq, int64_t delivery_seq,
+                                  char *why, size_t whysz)
 {
 	struct store_request r;
-	int rc = store_request_load(d->e->rstore, seq, &r);
+	int rc = store_request_load(d->e->rstore, seq, delivery_seq, &r);
 	if (rc) {
 		refuse(why, whysz, "%s",
 		       rc == GERR_NOTFOUND ? "stored request not found"
@@ -197,7 +203,7 @@ struct payload *body_request_load(struct dispatcher *d, int64_t seq, char *why, 
 		if ((p = payload_new(0, "", r.body, r.body_len))) {
 			r.body = NULL; /* the payload's now */
 			p->req = f;
-			body_request_name(p, seq);
+			body_request_name(p, seq, r.own_receipt ? delivery_seq : 0);
 		} else {
 			request_form_unref(f);
 			refuse(why, whysz, "%s", "out of memory");
@@ -240,7 +246,7 @@ int form_cache_get(struct form_cache *c, const char *method, const char *url, co
 	free(x->url);
 	free(x->headers);
 	request_form_unref(x->form);
-	*x = (struct form_cache_entry){m, u, h, body_len > 0, *out};
+	*x = (struct form_cache_entry){m, u, h, body_len > 0, *out, 0};
 	__atomic_add_fetch(&(*out)->refs, 1, __ATOMIC_RELAXED);
 	c->next = (c->next + 1) % FORM_CACHE_SIZE;
 	return 0;
@@ -255,4 +261,27 @@ void form_cache_free(struct form_cache *c)
 		request_form_unref(c->e[i].form);
 	}
 	memset(c, 0, sizeof(*c));
+}
+
+int64_t form_cache_request(const struct form_cache *c, const char *method, const char *url,
+                           const char *headers)
+{
+	for (int i = 0; i < FORM_CACHE_SIZE; i++) {
+		const struct form_cache_entry *x = &c->e[i];
+		if (x->request_seq && same(x->method, method) && same(x->url, url) &&
+		    same(x->headers, headers))
+			return x->request_seq;
+	}
+	return 0;
+}
+
+void form_cache_note_request(struct form_cache *c, const char *method, const char *url,
+                             const char *headers, int64_t seq)
+{
+	for (int i = 0; i < FORM_CACHE_SIZE; i++) {
+		struct form_cache_entry *x = &c->e[i];
+		if (x->form && same(x->method, method) && same(x->url, url) &&
+		    same(x->headers, headers))
+			x->request_seq = seq;
+	}
 }

@@ -229,6 +229,7 @@ static int delivery_fill(struct commit_job *job, struct round *r, struct gerr *e
 		return gerr_set(err, GERR_NOMEM, 503, "unavailable", "out of memory");
 	for (int k = 0; k < d->n; k++) {
 		dls[k] = d->dl[k];
+		dls[k].request_seq = 0; /* out: its own request's, never a shared one */
 		struct webhook *w = registry_webhook_get(e->reg, d->dl[k].webhook_seq);
 		int rc = round_lane(r, w, d->dl[k].okey, &dls[k].lane, err);
 		webhook_unref(w);
@@ -489,6 +490,7 @@ void *committer_main(void *arg)
 	struct engine *e = arg;
 	struct committer_round cr = {.e = e};
 	round_init(&cr.r, &committer_round_ops, e);
+	cr.r.forms = &e->forms;
 	int backoff = 0;
 	pthread_setname_np(pthread_self(), "committer");
 	int64_t polled = 0;

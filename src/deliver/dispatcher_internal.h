@@ -64,7 +64,8 @@ void body_cache_free(struct dispatcher *d);
 /* body_request_load: stored request seq, checked for sending: a new
  * payload with its form (p->req), or NULL with why filled when it cannot be
  * sent (missing, or a method, URL or header that does not pass). */
-struct payload *body_request_load(struct dispatcher *d, int64_t seq, char *why, size_t whysz);
+struct payload *body_request_load(struct dispatcher *d, int64_t seq, int64_t delivery_seq,
+                                  char *why, size_t whysz);
 
 /* cluster.c */
 void cluster_init(struct dispatcher *d);

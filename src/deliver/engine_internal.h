@@ -54,6 +54,10 @@ struct form_cache {
 		char *method, *url, *headers;
 		bool body; /* made for a request with a body (HEAD refuses one) */
 		struct request_form *form;
+		/* a committed request row with this method, URL and headers whose
+		 * body is each delivery's receipt's (STORE_BODY_OWN_RECEIPT), 0:
+		 * none known. A forward action's deliveries all send it. */
+		int64_t request_seq;
 	} e[FORM_CACHE_SIZE];
 	int next; /* the entry replaced next */
 };
@@ -135,9 +139,19 @@ int form_cache_get(struct form_cache *c, const char *method, const char *url, co
                    size_t body_len, bool allow_private, struct request_form **out, char *why,
                    size_t whysz);
 void form_cache_free(struct form_cache *c);
+/* form_cache_request: the shared request (see form_cache_entry.request_seq)
+ * of method, URL and headers, or 0; form_cache_note_request records one
+ * once its commit returned (an entry no longer cached forgets it: the next
+ * delivery stores a new one). */
+int64_t form_cache_request(const struct form_cache *c, const char *method, const char *url,
+                           const char *headers);
+void form_cache_note_request(struct form_cache *c, const char *method, const char *url,
+                             const char *headers, int64_t seq);
 /* body_request_name: p is stored request seq's body: its message id, the
- * one Standard Webhooks signers send as webhook-id. */
-void body_request_name(struct payload *p, int64_t seq);
+ * one Standard Webhooks signers send as webhook-id. A shared request sends
+ * a different body for each delivery: delivery_seq (0 for a request of its
+ * own) is then part of the id. */
+void body_request_name(struct payload *p, int64_t seq, int64_t delivery_seq);
 
 /* committer_submit: queue a job (its kind set) for the next round. */
 void committer_submit(struct engine *e, struct commit_job *job);

@@ -72,7 +72,10 @@ static int route_action(struct round *rd, struct store_batch *b, const struct st
 	    arena_dup(rd, rq.headers ? rq.headers : "{}", rq.headers ? strlen(rq.headers) : 2);
 	size_t body_len = rq.body ? rq.body_len : 0;
 	/* a forward sends the received body byte for byte: it is stored once,
-	 * with the receipt, and the request names it */
+	 * with the receipt, and its request says "the delivery's receipt's
+	 * body", so that one request row (the same method, URL and headers for
+	 * every receipt) serves all of the action's deliveries once a commit
+	 * has stored it (form_cache_request) */
 	bool own = act->kind == ROUTE_ACTION_FORWARD && body_len == r->bodylen;
 	char *body = own ? NULL : arena_dup(rd, rq.body ? rq.body : "", body_len);
 	if (!q || !method || !url || !headers || (!own && !body)) {
@@ -106,8 +109,12 @@ static int route_action(struct round *rd, struct store_batch *b, const struct st
 	                               .headers = headers,
 	                               .body = body,
 	                               .body_len = own ? 0 : body_len,
-	                               .body_receipt_seq = own ? r->seq : 0};
-	d->request = q;
+	                               .body_receipt_seq = own ? STORE_BODY_OWN_RECEIPT : 0};
+	int64_t shared = own ? form_cache_request(&e->forms, method, url, headers) : 0;
+	if (shared)
+		d->request_seq = shared; /* stored by an earlier commit */
+	else
+		d->request = q;
 	/* the entity orders the actions of one target: one at a time, in the
 	 * order of the receipts' dates (receipts are decided in that order) */
 	if (r->entity_key)

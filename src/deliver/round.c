@@ -212,6 +212,27 @@ static void handover_begin(struct round *r)
 	r->now = clock_now_ms();
 }
 
+/* routed_shared: x sends a shared request (its receipt's body under a
+ * request stored once for its action: STORE_BODY_OWN_RECEIPT), its own or
+ * one an earlier round stored. */
+static bool routed_shared(const struct store_delivery_in *x)
+{
+	return x->request ? x->request->body_receipt_seq == STORE_BODY_OWN_RECEIPT
+	                  : x->request_seq != 0;
+}
+
+/* note_shared: the shared requests this committed round stored, for the
+ * form cache to name to later rounds' deliveries. */
+static void note_shared(struct round *r)
+{
+	for (int i = 0; r->forms && i < r->b.nrouted; i++) {
+		const struct store_delivery_in *x = &r->b.routed[i];
+		if (x->request && x->request_seq && routed_shared(x))
+			form_cache_note_request(r->forms, x->request->method, x->request->url,
+			                        x->request->headers, x->request_seq);
+	}
+}
+
 /* handover_routed: the deliveries the store's decide step made inside the
  * commit (routes of receipts, of this round's jobs or of waiting receipts
  * that came due) belong to no job: the round hands them over itself. */
@@ -232,7 +253,7 @@ static void handover_routed(struct round *r)
 		/* its rendered request, in memory: the first attempt reads nothing */
 		struct payload *p = i < r->caprouted_bodies ? r->routed_bodies[i] : NULL;
 		if (p && x->request_seq) {
-			body_request_name(p, x->request_seq);
+			body_request_name(p, x->request_seq, routed_shared(x) ? x->seq : 0);
 			t->payload = p;
 			r->routed_bodies[i] = NULL;
 		}
@@ -287,6 +308,7 @@ int round_run(struct round *r, struct commit_job *jobs)
 		for (struct commit_job *j = head; j; j = j->next)
 			j->kind->after_commit(j, r);
 		handover_routed(r);
+		note_shared(r);
 		handover_sort(r);
 		r->ops->committed(r);
 	}

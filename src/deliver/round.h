@@ -79,6 +79,9 @@ struct round {
 	 * the dispatcher reads the stored request) */
 	struct payload **routed_bodies;
 	int caprouted_bodies;
+	/* the committer's form cache (NULL: none), told the shared requests a
+	 * committed round stored, so that later rounds name them */
+	struct form_cache *forms;
 };
 
 /* round_init: an empty round for owner; round_free releases what it holds. */

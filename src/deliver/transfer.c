@@ -247,7 +247,8 @@ void transfer_start(void *ctx, struct task *t, int64_t now)
 		 * the committer): the same bytes each time. */
 		char why[256];
 		payload_unref(t->payload);
-		if (!(t->payload = body_request_load(d, t->request_seq, why, sizeof(why)))) {
+		if (!(t->payload =
+		          body_request_load(d, t->request_seq, t->seq, why, sizeof(why)))) {
 			refuse(d, t, why, now);
 			crashguard_leave(guard);
 			return;

@@ -23,7 +23,7 @@
 	X(int, open_for_webhook, (struct store *s, int64_t webhook_seq, int64_t after_seq, int limit, struct store_task *out, int *n), (s, webhook_seq, after_seq, limit, out, n)) \
 	X(int, open_due, (struct store *s, int64_t after_next_at, int64_t after_seq, int64_t due_before, int limit, struct store_task *out, int *n), (s, after_next_at, after_seq, due_before, limit, out, n)) \
 	X(int, event_load, (struct store *s, int64_t event_seq, struct store_event *out), (s, event_seq, out)) \
-	X(int, request_load, (struct store *s, int64_t seq, struct store_request *out), (s, seq, out)) \
+	X(int, request_load, (struct store *s, int64_t seq, int64_t delivery_seq, struct store_request *out), (s, seq, delivery_seq, out)) \
 	X(bool, shared, (struct store *s), (s)) \
 	X(int, node_join, (struct store *s, const char *node, int64_t now), (s, node, now)) \
 	X(int, node_beat, (struct store *s, const char *node, int64_t now), (s, node, now)) \

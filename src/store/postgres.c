@@ -372,9 +372,12 @@ static const struct stmt stmts[ST_COUNT] = {
     [ST_EVENT_LOAD] = {"SELECT company_seq, id, event, date_ms, unit, data FROM events"
                        " WHERE seq = $1::int8",
                        true, true},
+    /* -1 in body_receipt: the body of the delivery's own receipt (a shared request) */
     [ST_REQUEST_LOAD] = {"SELECT q.method, q.url, q.headers, CASE WHEN q.body_receipt IS NULL"
-                         " THEN q.body ELSE r.body END FROM requests q LEFT JOIN receipts r"
-                         " ON r.seq = q.body_receipt WHERE q.seq = $1::int8",
+                         " THEN q.body ELSE r.body END, (q.body_receipt = -1)::int4 FROM requests q"
+                         " LEFT JOIN receipts r ON r.seq = CASE WHEN q.body_receipt = -1 THEN"
+                         " (SELECT receipt_seq FROM deliveries WHERE seq = $2::int8) ELSE"
+                         " q.body_receipt END WHERE q.seq = $1::int8",
                          true, true},
     /* Lanes with unowned due work, found through a bounded walk of the
      * unowned-open index. */
@@ -1285,7 +1288,9 @@ static int insert_requests(struct pg_store *s, struct store_batch *b)
 		return -1;
 	for (int i = 0; i < total; i++) {
 		dl[i] = i < b->ndeliveries ? &b->deliveries[i] : &b->routed[i - b->ndeliveries];
-		dl[i]->request_seq = 0;
+		/* a delivery without a request of its own keeps the one it names */
+		if (dl[i]->request)
+			dl[i]->request_seq = 0;
 		n += dl[i]->request != NULL;
 	}
 	if (n == 0) {
@@ -1308,11 +1313,13 @@ static int insert_requests(struct pg_store *s, struct store_batch *b)
 		/* body is NOT NULL: an empty body is zero bytes, not NULL */
 		if (q->body_len > (size_t)INT32_MAX)
 			goto out;
-		if (q->body_receipt_seq > 0)
+		bool receipts =
+		    q->body_receipt_seq > 0 || q->body_receipt_seq == STORE_BODY_OWN_RECEIPT;
+		if (receipts)
 			arr_elem(&a[3], "", 0);
 		else
 			arr_elem(&a[3], q->body ? q->body : "", q->body_len);
-		arr_i64(&a[4], q->body_receipt_seq > 0 ? q->body_receipt_seq : 0);
+		arr_i64(&a[4], receipts ? q->body_receipt_seq : 0);
 	}
 	struct params p = {0};
 	p_i64(&p, n);
@@ -2365,11 +2372,13 @@ static int pg_event_load(struct store *st, int64_t event_seq, struct store_event
 	return rc;
 }
 
-static int pg_request_load(struct store *st, int64_t seq, struct store_request *out)
+static int pg_request_load(struct store *st, int64_t seq, int64_t delivery_seq,
+                           struct store_request *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct params p = {0};
 	p_i64(&p, seq);
+	p_i64(&p, delivery_seq);
 	PGresult *r = run(PG(st), ST_REQUEST_LOAD, &p);
 	if (!r)
 		return GERR_IO;
@@ -2380,7 +2389,11 @@ static int pg_request_load(struct store *st, int64_t seq, struct store_request *
 		out->url = col_dup(r, 0, 1, NULL);
 		out->headers = col_dup(r, 0, 2, NULL);
 		out->body = col_dup(r, 0, 3, &out->body_len);
-		rc = out->method && out->url && out->headers && out->body ? 0 : GERR_NOMEM;
+		out->own_receipt = col_i64(r, 0, 4) == 1;
+		/* NULL body: a shared request whose delivery has no receipt (not found) */
+		rc = out->method && out->url && out->headers && out->body ? 0
+		     : PQgetisnull(r, 0, 3)                               ? GERR_NOTFOUND
+		                                                          : GERR_NOMEM;
 		if (rc)
 			store_request_free(out);
 	}

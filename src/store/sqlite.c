@@ -266,9 +266,12 @@ static const char *const stmt_sql[ST_COUNT] = {
         " AND next_at < ?3 ORDER BY next_at, seq LIMIT ?4",
     [ST_EVENT_LOAD] =
         "SELECT company_seq, id, event, date_ms, unit, data FROM events WHERE seq = ?",
+    /* -1 in body_receipt: the body of the delivery's own receipt (a shared request) */
     [ST_REQUEST_LOAD] = "SELECT q.method, q.url, q.headers, CASE WHEN q.body_receipt IS NULL"
-                        " THEN q.body ELSE r.body END FROM requests q LEFT JOIN receipts r"
-                        " ON r.seq = q.body_receipt WHERE q.seq = ?",
+                        " THEN q.body ELSE r.body END, q.body_receipt = -1 FROM requests q"
+                        " LEFT JOIN receipts r ON r.seq = CASE WHEN q.body_receipt = -1 THEN"
+                        " (SELECT receipt_seq FROM deliveries WHERE seq = ?2) ELSE q.body_receipt"
+                        " END WHERE q.seq = ?1",
     [ST_RECEIPT_INSERT] =
         "INSERT INTO receipts(seq, id, company_seq, source_seq, msg_id, event, date,"
         " date_us, date_ns, entity_type, entity_key, kept, body, headers, verification, address,"
@@ -714,7 +717,7 @@ static int append_request(struct store *s, const struct store_request_in *r, int
 	/* body is NOT NULL: an empty body is zero bytes, not NULL */
 	if (r->body_len > (size_t)INT_MAX)
 		return -1;
-	if (r->body_receipt_seq > 0) {
+	if (r->body_receipt_seq > 0 || r->body_receipt_seq == STORE_BODY_OWN_RECEIPT) {
 		sqlite3_bind_blob(st, 4, "", 0, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, r->body_receipt_seq);
 	} else {
@@ -728,7 +731,7 @@ static int append_request(struct store *s, const struct store_request_in *r, int
 
 static int append_delivery(struct store *s, struct store_delivery_in *d, int64_t now)
 {
-	d->request_seq = 0;
+	/* without a request of its own, the one named (shared) or none */
 	if (d->request && append_request(s, d->request, &d->request_seq))
 		return -1;
 	sqlite3_stmt *st = SQ(s)->st[ST_DELIVERY_INSERT];
@@ -1329,18 +1332,24 @@ static int sqlite_event_load(struct store *s, int64_t event_seq, struct store_ev
 	return out->id && out->event && out->data ? 0 : GERR_NOMEM;
 }
 
-static int sqlite_request_load(struct store *s, int64_t seq, struct store_request *out)
+static int sqlite_request_load(struct store *s, int64_t seq, int64_t delivery_seq,
+                               struct store_request *out)
 {
 	sqlite3_stmt *st = SQ(s)->st[ST_REQUEST_LOAD];
 	memset(out, 0, sizeof(*out));
 	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, delivery_seq);
+	bool nobody = false;
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		out->seq = seq;
 		out->method = col_dup(st, 0, NULL);
 		out->url = col_dup(st, 1, NULL);
 		out->headers = col_dup(st, 2, NULL);
+		/* NULL: a shared request whose delivery has no receipt (not found) */
+		nobody = sqlite3_column_type(st, 3) == SQLITE_NULL;
 		out->body = col_dup(st, 3, &out->body_len);
+		out->own_receipt = sqlite3_column_int(st, 4) == 1;
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -1351,7 +1360,7 @@ static int sqlite_request_load(struct store *s, int64_t seq, struct store_reques
 	if (out->method && out->url && out->headers && out->body)
 		return 0;
 	store_request_free(out);
-	return GERR_NOMEM;
+	return nobody ? GERR_NOTFOUND : GERR_NOMEM;
 }
 
 /* ---- CRUD: one-off statements, prepared per call (not hot) ---------------------------- */

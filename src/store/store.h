@@ -88,9 +88,13 @@ struct store_request_in {
 	const void *body;    /* bytes, sent as they are */
 	size_t body_len;
 	/* > 0: the body is that receipt's, byte for byte (a forward action), and
-	 * is not stored twice; body is then ignored */
+	 * is not stored twice; body is then ignored. STORE_BODY_OWN_RECEIPT:
+	 * the body is that of the receipt of each delivery that sends it: one
+	 * request row serves every receipt a forward action sends (see
+	 * store_delivery_in.request_seq) */
 	int64_t body_receipt_seq;
 };
+#define STORE_BODY_OWN_RECEIPT (-1)
 
 /* New deliveries for existing events (replay, inbound actions). */
 struct store_delivery_in {
@@ -106,9 +110,12 @@ struct store_delivery_in {
 	/* what it sends: NULL = the event's envelope; else a request stored in
 	 * the same transaction (borrowed until commit returns) */
 	const struct store_request_in *request;
-	int64_t seq;         /* out */
-	bool mine;           /* out: owned by this node (see store_event_in.mine) */
-	int64_t request_seq; /* out: the stored request's row, 0 without one */
+	int64_t seq; /* out */
+	bool mine;   /* out: owned by this node (see store_event_in.mine) */
+	/* out: the stored request's row, 0 without one. In, with request NULL:
+	 * a request stored by an earlier commit whose body is its deliveries'
+	 * receipts' (STORE_BODY_OWN_RECEIPT), sent by this one too */
+	int64_t request_seq;
 };
 
 /* What happened to one attempt, and the delivery's state after it. */
@@ -329,6 +336,7 @@ void store_event_free(struct store_event *e);
  * body too, past body_len): store_request_free. */
 struct store_request {
 	int64_t seq;
+	bool own_receipt; /* the body is the delivery's receipt's (STORE_BODY_OWN_RECEIPT) */
 	char *method;
 	char *url;
 	char *headers; /* JSON object text */
@@ -430,8 +438,11 @@ int store_open_due(struct store *s, int64_t after_next_at, int64_t after_seq, in
                    int limit, struct store_task *out, int *n);
 int store_event_load(struct store *s, int64_t event_seq, struct store_event *out);
 /* store_request_load: the stored request seq (store_delivery_in.request), for
- * its delivery's turn. 0, GERR_NOTFOUND, GERR_IO or GERR_NOMEM. */
-int store_request_load(struct store *s, int64_t seq, struct store_request *out);
+ * the turn of delivery delivery_seq (whose receipt's body it sends when the
+ * request says STORE_BODY_OWN_RECEIPT). 0, GERR_NOTFOUND, GERR_IO or
+ * GERR_NOMEM. */
+int store_request_load(struct store *s, int64_t seq, int64_t delivery_seq,
+                       struct store_request *out);
 
 /* ---- several nodes ---------------------------------------------------------
  * Node ids are the caller's (a UUID per process start). Notifications are

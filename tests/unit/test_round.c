@@ -163,8 +163,11 @@ struct towner {
 	/* routed deliveries the store's decide step makes inside the commit,
 	 * each with its rendered request in memory (receipts.c's way) */
 	int routes;
-	int not_mine;             /* the index of a routed one another node owns, or -1 */
-	bool decide_twice;        /* the commit decides its receipts twice (tried again) */
+	int not_mine;      /* the index of a routed one another node owns, or -1 */
+	bool decide_twice; /* the commit decides its receipts twice (tried again) */
+	int shared;     /* the index of a routed one naming a shared request stored before, or -1 */
+	int own_marker; /* the index of one storing a shared request (STORE_BODY_OWN_RECEIPT), or -1
+	                 */
 	char handed_req[64][256]; /* per handed task: "<event_id> <method> <first line>" */
 };
 
@@ -172,10 +175,24 @@ struct towner {
  * makes them; their seqs are given as the store gives them, after. */
 static void towner_decide(struct towner *o, struct round *r)
 {
+	static const struct store_request_in own = {.method = "PUT",
+	                                            .url = "https://93.184.216.34/x",
+	                                            .headers = "{\"X-A\":\"1\"}",
+	                                            .body = "{}",
+	                                            .body_len = 2};
 	r->b.nrouted = 0; /* as both stores do at the start of a commit */
 	for (int i = 0; i < o->routes; i++) {
 		struct store_delivery_in *d = store_batch_route(&r->b);
 		assert_non_null(d);
+		static const struct store_request_in marked = {.method = "PUT",
+		                                               .url = "https://93.184.216.34/x",
+		                                               .headers = "{\"X-A\":\"1\"}",
+		                                               .body_receipt_seq =
+		                                                   STORE_BODY_OWN_RECEIPT};
+		/* a request of its own, a shared one it stores, or one an earlier
+		 * commit stored */
+		d->request = i == o->shared ? NULL : i == o->own_marker ? &marked : &own;
+		d->request_seq = i == o->shared ? 555 : 0;
 		struct request_form *f = NULL;
 		char why[256];
 		assert_int_equal(request_form_new("PUT", "https://93.184.216.34/x",
@@ -222,7 +239,8 @@ static int towner_commit(struct round *r, struct gerr *err)
 			towner_decide(o, r);
 		for (int i = 0; i < r->b.nrouted; i++) {
 			r->b.routed[i].seq = ++o->next_delivery;
-			r->b.routed[i].request_seq = 100 + r->b.routed[i].seq;
+			if (r->b.routed[i].request)
+				r->b.routed[i].request_seq = 100 + r->b.routed[i].seq;
 		}
 	}
 	return 0;
@@ -259,6 +277,8 @@ static struct towner *towner_new(void)
 	assert_non_null(o);
 	round_init(&o->r, &towner_ops, o);
 	o->not_mine = -1;
+	o->shared = -1;
+	o->own_marker = -1;
 	trace[0] = '\0';
 	return o;
 }
@@ -454,6 +474,37 @@ static void test_routed_requests_go_over_in_memory(void **state)
 	finish(o, jobs, 1);
 }
 
+/* A shared request is one message per delivery: the id names the delivery
+ * too, whether the round stored the request or an earlier one did; the
+ * form cache learns the one a committed round stored, and only that one. */
+static void test_shared_requests_named_per_delivery(void **state)
+{
+	struct towner *o = towner_new();
+	struct form_cache fc = {0};
+	struct request_form *f = NULL;
+	char why[256];
+	assert_int_equal(form_cache_get(&fc, "PUT", "https://93.184.216.34/x", "{\"X-A\":\"1\"}", 2,
+	                                false, &f, why, sizeof(why)),
+	                 0);
+	request_form_unref(f);
+	o->r.forms = &fc;
+	o->routes = 3;
+	o->own_marker = 1;
+	o->shared = 2;
+	struct tjob *jobs[] = {tjob_new(&event_kind, "A", 1)};
+	run(o, jobs, 1, "fill:A commit:1/0 after:A committed:4 done:A:0 ");
+	assert_int_equal(o->nhanded, 4);
+	assert_string_equal(o->handed_req[1], "req_102 PUT X-A: 1");   /* its own */
+	assert_string_equal(o->handed_req[2], "req_103_3 PUT X-A: 1"); /* stored shared */
+	assert_string_equal(o->handed_req[3], "req_555_4 PUT X-A: 1"); /* named shared */
+	assert_int_equal(
+	    form_cache_request(&fc, "PUT", "https://93.184.216.34/x", "{\"X-A\":\"1\"}"), 103);
+	assert_int_equal(
+	    form_cache_request(&fc, "PUT", "https://93.184.216.34/y", "{\"X-A\":\"1\"}"), 0);
+	finish(o, jobs, 1);
+	form_cache_free(&fc);
+}
+
 /* A commit that fails after its receipts were decided releases the
  * requests made for them; the next round starts clean. */
 static void test_failed_commit_releases_routed_requests(void **state)
@@ -580,6 +631,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lost_handover_is_reported_and_jobs_answered),
 	    cmocka_unit_test(test_form_cache),
+	    cmocka_unit_test(test_shared_requests_named_per_delivery),
 	    cmocka_unit_test(test_every_kind_goes_through_every_step),
 	    cmocka_unit_test(test_handover_in_seq_order_whatever_the_queue),
 	    cmocka_unit_test(test_failed_fill_fails_that_job_alone),

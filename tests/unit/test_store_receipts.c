@@ -36,6 +36,10 @@ static int64_t company, webhook;
 /* What the callback saw, in call order. */
 static char seen[64][40];
 static int nseen;
+/* What the deliveries it makes send: a request of their own, or one an
+ * earlier commit stored (none: the envelope). */
+static const struct store_request_in *attach;
+static int64_t attach_seq;
 
 static int decide(void *ctx, struct store_batch *b, const struct store_receipt *r,
                   const struct store_entity *cur, struct store_verdict *v)
@@ -56,6 +60,8 @@ static int decide(void *ctx, struct store_batch *b, const struct store_receipt *
 		d->webhook_seq = webhook;
 		d->company_seq = r->company_seq;
 		d->receipt_seq = r->seq;
+		d->request = attach;
+		d->request_seq = attach ? 0 : attach_seq;
 	}
 	return 0;
 }
@@ -268,11 +274,91 @@ static void test_reorder_window(void **state)
 	free(b.routed);
 }
 
+/* A shared request (STORE_BODY_OWN_RECEIPT): stored once, named by the
+ * deliveries of later commits, and loaded for each delivery with that
+ * delivery's own receipt's body; a request naming one receipt is not
+ * shared; a delivery without a receipt has no body to send. */
+static void test_shared_request(void **state)
+{
+	(void)state;
+	const struct store_request_in shared = {.method = "POST",
+	                                        .url = "https://example.com/fwd",
+	                                        .headers =
+	                                            "{\"Content-Type\":\"application/json\"}",
+	                                        .body_receipt_seq = STORE_BODY_OWN_RECEIPT};
+	struct store_receipt_in a = rin("shared-a", 1, NULL, NULL, 0);
+	a.body = "{\"a\":1}";
+	a.bodylen = strlen(a.body);
+	struct store_batch b;
+	attach = &shared;
+	assert_int_equal(commit(&a, 1, 0, &b), 0);
+	assert_int_equal(b.nrouted, 1);
+	int64_t req = b.routed[0].request_seq, da = b.routed[0].seq;
+	assert_true(req > 0);
+	free(b.routed);
+
+	struct store_receipt_in r2 = rin("shared-b", 2, NULL, NULL, 0);
+	r2.body = "{\"b\":\"\\u0000 two\"}";
+	r2.bodylen = strlen(r2.body);
+	attach = NULL;
+	attach_seq = req;
+	assert_int_equal(commit(&r2, 1, 0, &b), 0);
+	attach_seq = 0;
+	assert_int_equal(b.nrouted, 1);
+	assert_int_equal(b.routed[0].request_seq, req); /* no new request row */
+	int64_t db = b.routed[0].seq;
+	free(b.routed);
+	struct store_task t[64];
+	int n = 0;
+	assert_int_equal(store_open_after(s, da - 1, 64, t, &n), 0);
+	assert_true(n >= 2);
+	assert_int_equal(t[0].request_seq, req);
+	assert_int_equal(t[1].request_seq, req);
+
+	struct store_request q;
+	assert_int_equal(store_request_load(s, req, da, &q), 0);
+	assert_true(q.own_receipt);
+	assert_string_equal(q.method, "POST");
+	assert_string_equal(q.url, "https://example.com/fwd");
+	assert_int_equal(q.body_len, a.bodylen);
+	assert_memory_equal(q.body, a.body, a.bodylen);
+	store_request_free(&q);
+	assert_int_equal(store_request_load(s, req, db, &q), 0);
+	assert_int_equal(q.body_len, r2.bodylen);
+	assert_memory_equal(q.body, r2.body, r2.bodylen);
+	store_request_free(&q);
+	/* no such delivery: no receipt, no body */
+	assert_int_equal(store_request_load(s, req, db + 1000, &q), GERR_NOTFOUND);
+
+	/* a request naming its receipt is that receipt's, whatever the delivery */
+	const struct store_request_in named = {.method = "PUT",
+	                                       .url = "https://example.com/one",
+	                                       .headers = "{}",
+	                                       .body_receipt_seq = 0};
+	struct store_receipt_in c = rin("shared-c", 3, NULL, NULL, 0);
+	c.body = "{\"c\":3}";
+	c.bodylen = strlen(c.body);
+	struct store_request_in own = named;
+	attach = &own;
+	own.body = "raw";
+	own.body_len = 3;
+	assert_int_equal(commit(&c, 1, 0, &b), 0);
+	attach = NULL;
+	int64_t reqc = b.routed[0].request_seq;
+	assert_true(reqc > 0 && reqc != req);
+	assert_int_equal(store_request_load(s, reqc, da, &q), 0);
+	assert_false(q.own_receipt);
+	assert_memory_equal(q.body, "raw", 3);
+	store_request_free(&q);
+	free(b.routed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_duplicates_and_stale),
 	    cmocka_unit_test(test_reorder_window),
+	    cmocka_unit_test(test_shared_request),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

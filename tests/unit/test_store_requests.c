@@ -123,7 +123,7 @@ static void test_requests_stored_with_their_deliveries(void **state)
 	assert_int_equal(t[0].request_seq, dl[0].request_seq);
 
 	struct store_request r;
-	assert_int_equal(store_request_load(s, dl[0].request_seq, &r), 0);
+	assert_int_equal(store_request_load(s, dl[0].request_seq, dl[0].seq, &r), 0);
 	assert_string_equal(r.method, "PUT");
 	assert_string_equal(r.url, "https://example.com/a?x=1");
 	assert_string_equal(r.headers, "{\"X-One\":\"1\"}");
@@ -131,12 +131,13 @@ static void test_requests_stored_with_their_deliveries(void **state)
 	assert_memory_equal(r.body, body, sizeof(body) - 1);
 	store_request_free(&r);
 	/* an empty body is zero bytes, not NULL */
-	assert_int_equal(store_request_load(s, dl[2].request_seq, &r), 0);
+	assert_int_equal(store_request_load(s, dl[2].request_seq, dl[2].seq, &r), 0);
 	assert_int_equal(r.body_len, 0);
 	assert_non_null(r.body);
 	store_request_free(&r);
 
-	assert_int_equal(store_request_load(s, dl[2].request_seq + 1000, &r), GERR_NOTFOUND);
+	assert_int_equal(store_request_load(s, dl[2].request_seq + 1000, dl[2].seq, &r),
+	                 GERR_NOTFOUND);
 }
 
 /* A failed batch stores neither its deliveries nor their requests. */
