@@ -1175,6 +1175,36 @@ static void test_ordering_key(void **state)
 	json_decref(cfg);
 }
 
+/* The lane of a delivery: none when unordered; one per webhook, or per key
+ * value ("" for events without it); a route's target orders per entity and
+ * gives a receipt without an entity no lane at all. */
+static void test_lane_key(void **state)
+{
+	(void)state;
+	struct webhook *w = compile_extra("{}");
+	assert_null(webhook_lane_key(w, "k"));
+	webhook_unref(w);
+	w = compile_extra("{\"ordering\":\"fifo\"}");
+	assert_string_equal(webhook_lane_key(w, "k"), "");
+	assert_string_equal(webhook_lane_key(w, NULL), "");
+	webhook_unref(w);
+	w = compile_extra("{\"orderingKey\":\"data.application.id\"}");
+	assert_string_equal(webhook_lane_key(w, "88"), "88");
+	assert_string_equal(webhook_lane_key(w, ""), "");
+	assert_string_equal(webhook_lane_key(w, NULL), "");
+	webhook_unref(w);
+	json_t *cfg = build_ok("{\"ordering\":\"fifo\"}");
+	json_object_set_new(cfg, "routeId", json_string("rt-1"));
+	w = compile_at(cfg, 0);
+	json_decref(cfg);
+	assert_string_equal(w->ordering_key, "entity");
+	assert_string_equal(webhook_lane_key(w, "88"), "88");
+	assert_null(webhook_lane_key(w, ""));
+	assert_null(webhook_lane_key(w, NULL));
+	webhook_unref(w);
+	assert_null(webhook_lane_key(NULL, "88"));
+}
+
 static void test_long_basic_credentials_compile(void **state)
 {
 	(void)state;
@@ -1198,6 +1228,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_gupy_body),
+	    cmocka_unit_test(test_lane_key),
 	    cmocka_unit_test(test_status),
 	    cmocka_unit_test(test_fields),
 	    cmocka_unit_test(test_events),
