@@ -220,6 +220,16 @@ int sign_acesso(const char *secret, const void *body, size_t len, char out[SIGN_
 	return sign_hmac_b64("sha256", secret, strlen(secret), body, len, out, SIGN_B64_LEN);
 }
 
+int sign_acesso_keyed(const struct sign_hmac_key *k, const void *body, size_t len,
+                      char out[SIGN_B64_LEN])
+{
+	unsigned char mac[SIGN_MAC_MAX];
+	int n = k ? sign_hmac_keyed(k, body, len, mac) : -1;
+	int rc = n == 32 && base64_encode(mac, (size_t)n, out, SIGN_B64_LEN) >= 0 ? 0 : -1;
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return rc;
+}
+
 int sign_standard_key(const char *secret, unsigned char key[SIGN_KEY_MAX])
 {
 	if (!secret)

@@ -57,6 +57,11 @@ int sign_hmac_hex(const char *hash, const void *key, size_t keylen, const void *
 
 /* sign_acesso: Acesso-Signature value for body under secret. */
 int sign_acesso(const char *secret, const void *body, size_t len, char out[SIGN_B64_LEN]);
+/* sign_acesso_keyed: the same, under a secret made into a pre-keyed
+ * HMAC-SHA256 (sign_hmac_key_new("sha256", secret, strlen(secret))): what a
+ * compiled webhook signs each delivery with. */
+int sign_acesso_keyed(const struct sign_hmac_key *k, const void *body, size_t len,
+                      char out[SIGN_B64_LEN]);
 
 /* sign_standard_key: decode "whsec_<base64>" (the prefix is optional) into key.
  * Returns the key length or -1 when the secret is malformed. */

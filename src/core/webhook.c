@@ -552,7 +552,8 @@ static int compile_auth(struct webhook *w, const json_t *cfg, int64_t now_ms)
 	} else if (strcmp(kind, "secret") == 0) {
 		w->auth_kind = AUTH_SECRET;
 		w->secret = dup_str(json_string_value(json_object_get(data, "secret")));
-		if (!w->secret)
+		if (!w->secret ||
+		    !(w->secret_key = sign_hmac_key_new("sha256", w->secret, strlen(w->secret))))
 			return -1;
 	} else if (strcmp(kind, "standard") == 0) {
 		w->auth_kind = AUTH_STANDARD;
@@ -706,6 +707,7 @@ void webhook_unref(struct webhook *w)
 		memset(w->secret, 0, strlen(w->secret));
 		free(w->secret);
 	}
+	sign_hmac_key_free(w->secret_key);
 	memset(w->keys, 0, sizeof(w->keys));
 	for (int i = 0; i < w->nheaders; i++)
 		free(w->headers[i]);

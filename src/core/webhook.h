@@ -61,8 +61,9 @@ struct webhook {
 	int concurrency;
 	double rate_per_sec; /* 0 = unlimited */
 	int auth_kind;
-	char *auth_header; /* full "Authorization: …" line for basic / apiKey */
-	char *secret;      /* Acesso-Signature secret */
+	char *auth_header;                /* full "Authorization: …" line for basic / apiKey */
+	char *secret;                     /* Acesso-Signature secret */
+	struct sign_hmac_key *secret_key; /* the same, pre-keyed (HMAC-SHA256): made once */
 	unsigned char keys[WEBHOOK_MAX_KEYS][SIGN_KEY_MAX]; /* standard: current first */
 	size_t keylens[WEBHOOK_MAX_KEYS];
 	int nkeys;

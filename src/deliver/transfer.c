@@ -107,7 +107,7 @@ static struct curl_slist *add_auth(struct curl_slist *h, const struct webhook *w
 	case AUTH_APIKEY: h = curl_slist_append(h, w->auth_header); break;
 	case AUTH_SECRET: {
 		char sig[SIGN_B64_LEN];
-		if (sign_acesso(w->secret, p->body, p->len, sig) == 0) {
+		if (sign_acesso_keyed(w->secret_key, p->body, p->len, sig) == 0) {
 			snprintf(line, sizeof(line), "Acesso-Signature: %s", sig);
 			h = curl_slist_append(h, line);
 		}

@@ -217,6 +217,40 @@ static void test_acesso(void **state)
 	assert_string_not_equal(sig, "Myj2m7sIsIcvpnub2SdeehdY98+S8n0KFobsgzPX94s=");
 }
 
+/* A compiled webhook's Acesso-Signature (pre-keyed) is sign_acesso's, for
+ * the known vector and for secrets and bodies of every length around the
+ * block size; without a key nothing is signed. */
+static void test_acesso_keyed(void **state)
+{
+	(void)state;
+	const char *body = "{\"event\":\"candidate.hired\",\"id\":42}";
+	char sig[SIGN_B64_LEN], want[SIGN_B64_LEN];
+	struct sign_hmac_key *k = sign_hmac_key_new("sha256", "s3cr3t-acesso", 13);
+	assert_non_null(k);
+	assert_int_equal(sign_acesso_keyed(k, body, strlen(body), sig), 0);
+	assert_string_equal(sig, "Myj2m7sIsIcvpnub2SdeehdY98+S8n0KFobsgzPX94s=");
+	sign_hmac_key_free(k);
+	static char secret[200], big[1500];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	static const size_t slen[] = {1, 32, 63, 64, 65, 150};
+	static const size_t blen[] = {0, 1, 64, 1400};
+	for (size_t a = 0; a < sizeof(slen) / sizeof(slen[0]); a++) {
+		memset(secret, 0, sizeof(secret));
+		for (size_t i = 0; i < slen[a]; i++)
+			secret[i] = (char)('A' + (i * 7 + a) % 50);
+		k = sign_hmac_key_new("sha256", secret, strlen(secret));
+		assert_non_null(k);
+		for (size_t b = 0; b < sizeof(blen) / sizeof(blen[0]); b++) {
+			assert_int_equal(sign_acesso(secret, big, blen[b], want), 0);
+			assert_int_equal(sign_acesso_keyed(k, big, blen[b], sig), 0);
+			assert_string_equal(sig, want);
+		}
+		sign_hmac_key_free(k);
+	}
+	assert_int_equal(sign_acesso_keyed(NULL, body, strlen(body), sig), -1);
+}
+
 static void test_hmac_variants(void **state)
 {
 	(void)state;
@@ -545,6 +579,7 @@ int main(void)
 	    cmocka_unit_test(test_standard_known_vector),
 	    cmocka_unit_test(test_standard_verify),
 	    cmocka_unit_test(test_acesso),
+	    cmocka_unit_test(test_acesso_keyed),
 	    cmocka_unit_test(test_hmac_variants),
 	    cmocka_unit_test(test_hmac_keyed_matches_hmac),
 	    cmocka_unit_test(test_hmac_keyed_rfc4231),
