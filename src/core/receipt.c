@@ -132,6 +132,7 @@ enum { P_ID, P_EVENT, P_DATE, P_KEY, P_KEPT, P_COUNT = P_KEPT + RECEIPT_KEEP_MAX
 struct picks {
 	const char *const *paths;
 	int n;
+	bool members; /* the top is an object with members */
 	const char *val[P_COUNT];
 	size_t len[P_COUNT];
 };
@@ -139,6 +140,7 @@ struct picks {
 static void pick(void *ctx, const struct json_member *m)
 {
 	struct picks *p = ctx;
+	p->members = true;
 	for (int k = 0; k < p->n; k++) {
 		/* m->key is the raw text between the quotes, which surround it */
 		if (p->paths[k] && jsonpath_string_equal(m->key - 1, m->keylen + 2, p->paths[k],
@@ -168,11 +170,6 @@ int receipt_read(const char *body, size_t len, const struct receipt_spec *spec,
 	if (json_validate_each(body, len, pick, &pk, &jerr))
 		return gerr_set(err, GERR_INVALID, 400, "invalid_body", "the body is not JSON: %s",
 		                jerr.msg);
-	size_t top = 0;
-	while (top < len &&
-	       (body[top] == ' ' || body[top] == '\t' || body[top] == '\r' || body[top] == '\n'))
-		top++;
-	bool object = top < len && body[top] == '{';
 	const char *vals[P_COUNT];
 	size_t vlens[P_COUNT];
 	for (int k = 0; k < pk.n; k++) {
@@ -181,7 +178,7 @@ int receipt_read(const char *body, size_t len, const struct receipt_spec *spec,
 		if (!paths[k])
 			continue;
 		const char *dot = strchr(paths[k], '.');
-		if (!object) /* an array at the top: its paths start with an index */
+		if (!pk.members) /* an array at the top (or {}): its paths start with an index */
 			jsonpath_get(body, len, paths[k], &vals[k], &vlens[k]);
 		else if (pk.val[k] && !dot) {
 			vals[k] = pk.val[k];

@@ -3,10 +3,11 @@
  * Webhooks) and their verification, plus the basic auth header and the
  * raw HMACs and comparisons the inbound verifier (core/verifier.c) uses.
  *
- * Outgoing signatures and sign_hmac_raw go through OpenSSL's one-shot
- * HMAC(), which looks the MAC and the digest up by name and allocates its
- * contexts on every call. The inbound verifier checks every request against
- * the same few secrets, so it uses a pre-keyed HMAC instead (struct
+ * sign_hmac_raw and the one-off signatures (Standard Webhooks, sign_acesso)
+ * go through OpenSSL's one-shot HMAC(), which looks the MAC and the digest
+ * up by name and allocates its contexts on every call. The inbound verifier
+ * and a compiled webhook's Acesso-Signature use the same few secrets for
+ * every message, so they use a pre-keyed HMAC instead (struct
  * sign_hmac_key): RFC 2104 over EVP_MD_CTX, the digest fetched once per key
  * and the two keyed midstates, H(K' ^ ipad) and H(K' ^ opad) absorbed, kept
  * read-only so that a message costs two context copies and the hashing.

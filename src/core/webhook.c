@@ -551,9 +551,9 @@ static int compile_auth(struct webhook *w, const json_t *cfg, int64_t now_ms)
 			return -1;
 	} else if (strcmp(kind, "secret") == 0) {
 		w->auth_kind = AUTH_SECRET;
-		w->secret = dup_str(json_string_value(json_object_get(data, "secret")));
-		if (!w->secret ||
-		    !(w->secret_key = sign_hmac_key_new("sha256", w->secret, strlen(w->secret))))
+		const char *secret = json_string_value(json_object_get(data, "secret"));
+		if (!secret ||
+		    !(w->secret_key = sign_hmac_key_new("sha256", secret, strlen(secret))))
 			return -1;
 	} else if (strcmp(kind, "standard") == 0) {
 		w->auth_kind = AUTH_STANDARD;
@@ -703,10 +703,6 @@ void webhook_unref(struct webhook *w)
 	filter_free(w->matcher);
 	free(w->ordering_key);
 	free(w->auth_header);
-	if (w->secret) {
-		memset(w->secret, 0, strlen(w->secret));
-		free(w->secret);
-	}
 	sign_hmac_key_free(w->secret_key);
 	memset(w->keys, 0, sizeof(w->keys));
 	for (int i = 0; i < w->nheaders; i++)

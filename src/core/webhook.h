@@ -62,8 +62,7 @@ struct webhook {
 	double rate_per_sec; /* 0 = unlimited */
 	int auth_kind;
 	char *auth_header;                /* full "Authorization: …" line for basic / apiKey */
-	char *secret;                     /* Acesso-Signature secret */
-	struct sign_hmac_key *secret_key; /* the same, pre-keyed (HMAC-SHA256): made once */
+	struct sign_hmac_key *secret_key; /* Acesso-Signature secret, pre-keyed (HMAC-SHA256) */
 	unsigned char keys[WEBHOOK_MAX_KEYS][SIGN_KEY_MAX]; /* standard: current first */
 	size_t keylens[WEBHOOK_MAX_KEYS];
 	int nkeys;

@@ -218,14 +218,20 @@ static bool same(const char *a, const char *b)
 	return a && strcmp(a, b) == 0;
 }
 
+/* keyed: x holds a form made from method, URL and headers. */
+static bool keyed(const struct form_cache_entry *x, const char *method, const char *url,
+                  const char *headers)
+{
+	return x->form && same(x->method, method) && same(x->url, url) && same(x->headers, headers);
+}
+
 int form_cache_get(struct form_cache *c, const char *method, const char *url, const char *headers,
                    size_t body_len, bool allow_private, struct request_form **out, char *why,
                    size_t whysz)
 {
 	for (int i = 0; i < FORM_CACHE_SIZE; i++) {
 		struct form_cache_entry *x = &c->e[i];
-		if (x->form && x->body == (body_len > 0) && same(x->method, method) &&
-		    same(x->url, url) && same(x->headers, headers)) {
+		if (x->body == (body_len > 0) && keyed(x, method, url, headers)) {
 			__atomic_add_fetch(&x->form->refs, 1, __ATOMIC_RELAXED);
 			*out = x->form;
 			return 0;
@@ -268,8 +274,7 @@ int64_t form_cache_request(const struct form_cache *c, const char *method, const
 {
 	for (int i = 0; i < FORM_CACHE_SIZE; i++) {
 		const struct form_cache_entry *x = &c->e[i];
-		if (x->request_seq && same(x->method, method) && same(x->url, url) &&
-		    same(x->headers, headers))
+		if (x->request_seq && keyed(x, method, url, headers))
 			return x->request_seq;
 	}
 	return 0;
@@ -280,8 +285,7 @@ void form_cache_note_request(struct form_cache *c, const char *method, const cha
 {
 	for (int i = 0; i < FORM_CACHE_SIZE; i++) {
 		struct form_cache_entry *x = &c->e[i];
-		if (x->form && same(x->method, method) && same(x->url, url) &&
-		    same(x->headers, headers))
+		if (keyed(x, method, url, headers))
 			x->request_seq = seq;
 	}
 }

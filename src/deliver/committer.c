@@ -112,8 +112,7 @@ void committer_push(struct engine *e, struct outcome_item *outs, int nouts,
 
 /* round_lane: the FIFO lane of a delivery to w with ordering key okey in
  * *lane (NULL when it has none: webhook_lane_key), its text in the round's
- * memory. Returns
- * 0, or GERR_NOMEM with err set. */
+ * memory. Returns 0, or GERR_NOMEM with err set. */
 int round_lane(struct round *r, const struct webhook *w, const char *okey, const char **lane,
                struct gerr *err)
 {

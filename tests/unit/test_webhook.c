@@ -159,7 +159,7 @@ static void test_gupy_body(void **state)
 	assert_true(w->rate_per_sec == 0);
 	assert_int_equal(w->auth_kind, AUTH_NONE);
 	assert_null(w->auth_header);
-	assert_null(w->secret);
+	assert_null(w->secret_key);
 	assert_int_equal(w->nkeys, 0);
 	assert_false(w->client_headers);
 	assert_int_equal(w->nheaders, 0);
@@ -518,7 +518,7 @@ static void test_compiled_auth(void **state)
 	                  "\"data\":{\"username\":\"user\",\"password\":\"pass\"}}}");
 	assert_int_equal(w->auth_kind, AUTH_BASIC);
 	assert_string_equal(w->auth_header, "Authorization: basic dXNlcjpwYXNz");
-	assert_null(w->secret);
+	assert_null(w->secret_key);
 	assert_int_equal(w->nkeys, 0);
 	webhook_unref(w);
 
@@ -541,7 +541,11 @@ static void test_compiled_auth(void **state)
 
 	w = compile_extra("{\"authorization\":{\"kind\":\"secret\",\"data\":{\"secret\":\"s3\"}}}");
 	assert_int_equal(w->auth_kind, AUTH_SECRET);
-	assert_string_equal(w->secret, "s3");
+	/* the secret, pre-keyed: it signs as "s3" does */
+	char sig[SIGN_B64_LEN], want[SIGN_B64_LEN];
+	assert_int_equal(sign_acesso_keyed(w->secret_key, "{}", 2, sig), 0);
+	assert_int_equal(sign_acesso("s3", "{}", 2, want), 0);
+	assert_string_equal(sig, want);
 	assert_null(w->auth_header);
 	webhook_unref(w);
 
@@ -557,7 +561,7 @@ static void test_compiled_auth(void **state)
 	assert_int_equal(w->keys_expire[0], 0);
 	assert_true(webhook_key_signs(w, 0, INT64_MAX));
 	assert_null(w->auth_header);
-	assert_null(w->secret);
+	assert_null(w->secret_key);
 	webhook_unref(w);
 }
 
